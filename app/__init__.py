@@ -1,0 +1,3 @@
+"""Bookstore GraphQL API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,79 @@
+"""`poetry run dev`: the API with GraphiQL and auto-reload, on DATABASE_URL or an embedded
+PostgreSQL, migrated before it serves."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import asyncpg
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from app.core.config import get_settings
+from app.db import migrations
+from app.db.embedded import EmbeddedPostgres
+
+EMBEDDED_DATABASE = "bookstore"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="dev", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--no-reload", action="store_true", help="don't restart on code changes")
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    url = settings.database_url
+    if url is None:
+        data_dir = Path(settings.embedded_data_dir).resolve()
+        embedded = EmbeddedPostgres(data_dir, cleanup="stop")
+        embedded.create_database(EMBEDDED_DATABASE)
+        url = embedded.url(EMBEDDED_DATABASE)
+        print(f"DATABASE_URL is not set: using the embedded PostgreSQL, data in {data_dir}")
+        # The app (and the reloader's worker process) read their settings from the
+        # environment.
+        os.environ["DATABASE_URL"] = url
+        get_settings.cache_clear()
+
+    ensure_reachable(url)
+    migrations.upgrade(url)
+    print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        reload=not args.no_reload,
+        reload_dirs=[str(Path(__file__).resolve().parents[1])],
+        log_level="info",
+    )
+
+
+def ensure_reachable(url: str) -> None:
+    """Exit with one clear line (no traceback) when the database can't be reached."""
+    parsed = make_url(url)
+    where = f"{parsed.host or parsed.query.get('host', 'localhost')}:{parsed.port or 5432}"
+
+    async def probe() -> None:
+        connection = await asyncpg.connect(
+            dsn=parsed.set(drivername="postgresql").render_as_string(hide_password=False),
+            timeout=5,
+        )
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        reason = str(error) or type(error).__name__
+        print(
+            f"Cannot reach PostgreSQL at {where} ({reason}). Start it with "
+            "`docker compose up -d bookstore_dev`, or set DATABASE_URL (in .env) to a "
+            "reachable server.",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None

@@ -1,0 +1,115 @@
+"""Application settings, read from the environment and `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The shipped default and the `.env.example` placeholder. Either one in production is an
+# error: anyone who has read this file could forge tokens.
+DEFAULT_SECRET_KEY = "insecure-development-secret-key-change-me-0123456789"  # noqa: S105
+PLACEHOLDER_SECRET_KEYS = frozenset({DEFAULT_SECRET_KEY, "change-me", "changeme", "secret"})
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting is an environment variable of the same name in upper case."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    debug: bool = False
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+asyncpg://user:password@host:port/db; unset in development "
+        "starts the embedded PostgreSQL.",
+    )
+    test_database_url: str | None = None
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    access_token_expire_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+    # Database pool and timeouts.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_echo: bool = False
+
+    # GraphQL execution limits.
+    graphql_max_depth: int = Field(default=12, ge=2, le=50)
+    graphql_max_aliases: int = Field(default=30, ge=0, le=1000)
+    graphql_max_tokens: int = Field(default=5000, ge=100, le=100_000)
+    graphql_parser_cache_size: int = Field(default=512, ge=1, le=100_000)
+    graphql_validation_cache_size: int = Field(default=512, ge=1, le=100_000)
+
+    # The embedded PostgreSQL (development only) keeps its data here.
+    embedded_data_dir: str = ".data/postgres"
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url", "test_database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.startswith(("postgres://", "postgresql://")):
+            # Accept the libpq spelling most hosting providers hand out.
+            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("must be a postgresql+asyncpg:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Self:
+        if self.env is not Environment.PRODUCTION:
+            return self
+        problems = []
+        secret = self.secret_key.get_secret_value()
+        if secret in PLACEHOLDER_SECRET_KEYS or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+            problems.append(
+                f"SECRET_KEY must be set to a random value of at least "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters"
+            )
+        if self.debug:
+            problems.append("DEBUG must be off")
+        if self.database_url is None:
+            problems.append("DATABASE_URL must be set explicitly")
+        if problems:
+            raise ValueError("unsafe production configuration: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return not self.is_production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return not self.is_production
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,141 @@
+"""The app-wide error convention: machine-readable codes and the exceptions that carry them.
+
+Domains raise `AppError` (or a subclass); `app.graphql.errors` turns it into a GraphQL error
+with `extensions.code` / `extensions.field`, and `app.main` into JSON for plain HTTP routes.
+Nothing else formats errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    """Every value a client can find in `errors[].extensions.code`."""
+
+    description: str
+
+    def __new__(cls, value: str, description: str) -> ErrorCode:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.description = description
+        return member
+
+    # Generic
+    INTERNAL_SERVER_ERROR = (
+        "INTERNAL_SERVER_ERROR",
+        "An unexpected failure on the server. The message never says more; the request id "
+        "in the X-Request-ID response header lets operators find the logged details.",
+    )
+    SERVICE_UNAVAILABLE = (
+        "SERVICE_UNAVAILABLE",
+        "A backing service (the database) is unreachable or too slow. Retry later.",
+    )
+    VALIDATION_ERROR = (
+        "VALIDATION_ERROR",
+        "An input failed validation. `extensions.field` names the input and "
+        "`extensions.errors` lists each problem (`loc`, `msg`, `type`).",
+    )
+    NOT_FOUND = ("NOT_FOUND", "The requested resource or route does not exist.")
+    METHOD_NOT_ALLOWED = ("METHOD_NOT_ALLOWED", "The HTTP method is not allowed on this route.")
+    BAD_REQUEST = ("BAD_REQUEST", "The HTTP request is malformed.")
+    # GraphQL request errors
+    GRAPHQL_PARSE_FAILED = ("GRAPHQL_PARSE_FAILED", "The GraphQL document is not valid syntax.")
+    GRAPHQL_VALIDATION_FAILED = (
+        "GRAPHQL_VALIDATION_FAILED",
+        "The document does not validate against the schema (unknown field, wrong argument "
+        "type, bad variable value).",
+    )
+    QUERY_TOO_COMPLEX = (
+        "QUERY_TOO_COMPLEX",
+        "The operation exceeds a depth, alias, token or cost limit.",
+    )
+    # Authentication and authorisation
+    AUTH_REQUIRED = ("AUTH_REQUIRED", "The field needs a signed-in user; send a Bearer token.")
+    AUTH_INVALID_TOKEN = (
+        "AUTH_INVALID_TOKEN",
+        "The token is malformed, forged, revoked or of the wrong kind. Sign in again.",
+    )
+    AUTH_FORBIDDEN = ("AUTH_FORBIDDEN", "The signed-in user may not do this (admins only).")
+
+
+class AppError(Exception):
+    """An expected failure that the client should see, with its code."""
+
+    code: ErrorCode = ErrorCode.INTERNAL_SERVER_ERROR
+    default_message = "Internal server error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: ErrorCode | None = None,
+        field: str | None = None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        if code is not None:
+            self.code = code
+        self.field = field
+        self.extensions: dict[str, Any] = dict(extensions or {})
+        super().__init__(self.message)
+
+    def to_extensions(self) -> dict[str, Any]:
+        """The `extensions` object of this error as the client sees it."""
+        return {"code": self.code.value, "field": self.field, **self.extensions}
+
+
+class NotFoundError(AppError):
+    code = ErrorCode.NOT_FOUND
+    default_message = "Not found"
+
+
+class ValidationFailed(AppError):
+    """Bad input. `errors` follows Pydantic's shape so clients parse one format."""
+
+    code = ErrorCode.VALIDATION_ERROR
+    default_message = "Invalid input"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        code: ErrorCode | None = None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        if errors is None:
+            loc = field.split(".") if field else []
+            errors = [{"loc": loc, "msg": message or self.default_message, "type": "value_error"}]
+        super().__init__(
+            message, code=code, field=field, extensions={**(extensions or {}), "errors": errors}
+        )
+
+
+class ConflictError(AppError):
+    """The request is well-formed but clashes with what is stored (taken, in use, ...)."""
+
+    default_message = "Conflict"
+
+
+class AuthenticationError(AppError):
+    code = ErrorCode.AUTH_REQUIRED
+    default_message = "Authentication required"
+
+
+class PermissionDenied(AppError):
+    code = ErrorCode.AUTH_FORBIDDEN
+    default_message = "You are not allowed to do this"
+
+
+class QueryTooComplex(AppError):
+    code = ErrorCode.QUERY_TOO_COMPLEX
+    default_message = "Query is too complex"
+
+
+class ServiceUnavailable(AppError):
+    code = ErrorCode.SERVICE_UNAVAILABLE
+    default_message = "Service temporarily unavailable, please retry"

@@ -1,0 +1,100 @@
+"""Engine and session factory, wrapped in one object the app owns for its lifetime."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.core.config import Settings
+
+
+class Database:
+    """The engine (connection pool) and the session factory built on it.
+
+    Tests build one bound to a single connection inside an outer transaction
+    (`Database.bound_to`), so every request of a test is rolled back at its end.
+    """
+
+    def __init__(self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]):
+        self.engine = engine
+        self.sessionmaker = sessionmaker
+
+    @classmethod
+    def from_settings(cls, settings: Settings, url: str | None = None) -> Database:
+        url = url or settings.database_url
+        if url is None:
+            raise RuntimeError("DATABASE_URL is not configured")
+        engine = create_async_engine(
+            url,
+            echo=settings.db_echo,
+            # A connection that died while idle (database restart, failover) is replaced
+            # instead of failing the next request: this is what makes the app recover alone.
+            pool_pre_ping=True,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            connect_args={"timeout": settings.db_connect_timeout_seconds},
+        )
+        return cls(engine, make_sessionmaker(engine))
+
+    @classmethod
+    def bound_to(cls, connection: AsyncConnection) -> Database:
+        """Sessions that join `connection`'s open transaction through savepoints."""
+        sessionmaker = async_sessionmaker(
+            bind=connection,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+        )
+        return cls(connection.engine, sessionmaker)
+
+    async def ping(self) -> None:
+        """Round-trip to the server; raises when it is unreachable."""
+        async with self.sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # Objects stay readable after commit: resolvers build their response from them.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# Failures that mean "the database is not there right now" rather than "the code is wrong".
+_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    sa_exc.TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.QueryCanceledError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InterfaceError,
+)
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether `error` (or what it wraps) is a connectivity/timeout failure."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE_ERRORS):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        original: Any = getattr(current, "orig", None)
+        current = original if isinstance(original, BaseException) else current.__cause__
+    return False

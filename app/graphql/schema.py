@@ -1,0 +1,63 @@
+"""The GraphQL schema: the root Query/Mutation merged from every domain's resolver classes."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext, Info
+
+import app
+from app.core.config import Settings
+from app.graphql.context import Context
+from app.graphql.errors import ErrorCodeType
+from app.graphql.extensions import build_extensions
+
+
+@strawberry.type(description="Facts about this API deployment.")
+class ApiInfo:
+    version: str = strawberry.field(description="Version of the API software.")
+    environment: str = strawberry.field(
+        description="Deployment environment: development, test or production."
+    )
+
+    @staticmethod
+    def of(settings: Settings) -> ApiInfo:
+        return ApiInfo(version=app.__version__, environment=settings.env.value)
+
+
+@strawberry.type
+class SystemQuery:
+    @strawberry.field(description="Version and environment of the API.")
+    def api_info(self, info: Info[Context, None]) -> ApiInfo:
+        return ApiInfo.of(info.context.settings)
+
+
+QUERIES: tuple[type, ...] = (SystemQuery,)
+MUTATIONS: tuple[type, ...] = ()
+
+
+@strawberry.type(description="Read operations.")
+class Query(*QUERIES):  # type: ignore[misc]
+    pass
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Logging happens where errors are formatted (`app.graphql.errors`), once, with the
+        request id, and only for unexpected ones: expected errors are not log noise."""
+
+
+def build_schema(settings: Settings) -> Schema:
+    mutation: type | None = None
+    if MUTATIONS:
+        mutation = strawberry.type(type("Mutation", MUTATIONS, {}), description="Write operations.")
+    return Schema(
+        query=Query,
+        mutation=mutation,
+        types=[ErrorCodeType],
+        extensions=build_extensions(settings),
+        config=StrawberryConfig(disable_field_suggestions=settings.is_production),
+    )

@@ -1,0 +1,108 @@
+"""The application factory: `create_app()` builds the FastAPI app with `/graphql` and health."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import __version__, health
+from app.core.config import Settings, get_settings
+from app.core.errors import AppError, ErrorCode
+from app.core.logging import configure_logging
+from app.core.request_id import RequestIdMiddleware
+from app.db.session import Database
+from app.graphql.router import build_router
+from app.graphql.schema import build_schema
+
+logger = logging.getLogger(__name__)
+
+_STATUS_OF_CODE = {
+    ErrorCode.NOT_FOUND: HTTPStatus.NOT_FOUND,
+    ErrorCode.METHOD_NOT_ALLOWED: HTTPStatus.METHOD_NOT_ALLOWED,
+    ErrorCode.VALIDATION_ERROR: HTTPStatus.UNPROCESSABLE_ENTITY,
+    ErrorCode.AUTH_REQUIRED: HTTPStatus.UNAUTHORIZED,
+    ErrorCode.AUTH_INVALID_TOKEN: HTTPStatus.UNAUTHORIZED,
+    ErrorCode.AUTH_FORBIDDEN: HTTPStatus.FORBIDDEN,
+    ErrorCode.SERVICE_UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
+    ErrorCode.INTERNAL_SERVER_ERROR: HTTPStatus.INTERNAL_SERVER_ERROR,
+}
+_CODE_OF_STATUS = {
+    HTTPStatus.NOT_FOUND: ErrorCode.NOT_FOUND,
+    HTTPStatus.METHOD_NOT_ALLOWED: ErrorCode.METHOD_NOT_ALLOWED,
+}
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the app. Without `database`, the lifespan opens one from the settings."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = app.state.database is None
+        if owned:
+            app.state.database = Database.from_settings(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.database.dispose()
+                app.state.database = None
+
+    app = FastAPI(
+        title="Bookstore GraphQL API",
+        version=__version__,
+        debug=settings.debug,
+        lifespan=lifespan,
+        docs_url=None if settings.is_production else "/docs",
+        redoc_url=None,
+        openapi_url=None if settings.is_production else "/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.database = database
+
+    app.include_router(health.router)
+    app.include_router(build_router(build_schema(settings), settings))
+    _install_error_handlers(app)
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID"],
+        max_age=600,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def _error_body(detail: str, code: ErrorCode | str, field: str | None = None) -> dict[str, object]:
+    return {"detail": detail, "code": str(code), "field": field}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """The plain-HTTP side of the error convention (GraphQL has its own formatter)."""
+
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, error: AppError) -> JSONResponse:
+        status = _STATUS_OF_CODE.get(error.code, HTTPStatus.BAD_REQUEST)
+        return JSONResponse(_error_body(error.message, error.code, error.field), status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        status = HTTPStatus(error.status_code)
+        code = _CODE_OF_STATUS.get(status, ErrorCode.BAD_REQUEST)
+        return JSONResponse(_error_body(str(error.detail), code), status, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        logger.error("unexpected error", exc_info=error)
+        return JSONResponse({"detail": "Internal server error"}, 500)

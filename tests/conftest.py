@@ -1,0 +1,153 @@
+"""Test harness: a real PostgreSQL, migrated with Alembic, one rolled-back transaction per test.
+
+* TEST_DATABASE_URL set (environment or .env): a uniquely named database is created on that
+  server for the session and dropped at the end (also after failures or Ctrl-C).
+* Not set: a throwaway embedded PostgreSQL (pgserver) runs for the session.
+
+Each test's requests share one connection inside a transaction that is rolled back, so tests
+are independent. Tests marked `committing` (real commits, real parallel connections) use the
+app's pool instead and have every table truncated afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.core.config import Environment, Settings
+from app.core.logging import HANDLER_NAME as LOG_HANDLER_NAME
+from app.db import migrations
+from app.db.base import Base
+from app.db.embedded import EmbeddedPostgres
+from app.db.session import Database
+from app.main import create_app
+from tests.support import GraphQL, run_in_thread
+
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+
+
+def plain_dsn(url: str) -> str:
+    """asyncpg's own DSN spelling of a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _admin(server_url: str, statement: str) -> None:
+    connection = await asyncpg.connect(plain_dsn(server_url))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def create_database(server_url: str, prefix: str) -> str:
+    """Create a fresh database on the server; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    run_in_thread(asyncio.run, _admin(server_url, f'CREATE DATABASE "{name}"'))
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    name = make_url(url).database
+    run_in_thread(asyncio.run, _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pytest_owns_logging() -> None:
+    """Apps built by tests don't add their stream handler: pytest captures the logs."""
+    handler = logging.NullHandler()
+    handler.set_name(LOG_HANDLER_NAME)
+    logging.getLogger().addHandler(handler)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """URL of a maintenance database on the PostgreSQL server the suite uses."""
+    configured = Settings().test_database_url
+    if configured:
+        yield configured
+        return
+    with tempfile.TemporaryDirectory(prefix="bookstore-test-pg-") as data_dir:
+        server = EmbeddedPostgres(Path(data_dir) / "data", cleanup="delete")
+        try:
+            yield server.url("postgres")
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    url = create_database(server_url, "bookstore_test")
+    try:
+        run_in_thread(migrations.upgrade, url)
+        yield url
+    finally:
+        drop_database(server_url, url)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        env=Environment.TEST,
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def database(request: pytest.FixtureRequest, app: FastAPI) -> AsyncIterator[Database]:
+    """The database the app uses during this test (see the module docstring)."""
+    pooled: Database = app.state.database
+    if request.node.get_closest_marker("committing"):
+        try:
+            yield pooled
+        finally:
+            await truncate_all(pooled)
+        return
+    async with pooled.engine.connect() as connection:
+        transaction = await connection.begin()
+        app.state.database = Database.bound_to(connection)
+        try:
+            yield app.state.database
+        finally:
+            app.state.database = pooled
+            await transaction.rollback()
+
+
+async def truncate_all(database: Database) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    if not tables:
+        return
+    async with database.engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def http(app: FastAPI, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient) -> GraphQL:
+    return GraphQL(http)

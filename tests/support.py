@@ -1,0 +1,69 @@
+"""Helpers shared by the test modules: a GraphQL client and result accessors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+
+class GraphQL:
+    """Posts to `/graphql` like a client does, returning the JSON body."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def __call__(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+def data(result: dict[str, Any]) -> dict[str, Any]:
+    """The `data` of a result that must have no errors."""
+    assert "errors" not in result, result.get("errors")
+    payload: dict[str, Any] = result["data"]
+    return payload
+
+
+def error(result: dict[str, Any]) -> dict[str, Any]:
+    """The single error of a result that must have exactly one."""
+    errors = result.get("errors")
+    assert errors and len(errors) == 1, result
+    first: dict[str, Any] = errors[0]
+    return first
+
+
+def code(result: dict[str, Any]) -> str:
+    """`extensions.code` of the single error of `result`."""
+    value: str = error(result)["extensions"]["code"]
+    return value
+
+
+def run_in_thread(function: Callable[..., T], *args: Any) -> T:
+    """Run sync code that starts its own event loop (alembic's env.py) from anywhere."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()
+
+
+async def gather_all(*coroutines: Any) -> list[Any]:
+    """Run coroutines concurrently; every one runs to completion even if another fails."""
+    return list(await asyncio.gather(*coroutines))

@@ -1,0 +1,120 @@
+"""Plain HTTP routes: health probes, the JSON error convention, request ids, CORS."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.core.config import Settings
+from app.db.session import Database
+from app.main import create_app
+from tests.proxy import DatabaseProxy
+
+
+async def test_live_does_not_touch_the_database(settings: Settings) -> None:
+    unreachable = Database.from_settings(
+        settings, url="postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    )
+    app = create_app(settings, database=unreachable)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        response = await client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_when_database_answers(http: httpx.AsyncClient) -> None:
+    response = await http.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.fixture
+async def proxied(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, DatabaseProxy]]:
+    proxy = DatabaseProxy(settings.database_url or "")
+    await proxy.start()
+    database = Database.from_settings(settings, url=proxy.url)
+    app = create_app(settings, database=database)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            yield client, proxy
+    finally:
+        await proxy.stop()
+        await database.dispose()
+
+
+async def test_ready_reports_database_down_and_recovers_alone(
+    proxied: tuple[httpx.AsyncClient, DatabaseProxy],
+) -> None:
+    client, proxy = proxied
+    assert (await client.get("/health/ready")).status_code == 200  # pool now holds a connection
+
+    await proxy.stop()
+    down = await client.get("/health/ready")
+    assert down.status_code == 503
+    assert down.json() == {
+        "detail": "Database is unavailable",
+        "code": "SERVICE_UNAVAILABLE",
+        "field": None,
+    }
+
+    await proxy.start()  # same port: the database is back
+    assert (await client.get("/health/ready")).status_code == 200
+
+
+async def test_unknown_route_is_json_404(http: httpx.AsyncClient) -> None:
+    response = await http.get("/nowhere")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found", "code": "NOT_FOUND", "field": None}
+
+
+async def test_wrong_method_is_json_405_with_allow(http: httpx.AsyncClient) -> None:
+    response = await http.post("/health/live")
+    assert response.status_code == 405
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert "GET" in response.headers["allow"]
+
+
+async def test_unexpected_http_error_is_generic_500(settings: Settings, app: FastAPI) -> None:
+    broken = create_app(settings, database=app.state.database)
+
+    @broken.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret detail")
+
+    transport = httpx.ASGITransport(app=broken, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error"}
+
+
+async def test_request_id_is_generated_or_echoed(http: httpx.AsyncClient) -> None:
+    generated = await http.get("/health/live")
+    assert len(generated.headers["x-request-id"]) == 32
+    echoed = await http.get("/health/live", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    hostile = await http.get("/health/live", headers={"X-Request-ID": "bad id\nwith newline"})
+    assert hostile.headers["x-request-id"] != "bad id\nwith newline"
+
+
+async def test_cors_allows_configured_origin_only(settings: Settings, app: FastAPI) -> None:
+    configured = settings.model_copy(update={"allowed_origins": ["https://shop.example"]})
+    cors_app = create_app(configured, database=app.state.database)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=cors_app), base_url="http://t"
+    ) as client:
+        preflight = {"Access-Control-Request-Method": "POST"}
+        allowed = await client.options(
+            "/graphql", headers={"Origin": "https://shop.example", **preflight}
+        )
+        refused = await client.options(
+            "/graphql", headers={"Origin": "https://evil.example", **preflight}
+        )
+    assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
+    assert "access-control-allow-origin" not in refused.headers
