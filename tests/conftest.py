@@ -103,6 +103,11 @@ def settings(database_url: str) -> Settings:
         env=Environment.TEST,
         database_url=database_url,
         secret_key=TEST_SECRET_KEY,
+        # Cheap hashing: the suite registers hundreds of users. Production keeps the
+        # library's recommended parameters.
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+        argon2_parallelism=1,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -67,3 +68,36 @@ def run_in_thread(function: Callable[..., T], *args: Any) -> T:
 async def gather_all(*coroutines: Any) -> list[Any]:
     """Run coroutines concurrently; every one runs to completion even if another fails."""
     return list(await asyncio.gather(*coroutines))
+
+
+PASSWORD = "correct horse battery"
+
+AUTH_FIELDS = (
+    "accessToken refreshToken tokenType expiresIn user { id email fullName role createdAt }"
+)
+
+REGISTER = f"""
+mutation($input: RegisterInput!) {{ register(input: $input) {{ {AUTH_FIELDS} }} }}
+"""
+LOGIN = f"""
+mutation($input: LoginInput!) {{ login(input: $input) {{ {AUTH_FIELDS} }} }}
+"""
+
+
+def unique_email(prefix: str = "reader") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+async def register(
+    gql: GraphQL, email: str | None = None, password: str = PASSWORD, full_name: str = "Ada Reader"
+) -> dict[str, Any]:
+    """Register a customer; returns the AuthPayload."""
+    variables = {
+        "input": {"email": email or unique_email(), "password": password, "fullName": full_name}
+    }
+    payload: dict[str, Any] = data(await gql(REGISTER, variables))["register"]
+    return payload
+
+
+async def login(gql: GraphQL, email: str, password: str = PASSWORD) -> dict[str, Any]:
+    return await gql(LOGIN, {"input": {"email": email, "password": password}})

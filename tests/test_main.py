@@ -12,6 +12,7 @@ from app.core.config import Settings
 from app.db.session import Database
 from app.main import create_app
 from tests.proxy import DatabaseProxy
+from tests.support import GraphQL, code, error
 
 
 async def test_live_does_not_touch_the_database(settings: Settings) -> None:
@@ -63,8 +64,15 @@ async def test_ready_reports_database_down_and_recovers_alone(
         "field": None,
     }
 
+    login = GraphQL(client)
+    query = 'mutation { login(input: {email: "a@example.com", password: "x"}) { accessToken } }'
+    failure = error(await login(query))
+    assert failure["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
+    assert "asyncpg" not in failure["message"]
+
     await proxy.start()  # same port: the database is back
     assert (await client.get("/health/ready")).status_code == 200
+    assert code(await login(query)) == "AUTH_INVALID_CREDENTIALS"
 
 
 async def test_unknown_route_is_json_404(http: httpx.AsyncClient) -> None:

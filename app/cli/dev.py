@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -13,11 +12,8 @@ import asyncpg
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from app.core.config import get_settings
+from app.cli.database import resolve_database_url
 from app.db import migrations
-from app.db.embedded import EmbeddedPostgres
-
-EMBEDDED_DATABASE = "bookstore"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,19 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-reload", action="store_true", help="don't restart on code changes")
     args = parser.parse_args(argv)
 
-    settings = get_settings()
-    url = settings.database_url
-    if url is None:
-        data_dir = Path(settings.embedded_data_dir).resolve()
-        embedded = EmbeddedPostgres(data_dir, cleanup="stop")
-        embedded.create_database(EMBEDDED_DATABASE)
-        url = embedded.url(EMBEDDED_DATABASE)
-        print(f"DATABASE_URL is not set: using the embedded PostgreSQL, data in {data_dir}")
-        # The app (and the reloader's worker process) read their settings from the
-        # environment.
-        os.environ["DATABASE_URL"] = url
-        get_settings.cache_clear()
-
+    url = resolve_database_url()
     ensure_reachable(url)
     migrations.upgrade(url)
     print(f"GraphiQL: http://{args.host}:{args.port}/graphql")

@@ -40,6 +40,20 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_expire_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_expire_days: int = Field(default=30, ge=1, le=365)
+    jwt_issuer: str = "bookstore-api"
+    jwt_audience: str = "bookstore-clients"
+
+    # Password hashing (Argon2id). The defaults are argon2-cffi's RFC 9106 parameters; the
+    # test suite lowers them, production should not.
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=65536, ge=8, le=4 * 1024 * 1024)
+    argon2_parallelism: int = Field(default=4, ge=1, le=64)
+
+    # Login throttling: failures counted per (email, client IP) and per client IP.
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
+    login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     # Database pool and timeouts.
     db_pool_size: int = Field(default=10, ge=1, le=200)

@@ -59,6 +59,21 @@ class ErrorCode(StrEnum):
         "The token is malformed, forged, revoked or of the wrong kind. Sign in again.",
     )
     AUTH_FORBIDDEN = ("AUTH_FORBIDDEN", "The signed-in user may not do this (admins only).")
+    AUTH_TOKEN_EXPIRED = (
+        "AUTH_TOKEN_EXPIRED",
+        "The access token has expired: get a new one with `refreshToken`.",
+    )
+    AUTH_INVALID_CREDENTIALS = (
+        "AUTH_INVALID_CREDENTIALS",
+        "Wrong email or password (the message is the same for both, on purpose).",
+    )
+    AUTH_TOO_MANY_ATTEMPTS = (
+        "AUTH_TOO_MANY_ATTEMPTS",
+        "Too many failed sign-ins; `extensions.retryAfter` says how many seconds to wait.",
+    )
+    AUTH_USER_INACTIVE = ("AUTH_USER_INACTIVE", "The account has been deactivated.")
+    # Users
+    USER_EMAIL_TAKEN = ("USER_EMAIL_TAKEN", "Another account already uses this email address.")
 
 
 class AppError(Exception):

@@ -31,3 +31,8 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
     )
+
+
+# Every domain's models, so that `Base.metadata` (and Alembic's autogenerate) sees them all.
+# Imported last because those modules import `Base` from here.
+from app.users import models as _users_models  # noqa: E402, F401

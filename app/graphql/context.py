@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.fastapi import BaseContext
 
 from app.core.config import Settings
+from app.core.errors import AppError, AuthenticationError
+from app.core.security import InvalidToken
 from app.db.session import Database
+from app.users import service as users_service
+from app.users.schemas import ClientInfo, Viewer
 
 
 class Context(BaseContext):
@@ -27,6 +32,11 @@ class Context(BaseContext):
         self.settings = settings
         self._session: AsyncSession | None = None
         self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[object] | None = None
+        self._auth_lock = asyncio.Lock()
+        self._auth: tuple[Viewer | None, AppError | None] | None = None
+
+    # -- database -------------------------------------------------------------------------
 
     def _get_session(self) -> AsyncSession:
         if self._session is None:
@@ -34,16 +44,28 @@ class Context(BaseContext):
         return self._session
 
     @asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[AsyncSession]:
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            # Waiting for a lock we hold would hang the request forever.
+            raise RuntimeError("the request session is already in use by this resolver")
+        async with self._lock:
+            self._holder = task
+            try:
+                yield self._get_session()
+            finally:
+                self._holder = None
+
+    @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """Exclusive use of the request's session for reading."""
-        async with self._lock:
-            yield self._get_session()
+        async with self._exclusive() as session:
+            yield session
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block succeeds, rolls back when it raises."""
-        async with self._lock:
-            session = self._get_session()
+        async with self._exclusive() as session:
             try:
                 yield session
             except BaseException:
@@ -56,3 +78,48 @@ class Context(BaseContext):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    # -- who is asking ----------------------------------------------------------------------
+
+    @cached_property
+    def client(self) -> ClientInfo:
+        request = self.request
+        host = request.client.host if request is not None and request.client else "unknown"
+        agent = request.headers.get("user-agent") if request is not None else None
+        return ClientInfo(ip_address=host[:45], user_agent=agent[:300] if agent else None)
+
+    async def _authenticate(self) -> tuple[Viewer | None, AppError | None]:
+        """(viewer, why the presented token was refused), worked out once per request."""
+        async with self._auth_lock:
+            if self._auth is None:
+                self._auth = await self._read_token()
+            return self._auth
+
+    async def _read_token(self) -> tuple[Viewer | None, AppError | None]:
+        header = self.request.headers.get("authorization") if self.request else None
+        if not header:
+            return None, None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None, InvalidToken("Authorization header must be `Bearer <token>`")
+        try:
+            async with self.session() as session:
+                viewer = await users_service.authenticate(session, self.settings, token.strip())
+        except AppError as error:
+            return None, error
+        return viewer, None
+
+    async def viewer(self) -> Viewer | None:
+        """The signed-in user, or None. A bad token counts as anonymous here: public fields
+        answer as they would without one."""
+        viewer, _ = await self._authenticate()
+        return viewer
+
+    async def require_viewer(self) -> Viewer:
+        """The signed-in user; otherwise why not (expired/invalid token, or none sent)."""
+        viewer, refusal = await self._authenticate()
+        if refusal is not None:
+            raise refusal
+        if viewer is None:
+            raise AuthenticationError()
+        return viewer

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, cast
 
-import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
 from pydantic import ValidationError
 
 from app.core.errors import AppError, ErrorCode, ValidationFailed
 from app.db.session import is_database_unavailable
+from app.graphql.enums import graphql_enum
 
 logger = logging.getLogger("app.graphql")
 
@@ -28,13 +28,10 @@ _TOO_COMPLEX = re.compile(
     r"nested too deeply"
 )
 
-ErrorCodeType = strawberry.enum(
-    ErrorCode,
-    name="ErrorCode",
+ErrorCodeType = graphql_enum(
     description="Machine-readable error codes, found in `errors[].extensions.code`.",
-)
-for _value in ErrorCodeType.__strawberry_definition__.values:  # type: ignore[attr-defined]
-    _value.description = ErrorCode[_value.name].description
+    values=lambda member: cast(ErrorCode, member).description,
+)(ErrorCode)
 
 
 def validation_failed(error: ValidationError, *, prefix: str | None) -> ValidationFailed:

@@ -12,6 +12,7 @@ from app.core.config import Settings
 from app.graphql.context import Context
 from app.graphql.errors import ErrorCodeType
 from app.graphql.extensions import build_extensions
+from app.users.resolvers import UsersMutation, UsersQuery
 
 
 @strawberry.type(description="Facts about this API deployment.")
@@ -33,8 +34,8 @@ class SystemQuery:
         return ApiInfo.of(info.context.settings)
 
 
-QUERIES: tuple[type, ...] = (SystemQuery,)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (SystemQuery, UsersQuery)
+MUTATIONS: tuple[type, ...] = (UsersMutation,)
 
 
 @strawberry.type(description="Read operations.")

@@ -1,0 +1,1 @@
+"""Accounts: users, sign-in, sessions (refresh tokens), roles."""

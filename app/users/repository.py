@@ -1,0 +1,151 @@
+"""Every SQL statement of the accounts domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.users.models import LoginFailure, RefreshToken, User, UserRole
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_by_id(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def get_by_email(self, email: str) -> User | None:
+        result = await self.session.scalars(select(User).where(User.email == email))
+        return result.one_or_none()
+
+    async def list_by_ids(self, user_ids: Sequence[int]) -> Sequence[User]:
+        result = await self.session.scalars(select(User).where(User.id.in_(user_ids)))
+        return result.all()
+
+    async def insert_unless_email_taken(
+        self, *, email: str, full_name: str, password_hash: str, role: UserRole
+    ) -> User | None:
+        """The new user, or None when the email is taken — also when a concurrent
+        registration wins the race (ON CONFLICT instead of a failed transaction)."""
+        statement = (
+            insert(User)
+            .values(email=email, full_name=full_name, password_hash=password_hash, role=role)
+            .on_conflict_do_nothing(index_elements=[User.email])
+            .returning(User)
+        )
+        result = await self.session.scalars(
+            statement, execution_options={"populate_existing": True}
+        )
+        return result.one_or_none()
+
+    async def change_email(self, user: User, email: str) -> bool:
+        """Set `user`'s email; False (and nothing changed) when another account has it,
+        including one that took it concurrently (a savepoint absorbs the violation)."""
+        try:
+            async with self.session.begin_nested():
+                user.email = email
+                await self.session.flush()
+        except IntegrityError:
+            await self.session.refresh(user)
+            return False
+        return True
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+
+class RefreshTokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        *,
+        user_id: int,
+        token_hash: str,
+        family_id: uuid.UUID,
+        expires_at: datetime,
+        user_agent: str | None,
+        ip_address: str | None,
+    ) -> RefreshToken:
+        token = RefreshToken(
+            user_id=user_id,
+            token_hash=token_hash,
+            family_id=family_id,
+            expires_at=expires_at,
+            user_agent=user_agent,
+            ip_address=ip_address,
+        )
+        self.session.add(token)
+        await self.session.flush()
+        return token
+
+    async def lock_by_hash(self, token_hash: str) -> RefreshToken | None:
+        """The token row, locked: concurrent refreshes of one token take turns."""
+        result = await self.session.scalars(
+            select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+        )
+        return result.one_or_none()
+
+    async def revoke_family(self, family_id: uuid.UUID, now: datetime) -> int:
+        result = await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def revoke_all_of_user(
+        self, user_id: int, now: datetime, *, except_family: uuid.UUID | None = None
+    ) -> int:
+        statement = update(RefreshToken).where(
+            RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+        )
+        if except_family is not None:
+            statement = statement.where(RefreshToken.family_id != except_family)
+        result = await self.session.execute(statement.values(revoked_at=now))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class LoginFailureRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(self, *, email: str, ip_address: str) -> None:
+        self.session.add(LoginFailure(email=email, ip_address=ip_address))
+        await self.session.flush()
+
+    async def blocked_until(
+        self, *, email: str | None, ip_address: str, limit: int, window: timedelta
+    ) -> datetime | None:
+        """When the `limit`-th most recent failure within `window` leaves the window (the
+        moment another attempt is allowed), or None when fewer than `limit` failures."""
+        statement = select(LoginFailure.created_at).where(
+            LoginFailure.ip_address == ip_address,
+            LoginFailure.created_at > func.now() - window,
+        )
+        if email is not None:
+            statement = statement.where(LoginFailure.email == email)
+        nth_latest = await self.session.scalar(
+            statement.order_by(LoginFailure.created_at.desc()).offset(limit - 1).limit(1)
+        )
+        return None if nth_latest is None else nth_latest + window
+
+    async def clear(self, *, email: str, ip_address: str) -> None:
+        await self.session.execute(
+            delete(LoginFailure).where(
+                LoginFailure.email == email, LoginFailure.ip_address == ip_address
+            )
+        )
+
+    async def purge_older_than(self, window: timedelta) -> None:
+        await self.session.execute(
+            delete(LoginFailure).where(LoginFailure.created_at < func.now() - window)
+        )

@@ -1,0 +1,123 @@
+"""Validated account inputs: email normalisation, password policy, name limits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from app.core.validation import SINGLE_LINE, bounded
+from app.users.models import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH, UserRole
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+
+
+def normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX_LENGTH), AfterValidator(normalise_email)]
+FullName = Annotated[str, bounded(FULL_NAME_MAX_LENGTH), SINGLE_LINE]
+# Passwords are taken as typed (no trimming): spaces are legitimate characters in them.
+Password = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
+# What is *checked* against a stored hash only needs a bound, not the creation policy.
+GivenPassword = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
+
+
+class _Input(BaseModel):
+    # camelCase aliases: error locations name the GraphQL input fields (`input.fullName`).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+    )
+
+
+def _check_new_password(password: str, email: str | None) -> str:
+    if not password.strip():
+        raise ValueError("must not be only whitespace")
+    if email is not None and password.strip().lower() == email:
+        raise ValueError("must not be the email address")
+    return password
+
+
+class RegisterInput(_Input):
+    email: Email
+    password: Password
+    full_name: FullName
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, password: str, info: ValidationInfo) -> str:
+        return _check_new_password(password, info.data.get("email"))
+
+
+class LoginInput(_Input):
+    # Not validated as an email: a malformed one simply doesn't match any account, and
+    # answering VALIDATION_ERROR would tell attackers which inputs are worth trying.
+    email: Annotated[str, Field(min_length=1, max_length=EMAIL_MAX_LENGTH)]
+    password: GivenPassword
+
+    @field_validator("email")
+    @classmethod
+    def _normalise(cls, email: str) -> str:
+        return normalise_email(email)
+
+
+class UpdateMeInput(_Input):
+    full_name: FullName | None = None
+    email: Email | None = None
+    current_password: GivenPassword | None = None
+
+
+class ChangePasswordInput(_Input):
+    current_password: GivenPassword
+    new_password: Password
+
+    @field_validator("new_password")
+    @classmethod
+    def _policy(cls, password: str) -> str:
+        return _check_new_password(password, None)
+
+
+class NewAdminInput(_Input):
+    email: Email
+    password: Password
+    full_name: FullName
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, password: str, info: ValidationInfo) -> str:
+        return _check_new_password(password, info.data.get("email"))
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in user of a request, as a snapshot (not an ORM object that a rollback
+    could expire)."""
+
+    id: int
+    role: UserRole
+    session_id: uuid.UUID | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is UserRole.ADMIN
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Where a request comes from, recorded with sessions and failed sign-ins."""
+
+    ip_address: str
+    user_agent: str | None

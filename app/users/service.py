@@ -1,0 +1,293 @@
+"""Accounts: registration, sign-in with throttling, token rotation, profile changes."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.errors import AppError, AuthenticationError, ConflictError, ErrorCode
+from app.core.security import (
+    InvalidToken,
+    create_access_token,
+    decode_access_token,
+    hash_refresh_token,
+    new_refresh_token,
+    password_hasher,
+)
+from app.users.models import User, UserRole
+from app.users.repository import LoginFailureRepository, RefreshTokenRepository, UserRepository
+from app.users.schemas import (
+    ChangePasswordInput,
+    ClientInfo,
+    LoginInput,
+    NewAdminInput,
+    RegisterInput,
+    UpdateMeInput,
+    Viewer,
+)
+
+INVALID_CREDENTIALS = "Invalid email or password"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSession:
+    """What a successful sign-in (or refresh) hands to the client."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _email_taken() -> ConflictError:
+    return ConflictError(
+        "An account with this email already exists",
+        code=ErrorCode.USER_EMAIL_TAKEN,
+        field="input.email",
+    )
+
+
+def _inactive() -> AuthenticationError:
+    return AuthenticationError(
+        "This account has been deactivated", code=ErrorCode.AUTH_USER_INACTIVE
+    )
+
+
+async def _start_session(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    client: ClientInfo,
+    *,
+    family_id: uuid.UUID | None = None,
+) -> tuple[AuthSession, int]:
+    """Issue an access token and a refresh token (a new family unless `family_id`)."""
+    family_id = family_id or uuid.uuid4()
+    raw_refresh = new_refresh_token()
+    stored = await RefreshTokenRepository(session).add(
+        user_id=user.id,
+        token_hash=hash_refresh_token(raw_refresh),
+        family_id=family_id,
+        expires_at=_now() + timedelta(days=settings.refresh_token_expire_days),
+        user_agent=client.user_agent,
+        ip_address=client.ip_address,
+    )
+    access = create_access_token(settings, user_id=user.id, session_id=family_id)
+    auth = AuthSession(
+        access_token=access.token,
+        refresh_token=raw_refresh,
+        expires_in=access.expires_in,
+        user=user,
+    )
+    return auth, stored.id
+
+
+async def register(
+    session: AsyncSession, settings: Settings, *, data: RegisterInput, client: ClientInfo
+) -> AuthSession:
+    users = UserRepository(session)
+    if await users.get_by_email(data.email) is not None:
+        raise _email_taken()
+    password_hash = await password_hasher(settings).hash(data.password)
+    user = await users.insert_unless_email_taken(
+        email=data.email,
+        full_name=data.full_name,
+        password_hash=password_hash,
+        role=UserRole.CUSTOMER,
+    )
+    if user is None:  # a concurrent registration of the same email won
+        raise _email_taken()
+    auth, _ = await _start_session(session, settings, user, client)
+    return auth
+
+
+async def login(
+    session: AsyncSession, settings: Settings, *, data: LoginInput, client: ClientInfo
+) -> AuthSession:
+    failures = LoginFailureRepository(session)
+    window = timedelta(minutes=settings.login_failure_window_minutes)
+    await _refuse_if_throttled(failures, settings, email=data.email, client=client, window=window)
+
+    hasher = password_hasher(settings)
+    user = await UserRepository(session).get_by_email(data.email)
+    if user is None:
+        await hasher.burn_time(data.password)
+        matches, new_hash = False, None
+    else:
+        matches, new_hash = await hasher.verify(data.password, user.password_hash)
+
+    if user is None or not matches:
+        await failures.purge_older_than(window)
+        await failures.record(email=data.email, ip_address=client.ip_address)
+        # The failure must be stored although the mutation fails: commit it before raising.
+        await session.commit()
+        raise AuthenticationError(INVALID_CREDENTIALS, code=ErrorCode.AUTH_INVALID_CREDENTIALS)
+
+    if not user.is_active:
+        raise _inactive()
+    await failures.clear(email=data.email, ip_address=client.ip_address)
+    if new_hash is not None:  # hashing parameters changed since this hash was made
+        user.password_hash = new_hash
+    auth, _ = await _start_session(session, settings, user, client)
+    return auth
+
+
+async def _refuse_if_throttled(
+    failures: LoginFailureRepository,
+    settings: Settings,
+    *,
+    email: str,
+    client: ClientInfo,
+    window: timedelta,
+) -> None:
+    limits = (
+        (email, settings.login_max_failures),
+        (None, settings.login_max_failures_per_ip),
+    )
+    for limited_email, limit in limits:
+        until = await failures.blocked_until(
+            email=limited_email, ip_address=client.ip_address, limit=limit, window=window
+        )
+        if until is not None and until > _now():
+            retry_after = max(1, math.ceil((until - _now()).total_seconds()))
+            raise AppError(
+                f"Too many failed sign-in attempts; retry in {retry_after} seconds",
+                code=ErrorCode.AUTH_TOO_MANY_ATTEMPTS,
+                extensions={"retryAfter": retry_after},
+            )
+
+
+async def refresh(
+    session: AsyncSession, settings: Settings, *, refresh_token: str, client: ClientInfo
+) -> AuthSession:
+    tokens = RefreshTokenRepository(session)
+    stored = await tokens.lock_by_hash(hash_refresh_token(refresh_token))
+    now = _now()
+    if stored is None:
+        raise InvalidToken("Invalid refresh token", field="refreshToken")
+    if stored.revoked_at is not None:
+        if stored.replaced_by_id is not None:
+            # A token that was already rotated is back: someone holds a copy. End the whole
+            # session for both holders, and keep that revocation despite the error.
+            await tokens.revoke_family(stored.family_id, now)
+            await session.commit()
+        raise InvalidToken("Refresh token has been revoked", field="refreshToken")
+    if stored.expires_at <= now:
+        raise InvalidToken("Refresh token has expired; sign in again", field="refreshToken")
+
+    user = await UserRepository(session).get_by_id(stored.user_id)
+    if user is None or not user.is_active:
+        raise _inactive()
+    auth, new_id = await _start_session(session, settings, user, client, family_id=stored.family_id)
+    stored.revoked_at = now
+    stored.replaced_by_id = new_id
+    return auth
+
+
+async def logout(session: AsyncSession, *, refresh_token: str) -> bool:
+    """End the session the token belongs to; False when it was unknown or already ended."""
+    tokens = RefreshTokenRepository(session)
+    stored = await tokens.lock_by_hash(hash_refresh_token(refresh_token))
+    if stored is None or stored.revoked_at is not None:
+        return False
+    await tokens.revoke_family(stored.family_id, _now())
+    return True
+
+
+async def logout_all(session: AsyncSession, *, viewer: Viewer) -> None:
+    await RefreshTokenRepository(session).revoke_all_of_user(viewer.id, _now())
+
+
+async def authenticate(session: AsyncSession, settings: Settings, token: str) -> Viewer:
+    """The viewer an access token stands for. The user is read on every request, so a
+    deactivated account stops working at once, not when its token expires."""
+    claims = decode_access_token(settings, token)
+    user = await UserRepository(session).get_by_id(claims.user_id)
+    if user is None:
+        raise InvalidToken()
+    if not user.is_active:
+        raise _inactive()
+    return Viewer(id=user.id, role=user.role, session_id=claims.session_id)
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user = await UserRepository(session).get_by_id(user_id)
+    if user is None:
+        raise InvalidToken()
+    return user
+
+
+async def get_users(session: AsyncSession, user_ids: Sequence[int]) -> Sequence[User]:
+    return await UserRepository(session).list_by_ids(user_ids) if user_ids else []
+
+
+async def _check_password(settings: Settings, user: User, password: str, field: str) -> None:
+    matches, _ = await password_hasher(settings).verify(password, user.password_hash)
+    if not matches:
+        raise AuthenticationError(
+            "Current password is incorrect", code=ErrorCode.AUTH_INVALID_CREDENTIALS, field=field
+        )
+
+
+async def update_me(
+    session: AsyncSession, settings: Settings, *, viewer: Viewer, data: UpdateMeInput
+) -> User:
+    users = UserRepository(session)
+    user = await get_user(session, viewer.id)
+    if data.email is not None and data.email != user.email:
+        if data.current_password is None:
+            raise AuthenticationError(
+                "Changing the email needs the current password",
+                code=ErrorCode.AUTH_INVALID_CREDENTIALS,
+                field="input.currentPassword",
+            )
+        await _check_password(settings, user, data.current_password, "input.currentPassword")
+        if not await users.change_email(user, data.email):
+            raise _email_taken()
+    if data.full_name is not None:
+        user.full_name = data.full_name
+        await users.flush()
+    return user
+
+
+async def change_password(
+    session: AsyncSession, settings: Settings, *, viewer: Viewer, data: ChangePasswordInput
+) -> None:
+    user = await get_user(session, viewer.id)
+    await _check_password(settings, user, data.current_password, "input.currentPassword")
+    user.password_hash = await password_hasher(settings).hash(data.new_password)
+    # Whoever else holds a session (perhaps the reason for the change) is signed out.
+    await RefreshTokenRepository(session).revoke_all_of_user(
+        user.id, _now(), except_family=viewer.session_id
+    )
+
+
+async def create_or_promote_admin(
+    session: AsyncSession, settings: Settings, *, data: NewAdminInput
+) -> tuple[User, bool]:
+    """(the admin, whether the account was created rather than promoted)."""
+    users = UserRepository(session)
+    existing = await users.get_by_email(data.email)
+    password_hash = await password_hasher(settings).hash(data.password)
+    if existing is not None:
+        existing.role = UserRole.ADMIN
+        existing.is_active = True
+        existing.password_hash = password_hash
+        await users.flush()
+        return existing, False
+    user = await users.insert_unless_email_taken(
+        email=data.email, full_name=data.full_name, password_hash=password_hash, role=UserRole.ADMIN
+    )
+    if user is None:
+        raise _email_taken()
+    return user, True

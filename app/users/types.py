@@ -1,0 +1,114 @@
+"""GraphQL types of the accounts domain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.enums import graphql_enum
+from app.users import models
+from app.users import service as users_service
+from app.users.service import AuthSession
+
+graphql_enum(
+    description="What an account may do.",
+    values={
+        "CUSTOMER": "Shops: cart, orders, wishlist, pre-orders.",
+        "ADMIN": "Manages the catalog, stock and every order.",
+    },
+)(models.UserRole)
+
+
+@strawberry.type(description="An account. Visible only to its owner and to admins.")
+class User(relay.Node):
+    id: relay.NodeID[int]
+    email: str = strawberry.field(description="Sign-in email, lower-cased.")
+    full_name: str = strawberry.field(description="Name shown on orders and in greetings.")
+    role: models.UserRole = strawberry.field(description="What the account may do.")
+    created_at: datetime = strawberry.field(description="When the account was created.")
+
+    @classmethod
+    def from_model(cls, user: models.User) -> User:
+        return cls(
+            id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            role=user.role,
+            created_at=user.created_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[User | None]:
+        """Users by id, for `node`/`nodes`: only yourself, unless you are an admin."""
+        wanted = [int(node_id) if node_id.isdigit() else None for node_id in node_ids]
+        viewer = await info.context.viewer()
+        if viewer is None:
+            return [None] * len(wanted)
+        visible = [i for i in wanted if i is not None and (viewer.is_admin or i == viewer.id)]
+        async with info.context.session() as session:
+            found = {
+                u.id: cls.from_model(u) for u in await users_service.get_users(session, visible)
+            }
+        return [found.get(i) if i is not None else None for i in wanted]
+
+
+@strawberry.type(description="Tokens for a signed-in session, and who it belongs to.")
+class AuthPayload:
+    access_token: str = strawberry.field(
+        description="Short-lived JWT: send it as `Authorization: Bearer <accessToken>`."
+    )
+    refresh_token: str = strawberry.field(
+        description="Opaque, single-use token for `refreshToken`; each use returns a new one."
+    )
+    token_type: str = strawberry.field(description='Always "Bearer".')
+    expires_in: int = strawberry.field(description="Seconds until the access token expires.")
+    user: User = strawberry.field(description="The signed-in user.")
+
+    @classmethod
+    def from_session(cls, auth: AuthSession) -> AuthPayload:
+        return cls(
+            access_token=auth.access_token,
+            refresh_token=auth.refresh_token,
+            token_type="Bearer",  # noqa: S106 - the token scheme, not a secret
+            expires_in=auth.expires_in,
+            user=User.from_model(auth.user),
+        )
+
+
+@strawberry.input(description="A new customer account.")
+class RegisterInput:
+    email: str = strawberry.field(description="Email address; compared case-insensitively.")
+    password: str = strawberry.field(
+        description="8 to 128 characters, not only whitespace, not the email address."
+    )
+    full_name: str = strawberry.field(description="1 to 200 characters.")
+
+
+@strawberry.input(description="Credentials to sign in with.")
+class LoginInput:
+    email: str = strawberry.field(description="The account's email address.")
+    password: str = strawberry.field(description="The account's password.")
+
+
+@strawberry.input(description="Changes to your profile; omitted fields stay as they are.")
+class UpdateMeInput:
+    full_name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New email; needs `currentPassword`."
+    )
+    current_password: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Your current password (for an email change)."
+    )
+
+
+@strawberry.input(description="A password change.")
+class ChangePasswordInput:
+    current_password: str = strawberry.field(description="Your current password.")
+    new_password: str = strawberry.field(description="The new password (same rules as at sign-up).")

@@ -1,0 +1,106 @@
+"""me, updateMe, changePassword."""
+
+from __future__ import annotations
+
+from tests.support import PASSWORD, GraphQL, code, data, error, login, register, unique_email
+
+UPDATE_ME = """
+mutation($input: UpdateMeInput!) { updateMe(input: $input) { email fullName } }
+"""
+CHANGE_PASSWORD = """
+mutation($input: ChangePasswordInput!) { changePassword(input: $input) }
+"""
+REFRESH = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }"
+
+
+async def test_update_full_name(gql: GraphQL) -> None:
+    payload = await register(gql)
+    updated = data(
+        await gql(UPDATE_ME, {"input": {"fullName": "Grace Hopper"}}, token=payload["accessToken"])
+    )["updateMe"]
+    assert updated == {"email": payload["user"]["email"], "fullName": "Grace Hopper"}
+
+
+async def test_update_me_requires_auth(gql: GraphQL) -> None:
+    assert code(await gql(UPDATE_ME, {"input": {"fullName": "X"}})) == "AUTH_REQUIRED"
+
+
+async def test_email_change_needs_the_current_password(gql: GraphQL) -> None:
+    payload = await register(gql)
+    token = payload["accessToken"]
+    new_email = unique_email("moved")
+
+    missing = error(await gql(UPDATE_ME, {"input": {"email": new_email}}, token=token))
+    assert missing["extensions"]["code"] == "AUTH_INVALID_CREDENTIALS"
+    assert missing["extensions"]["field"] == "input.currentPassword"
+
+    wrong = {"email": new_email, "currentPassword": "not it at all"}
+    assert code(await gql(UPDATE_ME, {"input": wrong}, token=token)) == "AUTH_INVALID_CREDENTIALS"
+
+    right = {"email": new_email.upper(), "currentPassword": PASSWORD}
+    assert (
+        data(await gql(UPDATE_ME, {"input": right}, token=token))["updateMe"]["email"] == new_email
+    )
+    assert "errors" not in await login(gql, new_email)
+    assert code(await login(gql, payload["user"]["email"])) == "AUTH_INVALID_CREDENTIALS"
+
+
+async def test_email_change_to_a_taken_email(gql: GraphQL) -> None:
+    taken = (await register(gql))["user"]["email"]
+    payload = await register(gql)
+    result = await gql(
+        UPDATE_ME,
+        {"input": {"email": taken, "currentPassword": PASSWORD, "fullName": "Changed"}},
+        token=payload["accessToken"],
+    )
+    failure = error(result)
+    assert failure["extensions"]["code"] == "USER_EMAIL_TAKEN"
+    assert failure["extensions"]["field"] == "input.email"
+    me = data(await gql("{ me { email fullName } }", token=payload["accessToken"]))["me"]
+    assert me == {"email": payload["user"]["email"], "fullName": "Ada Reader"}  # nothing half-done
+
+
+async def test_update_me_cannot_set_role(gql: GraphQL) -> None:
+    payload = await register(gql)
+    result = await gql(UPDATE_ME, {"input": {"role": "ADMIN"}}, token=payload["accessToken"])
+    assert code(result) == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_change_password_signs_out_other_sessions(gql: GraphQL) -> None:
+    current = await register(gql)
+    email = current["user"]["email"]
+    other = data(await login(gql, email))["login"]
+    new_password = "a brand new passphrase"
+
+    wrong = {"currentPassword": "wrong one", "newPassword": new_password}
+    failure = error(await gql(CHANGE_PASSWORD, {"input": wrong}, token=current["accessToken"]))
+    assert failure["extensions"] == {
+        "code": "AUTH_INVALID_CREDENTIALS",
+        "field": "input.currentPassword",
+    }
+
+    weak = {"currentPassword": PASSWORD, "newPassword": "short"}
+    weak_result = await gql(CHANGE_PASSWORD, {"input": weak}, token=current["accessToken"])
+    assert error(weak_result)["extensions"]["field"] == "input.newPassword"
+
+    change = {"currentPassword": PASSWORD, "newPassword": new_password}
+    assert data(await gql(CHANGE_PASSWORD, {"input": change}, token=current["accessToken"])) == {
+        "changePassword": True
+    }
+    assert code(await gql(REFRESH, {"t": other["refreshToken"]})) == "AUTH_INVALID_TOKEN"
+    assert "errors" not in await gql(REFRESH, {"t": current["refreshToken"]})
+    assert code(await login(gql, email)) == "AUTH_INVALID_CREDENTIALS"
+    assert "errors" not in await login(gql, email, new_password)
+
+
+async def test_no_response_ever_contains_a_password_hash(gql: GraphQL) -> None:
+    payload = await register(gql)
+    token = payload["accessToken"]
+    responses = [
+        await gql("{ me { id email fullName role createdAt } }", token=token),
+        await login(gql, payload["user"]["email"]),
+        await gql(UPDATE_ME, {"input": {"fullName": "Z"}}, token=token),
+        await gql("{ me { passwordHash } }", token=token),
+    ]
+    assert "argon2" not in str(responses)
+    assert code(responses[-1]) == "GRAPHQL_VALIDATION_FAILED"
