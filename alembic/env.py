@@ -22,6 +22,14 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = Base.metadata
 
 
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Trigram indexes exist only on servers with pg_trgm; migrations manage them outside
+    the models, so autogenerate (and `alembic check`) must not report them."""
+    return not (type_ == "index" and reflected and name is not None and name.endswith("_trgm"))
+
+
 def database_url() -> str:
     url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
     if not url:
@@ -36,13 +44,19 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
 def do_run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        include_object=include_object,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -17,7 +17,7 @@ from app.core.config import Settings, get_settings
 from app.core.errors import AppError, ErrorCode
 from app.core.logging import configure_logging
 from app.core.request_id import RequestIdMiddleware
-from app.db.session import Database
+from app.db.session import Database, DatabaseFeatures
 from app.graphql.router import build_router
 from app.graphql.schema import build_schema
 
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         owned = app.state.database is None
         if owned:
             app.state.database = Database.from_settings(settings)
+        app.state.features = await _detect_features(app.state.database)
         try:
             yield
         finally:
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.features = DatabaseFeatures()
 
     app.include_router(health.router)
     app.include_router(build_router(build_schema(settings), settings))
@@ -82,6 +84,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+async def _detect_features(database: Database) -> DatabaseFeatures:
+    try:
+        trigram = await database.has_extension("pg_trgm")
+    except Exception:
+        logger.warning("could not inspect the database at start-up; typo-tolerant search is off")
+        return DatabaseFeatures()
+    if not trigram:
+        logger.warning(
+            "pg_trgm is not installed: search uses full-text and prefix matching only "
+            "(no typo tolerance)"
+        )
+    return DatabaseFeatures(trigram=trigram)
 
 
 def _error_body(detail: str, code: ErrorCode | str, field: str | None = None) -> dict[str, object]:

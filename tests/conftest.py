@@ -23,7 +23,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 from app.core.config import Environment, Settings
@@ -33,7 +33,19 @@ from app.db.base import Base
 from app.db.embedded import EmbeddedPostgres
 from app.db.session import Database
 from app.main import create_app
-from tests.support import GraphQL, run_in_thread
+from app.users import service as users_service
+from app.users.schemas import NewAdminInput
+from tests.books.factory import Catalog
+from tests.support import (
+    PASSWORD,
+    GraphQL,
+    StatementCounter,
+    data,
+    login,
+    register,
+    run_in_thread,
+    unique_email,
+)
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 
@@ -156,3 +168,40 @@ async def http(app: FastAPI, database: Database) -> AsyncIterator[httpx.AsyncCli
 @pytest.fixture
 def gql(http: httpx.AsyncClient) -> GraphQL:
     return GraphQL(http)
+
+
+@pytest.fixture
+async def admin_token(gql: GraphQL, database: Database, settings: Settings) -> str:
+    """Access token of a fresh admin (created the way `poetry run create-admin` does)."""
+    email = unique_email("admin")
+    async with database.sessionmaker() as session, session.begin():
+        await users_service.create_or_promote_admin(
+            session,
+            settings,
+            data=NewAdminInput(email=email, password=PASSWORD, full_name="Admin"),
+        )
+    token: str = data(await login(gql, email))["login"]["accessToken"]
+    return token
+
+
+@pytest.fixture
+async def customer_token(gql: GraphQL) -> str:
+    token: str = (await register(gql))["accessToken"]
+    return token
+
+
+@pytest.fixture
+def catalog(gql: GraphQL, admin_token: str) -> Catalog:
+    return Catalog(gql, admin_token)
+
+
+@pytest.fixture
+def statements(database: Database) -> Iterator[StatementCounter]:
+    """Statements the app runs during the test (reset it before the part you measure)."""
+    counter = StatementCounter()
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)

@@ -101,3 +101,21 @@ async def register(
 
 async def login(gql: GraphQL, email: str, password: str = PASSWORD) -> dict[str, Any]:
     return await gql(LOGIN, {"input": {"email": email, "password": password}})
+
+
+class StatementCounter:
+    """Counts the SQL statements (not transaction control) run on an engine."""
+
+    _COUNTED = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, *args: Any) -> None:
+        statement = str(args[2]).lstrip().upper()
+        if statement.startswith(self._COUNTED):
+            self.statements.append(str(args[2]))
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)

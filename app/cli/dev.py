@@ -12,8 +12,11 @@ import asyncpg
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from app.books.seed import seed_if_empty
 from app.cli.database import resolve_database_url
+from app.core.config import get_settings
 from app.db import migrations
+from app.db.session import Database
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,6 +29,8 @@ def main(argv: list[str] | None = None) -> None:
     url = resolve_database_url()
     ensure_reachable(url)
     migrations.upgrade(url)
+    if get_settings().seed_on_empty:
+        print(asyncio.run(seed_demo_catalog()))
     print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
     uvicorn.run(
         "app.main:create_app",
@@ -36,6 +41,18 @@ def main(argv: list[str] | None = None) -> None:
         reload_dirs=[str(Path(__file__).resolve().parents[1])],
         log_level="info",
     )
+
+
+async def seed_demo_catalog() -> str:
+    """Demo data for a first run, so GraphiQL has something to show (SEED_ON_EMPTY=false
+    turns it off)."""
+    database = Database.from_settings(get_settings())
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            report = await seed_if_empty(session)
+        return f"Empty catalog: seeded the demo data ({report})." if report else "Catalog present."
+    finally:
+        await database.dispose()
 
 
 def ensure_reachable(url: str) -> None:

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     graphql_parser_cache_size: int = Field(default=512, ge=1, le=100_000)
     graphql_validation_cache_size: int = Field(default=512, ge=1, le=100_000)
 
+    # Catalog
+    low_stock_threshold: int = Field(default=5, ge=0, le=10_000)
+    seed_on_empty: bool = Field(
+        default=True, description="`poetry run dev` loads the demo catalog into an empty one."
+    )
+
     # The embedded PostgreSQL (development only) keeps its data here.
     embedded_data_dir: str = ".data/postgres"
 

@@ -74,6 +74,20 @@ class ErrorCode(StrEnum):
     AUTH_USER_INACTIVE = ("AUTH_USER_INACTIVE", "The account has been deactivated.")
     # Users
     USER_EMAIL_TAKEN = ("USER_EMAIL_TAKEN", "Another account already uses this email address.")
+    # Catalog
+    BOOK_NOT_FOUND = (
+        "BOOK_NOT_FOUND",
+        "No such book, or it has been archived (archived books are visible to admins only).",
+    )
+    AUTHOR_NOT_FOUND = ("AUTHOR_NOT_FOUND", "No such author.")
+    GENRE_NOT_FOUND = ("GENRE_NOT_FOUND", "No such genre.")
+    BOOK_ISBN_TAKEN = ("BOOK_ISBN_TAKEN", "Another book already has this ISBN.")
+    GENRE_SLUG_TAKEN = ("GENRE_SLUG_TAKEN", "Another genre already has this slug.")
+    GENRE_NAME_TAKEN = ("GENRE_NAME_TAKEN", "Another genre already has this name.")
+    AUTHOR_HAS_BOOKS = (
+        "AUTHOR_HAS_BOOKS",
+        "The author is credited on books and cannot be deleted; change those books first.",
+    )
 
 
 class AppError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -16,6 +17,13 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseFeatures:
+    """Optional server capabilities, detected once at start-up."""
+
+    trigram: bool = False
 
 
 class Database:
@@ -43,7 +51,15 @@ class Database:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
-            connect_args={"timeout": settings.db_connect_timeout_seconds},
+            connect_args={
+                "timeout": settings.db_connect_timeout_seconds,
+                "server_settings": {
+                    # Typo-tolerant search: "tolkein" is 0.5 word-similar to "Tolkien";
+                    # pg_trgm's default threshold (0.6) would miss it. Harmless without
+                    # pg_trgm (a placeholder setting).
+                    "pg_trgm.word_similarity_threshold": "0.45",
+                },
+            },
         )
         return cls(engine, make_sessionmaker(engine))
 
@@ -61,6 +77,13 @@ class Database:
         """Round-trip to the server; raises when it is unreachable."""
         async with self.sessionmaker() as session:
             await session.execute(text("SELECT 1"))
+
+    async def has_extension(self, name: str) -> bool:
+        async with self.sessionmaker() as session:
+            found = await session.scalar(
+                text("SELECT 1 FROM pg_extension WHERE extname = :name"), {"name": name}
+            )
+        return found is not None
 
     async def dispose(self) -> None:
         await self.engine.dispose()

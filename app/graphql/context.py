@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.fastapi import BaseContext
@@ -13,9 +14,14 @@ from strawberry.fastapi import BaseContext
 from app.core.config import Settings
 from app.core.errors import AppError, AuthenticationError
 from app.core.security import InvalidToken
-from app.db.session import Database
+from app.db.session import Database, DatabaseFeatures
 from app.users import service as users_service
 from app.users.schemas import ClientInfo, Viewer
+
+if TYPE_CHECKING:
+    from app.graphql.loaders import ContextLoader
+
+L = TypeVar("L", bound="ContextLoader[Any, Any]")
 
 
 class Context(BaseContext):
@@ -26,10 +32,18 @@ class Context(BaseContext):
     goes through `session()` or `transaction()`, which take turns on a lock.
     """
 
-    def __init__(self, *, database: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        settings: Settings,
+        features: DatabaseFeatures | None = None,
+    ) -> None:
         super().__init__()
         self.database = database
         self.settings = settings
+        self.features = features or DatabaseFeatures()
+        self._loaders: dict[type[Any], Any] = {}
         self._session: AsyncSession | None = None
         self._lock = asyncio.Lock()
         self._holder: asyncio.Task[object] | None = None
@@ -78,6 +92,13 @@ class Context(BaseContext):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def loader(self, loader_class: type[L]) -> L:
+        """This request's instance of a batch loader (created on first use)."""
+        loader = self._loaders.get(loader_class)
+        if loader is None:
+            loader = self._loaders[loader_class] = loader_class(self)
+        return cast(L, loader)
 
     # -- who is asking ----------------------------------------------------------------------
 

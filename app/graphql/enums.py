@@ -25,3 +25,9 @@ def graphql_enum(
         return enum_cls
 
     return decorate
+
+
+@strawberry.enum(description="Direction of an ordering.")
+class SortDirection(Enum):
+    ASC = strawberry.enum_value("ASC", description="Smallest (or earliest, or A) first.")
+    DESC = strawberry.enum_value("DESC", description="Largest (or latest, or Z) first.")

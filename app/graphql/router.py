@@ -21,6 +21,7 @@ async def get_context(request: Request) -> AsyncIterator[Context]:
     context = Context(
         database=request.app.state.database,
         settings=request.app.state.settings,
+        features=request.app.state.features,
     )
     try:
         yield context

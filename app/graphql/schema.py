@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
+from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
 import app
+from app.books.resolvers import BooksMutation, BooksQuery
+from app.books.types import Author, Book, Genre
 from app.core.config import Settings
 from app.graphql.context import Context
 from app.graphql.errors import ErrorCodeType
 from app.graphql.extensions import build_extensions
+from app.graphql.node import node_query
 from app.users.resolvers import UsersMutation, UsersQuery
+from app.users.types import User
 
 
 @strawberry.type(description="Facts about this API deployment.")
@@ -34,8 +39,9 @@ class SystemQuery:
         return ApiInfo.of(info.context.settings)
 
 
-QUERIES: tuple[type, ...] = (SystemQuery, UsersQuery)
-MUTATIONS: tuple[type, ...] = (UsersMutation,)
+NODE_TYPES: tuple[type[relay.Node], ...] = (User, Book, Author, Genre)
+QUERIES: tuple[type, ...] = (SystemQuery, node_query(NODE_TYPES), UsersQuery, BooksQuery)
+MUTATIONS: tuple[type, ...] = (UsersMutation, BooksMutation)
 
 
 @strawberry.type(description="Read operations.")

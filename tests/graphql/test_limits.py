@@ -37,3 +37,51 @@ async def test_token_limit(gql: GraphQL, settings: Settings) -> None:
     fields = " ".join("version" for _ in range(settings.graphql_max_tokens))
     result = await gql(f"{{ apiInfo {{ {fields} }} }}")
     assert code(result) == "QUERY_TOO_COMPLEX"
+
+
+_CHAIN = ["books", "edges", "node", "authors"]
+_LEAF = {"books": "totalCount", "edges": "cursor", "node": "id", "authors": "id"}
+
+
+def nested(levels: int) -> str:
+    """A query whose deepest field sits `levels` fields down (books > edges > node >
+    authors > books > ...)."""
+    names = [_CHAIN[i % len(_CHAIN)] for i in range(levels)]
+    query = _LEAF[names[-1]]
+    for name in reversed(names):
+        query = f"{name} {{ {query} }}"
+    return f"{{ {query} }}"
+
+
+async def test_depth_at_the_limit_runs(gql: GraphQL, settings: Settings) -> None:
+    result = await gql(nested(settings.graphql_max_depth))
+    assert "errors" not in result
+
+
+async def test_depth_over_the_limit_is_refused(gql: GraphQL, settings: Settings) -> None:
+    result = await gql(nested(settings.graphql_max_depth + 1))
+    assert code(result) == "QUERY_TOO_COMPLEX"
+    assert result["data"] is None
+
+
+def fragmented(depth: int) -> str:
+    # The same over-deep chain, each level hidden in its own fragment.
+    fragments = [
+        "fragment F0 on Query { books { ...F1 } }",
+        *(
+            f"fragment F{i} on {('BookConnection', 'BookEdge', 'Book', 'Author')[(i - 1) % 4]} "
+            f"{{ {_CHAIN[i % 4]} {{ ...F{i + 1} }} }}"
+            for i in range(1, depth - 1)
+        ),
+    ]
+    last_type = ("BookConnection", "BookEdge", "Book", "Author")[(depth - 2) % 4]
+    last_field = _CHAIN[(depth - 1) % 4]
+    fragments.append(
+        f"fragment F{depth - 1} on {last_type} {{ {last_field} {{ {_LEAF[last_field]} }} }}"
+    )
+    return "{ ...F0 }\n" + "\n".join(fragments)
+
+
+async def test_depth_limit_sees_through_fragments(gql: GraphQL, settings: Settings) -> None:
+    assert "errors" not in await gql(fragmented(settings.graphql_max_depth))
+    assert code(await gql(fragmented(settings.graphql_max_depth + 1))) == "QUERY_TOO_COMPLEX"

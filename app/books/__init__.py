@@ -1,0 +1,1 @@
+"""Catalog: books, authors and genres."""

@@ -1,0 +1,104 @@
+"""Per-request batch loaders of the catalog: one query per kind of relation per request,
+however many books, authors or genres a response contains."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from app.books import service as books_service
+from app.books.repository import BookOrderField
+from app.db.pagination import Page, PageRequest, Record
+from app.graphql.loaders import ContextLoader
+
+
+class BookLoader(ContextLoader[int, Record | None]):
+    """Live (non-archived) books by id."""
+
+    async def batch_load_fn(self, keys: list[int]) -> list[Record | None]:
+        stock = books_service.stock_context(self.context.settings)
+        async with self.context.session() as session:
+            rows = await books_service.get_books(session, keys, stock, include_archived=False)
+        return [rows.get(key) for key in keys]
+
+
+class AnyBookLoader(ContextLoader[int, Record | None]):
+    """Books by id, archived ones included: for things that keep pointing at a book after
+    it leaves the catalog (order lines)."""
+
+    async def batch_load_fn(self, keys: list[int]) -> list[Record | None]:
+        stock = books_service.stock_context(self.context.settings)
+        async with self.context.session() as session:
+            rows = await books_service.get_books(session, keys, stock, include_archived=True)
+        return [rows.get(key) for key in keys]
+
+
+class BookAuthorsLoader(ContextLoader[int, list[Record]]):
+    async def batch_load_fn(self, keys: list[int]) -> list[list[Record]]:
+        async with self.context.session() as session:
+            found = await books_service.authors_of_books(session, keys)
+        return [found.get(key, []) for key in keys]
+
+
+class BookGenresLoader(ContextLoader[int, list[Record]]):
+    async def batch_load_fn(self, keys: list[int]) -> list[list[Record]]:
+        async with self.context.session() as session:
+            found = await books_service.genres_of_books(session, keys)
+        return [found.get(key, []) for key in keys]
+
+
+@dataclass(frozen=True, slots=True)
+class NestedBooksKey:
+    """One author's (or genre's) page of books; keys with equal paging share a query."""
+
+    owner_id: int
+    order: tuple[BookOrderField, bool] | None
+    page: PageRequest
+
+
+def _grouped(keys: list[NestedBooksKey]) -> dict[Any, list[NestedBooksKey]]:
+    groups: dict[Any, list[NestedBooksKey]] = defaultdict(list)
+    for key in keys:
+        groups[(key.order, key.page)].append(key)
+    return groups
+
+
+class AuthorBooksLoader(ContextLoader[NestedBooksKey, Page[Record]]):
+    async def batch_load_fn(self, keys: list[NestedBooksKey]) -> list[Page[Record]]:
+        stock = books_service.stock_context(self.context.settings)
+        pages: dict[NestedBooksKey, Page[Record]] = {}
+        async with self.context.session() as session:
+            for (order, page), group in _grouped(keys).items():
+                ordering = books_service.nested_ordering(order)
+                ids = [key.owner_id for key in group]
+                found = await books_service.books_by_author(session, ids, ordering, page, stock)
+                pages.update({key: found[key.owner_id] for key in group})
+        return [pages[key] for key in keys]
+
+
+class GenreBooksLoader(ContextLoader[NestedBooksKey, Page[Record]]):
+    async def batch_load_fn(self, keys: list[NestedBooksKey]) -> list[Page[Record]]:
+        stock = books_service.stock_context(self.context.settings)
+        pages: dict[NestedBooksKey, Page[Record]] = {}
+        async with self.context.session() as session:
+            for (order, page), group in _grouped(keys).items():
+                ordering = books_service.nested_ordering(order)
+                ids = [key.owner_id for key in group]
+                found = await books_service.books_by_genre(session, ids, ordering, page, stock)
+                pages.update({key: found[key.owner_id] for key in group})
+        return [pages[key] for key in keys]
+
+
+class AuthorBookCountLoader(ContextLoader[int, int]):
+    async def batch_load_fn(self, keys: list[int]) -> list[int]:
+        async with self.context.session() as session:
+            counts = await books_service.count_books_by_author(session, keys)
+        return [counts[key] for key in keys]
+
+
+class GenreBookCountLoader(ContextLoader[int, int]):
+    async def batch_load_fn(self, keys: list[int]) -> list[int]:
+        async with self.context.session() as session:
+            counts = await books_service.count_books_by_genre(session, keys)
+        return [counts[key] for key in keys]

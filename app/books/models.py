@@ -1,0 +1,107 @@
+"""Catalog tables. Authors and genres live in this domain: they exist for the books."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, TimestampMixin
+
+TITLE_MAX_LENGTH = 300
+NAME_MAX_LENGTH = 200
+GENRE_NAME_MAX_LENGTH = 100
+SLUG_MAX_LENGTH = 100
+DESCRIPTION_MAX_LENGTH = 10_000
+URL_MAX_LENGTH = 2048
+LANGUAGE_MAX_LENGTH = 35
+MAX_PRICE = Decimal("99999999.99")  # NUMERIC(10, 2)
+NOT_ARCHIVED = text("NOT is_archived")
+
+
+class Author(TimestampMixin, Base):
+    __tablename__ = "authors"
+    __table_args__ = (Index(None, "name", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    bio: Mapped[str | None] = mapped_column(Text)
+
+
+class Genre(Base):
+    __tablename__ = "genres"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(GENRE_NAME_MAX_LENGTH), unique=True)
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX_LENGTH), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Book(TimestampMixin, Base):
+    __tablename__ = "books"
+    __table_args__ = (
+        CheckConstraint("price > 0", name="price_positive"),
+        CheckConstraint("stock_quantity >= 0", name="stock_not_negative"),
+        CheckConstraint("page_count IS NULL OR page_count > 0", name="page_count_positive"),
+        # One index per sort order of the public listing, over live books only: every
+        # `books` page is an index range scan whatever the order.
+        Index("ix_books_created_at_id", "created_at", "id", postgresql_where=NOT_ARCHIVED),
+        Index("ix_books_price_id", "price", "id", postgresql_where=NOT_ARCHIVED),
+        Index("ix_books_title_id", "title", "id", postgresql_where=NOT_ARCHIVED),
+        Index("ix_books_release_date_id", "release_date", "id", postgresql_where=NOT_ARCHIVED),
+        Index("ix_books_search_vector", "search_vector", postgresql_using="gin"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
+    subtitle: Mapped[str | None] = mapped_column(String(TITLE_MAX_LENGTH))
+    isbn13: Mapped[str] = mapped_column(String(13), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    stock_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    release_date: Mapped[date] = mapped_column(Date)
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(LANGUAGE_MAX_LENGTH))
+    publisher: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH))
+    cover_url: Mapped[str | None] = mapped_column(String(URL_MAX_LENGTH))
+    is_archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Maintained by database triggers (see the migration) over the title, subtitle,
+    # description and the authors' names, so it is right whichever code path writes.
+    search_vector: Mapped[str | None] = mapped_column(TSVECTOR)
+
+
+book_authors = Table(
+    "book_authors",
+    Base.metadata,
+    Column("book_id", ForeignKey("books.id", ondelete="CASCADE"), primary_key=True),
+    Column("author_id", ForeignKey("authors.id", ondelete="RESTRICT"), primary_key=True),
+    Column("position", SmallInteger, nullable=False),
+    Index(None, "author_id", "book_id"),
+)
+
+book_genres = Table(
+    "book_genres",
+    Base.metadata,
+    Column("book_id", ForeignKey("books.id", ondelete="CASCADE"), primary_key=True),
+    Column("genre_id", ForeignKey("genres.id", ondelete="CASCADE"), primary_key=True),
+    Index(None, "genre_id", "book_id"),
+)

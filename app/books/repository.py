@@ -1,0 +1,563 @@
+"""Every SQL statement of the catalog.
+
+Reads select plain columns (rows, not ORM entities): the catalog is the hot path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Select,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.books.models import Author, Book, Genre, book_authors, book_genres
+from app.db.pagination import (
+    Ordering,
+    Page,
+    PageRequest,
+    Record,
+    SortKey,
+    apply_keyset,
+    apply_keyset_per_group,
+    to_page,
+    to_pages,
+)
+
+
+class Availability(StrEnum):
+    IN_STOCK = "IN_STOCK"
+    LOW_STOCK = "LOW_STOCK"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    PREORDER = "PREORDER"
+
+
+class BookOrderField(StrEnum):
+    TITLE = "TITLE"
+    PRICE = "PRICE"
+    RELEASE_DATE = "RELEASE_DATE"
+    CREATED_AT = "CREATED_AT"
+    RELEVANCE = "RELEVANCE"
+
+
+@dataclass(frozen=True)
+class Stock:
+    """What availability is computed against: today's date and the low-stock threshold."""
+
+    today: date
+    low_stock_threshold: int
+
+
+@dataclass(frozen=True)
+class BookCriteria:
+    """Which books a listing shows (all optional)."""
+
+    search: str | None = None
+    author_id: int | None = None
+    genre_ids: tuple[int, ...] = ()
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool | None = None
+    availability: frozenset[Availability] = frozenset()
+    released_after: date | None = None
+    released_before: date | None = None
+    include_archived: bool = False
+
+
+def availability_of(stock: Stock) -> ColumnElement[str]:
+    """The one definition of availability, used both to show it and to filter on it."""
+    return case(
+        (Book.release_date > stock.today, literal(Availability.PREORDER.value)),
+        (Book.stock_quantity == 0, literal(Availability.OUT_OF_STOCK.value)),
+        (
+            Book.stock_quantity <= stock.low_stock_threshold,
+            literal(Availability.LOW_STOCK.value),
+        ),
+        else_=literal(Availability.IN_STOCK.value),
+    )
+
+
+BOOK_COLUMNS: tuple[Any, ...] = (
+    Book.id,
+    Book.title,
+    Book.subtitle,
+    Book.isbn13,
+    Book.description,
+    Book.price,
+    Book.stock_quantity,
+    Book.release_date,
+    Book.page_count,
+    Book.language,
+    Book.publisher,
+    Book.cover_url,
+    Book.is_archived,
+    Book.created_at,
+    Book.updated_at,
+)
+AUTHOR_COLUMNS = (Author.id, Author.name, Author.bio, Author.created_at, Author.updated_at)
+GENRE_COLUMNS = (Genre.id, Genre.name, Genre.slug, Genre.description)
+
+_SORT_COLUMNS: dict[BookOrderField, tuple[Any, str, type]] = {
+    BookOrderField.TITLE: (Book.title, "sort_title", str),
+    BookOrderField.PRICE: (Book.price, "sort_price", Decimal),
+    BookOrderField.RELEASE_DATE: (Book.release_date, "sort_release_date", date),
+    BookOrderField.CREATED_AT: (Book.created_at, "sort_created_at", datetime),
+}
+_BOOK_ID_KEY = SortKey(Book.id, "sort_id", int)
+_WORDS = re.compile(r"\w+", re.UNICODE)
+_PLAIN = re.compile(r"[\w\s.,:;'\u2019]+", re.UNICODE)
+
+
+class Search:
+    """Full-text search (websearch syntax, English stemming plus unstemmed names, and
+    prefixes for typing-ahead), falling back to trigram word similarity for typos where
+    the server has pg_trgm (only when full-text finds nothing, so typo matches never
+    crowd out exact ones)."""
+
+    def __init__(self, term: str, *, trigram: bool) -> None:
+        words = _WORDS.findall(term.lower())[:20]
+        query = func.websearch_to_tsquery("english", term).op("||")(
+            func.websearch_to_tsquery("simple", term)
+        )
+        # Prefixes only for plain words: with quotes, "-word" or "or" the client asked for
+        # exactly that logic.
+        plain = _PLAIN.fullmatch(term) is not None and "or" not in words
+        if words and plain:
+            prefixes = " & ".join(f"{word}:*" for word in words)
+            query = query.op("||")(func.to_tsquery("simple", prefixes))
+        full_text = Book.search_vector.op("@@")(query)
+        rank = func.ts_rank_cd(Book.search_vector, query)
+        if not trigram:
+            self.condition: ColumnElement[bool] = full_text
+            self.relevance: ColumnElement[float] = rank
+            return
+        close_title = literal(term).op("<%")(Book.title)
+        close_author = exists(
+            select(1)
+            .select_from(book_authors.join(Author, Author.id == book_authors.c.author_id))
+            .where(book_authors.c.book_id == Book.id, literal(term).op("<%")(Author.name))
+        )
+        anything_exact = exists(select(1).select_from(Book).where(full_text, ~Book.is_archived))
+        self.condition = or_(full_text, and_(~anything_exact, or_(close_title, close_author)))
+        self.relevance = rank + func.word_similarity(term, Book.title)
+
+
+def book_ordering(field: BookOrderField, *, descending: bool, search: Search | None) -> Ordering:
+    name = f"{field.value}:{'DESC' if descending else 'ASC'}"
+    if field is BookOrderField.RELEVANCE:
+        assert search is not None, "RELEVANCE needs a search term (checked by the service)"
+        relevance = SortKey(search.relevance.cast(Float), "sort_relevance", float)
+        return Ordering(name, (relevance, _BOOK_ID_KEY), descending)
+    column, label, kind = _SORT_COLUMNS[field]
+    return Ordering(name, (SortKey(column, label, kind), _BOOK_ID_KEY), descending)
+
+
+class BookRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _conditions(
+        self, criteria: BookCriteria, stock: Stock, search: Search | None
+    ) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if not criteria.include_archived:
+            conditions.append(~Book.is_archived)
+        if search is not None:
+            conditions.append(search.condition)
+        if criteria.author_id is not None:
+            conditions.append(
+                exists().where(
+                    book_authors.c.book_id == Book.id,
+                    book_authors.c.author_id == criteria.author_id,
+                )
+            )
+        if criteria.genre_ids:
+            conditions.append(
+                exists().where(
+                    book_genres.c.book_id == Book.id,
+                    book_genres.c.genre_id.in_(criteria.genre_ids),
+                )
+            )
+        if criteria.min_price is not None:
+            conditions.append(Book.price >= criteria.min_price)
+        if criteria.max_price is not None:
+            conditions.append(Book.price <= criteria.max_price)
+        if criteria.released_after is not None:
+            conditions.append(Book.release_date >= criteria.released_after)
+        if criteria.released_before is not None:
+            conditions.append(Book.release_date <= criteria.released_before)
+        wanted = set(criteria.availability)
+        if criteria.in_stock is not None:
+            buyable = {Availability.IN_STOCK, Availability.LOW_STOCK}
+            wanted = (wanted or set(Availability)) & (
+                buyable if criteria.in_stock else set(Availability) - buyable
+            )
+            if not wanted:
+                conditions.append(literal(False))
+        if wanted and wanted != set(Availability):
+            conditions.append(availability_of(stock).in_([a.value for a in wanted]))
+        return conditions
+
+    def _book_select(self, stock: Stock) -> Select[Any]:
+        return select(*BOOK_COLUMNS, availability_of(stock).label("availability"))
+
+    async def list_page(
+        self,
+        criteria: BookCriteria,
+        stock: Stock,
+        ordering: Ordering,
+        page: PageRequest,
+        search: Search | None,
+    ) -> Page[Record]:
+        statement = self._book_select(stock).add_columns(*ordering.columns())
+        statement = statement.where(*self._conditions(criteria, stock, search))
+        rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
+        return to_page(rows, ordering, page)
+
+    async def count(self, criteria: BookCriteria, stock: Stock, search: Search | None) -> int:
+        statement = select(func.count()).select_from(Book)
+        statement = statement.where(*self._conditions(criteria, stock, search))
+        return int(await self.session.scalar(statement) or 0)
+
+    async def pages_by_author(
+        self,
+        author_ids: Sequence[int],
+        stock: Stock,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> dict[int, Page[Record]]:
+        statement = (
+            self._book_select(stock)
+            .add_columns(*ordering.columns(), book_authors.c.author_id.label("group_key"))
+            .join(book_authors, book_authors.c.book_id == Book.id)
+            .where(book_authors.c.author_id.in_(author_ids), ~Book.is_archived)
+        )
+        query = apply_keyset_per_group(statement, book_authors.c.author_id, ordering, page)
+        rows = (await self.session.execute(query)).all()
+        return to_pages(rows, author_ids, ordering, page)
+
+    async def pages_by_genre(
+        self,
+        genre_ids: Sequence[int],
+        stock: Stock,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> dict[int, Page[Record]]:
+        statement = (
+            self._book_select(stock)
+            .add_columns(*ordering.columns(), book_genres.c.genre_id.label("group_key"))
+            .join(book_genres, book_genres.c.book_id == Book.id)
+            .where(book_genres.c.genre_id.in_(genre_ids), ~Book.is_archived)
+        )
+        query = apply_keyset_per_group(statement, book_genres.c.genre_id, ordering, page)
+        rows = (await self.session.execute(query)).all()
+        return to_pages(rows, genre_ids, ordering, page)
+
+    async def count_by_author(self, author_ids: Sequence[int]) -> dict[int, int]:
+        statement = (
+            select(book_authors.c.author_id, func.count())
+            .join(Book, Book.id == book_authors.c.book_id)
+            .where(book_authors.c.author_id.in_(author_ids), ~Book.is_archived)
+            .group_by(book_authors.c.author_id)
+        )
+        counts = {row[0]: row[1] for row in await self.session.execute(statement)}
+        return {author_id: counts.get(author_id, 0) for author_id in author_ids}
+
+    async def count_by_genre(self, genre_ids: Sequence[int]) -> dict[int, int]:
+        statement = (
+            select(book_genres.c.genre_id, func.count())
+            .join(Book, Book.id == book_genres.c.book_id)
+            .where(book_genres.c.genre_id.in_(genre_ids), ~Book.is_archived)
+            .group_by(book_genres.c.genre_id)
+        )
+        counts = {row[0]: row[1] for row in await self.session.execute(statement)}
+        return {genre_id: counts.get(genre_id, 0) for genre_id in genre_ids}
+
+    async def get_rows(
+        self, book_ids: Sequence[int], stock: Stock, *, include_archived: bool
+    ) -> dict[int, Record]:
+        statement = self._book_select(stock).where(Book.id.in_(book_ids))
+        if not include_archived:
+            statement = statement.where(~Book.is_archived)
+        return {row.id: row for row in await self.session.execute(statement)}
+
+    async def get_row_by_isbn(
+        self, isbn13: str, stock: Stock, *, include_archived: bool
+    ) -> Record | None:
+        statement = self._book_select(stock).where(Book.isbn13 == isbn13)
+        if not include_archived:
+            statement = statement.where(~Book.is_archived)
+        row: Record | None = (await self.session.execute(statement)).one_or_none()
+        return row
+
+    async def authors_of_books(self, book_ids: Sequence[int]) -> dict[int, list[Record]]:
+        """Each book's authors in credit order."""
+        statement = (
+            select(book_authors.c.book_id.label("book_id"), *AUTHOR_COLUMNS)
+            .join(Author, Author.id == book_authors.c.author_id)
+            .where(book_authors.c.book_id.in_(book_ids))
+            .order_by(book_authors.c.book_id, book_authors.c.position)
+        )
+        result: dict[int, list[Record]] = {book_id: [] for book_id in book_ids}
+        for row in await self.session.execute(statement):
+            result[row.book_id].append(row)
+        return result
+
+    async def genres_of_books(self, book_ids: Sequence[int]) -> dict[int, list[Record]]:
+        statement = (
+            select(book_genres.c.book_id.label("book_id"), *GENRE_COLUMNS)
+            .join(Genre, Genre.id == book_genres.c.genre_id)
+            .where(book_genres.c.book_id.in_(book_ids))
+            .order_by(book_genres.c.book_id, Genre.name)
+        )
+        result: dict[int, list[Record]] = {book_id: [] for book_id in book_ids}
+        for row in await self.session.execute(statement):
+            result[row.book_id].append(row)
+        return result
+
+    async def isbn_taken(self, isbn13: str, *, except_id: int | None = None) -> bool:
+        statement = select(Book.id).where(Book.isbn13 == isbn13)
+        if except_id is not None:
+            statement = statement.where(Book.id != except_id)
+        return await self.session.scalar(statement.limit(1)) is not None
+
+    # -- writing ----------------------------------------------------------------------
+
+    async def lock(self, book_id: int) -> Book | None:
+        result = await self.session.scalars(
+            select(Book).where(Book.id == book_id).with_for_update()
+        )
+        return result.one_or_none()
+
+    async def insert(self, values: dict[str, Any]) -> int | None:
+        """The new book's id, or None when the ISBN is taken (also by a concurrent insert)."""
+        statement = (
+            pg_insert(Book)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[Book.isbn13])
+            .returning(Book.id)
+        )
+        return await self.session.scalar(statement)
+
+    async def update(self, book_id: int, values: dict[str, Any]) -> None:
+        if values:
+            await self.session.execute(
+                update(Book).where(Book.id == book_id).values(**values, updated_at=func.now())
+            )
+
+    async def replace_authors(self, book_id: int, author_ids: Sequence[int]) -> bool:
+        """Credit exactly `author_ids`, in order; False (nothing changed) when one of them
+        no longer exists (deleted concurrently)."""
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    delete(book_authors).where(book_authors.c.book_id == book_id)
+                )
+                if author_ids:
+                    await self.session.execute(
+                        insert(book_authors),
+                        [
+                            {"book_id": book_id, "author_id": author_id, "position": position}
+                            for position, author_id in enumerate(author_ids)
+                        ],
+                    )
+        except IntegrityError:
+            return False
+        return True
+
+    async def replace_genres(self, book_id: int, genre_ids: Sequence[int]) -> None:
+        await self.session.execute(delete(book_genres).where(book_genres.c.book_id == book_id))
+        if genre_ids:
+            await self.session.execute(
+                insert(book_genres),
+                [{"book_id": book_id, "genre_id": genre_id} for genre_id in genre_ids],
+            )
+
+
+class AuthorRepository:
+    ORDERING = Ordering(
+        "NAME:ASC",
+        (SortKey(Author.name, "sort_name", str), SortKey(Author.id, "sort_id", int)),
+        descending=False,
+    )
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _search(self, search: str | None) -> list[ColumnElement[bool]]:
+        if not search:
+            return []
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return [Author.name.ilike(pattern, escape="\\")]
+
+    async def list_page(self, search: str | None, page: PageRequest) -> Page[Record]:
+        statement = select(*AUTHOR_COLUMNS, *self.ORDERING.columns()).where(*self._search(search))
+        rows = (await self.session.execute(apply_keyset(statement, self.ORDERING, page))).all()
+        return to_page(rows, self.ORDERING, page)
+
+    async def count(self, search: str | None) -> int:
+        statement = select(func.count()).select_from(Author).where(*self._search(search))
+        return int(await self.session.scalar(statement) or 0)
+
+    async def get_rows(self, author_ids: Sequence[int]) -> dict[int, Record]:
+        statement = select(*AUTHOR_COLUMNS).where(Author.id.in_(author_ids))
+        return {row.id: row for row in await self.session.execute(statement)}
+
+    async def existing_ids(self, author_ids: Sequence[int]) -> set[int]:
+        result = await self.session.scalars(select(Author.id).where(Author.id.in_(author_ids)))
+        return set(result)
+
+    async def get(self, author_id: int) -> Author | None:
+        return await self.session.get(Author, author_id)
+
+    async def add(self, *, name: str, bio: str | None) -> Author:
+        author = Author(name=name, bio=bio)
+        self.session.add(author)
+        await self.session.flush()
+        await self.session.refresh(author)
+        return author
+
+    async def delete_unless_credited(self, author_id: int) -> bool:
+        """Delete the author; False (nothing deleted) when a book credits them, including
+        a book created concurrently (the foreign key refuses, a savepoint absorbs it)."""
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(delete(Author).where(Author.id == author_id))
+        except IntegrityError:
+            return False
+        return True
+
+    async def flush(self, author: Author) -> None:
+        await self.session.flush()
+        await self.session.refresh(author)
+
+
+class GenreRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list_all(self) -> Sequence[Record]:
+        return (await self.session.execute(select(*GENRE_COLUMNS).order_by(Genre.name))).all()
+
+    async def get_by_slug(self, slug: str) -> Record | None:
+        statement = select(*GENRE_COLUMNS).where(Genre.slug == slug)
+        return (await self.session.execute(statement)).one_or_none()
+
+    async def get_rows(self, genre_ids: Sequence[int]) -> dict[int, Record]:
+        statement = select(*GENRE_COLUMNS).where(Genre.id.in_(genre_ids))
+        return {row.id: row for row in await self.session.execute(statement)}
+
+    async def existing_ids(self, genre_ids: Sequence[int]) -> set[int]:
+        result = await self.session.scalars(select(Genre.id).where(Genre.id.in_(genre_ids)))
+        return set(result)
+
+    async def get(self, genre_id: int) -> Genre | None:
+        return await self.session.get(Genre, genre_id)
+
+    async def taken(
+        self, *, name: str | None, slug: str | None, except_id: int | None
+    ) -> str | None:
+        """Which of `name`/`slug` another genre already has ("name", "slug" or None)."""
+        for column, value, label in ((Genre.slug, slug, "slug"), (Genre.name, name, "name")):
+            if value is None:
+                continue
+            statement = select(Genre.id).where(func.lower(column) == value.lower())
+            if except_id is not None:
+                statement = statement.where(Genre.id != except_id)
+            if await self.session.scalar(statement.limit(1)) is not None:
+                return label
+        return None
+
+    async def add(self, *, name: str, slug: str, description: str | None) -> Genre:
+        genre = Genre(name=name, slug=slug, description=description)
+        self.session.add(genre)
+        await self.session.flush()
+        return genre
+
+    async def delete(self, genre: Genre) -> None:
+        await self.session.delete(genre)
+        await self.session.flush()
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+
+class SeedRepository:
+    """Bulk inserts of the demo catalog; each skips what already exists."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def ensure_genres(self, genres: list[dict[str, Any]]) -> int:
+        result = await self.session.execute(
+            pg_insert(Genre).values(genres).on_conflict_do_nothing().returning(Genre.id)
+        )
+        return len(result.all())
+
+    async def genre_ids(self, slugs: list[str]) -> list[int]:
+        result = await self.session.scalars(
+            select(Genre.id).where(Genre.slug.in_(slugs)).order_by(Genre.id)
+        )
+        return list(result)
+
+    async def ensure_authors(self, bios: dict[str, str]) -> tuple[int, list[int]]:
+        """(authors added, ids in the order of `bios`). Authors have no natural key, so
+        existing ones are matched by name."""
+        names = list(bios)
+        found = await self.session.execute(
+            select(Author.name, Author.id).where(Author.name.in_(names))
+        )
+        ids: dict[str, int] = dict(found)
+        missing = [name for name in names if name not in ids]
+        if missing:
+            added = await self.session.execute(
+                insert(Author)
+                .values([{"name": name, "bio": bios[name]} for name in missing])
+                .returning(Author.name, Author.id)
+            )
+            ids.update(dict(added))
+        return len(missing), [ids[name] for name in names]
+
+    async def insert_books(self, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """Insert the books whose ISBN is new; returns {isbn13: id} of those."""
+        result = await self.session.execute(
+            pg_insert(Book)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[Book.isbn13])
+            .returning(Book.isbn13, Book.id)
+        )
+        return dict(result)
+
+    async def insert_credits(
+        self, credits: list[dict[str, Any]], shelves: list[dict[str, Any]]
+    ) -> None:
+        if credits:
+            await self.session.execute(insert(book_authors), credits)
+        if shelves:
+            await self.session.execute(insert(book_genres), shelves)
+
+    async def catalog_is_empty(self) -> bool:
+        return await self.session.scalar(select(Book.id).limit(1)) is None

@@ -1,0 +1,364 @@
+"""Catalog queries and admin mutations."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.books import schemas
+from app.books import service as books_service
+from app.books.loaders import BookAuthorsLoader, BookGenresLoader
+from app.books.repository import Availability
+from app.books.types import Author, Book, BookOrder, Genre
+from app.core.errors import ValidationFailed
+from app.core.paging import PageArgs
+from app.db.pagination import Record
+from app.graphql.connection import Connection
+from app.graphql.context import Context
+from app.graphql.ids import decode_id
+from app.graphql.inputs import parse_input
+from app.graphql.lookahead import selected_paths
+from app.graphql.permissions import IsAdmin
+
+UNSET: Any = strawberry.UNSET
+
+
+@strawberry.input(description="Which books to list; every condition is optional (AND-ed).")
+class BookFilter:
+    search: str | None = strawberry.field(
+        default=None,
+        description="Words to look for in titles, authors and descriptions (web-search "
+        'syntax: "exact phrase", -exclude, or). Tolerates typos where the server can.',
+    )
+    author_id: strawberry.ID | None = strawberry.field(default=None, description="By this author.")
+    genre_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="In any of these genres (at most 20)."
+    )
+    min_price: Decimal | None = strawberry.field(default=None, description="Price at least.")
+    max_price: Decimal | None = strawberry.field(default=None, description="Price at most.")
+    in_stock: bool | None = strawberry.field(
+        default=None, description="true: can be bought now (IN_STOCK, LOW_STOCK); false: cannot."
+    )
+    availability: list[Availability] | None = strawberry.field(
+        default=None, description="Any of these availabilities."
+    )
+    released_after: date | None = strawberry.field(
+        default=None, description="Released on or after this date."
+    )
+    released_before: date | None = strawberry.field(
+        default=None, description="Released on or before this date."
+    )
+    include_archived: bool = strawberry.field(
+        default=False, description="Admins only: include archived books."
+    )
+
+
+@strawberry.input(description="Which authors to list.")
+class AuthorFilter:
+    search: str | None = strawberry.field(default=None, description="Part of the name.")
+
+
+@strawberry.input(description="A new book.")
+class CreateBookInput:
+    title: str = strawberry.field(description="Title (1-300 characters).")
+    isbn13: str = strawberry.field(description="ISBN-13, or an ISBN-10 (converted).")
+    price: Decimal = strawberry.field(description="Price, > 0, two decimals at most.")
+    release_date: date = strawberry.field(description="Release date (future = pre-order).")
+    author_ids: list[strawberry.ID] = strawberry.field(
+        description="Authors in credit order (1-20)."
+    )
+    genre_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Genres (at most 10)."
+    )
+    stock_quantity: int = strawberry.field(default=0, description="Initial stock (>= 0).")
+    subtitle: str | None = strawberry.field(default=None, description="Subtitle.")
+    description: str | None = strawberry.field(default=None, description="Blurb.")
+    page_count: int | None = strawberry.field(default=None, description="Number of pages.")
+    language: str | None = strawberry.field(default=None, description="BCP 47 tag, e.g. en.")
+    publisher: str | None = strawberry.field(default=None, description="Publisher.")
+    cover_url: str | None = strawberry.field(default=None, description="http(s) URL of the cover.")
+
+
+@strawberry.input(
+    description="Changes to a book: omitted fields stay, null clears an optional field. "
+    "Stock is changed by restocking and sales, not here."
+)
+class UpdateBookInput:
+    title: str | None = strawberry.field(default=UNSET, description="Title.")
+    isbn13: str | None = strawberry.field(default=UNSET, description="ISBN-13 or ISBN-10.")
+    price: Decimal | None = strawberry.field(default=UNSET, description="Price.")
+    release_date: date | None = strawberry.field(default=UNSET, description="Release date.")
+    author_ids: list[strawberry.ID] | None = strawberry.field(
+        default=UNSET, description="Replaces the authors (in credit order)."
+    )
+    genre_ids: list[strawberry.ID] | None = strawberry.field(
+        default=UNSET, description="Replaces the genres."
+    )
+    subtitle: str | None = strawberry.field(default=UNSET, description="Subtitle.")
+    description: str | None = strawberry.field(default=UNSET, description="Blurb.")
+    page_count: int | None = strawberry.field(default=UNSET, description="Number of pages.")
+    language: str | None = strawberry.field(default=UNSET, description="BCP 47 tag.")
+    publisher: str | None = strawberry.field(default=UNSET, description="Publisher.")
+    cover_url: str | None = strawberry.field(default=UNSET, description="Cover URL.")
+
+
+@strawberry.input(description="A new author.")
+class CreateAuthorInput:
+    name: str = strawberry.field(description="Name (1-200 characters).")
+    bio: str | None = strawberry.field(default=None, description="Short biography.")
+
+
+@strawberry.input(description="Changes to an author; omitted fields stay.")
+class UpdateAuthorInput:
+    name: str | None = strawberry.field(default=UNSET, description="Name.")
+    bio: str | None = strawberry.field(default=UNSET, description="Biography (null clears).")
+
+
+@strawberry.input(description="A new genre.")
+class CreateGenreInput:
+    name: str = strawberry.field(description="Name (unique).")
+    slug: str | None = strawberry.field(
+        default=None, description="Unique URL name; derived from the name when omitted."
+    )
+    description: str | None = strawberry.field(default=None, description="What it covers.")
+
+
+@strawberry.input(description="Changes to a genre; omitted fields stay.")
+class UpdateGenreInput:
+    name: str | None = strawberry.field(default=UNSET, description="Name.")
+    slug: str | None = strawberry.field(default=UNSET, description="Slug.")
+    description: str | None = strawberry.field(default=UNSET, description="Description.")
+
+
+async def _is_admin(context: Context) -> bool:
+    viewer = await context.viewer()
+    return viewer is not None and viewer.is_admin
+
+
+async def _book(context: Context, book_id: int, *, include_archived: bool) -> Book:
+    stock = books_service.stock_context(context.settings)
+    async with context.session() as session:
+        row = await books_service.get_book(
+            session, book_id, stock, include_archived=include_archived
+        )
+    return Book.from_row(row)
+
+
+@strawberry.type
+class BooksQuery:
+    @strawberry.field(
+        description="A book by ID. BOOK_NOT_FOUND when there is none or it is archived "
+        "(admins see archived books)."
+    )
+    async def book(self, info: Info[Context, None], id: strawberry.ID) -> Book | None:
+        book_id = decode_id(id, "Book", field="id")
+        return await _book(info.context, book_id, include_archived=await _is_admin(info.context))
+
+    @strawberry.field(description="A book by ISBN-13 or ISBN-10 (hyphens allowed).")
+    async def book_by_isbn(self, info: Info[Context, None], isbn: str) -> Book | None:
+        try:
+            isbn13 = schemas.isbn13_of(isbn[:20])
+        except ValueError as error:
+            raise ValidationFailed(f"isbn {error}", field="isbn") from None
+        context = info.context
+        include_archived = await _is_admin(context)
+        stock = books_service.stock_context(context.settings)
+        async with context.session() as session:
+            row = await books_service.get_book_by_isbn(
+                session, isbn13, stock, include_archived=include_archived
+            )
+        return Book.from_row(row)
+
+    @strawberry.field(
+        description="The catalog, a page at a time. Default order: newest first, or by "
+        "relevance when searching. `first`/`last` at most 100."
+    )
+    async def books(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: BookFilter | None = None,
+        order_by: BookOrder | None = None,
+    ) -> Connection[Book]:
+        context = info.context
+        filters = parse_input(schemas.BookFilterInput, filter, field="filter") if filter else None
+        listing = books_service.plan_listing(
+            filters=filters,
+            order=order_by.as_tuple() if order_by else None,
+            args=PageArgs(first, after, last, before),
+            is_admin=await _is_admin(context),
+            trigram=context.features.trigram,
+        )
+        stock = books_service.stock_context(context.settings)
+        wanted = selected_paths(info)
+        authors: dict[int, list[Record]] | None = None
+        genres: dict[int, list[Record]] | None = None
+        async with context.session() as session:
+            page = await books_service.list_books(session, listing, stock)
+            ids = [row.id for row in page.items]
+            # Look-ahead: the page's authors and genres in one query each, so the nested
+            # fields are plain attributes instead of one awaitable per book.
+            if "edges.node.authors" in wanted:
+                authors = await books_service.authors_of_books(session, ids)
+            if "edges.node.genres" in wanted:
+                genres = await books_service.genres_of_books(session, ids)
+        nodes = [
+            Book.from_row(
+                row,
+                authors=None if authors is None else authors[row.id],
+                genres=None if genres is None else genres[row.id],
+            )
+            for row in page.items
+        ]
+
+        async def count() -> int:
+            async with context.session() as session:
+                return await books_service.count_books(session, listing, stock)
+
+        return Connection.from_page(page, nodes, count)
+
+    @strawberry.field(description="An author by ID (AUTHOR_NOT_FOUND when there is none).")
+    async def author(self, info: Info[Context, None], id: strawberry.ID) -> Author | None:
+        author_id = decode_id(id, "Author", field="id")
+        async with info.context.session() as session:
+            return Author.from_row(await books_service.get_author(session, author_id))
+
+    @strawberry.field(description="Authors by name, a page at a time.")
+    async def authors(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: AuthorFilter | None = None,
+    ) -> Connection[Author]:
+        search = (filter.search or "").strip()[:200] or None if filter else None
+        context = info.context
+        async with context.session() as session:
+            page = await books_service.list_authors(
+                session, search, PageArgs(first, after, last, before)
+            )
+
+        async def count() -> int:
+            async with context.session() as session:
+                return await books_service.count_authors(session, search)
+
+        return Connection.from_page(page, [Author.from_row(row) for row in page.items], count)
+
+    @strawberry.field(description="Every genre, by name.")
+    async def genres(self, info: Info[Context, None]) -> list[Genre]:
+        async with info.context.session() as session:
+            return [Genre.from_row(row) for row in await books_service.list_genres(session)]
+
+    @strawberry.field(description="A genre by slug (GENRE_NOT_FOUND when there is none).")
+    async def genre(self, info: Info[Context, None], slug: str) -> Genre | None:
+        async with info.context.session() as session:
+            return Genre.from_row(await books_service.get_genre_by_slug(session, slug))
+
+
+@strawberry.type
+class BooksMutation:
+    @strawberry.mutation(description="Add a book (admins).", permission_classes=[IsAdmin])
+    async def create_book(self, info: Info[Context, None], input: CreateBookInput) -> Book:
+        data = parse_input(schemas.BookCreateInput, input)
+        async with info.context.transaction() as session:
+            book_id = await books_service.create_book(session, data)
+        return await _book(info.context, book_id, include_archived=True)
+
+    @strawberry.mutation(description="Change a book (admins).", permission_classes=[IsAdmin])
+    async def update_book(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateBookInput
+    ) -> Book:
+        book_id = decode_id(id, "Book", field="id")
+        data = parse_input(schemas.BookUpdateInput, input)
+        async with info.context.transaction() as session:
+            await books_service.update_book(session, book_id, data)
+        _forget_relations(info.context, book_id)
+        return await _book(info.context, book_id, include_archived=True)
+
+    @strawberry.mutation(
+        description="Withdraw a book from sale. Books are never deleted: orders refer to them.",
+        permission_classes=[IsAdmin],
+    )
+    async def archive_book(self, info: Info[Context, None], id: strawberry.ID) -> Book:
+        return await _set_archived(info, id, archived=True)
+
+    @strawberry.mutation(
+        description="Put an archived book back on sale.", permission_classes=[IsAdmin]
+    )
+    async def unarchive_book(self, info: Info[Context, None], id: strawberry.ID) -> Book:
+        return await _set_archived(info, id, archived=False)
+
+    @strawberry.mutation(description="Add an author (admins).", permission_classes=[IsAdmin])
+    async def create_author(self, info: Info[Context, None], input: CreateAuthorInput) -> Author:
+        data = parse_input(schemas.AuthorCreateInput, input)
+        async with info.context.transaction() as session:
+            author_id = await books_service.create_author(session, data)
+            return Author.from_row(await books_service.get_author(session, author_id))
+
+    @strawberry.mutation(description="Change an author (admins).", permission_classes=[IsAdmin])
+    async def update_author(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateAuthorInput
+    ) -> Author:
+        author_id = decode_id(id, "Author", field="id")
+        data = parse_input(schemas.AuthorUpdateInput, input)
+        async with info.context.transaction() as session:
+            await books_service.update_author(session, author_id, data)
+            return Author.from_row(await books_service.get_author(session, author_id))
+
+    @strawberry.mutation(
+        description="Delete an author who is credited on no book (else AUTHOR_HAS_BOOKS).",
+        permission_classes=[IsAdmin],
+    )
+    async def delete_author(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+        author_id = decode_id(id, "Author", field="id")
+        async with info.context.transaction() as session:
+            await books_service.delete_author(session, author_id)
+        return True
+
+    @strawberry.mutation(description="Add a genre (admins).", permission_classes=[IsAdmin])
+    async def create_genre(self, info: Info[Context, None], input: CreateGenreInput) -> Genre:
+        data = parse_input(schemas.GenreCreateInput, input)
+        async with info.context.transaction() as session:
+            genre_id = await books_service.create_genre(session, data)
+            return Genre.from_row((await books_service.get_genres(session, [genre_id]))[genre_id])
+
+    @strawberry.mutation(description="Change a genre (admins).", permission_classes=[IsAdmin])
+    async def update_genre(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateGenreInput
+    ) -> Genre:
+        genre_id = decode_id(id, "Genre", field="id")
+        data = parse_input(schemas.GenreUpdateInput, input)
+        async with info.context.transaction() as session:
+            await books_service.update_genre(session, genre_id, data)
+            return Genre.from_row((await books_service.get_genres(session, [genre_id]))[genre_id])
+
+    @strawberry.mutation(
+        description="Delete a genre; its books stay, without it.", permission_classes=[IsAdmin]
+    )
+    async def delete_genre(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+        genre_id = decode_id(id, "Genre", field="id")
+        async with info.context.transaction() as session:
+            await books_service.delete_genre(session, genre_id)
+        return True
+
+
+async def _set_archived(info: Info[Context, None], id: strawberry.ID, *, archived: bool) -> Book:
+    book_id = decode_id(id, "Book", field="id")
+    async with info.context.transaction() as session:
+        await books_service.set_archived(session, book_id, archived=archived)
+    return await _book(info.context, book_id, include_archived=True)
+
+
+def _forget_relations(context: Context, book_id: int) -> None:
+    """A request that changed a book's credits must not answer from its own loader cache."""
+    context.loader(BookAuthorsLoader).clear(book_id)
+    context.loader(BookGenresLoader).clear(book_id)

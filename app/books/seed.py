@@ -1,0 +1,319 @@
+"""A realistic, deterministic demo catalog (`poetry run seed`).
+
+The same `books` count always produces the same authors, genres, titles, ISBNs, prices and
+stock; release dates are relative to the day of seeding (so there are always upcoming
+releases). Running it again adds only what is missing, so it is idempotent, and a larger
+`--books` extends a smaller catalog.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.books.repository import SeedRepository
+
+DEFAULT_BOOKS = 240
+MIN_AUTHORS = 80
+CHUNK = 1000
+
+GENRES = [
+    ("Fantasy", "Dragons, magic and other worlds."),
+    ("Science Fiction", "Futures, space and what technology does to us."),
+    ("Mystery", "Whodunits and detectives."),
+    ("Thriller", "Suspense from the first page."),
+    ("Romance", "Love stories."),
+    ("Historical Fiction", "Stories set in the past."),
+    ("Literary Fiction", "Character-driven prose."),
+    ("Horror", "Things that go bump in the night."),
+    ("Biography", "Lives, told by others."),
+    ("Memoir", "Lives, told by themselves."),
+    ("History", "What happened, and why."),
+    ("Science", "How the world works."),
+    ("Philosophy", "Questions without easy answers."),
+    ("Poetry", "Verse."),
+    ("Young Adult", "Coming of age."),
+    ("Children", "For young readers."),
+    ("Travel", "Places and journeys."),
+    ("Cooking", "Recipes and food writing."),
+]
+FIRST_NAMES = [
+    "Ada",
+    "Alan",
+    "Alice",
+    "Amara",
+    "Anton",
+    "Beatrix",
+    "Bram",
+    "Carmen",
+    "Chidi",
+    "Clara",
+    "Dmitri",
+    "Edith",
+    "Elena",
+    "Emeka",
+    "Farah",
+    "Felix",
+    "Greta",
+    "Hana",
+    "Hugo",
+    "Ines",
+    "Isaac",
+    "Jonas",
+    "Julia",
+    "Kenji",
+    "Lena",
+    "Leo",
+    "Lucia",
+    "Malik",
+    "Margit",
+    "Mateo",
+    "Mira",
+    "Nadia",
+    "Nils",
+    "Olga",
+    "Omar",
+    "Priya",
+    "Rafael",
+    "Rosa",
+    "Sanna",
+    "Tomas",
+    "Ursula",
+    "Viktor",
+    "Wanjiru",
+    "Yusuf",
+    "Zofia",
+]
+LAST_NAMES = [
+    "Abara",
+    "Bergström",
+    "Castellano",
+    "Dubois",
+    "Eriksen",
+    "Fontaine",
+    "Gallagher",
+    "Haddad",
+    "Ishikawa",
+    "Jovanović",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Sato",
+    "Tanaka",
+    "Umarov",
+    "Varga",
+    "Whitfield",
+    "Xu",
+    "Yamamoto",
+    "Zielinski",
+    "Achebe",
+    "Brontë",
+    "Calvino",
+    "Duras",
+    "Ellison",
+    "Fitzgerald",
+]
+ADJECTIVES = [
+    "Silent",
+    "Hidden",
+    "Last",
+    "Broken",
+    "Golden",
+    "Forgotten",
+    "Distant",
+    "Crimson",
+    "Winter",
+    "Burning",
+    "Quiet",
+    "Endless",
+    "Wandering",
+    "Secret",
+    "Shattered",
+    "Paper",
+    "Midnight",
+    "Salt",
+    "Glass",
+    "Iron",
+    "Northern",
+    "Drowned",
+    "Painted",
+    "Little",
+]
+NOUNS = [
+    "River",
+    "Garden",
+    "City",
+    "Kingdom",
+    "Lighthouse",
+    "Orchard",
+    "Library",
+    "Harbour",
+    "Mountain",
+    "Forest",
+    "Clockmaker",
+    "Cartographer",
+    "Daughter",
+    "Stranger",
+    "Empire",
+    "Island",
+    "Archive",
+    "Bridge",
+    "Station",
+    "Comet",
+    "Winter",
+    "Tide",
+    "Machine",
+    "Map",
+]
+PLACES = [
+    "Lisbon",
+    "Kyoto",
+    "Prague",
+    "Lagos",
+    "Valparaíso",
+    "Tromsø",
+    "Samarkand",
+    "Trieste",
+    "Zanzibar",
+    "Quebec",
+    "Hobart",
+    "Tbilisi",
+]
+TITLE_PATTERNS = [
+    "The {adj} {noun}",
+    "{noun} of {noun2}s",
+    "A {noun} in {place}",
+    "The {noun}'s {noun2}",
+    "{adj} {noun}s",
+    "Letters from {place}",
+    "The {adj} {noun} of {place}",
+    "Beneath the {adj} {noun}",
+]
+PUBLISHERS = ["Harbour House", "Northlight Press", "Meridian Books", "Quill & Ink", "Atlas"]
+LANGUAGES = ["en", "en", "en", "en", "fr", "de", "es"]
+
+
+def isbn13(index: int) -> str:
+    """A valid, unique ISBN-13 per index (979-prefixed, unlikely to clash with real ones)."""
+    body = f"979{index + 100_000_000:09d}"[:12]
+    check = (10 - sum((1, 3)[i % 2] * int(c) for i, c in enumerate(body)) % 10) % 10
+    return body + str(check)
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    genres: int
+    authors: int
+    books: int
+
+    def __str__(self) -> str:
+        return f"added {self.books} books, {self.authors} authors, {self.genres} genres"
+
+
+def _author_names(count: int) -> list[str]:
+    rng = random.Random(7)  # noqa: S311 - demo data, not secrets
+    names: list[str] = []
+    seen: set[str] = set()
+    while len(names) < count:
+        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        if name in seen:
+            name = f"{name} {'I' * (1 + len(names) % 3)}"
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    return names
+
+
+def _book(index: int, today: date, now: datetime) -> dict[str, Any]:
+    rng = random.Random(index)  # noqa: S311
+    title = rng.choice(TITLE_PATTERNS).format(
+        adj=rng.choice(ADJECTIVES),
+        noun=rng.choice(NOUNS),
+        noun2=rng.choice(NOUNS),
+        place=rng.choice(PLACES),
+    )
+    roll = rng.random()
+    if roll < 0.10:  # upcoming release
+        release, stock = today + timedelta(days=rng.randint(7, 365)), rng.choice((0, 0, 20))
+    else:
+        release = date(1950, 1, 1) + timedelta(days=rng.randint(0, (today - date(1950, 1, 1)).days))
+        stock = 0 if roll < 0.25 else rng.randint(1, 5) if roll < 0.40 else rng.randint(6, 120)
+    return {
+        "title": title,
+        "subtitle": "A Novel" if rng.random() < 0.2 else None,
+        "isbn13": isbn13(index),
+        "description": f"{title}: a story of {rng.choice(NOUNS).lower()}s and "
+        f"{rng.choice(NOUNS).lower()}s, set in {rng.choice(PLACES)}.",
+        "price": Decimal(rng.randint(499, 5999)) / 100,
+        "stock_quantity": stock,
+        "release_date": release,
+        "page_count": rng.randint(90, 900),
+        "language": rng.choice(LANGUAGES),
+        "publisher": rng.choice(PUBLISHERS),
+        "cover_url": f"https://covers.example.com/{isbn13(index)}.jpg",
+        "created_at": now - timedelta(minutes=index),
+        "updated_at": now - timedelta(minutes=index),
+    }
+
+
+async def seed_catalog(session: AsyncSession, *, books: int = DEFAULT_BOOKS) -> SeedReport:
+    """Add whatever of the demo catalog of `books` books is missing (caller commits)."""
+    today = datetime.now(UTC).date()
+    now = datetime.now(UTC)
+    repository = SeedRepository(session)
+    genres_added = await repository.ensure_genres(
+        [
+            {"name": name, "slug": _slug(name), "description": description}
+            for name, description in GENRES
+        ]
+    )
+    genre_ids = await repository.genre_ids([_slug(name) for name, _ in GENRES])
+    rng = random.Random(11)  # noqa: S311 - demo data, not secrets
+    names = _author_names(max(MIN_AUTHORS, books // 8))
+    authors_added, author_ids = await repository.ensure_authors(
+        {
+            name: f"{name} has written about {rng.choice(NOUNS).lower()}s and "
+            f"{rng.choice(PLACES)} for many years."
+            for name in names
+        }
+    )
+
+    added = 0
+    for start in range(0, books, CHUNK):
+        indexes = range(start, min(books, start + CHUNK))
+        new_ids = await repository.insert_books([_book(i, today, now) for i in indexes])
+        credits, shelves = [], []
+        for i in indexes:
+            book_id = new_ids.get(isbn13(i))
+            if book_id is None:
+                continue  # seeded before
+            rng = random.Random(-i - 1)  # noqa: S311
+            count = 2 if rng.random() < 0.15 else 1
+            for position, author_id in enumerate(rng.sample(author_ids, count)):
+                credits.append({"book_id": book_id, "author_id": author_id, "position": position})
+            for genre_id in rng.sample(genre_ids, rng.randint(1, 3)):
+                shelves.append({"book_id": book_id, "genre_id": genre_id})
+        await repository.insert_credits(credits, shelves)
+        added += len(new_ids)
+    return SeedReport(genres=genres_added, authors=authors_added, books=added)
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
+async def seed_if_empty(session: AsyncSession) -> SeedReport | None:
+    """Seed the default demo catalog into an empty catalog; None when it wasn't empty."""
+    if not await SeedRepository(session).catalog_is_empty():
+        return None
+    return await seed_catalog(session)

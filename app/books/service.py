@@ -1,0 +1,365 @@
+"""Catalog rules: who sees what, listing and search plans, admin changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.books import repository as repo
+from app.books.repository import (
+    AuthorRepository,
+    BookCriteria,
+    BookOrderField,
+    BookRepository,
+    GenreRepository,
+    Search,
+    Stock,
+)
+from app.books.schemas import (
+    AuthorCreateInput,
+    AuthorUpdateInput,
+    BookCreateInput,
+    BookFilterInput,
+    BookUpdateInput,
+    GenreCreateInput,
+    GenreUpdateInput,
+    slugify,
+)
+from app.core.config import Settings
+from app.core.errors import (
+    AppError,
+    ConflictError,
+    ErrorCode,
+    NotFoundError,
+    PermissionDenied,
+    ValidationFailed,
+)
+from app.core.paging import PageArgs
+from app.db.pagination import Ordering, Page, PageRequest, Record
+
+DEFAULT_ORDER = (BookOrderField.CREATED_AT, True)
+NESTED_ORDER = (BookOrderField.RELEASE_DATE, True)
+
+
+def book_not_found(field: str | None = "id") -> NotFoundError:
+    return NotFoundError("Book not found", code=ErrorCode.BOOK_NOT_FOUND, field=field)
+
+
+def author_not_found(field: str | None = "id") -> NotFoundError:
+    return NotFoundError("Author not found", code=ErrorCode.AUTHOR_NOT_FOUND, field=field)
+
+
+def genre_not_found(field: str | None = "id") -> NotFoundError:
+    return NotFoundError("Genre not found", code=ErrorCode.GENRE_NOT_FOUND, field=field)
+
+
+def stock_context(settings: Settings) -> Stock:
+    """Availability is judged against today's date in UTC."""
+    return Stock(today=datetime.now(UTC).date(), low_stock_threshold=settings.low_stock_threshold)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A planned `books` query: what to match, in which order, which page."""
+
+    criteria: BookCriteria
+    search: Search | None
+    ordering: Ordering
+    page: PageRequest
+
+
+def plan_listing(
+    *,
+    filters: BookFilterInput | None,
+    order: tuple[BookOrderField, bool] | None,
+    args: PageArgs,
+    is_admin: bool,
+    trigram: bool,
+) -> Listing:
+    filters = filters or BookFilterInput()
+    if filters.include_archived and not is_admin:
+        raise PermissionDenied(
+            "Only admins may list archived books", field="filter.includeArchived"
+        )
+    term = (filters.search or "").strip() or None
+    search = Search(term, trigram=trigram) if term else None
+    if order is None:
+        # Searching without an explicit order ranks by relevance: what a search box expects.
+        order = (BookOrderField.RELEVANCE, True) if search else DEFAULT_ORDER
+    field, descending = order
+    if field is BookOrderField.RELEVANCE and search is None:
+        raise ValidationFailed("RELEVANCE ordering needs `filter.search`", field="orderBy.field")
+    ordering = repo.book_ordering(field, descending=descending, search=search)
+    criteria = BookCriteria(
+        search=term,
+        author_id=filters.author_id,
+        genre_ids=tuple(filters.genre_ids or ()),
+        min_price=filters.min_price,
+        max_price=filters.max_price,
+        in_stock=filters.in_stock,
+        availability=frozenset(filters.availability or ()),
+        released_after=filters.released_after,
+        released_before=filters.released_before,
+        include_archived=filters.include_archived,
+    )
+    return Listing(criteria, search, ordering, args.request(ordering))
+
+
+async def list_books(session: AsyncSession, listing: Listing, stock: Stock) -> Page[Record]:
+    return await BookRepository(session).list_page(
+        listing.criteria, stock, listing.ordering, listing.page, listing.search
+    )
+
+
+async def count_books(session: AsyncSession, listing: Listing, stock: Stock) -> int:
+    return await BookRepository(session).count(listing.criteria, stock, listing.search)
+
+
+def nested_ordering(order: tuple[BookOrderField, bool] | None) -> Ordering:
+    """Ordering of a book list inside an author or genre (no search there)."""
+    field, descending = order or NESTED_ORDER
+    if field is BookOrderField.RELEVANCE:
+        raise ValidationFailed("RELEVANCE ordering needs a search", field="orderBy.field")
+    return repo.book_ordering(field, descending=descending, search=None)
+
+
+async def books_by_author(
+    session: AsyncSession,
+    author_ids: Sequence[int],
+    ordering: Ordering,
+    page: PageRequest,
+    stock: Stock,
+) -> dict[int, Page[Record]]:
+    return await BookRepository(session).pages_by_author(author_ids, stock, ordering, page)
+
+
+async def books_by_genre(
+    session: AsyncSession,
+    genre_ids: Sequence[int],
+    ordering: Ordering,
+    page: PageRequest,
+    stock: Stock,
+) -> dict[int, Page[Record]]:
+    return await BookRepository(session).pages_by_genre(genre_ids, stock, ordering, page)
+
+
+async def count_books_by_author(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
+    return await BookRepository(session).count_by_author(ids)
+
+
+async def count_books_by_genre(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
+    return await BookRepository(session).count_by_genre(ids)
+
+
+async def get_books(
+    session: AsyncSession, ids: Sequence[int], stock: Stock, *, include_archived: bool
+) -> dict[int, Record]:
+    """Books by id (archived ones only for admins: `include_archived`)."""
+    if not ids:
+        return {}
+    return await BookRepository(session).get_rows(ids, stock, include_archived=include_archived)
+
+
+async def get_book(
+    session: AsyncSession, book_id: int, stock: Stock, *, include_archived: bool
+) -> Record:
+    rows = await get_books(session, [book_id], stock, include_archived=include_archived)
+    if book_id not in rows:
+        raise book_not_found()
+    return rows[book_id]
+
+
+async def get_book_by_isbn(
+    session: AsyncSession, isbn13: str, stock: Stock, *, include_archived: bool
+) -> Record:
+    row = await BookRepository(session).get_row_by_isbn(
+        isbn13, stock, include_archived=include_archived
+    )
+    if row is None:
+        raise book_not_found(field="isbn")
+    return row
+
+
+async def authors_of_books(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Record]]:
+    return await BookRepository(session).authors_of_books(ids) if ids else {}
+
+
+async def genres_of_books(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Record]]:
+    return await BookRepository(session).genres_of_books(ids) if ids else {}
+
+
+# -- authors and genres -------------------------------------------------------------------
+
+
+async def list_authors(session: AsyncSession, search: str | None, args: PageArgs) -> Page[Record]:
+    repository = AuthorRepository(session)
+    return await repository.list_page(search, args.request(AuthorRepository.ORDERING))
+
+
+async def count_authors(session: AsyncSession, search: str | None) -> int:
+    return await AuthorRepository(session).count(search)
+
+
+async def get_authors(session: AsyncSession, ids: Sequence[int]) -> dict[int, Record]:
+    return await AuthorRepository(session).get_rows(ids) if ids else {}
+
+
+async def get_author(session: AsyncSession, author_id: int) -> Record:
+    rows = await get_authors(session, [author_id])
+    if author_id not in rows:
+        raise author_not_found()
+    return rows[author_id]
+
+
+async def list_genres(session: AsyncSession) -> Sequence[Record]:
+    return await GenreRepository(session).list_all()
+
+
+async def get_genres(session: AsyncSession, ids: Sequence[int]) -> dict[int, Record]:
+    return await GenreRepository(session).get_rows(ids) if ids else {}
+
+
+async def get_genre_by_slug(session: AsyncSession, slug: str) -> Record:
+    row = await GenreRepository(session).get_by_slug(slug.strip().lower()[:100])
+    if row is None:
+        raise genre_not_found(field="slug")
+    return row
+
+
+# -- admin changes ------------------------------------------------------------------------
+
+
+async def _check_references(
+    session: AsyncSession, author_ids: Sequence[int] | None, genre_ids: Sequence[int] | None
+) -> None:
+    if author_ids:
+        known = await AuthorRepository(session).existing_ids(author_ids)
+        for position, author_id in enumerate(author_ids):
+            if author_id not in known:
+                raise author_not_found(field=f"input.authorIds.{position}")
+    if genre_ids:
+        known = await GenreRepository(session).existing_ids(genre_ids)
+        for position, genre_id in enumerate(genre_ids):
+            if genre_id not in known:
+                raise genre_not_found(field=f"input.genreIds.{position}")
+
+
+def _isbn_taken() -> ConflictError:
+    return ConflictError(
+        "Another book has this ISBN", code=ErrorCode.BOOK_ISBN_TAKEN, field="input.isbn13"
+    )
+
+
+def _author_vanished() -> NotFoundError:
+    return author_not_found(field="input.authorIds")
+
+
+async def create_book(session: AsyncSession, data: BookCreateInput) -> int:
+    await _check_references(session, data.author_ids, data.genre_ids)
+    books = BookRepository(session)
+    values = data.model_dump(exclude={"author_ids", "genre_ids"})
+    values["cover_url"] = str(data.cover_url) if data.cover_url else None
+    book_id = await books.insert(values)
+    if book_id is None:
+        raise _isbn_taken()
+    if not await books.replace_authors(book_id, data.author_ids):
+        raise _author_vanished()
+    await books.replace_genres(book_id, data.genre_ids)
+    return book_id
+
+
+async def update_book(session: AsyncSession, book_id: int, data: BookUpdateInput) -> None:
+    books = BookRepository(session)
+    if await books.lock(book_id) is None:
+        raise book_not_found()
+    changes = data.given()
+    author_ids = changes.pop("author_ids", None)
+    genre_ids = changes.pop("genre_ids", None)
+    await _check_references(session, author_ids, genre_ids)
+    if "isbn13" in changes and await books.isbn_taken(changes["isbn13"], except_id=book_id):
+        raise _isbn_taken()
+    if changes.get("cover_url") is not None:
+        changes["cover_url"] = str(changes["cover_url"])
+    await books.update(book_id, changes)
+    if author_ids is not None and not await books.replace_authors(book_id, author_ids):
+        raise _author_vanished()
+    if genre_ids is not None:
+        await books.replace_genres(book_id, genre_ids)
+
+
+async def set_archived(session: AsyncSession, book_id: int, *, archived: bool) -> None:
+    books = BookRepository(session)
+    if await books.lock(book_id) is None:
+        raise book_not_found()
+    await books.update(book_id, {"is_archived": archived})
+
+
+async def create_author(session: AsyncSession, data: AuthorCreateInput) -> int:
+    author = await AuthorRepository(session).add(name=data.name, bio=data.bio)
+    return author.id
+
+
+async def update_author(session: AsyncSession, author_id: int, data: AuthorUpdateInput) -> None:
+    authors = AuthorRepository(session)
+    author = await authors.get(author_id)
+    if author is None:
+        raise author_not_found()
+    for name, value in data.given().items():
+        setattr(author, name, value)
+    await authors.flush(author)
+
+
+async def delete_author(session: AsyncSession, author_id: int) -> None:
+    authors = AuthorRepository(session)
+    if await authors.get(author_id) is None:
+        raise author_not_found()
+    if not await authors.delete_unless_credited(author_id):
+        raise AppError(
+            "The author is credited on books; change those books first",
+            code=ErrorCode.AUTHOR_HAS_BOOKS,
+            field="id",
+        )
+
+
+def _genre_taken(which: str) -> ConflictError:
+    return ConflictError(
+        f"Another genre has this {which}",
+        code=ErrorCode.GENRE_SLUG_TAKEN if which == "slug" else ErrorCode.GENRE_NAME_TAKEN,
+        field=f"input.{which}",
+    )
+
+
+async def create_genre(session: AsyncSession, data: GenreCreateInput) -> int:
+    genres = GenreRepository(session)
+    slug = data.slug or slugify(data.name)
+    if taken := await genres.taken(name=data.name, slug=slug, except_id=None):
+        raise _genre_taken(taken)
+    genre = await genres.add(name=data.name, slug=slug, description=data.description)
+    return genre.id
+
+
+async def update_genre(session: AsyncSession, genre_id: int, data: GenreUpdateInput) -> None:
+    genres = GenreRepository(session)
+    genre = await genres.get(genre_id)
+    if genre is None:
+        raise genre_not_found()
+    changes = data.given()
+    if taken := await genres.taken(
+        name=changes.get("name"), slug=changes.get("slug"), except_id=genre_id
+    ):
+        raise _genre_taken(taken)
+    for name, value in changes.items():
+        setattr(genre, name, value)
+    await genres.flush()
+
+
+async def delete_genre(session: AsyncSession, genre_id: int) -> None:
+    """Books keep existing; they just lose this genre."""
+    genres = GenreRepository(session)
+    genre = await genres.get(genre_id)
+    if genre is None:
+        raise genre_not_found()
+    await genres.delete(genre)

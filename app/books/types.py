@@ -1,0 +1,247 @@
+"""GraphQL types of the catalog.
+
+`Book.authors`/`Book.genres` are plain attributes when the listing prefetched them (one
+query for the whole page) and fall back to batch loaders otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Self
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from app.books import service as books_service
+from app.books.loaders import (
+    AuthorBookCountLoader,
+    AuthorBooksLoader,
+    BookAuthorsLoader,
+    BookGenresLoader,
+    GenreBookCountLoader,
+    GenreBooksLoader,
+    NestedBooksKey,
+)
+from app.books.repository import Availability, BookOrderField
+from app.core.paging import PageArgs
+from app.db.pagination import Record
+from app.graphql.connection import Connection
+from app.graphql.context import Context
+from app.graphql.enums import SortDirection, graphql_enum
+
+graphql_enum(
+    description="Whether a book can be bought now.",
+    values={
+        "IN_STOCK": "Released and in stock.",
+        "LOW_STOCK": "Released, only a few copies left.",
+        "OUT_OF_STOCK": "Released but sold out; it can be pre-ordered (prebooked).",
+        "PREORDER": "Not released yet; it can be pre-ordered (prebooked).",
+    },
+)(Availability)
+graphql_enum(
+    description="What to order a book list by.",
+    values={
+        "TITLE": "Title, alphabetically.",
+        "PRICE": "Current price.",
+        "RELEASE_DATE": "Release date.",
+        "CREATED_AT": "When the book was added to the catalog.",
+        "RELEVANCE": "How well the book matches `filter.search` (only with a search).",
+    },
+)(BookOrderField)
+
+
+@strawberry.input(description="How to order a book list.")
+class BookOrder:
+    field: BookOrderField = strawberry.field(description="What to order by.")
+    direction: SortDirection = strawberry.field(description="Which way.")
+
+    def as_tuple(self) -> tuple[BookOrderField, bool]:
+        return self.field, self.direction is SortDirection.DESC
+
+
+def _order(order_by: BookOrder | None) -> tuple[BookOrderField, bool] | None:
+    return order_by.as_tuple() if order_by is not None else None
+
+
+@strawberry.type(description="A person credited on books.")
+class Author(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Name as printed on the cover.")
+    bio: str | None = strawberry.field(description="Short biography.")
+    created_at: datetime = strawberry.field(description="When the author was added.")
+    updated_at: datetime = strawberry.field(description="When the author last changed.")
+
+    @classmethod
+    def from_row(cls, row: Record) -> Self:
+        return cls(
+            id=row.id,
+            name=row.name,
+            bio=row.bio,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="Books by this author; default order: newest release first.")
+    async def books(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order_by: BookOrder | None = None,
+    ) -> Connection[Book]:
+        order = _order(order_by)
+        page = PageArgs(first, after, last, before).request(books_service.nested_ordering(order))
+        context = info.context
+        found = await context.loader(AuthorBooksLoader).load(NestedBooksKey(self.id, order, page))
+        return Connection.from_page(
+            found,
+            [Book.from_row(row) for row in found.items],
+            count=lambda: context.loader(AuthorBookCountLoader).load(self.id),
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        ids = [int(node_id) for node_id in node_ids]
+        async with info.context.session() as session:
+            rows = await books_service.get_authors(session, ids)
+        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+
+
+@strawberry.type(description="A shelf of the catalog (Fantasy, History, ...).")
+class Genre(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Display name.")
+    slug: str = strawberry.field(description="URL-friendly unique name, for `genre(slug:)`.")
+    description: str | None = strawberry.field(description="What the genre covers.")
+
+    @classmethod
+    def from_row(cls, row: Record) -> Self:
+        return cls(id=row.id, name=row.name, slug=row.slug, description=row.description)
+
+    @strawberry.field(description="Books in this genre; default order: newest release first.")
+    async def books(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order_by: BookOrder | None = None,
+    ) -> Connection[Book]:
+        order = _order(order_by)
+        page = PageArgs(first, after, last, before).request(books_service.nested_ordering(order))
+        context = info.context
+        found = await context.loader(GenreBooksLoader).load(NestedBooksKey(self.id, order, page))
+        return Connection.from_page(
+            found,
+            [Book.from_row(row) for row in found.items],
+            count=lambda: context.loader(GenreBookCountLoader).load(self.id),
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        ids = [int(node_id) for node_id in node_ids]
+        async with info.context.session() as session:
+            rows = await books_service.get_genres(session, ids)
+        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+
+
+@strawberry.type(description="A book in the catalog.")
+class Book(relay.Node):
+    id: relay.NodeID[int]
+    title: str = strawberry.field(description="Title.")
+    subtitle: str | None = strawberry.field(description="Subtitle, if any.")
+    isbn13: str = strawberry.field(description="ISBN-13, digits only.")
+    description: str | None = strawberry.field(description="Blurb.")
+    price: Decimal = strawberry.field(description='Current price (a decimal string, e.g. "19.99").')
+    availability: Availability = strawberry.field(description="Whether it can be bought now.")
+    release_date: date = strawberry.field(description="Release date; in the future = PREORDER.")
+    page_count: int | None = strawberry.field(description="Number of pages.")
+    language: str | None = strawberry.field(description='Language (BCP 47 tag, e.g. "en").')
+    publisher: str | None = strawberry.field(description="Publisher.")
+    cover_url: str | None = strawberry.field(description="URL of the cover image.")
+    is_archived: bool = strawberry.field(
+        description="Withdrawn from sale (only admins ever see archived books)."
+    )
+    created_at: datetime = strawberry.field(description="When the book was added.")
+    updated_at: datetime = strawberry.field(description="When the book last changed.")
+    stock: strawberry.Private[int]
+    prefetched_authors: strawberry.Private[list[Author] | None] = None
+    prefetched_genres: strawberry.Private[list[Genre] | None] = None
+
+    @classmethod
+    def from_row(
+        cls,
+        row: Record,
+        *,
+        authors: Sequence[Record] | None = None,
+        genres: Sequence[Record] | None = None,
+    ) -> Self:
+        return cls(
+            id=row.id,
+            title=row.title,
+            subtitle=row.subtitle,
+            isbn13=row.isbn13,
+            description=row.description,
+            price=row.price,
+            availability=Availability(row.availability),
+            release_date=row.release_date,
+            page_count=row.page_count,
+            language=row.language,
+            publisher=row.publisher,
+            cover_url=row.cover_url,
+            is_archived=row.is_archived,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            stock=row.stock_quantity,
+            prefetched_authors=None if authors is None else [Author.from_row(a) for a in authors],
+            prefetched_genres=None if genres is None else [Genre.from_row(g) for g in genres],
+        )
+
+    @strawberry.field(description="Authors, in credit order.")
+    def authors(self, info: Info[Context, None]) -> list[Author]:
+        if self.prefetched_authors is not None:
+            return self.prefetched_authors
+        return self._load_authors(info)  # type: ignore[return-value]  # awaited by graphql-core
+
+    async def _load_authors(self, info: Info[Context, None]) -> list[Author]:
+        rows = await info.context.loader(BookAuthorsLoader).load(self.id)
+        return [Author.from_row(row) for row in rows]
+
+    @strawberry.field(description="Genres, by name.")
+    def genres(self, info: Info[Context, None]) -> list[Genre]:
+        if self.prefetched_genres is not None:
+            return self.prefetched_genres
+        return self._load_genres(info)  # type: ignore[return-value]  # awaited by graphql-core
+
+    async def _load_genres(self, info: Info[Context, None]) -> list[Genre]:
+        rows = await info.context.loader(BookGenresLoader).load(self.id)
+        return [Genre.from_row(row) for row in rows]
+
+    @strawberry.field(description="Copies in stock: for admins; null for everyone else.")
+    async def stock_quantity(self, info: Info[Context, None]) -> int | None:
+        viewer = await info.context.viewer()
+        return self.stock if viewer is not None and viewer.is_admin else None
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Books by id; archived ones only for admins."""
+        ids = [int(node_id) for node_id in node_ids]
+        viewer = await info.context.viewer()
+        stock = books_service.stock_context(info.context.settings)
+        async with info.context.session() as session:
+            rows = await books_service.get_books(
+                session, ids, stock, include_archived=viewer is not None and viewer.is_admin
+            )
+        return [cls.from_row(rows[i]) if i in rows else None for i in ids]

@@ -1,0 +1,201 @@
+"""Keyset (cursor) pagination: no OFFSET scans, stable under equal sort keys.
+
+An `Ordering` names its sort keys; the last key is always the primary key, so every row has
+a unique position. A cursor is the sort-key values of a row, and the next page is the rows
+strictly after (or before) those values in that order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, TypeAlias, TypeVar
+
+from sqlalchemy import Row, Select, and_, func, literal, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
+
+T = TypeVar("T")
+# A result row of any shape (reads select plain columns, not ORM entities).
+Record: TypeAlias = Row[*tuple[Any, ...]]
+
+
+# eq=False: these hold SQL expressions, whose `==` builds SQL instead of comparing.
+@dataclass(frozen=True, eq=False)
+class SortKey:
+    """A sort expression, the label under which queries select it, and its Python type
+    (int, str, float, Decimal, date or datetime) for decoding cursors."""
+
+    expression: ColumnElement[Any] | InstrumentedAttribute[Any]
+    label: str
+    kind: type
+
+
+@dataclass(frozen=True, eq=False)
+class Ordering:
+    """A total order: `name` goes into cursors so a cursor from another order is refused."""
+
+    name: str
+    keys: tuple[SortKey, ...]
+    descending: bool
+
+    def columns(self) -> list[ColumnElement[Any]]:
+        """The sort expressions, labelled, for the select list."""
+        return [key.expression.label(key.label) for key in self.keys]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """`limit` rows after `after` and/or before `before`, from the front (or, when
+    `from_end`, the back) of the remaining range."""
+
+    limit: int
+    from_end: bool = False
+    after: tuple[Any, ...] | None = None
+    before: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def _after_and_before(statement: Select[Any], ordering: Ordering, page: PageRequest) -> Select[Any]:
+    """Keep the rows strictly between the `after` and `before` cursors. A row-value
+    comparison over the sort keys, which an index on those keys serves directly."""
+    row = tuple_(*(key.expression for key in ordering.keys))
+    conditions = []
+    for values, later in ((page.after, True), (page.before, False)):
+        if values is None:
+            continue
+        bound = tuple_(
+            *(
+                literal(v, type_=k.expression.type)
+                for v, k in zip(values, ordering.keys, strict=True)
+            )
+        )
+        # "Later" in the ordering means greater when ascending, smaller when descending.
+        conditions.append(row > bound if later != ordering.descending else row < bound)
+    return statement.where(and_(*conditions)) if conditions else statement
+
+
+def apply_keyset(statement: Select[Any], ordering: Ordering, page: PageRequest) -> Select[Any]:
+    """Add the cursor conditions, the order and the limit (one extra row tells whether
+    there is more)."""
+    statement = _after_and_before(statement, ordering, page)
+    reverse = ordering.descending != page.from_end
+    statement = statement.order_by(
+        *(key.expression.desc() if reverse else key.expression.asc() for key in ordering.keys)
+    )
+    return statement.limit(page.limit + 1)
+
+
+def to_page(rows: Sequence[Any], ordering: Ordering, page: PageRequest) -> Page[Any]:
+    """Rows of a query built with `apply_keyset` as a page, in the ordering's direction."""
+    has_more = len(rows) > page.limit
+    items = list(rows[: page.limit])
+    if page.from_end:
+        items.reverse()
+    cursors = [
+        encode_cursor(ordering, tuple(getattr(row, k.label) for k in ordering.keys))
+        for row in items
+    ]
+    if page.from_end:
+        return Page(
+            items, cursors, has_next_page=page.before is not None, has_previous_page=has_more
+        )
+    return Page(items, cursors, has_next_page=has_more, has_previous_page=page.after is not None)
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _decode_value(value: Any, kind: type) -> Any:
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if kind is str and isinstance(value, str):
+        return value
+    if isinstance(value, str):
+        try:
+            if kind is Decimal:
+                return Decimal(value)
+            if kind is datetime:
+                return datetime.fromisoformat(value)
+            if kind is date:
+                return date.fromisoformat(value)
+        except (ValueError, InvalidOperation):
+            pass
+    raise ValueError("malformed cursor")
+
+
+def encode_cursor(ordering: Ordering, values: tuple[Any, ...]) -> str:
+    payload = json.dumps([ordering.name, [_encode_value(v) for v in values]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(ordering: Ordering, cursor: str) -> tuple[Any, ...]:
+    """The sort-key values in `cursor`; ValueError when it is malformed or was made for
+    another ordering."""
+    if len(cursor) > 1024:
+        raise ValueError("malformed cursor")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, values = json.loads(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as error:
+        raise ValueError("malformed cursor") from error
+    if name != ordering.name:
+        raise ValueError("cursor belongs to another ordering")
+    if not isinstance(values, list) or len(values) != len(ordering.keys):
+        raise ValueError("malformed cursor")
+    return tuple(_decode_value(v, k.kind) for v, k in zip(values, ordering.keys, strict=True))
+
+
+def apply_keyset_per_group(
+    statement: Select[Any],
+    group: ColumnElement[Any],
+    ordering: Ordering,
+    page: PageRequest,
+) -> Select[Any]:
+    """One page per value of `group` in a single query (a window over each group), for
+    nested connections such as every listed author's first books. `statement` must select
+    `group` labelled "group_key" and the ordering's columns."""
+    statement = _after_and_before(statement, ordering, page)
+    reverse = ordering.descending != page.from_end
+    position = func.row_number().over(
+        partition_by=group,
+        order_by=[
+            key.expression.desc() if reverse else key.expression.asc() for key in ordering.keys
+        ],
+    )
+    ranked = statement.add_columns(position.label("position_in_group")).subquery()
+    return (
+        select(ranked)
+        .where(ranked.c.position_in_group <= page.limit + 1)
+        .order_by(ranked.c.group_key, ranked.c.position_in_group)
+    )
+
+
+def to_pages(
+    rows: Sequence[Any], groups: Sequence[Any], ordering: Ordering, page: PageRequest
+) -> dict[Any, Page[Any]]:
+    """Split the rows of `apply_keyset_per_group` into one page per group (empty pages for
+    groups without rows)."""
+    grouped: dict[Any, list[Any]] = {group: [] for group in groups}
+    for row in rows:
+        grouped.setdefault(row.group_key, []).append(row)
+    return {group: to_page(items, ordering, page) for group, items in grouped.items()}

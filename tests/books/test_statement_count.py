@@ -1,0 +1,81 @@
+"""The SQL budget: nested catalog data costs a constant number of statements, however
+large the page (no N+1), and concurrent loaders share the request's session safely."""
+
+from __future__ import annotations
+
+from app.books.seed import seed_catalog
+from app.db.session import Database
+from tests.support import GraphQL, StatementCounter, data
+
+NESTED = """
+query($first: Int!) {
+  books(first: $first) {
+    edges { node {
+      id title price
+      authors { id name books(first: 3) { edges { node { id title } } } }
+      genres { id name }
+    } }
+  }
+}
+"""
+
+
+async def seed(database: Database, books: int) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=books)
+
+
+async def test_nested_books_cost_the_same_for_5_or_100(
+    gql: GraphQL, database: Database, statements: StatementCounter
+) -> None:
+    await seed(database, 150)
+    counts = {}
+    for first in (5, 100):
+        statements.statements.clear()
+        page = data(await gql(NESTED, {"first": first}))["books"]
+        assert len(page["edges"]) == first
+        assert all(edge["node"]["authors"] for edge in page["edges"])
+        assert all(a["books"]["edges"] for e in page["edges"] for a in e["node"]["authors"])
+        counts[first] = statements.count
+    assert counts[5] == counts[100]
+    assert counts[100] <= 6, statements.statements
+
+
+async def test_catalog_page_is_at_most_three_statements(
+    gql: GraphQL, database: Database, statements: StatementCounter
+) -> None:
+    await seed(database, 60)
+    statements.statements.clear()
+    query = """{ books(first: 50) { edges { cursor node { id title price
+        authors { id name } genres { id name } } } } }"""
+    assert len(data(await gql(query))["books"]["edges"]) == 50
+    assert statements.count <= 3, statements.statements
+
+
+async def test_book_detail_and_author_pages_are_batched(
+    gql: GraphQL, database: Database, statements: StatementCounter
+) -> None:
+    await seed(database, 60)
+    ids = [
+        e["node"]["id"]
+        for e in data(await gql("{ books(first: 20) { edges { node { id } } } }"))["books"]["edges"]
+    ]
+    statements.statements.clear()
+    query = """query($ids: [ID!]!) { nodes(ids: $ids) { ... on Book {
+        title authors { name books(first: 5) { totalCount edges { node { title genres { name } } } } }
+        genres { name books(first: 2) { edges { node { title } } } } } } }"""
+    nodes = data(await gql(query, {"ids": ids}))["nodes"]
+    assert len(nodes) == 20
+    # nodes, authors, genres, author books, author counts, nested genres, genre books
+    assert statements.count <= 7, statements.statements
+
+
+async def test_sibling_loaders_share_the_session_safely(gql: GraphQL, database: Database) -> None:
+    """Authors and genres (and their counts) resolve concurrently on one session."""
+    await seed(database, 40)
+    query = """{ a: books(first: 20) { totalCount edges { node { authors { name } genres { name } } } }
+                 b: authors(first: 20) { totalCount edges { node { books { totalCount } } } }
+                 c: genres { books(first: 2) { totalCount } } }"""
+    result = data(await gql(query))
+    assert result["a"]["totalCount"] == 40
+    assert len(result["b"]["edges"]) == 20
