@@ -119,3 +119,49 @@ class StatementCounter:
     @property
     def count(self) -> int:
         return len(self.statements)
+
+
+ADDRESS = {
+    "fullName": "Ada Reader",
+    "line1": "1 Library Lane",
+    "line2": None,
+    "city": "Berlin",
+    "postalCode": "10115",
+    "country": "DE",
+}
+
+CART_FIELDS = """
+id totalQuantity subtotal updatedAt
+items { id quantity unitPrice lineTotal addedAt book { id title price } }
+warnings { code message bookId availableQuantity }
+"""
+ADD_TO_CART = f"""
+mutation($book: ID!, $quantity: Int!) {{
+  addToCart(bookId: $book, quantity: $quantity) {{ {CART_FIELDS} }}
+}}
+"""
+ORDER_FIELDS = """
+id status subtotal total currency createdAt updatedAt confirmedAt shippedAt deliveredAt
+cancelledAt
+shippingAddress { fullName line1 line2 city postalCode country }
+items { title unitPrice quantity lineTotal book { id title } }
+"""
+CHECKOUT = f"""
+mutation($input: CheckoutInput!) {{ checkout(input: $input) {{ {ORDER_FIELDS} }} }}
+"""
+
+
+async def add_to_cart(gql: GraphQL, token: str, book_id: str, quantity: int = 1) -> dict[str, Any]:
+    return await gql(ADD_TO_CART, {"book": book_id, "quantity": quantity}, token=token)
+
+
+async def checkout(
+    gql: GraphQL, token: str, key: str | None = None, address: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    variables = {
+        "input": {
+            "idempotencyKey": key or f"key-{uuid.uuid4().hex}",
+            "shippingAddress": address or ADDRESS,
+        }
+    }
+    return await gql(CHECKOUT, variables, token=token)

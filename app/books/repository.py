@@ -14,10 +14,13 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Float,
+    Integer,
     Select,
     and_,
     case,
+    column,
     delete,
     exists,
     func,
@@ -26,6 +29,7 @@ from sqlalchemy import (
     or_,
     select,
     update,
+    values,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -346,6 +350,38 @@ class BookRepository:
 
     # -- writing ----------------------------------------------------------------------
 
+    async def lock_for_sale(self, book_ids: Sequence[int]) -> dict[int, Record]:
+        """Lock the books' rows in ascending id order, whoever asks: two checkouts of the
+        same books then wait for each other instead of deadlocking."""
+        statement = (
+            select(
+                Book.id,
+                Book.title,
+                Book.price,
+                Book.stock_quantity,
+                Book.is_archived,
+                Book.release_date,
+            )
+            .where(Book.id.in_(book_ids))
+            .order_by(Book.id)
+            .with_for_update()
+        )
+        return {row.id: row for row in await self.session.execute(statement)}
+
+    async def adjust_stock(self, deltas: dict[int, int]) -> None:
+        """Add (or, negative, take) copies, in one statement. The CHECK constraint
+        `stock_quantity >= 0` is the backstop against overselling."""
+        if not deltas:
+            return
+        changes = values(
+            column("book_id", BigInteger), column("delta", Integer), name="changes"
+        ).data(sorted(deltas.items()))
+        await self.session.execute(
+            update(Book)
+            .where(Book.id == changes.c.book_id)
+            .values(stock_quantity=Book.stock_quantity + changes.c.delta, updated_at=func.now())
+        )
+
     async def lock(self, book_id: int) -> Book | None:
         result = await self.session.scalars(
             select(Book).where(Book.id == book_id).with_for_update()
@@ -481,10 +517,10 @@ class GenreRepository:
         self, *, name: str | None, slug: str | None, except_id: int | None
     ) -> str | None:
         """Which of `name`/`slug` another genre already has ("name", "slug" or None)."""
-        for column, value, label in ((Genre.slug, slug, "slug"), (Genre.name, name, "name")):
+        for attribute, value, label in ((Genre.slug, slug, "slug"), (Genre.name, name, "name")):
             if value is None:
                 continue
-            statement = select(Genre.id).where(func.lower(column) == value.lower())
+            statement = select(Genre.id).where(func.lower(attribute) == value.lower())
             if except_id is not None:
                 statement = statement.where(Genre.id != except_id)
             if await self.session.scalar(statement.limit(1)) is not None:
@@ -530,7 +566,7 @@ class SeedRepository:
         found = await self.session.execute(
             select(Author.name, Author.id).where(Author.name.in_(names))
         )
-        ids: dict[str, int] = dict(found)
+        ids: dict[str, int] = dict(found.all())
         missing = [name for name in names if name not in ids]
         if missing:
             added = await self.session.execute(
@@ -538,7 +574,7 @@ class SeedRepository:
                 .values([{"name": name, "bio": bios[name]} for name in missing])
                 .returning(Author.name, Author.id)
             )
-            ids.update(dict(added))
+            ids.update(dict(added.all()))
         return len(missing), [ids[name] for name in names]
 
     async def insert_books(self, rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -549,7 +585,7 @@ class SeedRepository:
             .on_conflict_do_nothing(index_elements=[Book.isbn13])
             .returning(Book.isbn13, Book.id)
         )
-        return dict(result)
+        return dict(result.all())
 
     async def insert_credits(
         self, credits: list[dict[str, Any]], shelves: list[dict[str, Any]]

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
         default=True, description="`poetry run dev` loads the demo catalog into an empty one."
     )
 
+    # Orders
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
+
     # The embedded PostgreSQL (development only) keeps its data here.
     embedded_data_dir: str = ".data/postgres"
 

@@ -84,6 +84,38 @@ class ErrorCode(StrEnum):
     BOOK_ISBN_TAKEN = ("BOOK_ISBN_TAKEN", "Another book already has this ISBN.")
     GENRE_SLUG_TAKEN = ("GENRE_SLUG_TAKEN", "Another genre already has this slug.")
     GENRE_NAME_TAKEN = ("GENRE_NAME_TAKEN", "Another genre already has this name.")
+    BOOK_NOT_RELEASED = (
+        "BOOK_NOT_RELEASED",
+        "The book is not released yet: it can be pre-ordered with `prebook` instead.",
+    )
+    # Cart and orders
+    CART_QUANTITY_INVALID = ("CART_QUANTITY_INVALID", "A cart line holds 1 to 99 copies.")
+    CART_OUT_OF_STOCK = (
+        "CART_OUT_OF_STOCK",
+        "Not enough copies in stock: `extensions.availableQuantity` (cart) or "
+        "`extensions.lines` (checkout) says how many there are.",
+    )
+    CART_LIMIT_EXCEEDED = ("CART_LIMIT_EXCEEDED", "A cart holds at most 50 different books.")
+    CART_EMPTY = ("CART_EMPTY", "Checkout needs a cart with at least one book.")
+    CART_PRICE_CHANGED = (
+        "CART_PRICE_CHANGED",
+        "Warning: the price changed since the book was put in the cart.",
+    )
+    IDEMPOTENCY_KEY_REUSED = (
+        "IDEMPOTENCY_KEY_REUSED",
+        "This idempotency key was already used for a different checkout (other address or "
+        "cart). Use a new key for a new order.",
+    )
+    ORDER_NOT_FOUND = ("ORDER_NOT_FOUND", "No such order (or it is not yours).")
+    ORDER_INVALID_STATUS_TRANSITION = (
+        "ORDER_INVALID_STATUS_TRANSITION",
+        "The order cannot go from its status to the requested one "
+        "(`extensions.from`/`extensions.to`).",
+    )
+    ORDER_NOT_CANCELLABLE = (
+        "ORDER_NOT_CANCELLABLE",
+        "The order has shipped (or been delivered) and can no longer be cancelled.",
+    )
     AUTHOR_HAS_BOOKS = (
         "AUTHOR_HAS_BOOKS",
         "The author is credited on books and cannot be deleted; change those books first.",

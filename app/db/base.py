@@ -36,4 +36,6 @@ class TimestampMixin:
 # Every domain's models, so that `Base.metadata` (and Alembic's autogenerate) sees them all.
 # Imported last because those modules import `Base` from here.
 from app.books import models as _books_models  # noqa: E402, F401
+from app.cart import models as _cart_models  # noqa: E402, F401
+from app.orders import models as _orders_models  # noqa: E402, F401
 from app.users import models as _users_models  # noqa: E402, F401

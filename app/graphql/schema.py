@@ -11,11 +11,14 @@ from strawberry.types import ExecutionContext, Info
 import app
 from app.books.resolvers import BooksMutation, BooksQuery
 from app.books.types import Author, Book, Genre
+from app.cart.resolvers import CartMutation, CartQuery
 from app.core.config import Settings
 from app.graphql.context import Context
 from app.graphql.errors import ErrorCodeType
 from app.graphql.extensions import build_extensions
 from app.graphql.node import node_query
+from app.orders.resolvers import OrdersMutation, OrdersQuery
+from app.orders.types import Order
 from app.users.resolvers import UsersMutation, UsersQuery
 from app.users.types import User
 
@@ -39,9 +42,16 @@ class SystemQuery:
         return ApiInfo.of(info.context.settings)
 
 
-NODE_TYPES: tuple[type[relay.Node], ...] = (User, Book, Author, Genre)
-QUERIES: tuple[type, ...] = (SystemQuery, node_query(NODE_TYPES), UsersQuery, BooksQuery)
-MUTATIONS: tuple[type, ...] = (UsersMutation, BooksMutation)
+NODE_TYPES: tuple[type[relay.Node], ...] = (User, Book, Author, Genre, Order)
+QUERIES: tuple[type, ...] = (
+    SystemQuery,
+    node_query(NODE_TYPES),
+    UsersQuery,
+    BooksQuery,
+    CartQuery,
+    OrdersQuery,
+)
+MUTATIONS: tuple[type, ...] = (UsersMutation, BooksMutation, CartMutation, OrdersMutation)
 
 
 @strawberry.type(description="Read operations.")

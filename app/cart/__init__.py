@@ -1,0 +1,1 @@
+"""The server-side shopping cart: one per user."""

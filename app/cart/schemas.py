@@ -1,0 +1,52 @@
+"""Cart DTOs: what the service hands to the GraphQL types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from app.core.errors import ErrorCode
+from app.db.pagination import Record
+
+
+@dataclass(frozen=True, slots=True)
+class CartWarning:
+    code: ErrorCode
+    message: str
+    book_id: int
+    available_quantity: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CartLine:
+    item_id: int
+    quantity: int
+    added_at: datetime
+    price_when_added: Decimal
+    book: Record  # the book row, with current price and stock
+
+    @property
+    def unit_price(self) -> Decimal:
+        price: Decimal = self.book.price
+        return price
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class CartView:
+    user_id: int
+    updated_at: datetime | None
+    lines: list[CartLine]
+    warnings: list[CartWarning] = field(default_factory=list)
+
+    @property
+    def total_quantity(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.line_total for line in self.lines), Decimal("0.00"))

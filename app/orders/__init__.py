@@ -1,0 +1,1 @@
+"""Orders: checkout, history, cancellation and the status workflow."""

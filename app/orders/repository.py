@@ -1,0 +1,109 @@
+"""Every SQL statement of the orders domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.db.pagination import Ordering, Page, PageRequest, Record, SortKey, apply_keyset, to_page
+from app.orders.models import Order, OrderItem, OrderStatus
+
+NEWEST_FIRST = Ordering(
+    "CREATED_AT:DESC",
+    (SortKey(Order.created_at, "sort_created_at", datetime), SortKey(Order.id, "sort_id", int)),
+    descending=True,
+)
+ORDER_COLUMNS: tuple[Any, ...] = tuple(Order.__table__.columns)
+ITEM_COLUMNS: tuple[Any, ...] = (
+    OrderItem.id,
+    OrderItem.order_id,
+    OrderItem.book_id,
+    OrderItem.title,
+    OrderItem.unit_price,
+    OrderItem.quantity,
+    OrderItem.line_total,
+)
+
+
+class OrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find_by_key(self, user_id: int, idempotency_key: str) -> Order | None:
+        result = await self.session.scalars(
+            select(Order).where(Order.user_id == user_id, Order.idempotency_key == idempotency_key)
+        )
+        return result.one_or_none()
+
+    async def add(self, order: Order, items: list[dict[str, Any]]) -> Order:
+        self.session.add(order)
+        await self.session.flush()
+        await self.session.execute(
+            insert(OrderItem), [{**item, "order_id": order.id} for item in items]
+        )
+        return order
+
+    async def lock(self, order_id: int) -> Order | None:
+        result = await self.session.scalars(
+            select(Order).where(Order.id == order_id).with_for_update()
+        )
+        return result.one_or_none()
+
+    async def quantities(self, order_id: int) -> dict[int, int]:
+        """{book_id: copies} of an order (to put them back in stock)."""
+        result = await self.session.execute(
+            select(OrderItem.book_id, func.sum(OrderItem.quantity))
+            .where(OrderItem.order_id == order_id)
+            .group_by(OrderItem.book_id)
+        )
+        return {book_id: int(quantity) for book_id, quantity in result}
+
+    async def get_rows(self, order_ids: Sequence[int]) -> dict[int, Record]:
+        statement = select(*ORDER_COLUMNS).where(Order.id.in_(order_ids))
+        return {row.id: row for row in await self.session.execute(statement)}
+
+    async def items_of(self, order_ids: Sequence[int]) -> dict[int, list[Record]]:
+        statement = (
+            select(*ITEM_COLUMNS)
+            .where(OrderItem.order_id.in_(order_ids))
+            .order_by(OrderItem.order_id, OrderItem.id)
+        )
+        items: dict[int, list[Record]] = {order_id: [] for order_id in order_ids}
+        for row in await self.session.execute(statement):
+            items[row.order_id].append(row)
+        return items
+
+    def _conditions(
+        self,
+        *,
+        user_id: int | None,
+        status: OrderStatus | None,
+        created_after: datetime | None,
+        created_before: datetime | None,
+    ) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if user_id is not None:
+            conditions.append(Order.user_id == user_id)
+        if status is not None:
+            conditions.append(Order.status == status)
+        if created_after is not None:
+            conditions.append(Order.created_at >= created_after)
+        if created_before is not None:
+            conditions.append(Order.created_at <= created_before)
+        return conditions
+
+    async def list_page(self, page: PageRequest, **filters: Any) -> Page[Record]:
+        statement = select(*ORDER_COLUMNS, *NEWEST_FIRST.columns()).where(
+            *self._conditions(**filters)
+        )
+        rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
+        return to_page(rows, NEWEST_FIRST, page)
+
+    async def count(self, **filters: Any) -> int:
+        statement = select(func.count()).select_from(Order).where(*self._conditions(**filters))
+        return int(await self.session.scalar(statement) or 0)

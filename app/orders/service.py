@@ -1,0 +1,273 @@
+"""Orders: race-safe, idempotent checkout; visibility; cancellation; the status workflow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.books import service as books_service
+from app.books.repository import Stock
+from app.cart import service as cart_service
+from app.core.config import Settings
+from app.core.errors import AppError, ConflictError, ErrorCode, NotFoundError
+from app.core.paging import PageArgs
+from app.db.pagination import Page, Record
+from app.orders.models import Order, OrderStatus
+from app.orders.repository import NEWEST_FIRST, OrderRepository
+from app.orders.schemas import Address, CheckoutInput, OrderFilterInput
+from app.users.schemas import Viewer
+
+# Where each status may go next. CANCELLED and DELIVERED are final.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
+    OrderStatus.CONFIRMED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+_STATUS_TIMESTAMP = {
+    OrderStatus.CONFIRMED: "confirmed_at",
+    OrderStatus.SHIPPED: "shipped_at",
+    OrderStatus.DELIVERED: "delivered_at",
+    OrderStatus.CANCELLED: "cancelled_at",
+}
+
+
+def order_not_found() -> NotFoundError:
+    return NotFoundError("Order not found", code=ErrorCode.ORDER_NOT_FOUND, field="id")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    book_id: int
+    title: str
+    unit_price: Decimal
+    quantity: int
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "book_id": self.book_id,
+            "title": self.title,
+            "unit_price": self.unit_price,
+            "quantity": self.quantity,
+            "line_total": self.line_total,
+        }
+
+
+async def place_order(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    lines: Sequence[OrderLine],
+    address: Address,
+    status: OrderStatus,
+    currency: str,
+    idempotency_key: str | None = None,
+) -> Order:
+    """Record an order (stock already taken by the caller). Also used by prebooks."""
+    subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
+    now = datetime.now(UTC)
+    order = Order(
+        user_id=user_id,
+        status=status,
+        subtotal=subtotal,
+        # No shipping fees, taxes or payments yet: the total is the subtotal.
+        total=subtotal,
+        currency=currency,
+        ship_full_name=address.full_name,
+        ship_line1=address.line1,
+        ship_line2=address.line2,
+        ship_city=address.city,
+        ship_postal_code=address.postal_code,
+        ship_country=address.country,
+        idempotency_key=idempotency_key,
+        request_fingerprint=address.fingerprint() if idempotency_key else None,
+        confirmed_at=now if status is OrderStatus.CONFIRMED else None,
+    )
+    return await OrderRepository(session).add(order, [line.as_row() for line in lines])
+
+
+async def checkout(
+    session: AsyncSession, settings: Settings, *, viewer: Viewer, data: CheckoutInput, stock: Stock
+) -> Order:
+    """Turn the cart into a PENDING order in one transaction.
+
+    The cart row is locked first, so a user's checkouts (and retries with the same key)
+    take turns; the books are then locked in ascending id order, so checkouts sharing books
+    wait for each other instead of deadlocking, and stock can't go negative.
+    """
+    orders = OrderRepository(session)
+    await cart_service.lock(session, user_id=viewer.id)
+    wanted = await cart_service.quantities(session, user_id=viewer.id)
+
+    previous = await orders.find_by_key(viewer.id, data.idempotency_key)
+    if previous is not None:
+        return await _replay(session, previous, data, wanted)
+    if not wanted:
+        raise AppError("Your cart is empty", code=ErrorCode.CART_EMPTY)
+
+    locked = await books_service.lock_for_sale(session, list(wanted))
+    _refuse_unsellable(wanted, locked, stock)
+    await books_service.adjust_stock(
+        session, {book_id: -quantity for book_id, quantity in wanted.items()}
+    )
+    lines = [
+        OrderLine(book_id, locked[book_id].title, locked[book_id].price, quantity)
+        for book_id, quantity in sorted(wanted.items())
+    ]
+    order = await place_order(
+        session,
+        user_id=viewer.id,
+        lines=lines,
+        address=data.shipping_address,
+        status=OrderStatus.PENDING,
+        currency=settings.currency,
+        idempotency_key=data.idempotency_key,
+    )
+    await cart_service.empty_after_checkout(session, user_id=viewer.id)
+    return order
+
+
+async def _replay(
+    session: AsyncSession, previous: Order, data: CheckoutInput, cart: dict[int, int]
+) -> Order:
+    """A key seen before: the same checkout again (a retry, or a racing duplicate that
+    waited for the first) gets the same order; anything else is a misuse of the key."""
+    same_address = previous.request_fingerprint == data.shipping_address.fingerprint()
+    ordered = await OrderRepository(session).quantities(previous.id)
+    if same_address and (not cart or cart == ordered):
+        return previous
+    raise ConflictError(
+        "This idempotency key was already used for a different checkout",
+        code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        field="input.idempotencyKey",
+    )
+
+
+def _refuse_unsellable(wanted: dict[int, int], locked: dict[int, Record], stock: Stock) -> None:
+    for book_id in sorted(wanted):
+        book = locked.get(book_id)
+        if book is None or book.is_archived:
+            raise NotFoundError(
+                "A book in your cart is no longer sold; remove it and try again",
+                code=ErrorCode.BOOK_NOT_FOUND,
+                extensions={"bookId": book_id},
+            )
+        if book.release_date > stock.today:
+            raise AppError(
+                f"“{book.title}” is not released yet; prebook it instead",
+                code=ErrorCode.BOOK_NOT_RELEASED,
+                extensions={"bookId": book_id},
+            )
+    short = [
+        {"bookId": book_id, "requested": quantity, "available": locked[book_id].stock_quantity}
+        for book_id, quantity in sorted(wanted.items())
+        if locked[book_id].stock_quantity < quantity
+    ]
+    if short:
+        raise AppError(
+            "Not enough stock for some books in your cart",
+            code=ErrorCode.CART_OUT_OF_STOCK,
+            extensions={"lines": short},
+        )
+
+
+def _visible(order: Record | Order, viewer: Viewer) -> bool:
+    return viewer.is_admin or order.user_id == viewer.id
+
+
+async def get_order(session: AsyncSession, order_id: int, viewer: Viewer) -> Record:
+    row = (await OrderRepository(session).get_rows([order_id])).get(order_id)
+    if row is None or not _visible(row, viewer):
+        raise order_not_found()  # never reveal that someone else's order exists
+    return row
+
+
+async def get_orders(
+    session: AsyncSession, order_ids: Sequence[int], viewer: Viewer
+) -> dict[int, Record]:
+    rows = await OrderRepository(session).get_rows(order_ids) if order_ids else {}
+    return {order_id: row for order_id, row in rows.items() if _visible(row, viewer)}
+
+
+async def items_of(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, list[Record]]:
+    return await OrderRepository(session).items_of(order_ids) if order_ids else {}
+
+
+def _filters(user_id: int | None, filters: OrderFilterInput | None) -> dict[str, Any]:
+    filters = filters or OrderFilterInput()
+    return {
+        "user_id": user_id if user_id is not None else filters.user_id,
+        "status": filters.status,
+        "created_after": filters.created_after,
+        "created_before": filters.created_before,
+    }
+
+
+async def list_orders(
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    filters: OrderFilterInput | None,
+    args: PageArgs,
+) -> Page[Record]:
+    """A page of orders, newest first: one user's, or (user_id None, admins) anyone's."""
+    page = args.request(NEWEST_FIRST)
+    return await OrderRepository(session).list_page(page, **_filters(user_id, filters))
+
+
+async def count_orders(
+    session: AsyncSession, *, user_id: int | None, filters: OrderFilterInput | None
+) -> int:
+    return await OrderRepository(session).count(**_filters(user_id, filters))
+
+
+async def _change_status(session: AsyncSession, order: Order, to: OrderStatus) -> None:
+    if to not in TRANSITIONS[order.status]:
+        raise AppError(
+            f"An order cannot go from {order.status.value} to {to.value}",
+            code=ErrorCode.ORDER_INVALID_STATUS_TRANSITION,
+            field="status",
+            extensions={"from": order.status.value, "to": to.value},
+        )
+    if to is OrderStatus.CANCELLED:
+        # Same transaction as the status change: the copies come back exactly once.
+        returned = await OrderRepository(session).quantities(order.id)
+        await books_service.adjust_stock(session, returned)
+    order.status = to
+    setattr(order, _STATUS_TIMESTAMP[to], datetime.now(UTC))
+    await session.flush()
+
+
+async def cancel(session: AsyncSession, *, order_id: int, viewer: Viewer) -> None:
+    """Cancel your order (admins: any order) and put its copies back in stock. Cancelling
+    a cancelled order changes nothing."""
+    order = await OrderRepository(session).lock(order_id)
+    if order is None or not _visible(order, viewer):
+        raise order_not_found()
+    if order.status is OrderStatus.CANCELLED:
+        return
+    if OrderStatus.CANCELLED not in TRANSITIONS[order.status]:
+        raise AppError(
+            f"A {order.status.value.lower()} order can no longer be cancelled",
+            code=ErrorCode.ORDER_NOT_CANCELLABLE,
+            field="id",
+        )
+    await _change_status(session, order, OrderStatus.CANCELLED)
+
+
+async def update_status(session: AsyncSession, *, order_id: int, status: OrderStatus) -> None:
+    """Admins move an order along PENDING → CONFIRMED → SHIPPED → DELIVERED (or cancel)."""
+    order = await OrderRepository(session).lock(order_id)
+    if order is None:
+        raise order_not_found()
+    await _change_status(session, order, status)

@@ -1,0 +1,152 @@
+"""GraphQL types of orders, and the address shared with prebooks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Self
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from app.books.loaders import AnyBookLoader
+from app.books.types import Book
+from app.db.pagination import Record
+from app.graphql.context import Context
+from app.graphql.enums import graphql_enum
+from app.graphql.permissions import IsAdmin
+from app.orders import service as orders_service
+from app.orders.loaders import OrderItemsLoader
+from app.orders.models import OrderStatus
+from app.users.loaders import UserLoader
+from app.users.types import User
+
+graphql_enum(
+    description="Where an order is in its life.",
+    values={
+        "PENDING": "Placed; waiting for confirmation (payment is not part of this API).",
+        "CONFIRMED": "Accepted and being prepared.",
+        "SHIPPED": "Handed to the carrier; it can no longer be cancelled.",
+        "DELIVERED": "Arrived.",
+        "CANCELLED": "Cancelled; its copies went back into stock.",
+    },
+)(OrderStatus)
+
+
+@strawberry.type(description="A postal address.")
+class Address:
+    full_name: str = strawberry.field(description="Recipient.")
+    line1: str = strawberry.field(description="Street and number.")
+    line2: str | None = strawberry.field(description="Apartment, floor, c/o...")
+    city: str = strawberry.field(description="City.")
+    postal_code: str = strawberry.field(description="Postal code.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+
+    @classmethod
+    def from_row(cls, row: Any, prefix: str = "ship_") -> Self:
+        return cls(
+            full_name=getattr(row, f"{prefix}full_name"),
+            line1=getattr(row, f"{prefix}line1"),
+            line2=getattr(row, f"{prefix}line2"),
+            city=getattr(row, f"{prefix}city"),
+            postal_code=getattr(row, f"{prefix}postal_code"),
+            country=getattr(row, f"{prefix}country"),
+        )
+
+
+@strawberry.input(description="A postal address (shipping).")
+class AddressInput:
+    full_name: str = strawberry.field(description="Recipient (1-200 characters).")
+    line1: str = strawberry.field(description="Street and number (1-200).")
+    line2: str | None = strawberry.field(default=None, description="Second line (optional).")
+    city: str = strawberry.field(description="City (1-100).")
+    postal_code: str = strawberry.field(description="Postal code (letters, digits, spaces, -).")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 code, e.g. DE, US.")
+
+
+@strawberry.type(description="One line of an order, as it was bought.")
+class OrderItem:
+    title: str = strawberry.field(description="Title when ordered.")
+    unit_price: Decimal = strawberry.field(description="Price per copy when ordered.")
+    quantity: int = strawberry.field(description="Copies.")
+    line_total: Decimal = strawberry.field(description="unitPrice * quantity.")
+    book_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: Record) -> Self:
+        return cls(
+            title=row.title,
+            unit_price=row.unit_price,
+            quantity=row.quantity,
+            line_total=row.line_total,
+            book_id=row.book_id,
+        )
+
+    @strawberry.field(description="The book as it is now (it may have been archived since).")
+    async def book(self, info: Info[Context, None]) -> Book:
+        row = await info.context.loader(AnyBookLoader).load(self.book_id)
+        assert row is not None  # order lines reference books, which are never deleted
+        return Book.from_row(row)
+
+
+@strawberry.type(description="An order. Visible to the customer who placed it and to admins.")
+class Order(relay.Node):
+    id: relay.NodeID[int]
+    status: OrderStatus = strawberry.field(description="Where the order is in its life.")
+    subtotal: Decimal = strawberry.field(description="Sum of the lines.")
+    total: Decimal = strawberry.field(
+        description="Amount due (equals the subtotal: no shipping fees or taxes yet)."
+    )
+    currency: str = strawberry.field(description="ISO 4217 currency code of the amounts.")
+    shipping_address: Address = strawberry.field(description="Where it ships.")
+    created_at: datetime = strawberry.field(description="When it was placed.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    confirmed_at: datetime | None = strawberry.field(description="When it was confirmed.")
+    shipped_at: datetime | None = strawberry.field(description="When it shipped.")
+    delivered_at: datetime | None = strawberry.field(description="When it was delivered.")
+    cancelled_at: datetime | None = strawberry.field(description="When it was cancelled.")
+    user_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Self:
+        return cls(
+            id=row.id,
+            status=OrderStatus(row.status),
+            subtotal=row.subtotal,
+            total=row.total,
+            currency=row.currency,
+            shipping_address=Address.from_row(row),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            confirmed_at=row.confirmed_at,
+            shipped_at=row.shipped_at,
+            delivered_at=row.delivered_at,
+            cancelled_at=row.cancelled_at,
+            user_id=row.user_id,
+        )
+
+    @strawberry.field(description="The lines, in the order they were bought.")
+    async def items(self, info: Info[Context, None]) -> list[OrderItem]:
+        rows = await info.context.loader(OrderItemsLoader).load(self.id)
+        return [OrderItem.from_row(row) for row in rows]
+
+    @strawberry.field(description="Who placed it (admins only).", permission_classes=[IsAdmin])
+    async def user(self, info: Info[Context, None]) -> User:
+        user = await info.context.loader(UserLoader).load(self.user_id)
+        assert user is not None  # users with orders are never deleted (RESTRICT)
+        return User.from_model(user)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Your orders (any order for admins); others resolve to null."""
+        ids = [int(node_id) for node_id in node_ids]
+        viewer = await info.context.viewer()
+        if viewer is None:
+            return [None] * len(ids)
+        async with info.context.session() as session:
+            rows = await orders_service.get_orders(session, ids, viewer)
+        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
