@@ -165,3 +165,28 @@ async def checkout(
         }
     }
     return await gql(CHECKOUT, variables, token=token)
+
+
+PREBOOK_FIELDS = """
+id quantity status priceAtPrebook createdAt fulfilledAt cancelledAt queuePosition
+shippingAddress { city country }
+book { id title }
+order { id status total items { unitPrice quantity } }
+"""
+PREBOOK = f"mutation($input: PrebookInput!) {{ prebook(input: $input) {{ {PREBOOK_FIELDS} }} }}"
+RESTOCK = f"""mutation($book: ID!, $quantity: Int!) {{
+  restockBook(bookId: $book, quantity: $quantity) {{
+    book {{ id stockQuantity availability }} fulfilledPrebooks {{ {PREBOOK_FIELDS} }} }} }}"""
+
+
+async def prebook(
+    gql: GraphQL, token: str, book_id: str, quantity: int = 1, city: str = "Berlin"
+) -> dict[str, Any]:
+    variables = {
+        "input": {
+            "bookId": book_id,
+            "quantity": quantity,
+            "shippingAddress": {**ADDRESS, "city": city},
+        }
+    }
+    return await gql(PREBOOK, variables, token=token)

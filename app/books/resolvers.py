@@ -139,7 +139,7 @@ async def _is_admin(context: Context) -> bool:
     return viewer is not None and viewer.is_admin
 
 
-async def _book(context: Context, book_id: int, *, include_archived: bool) -> Book:
+async def book_by_id(context: Context, book_id: int, *, include_archived: bool) -> Book:
     stock = books_service.stock_context(context.settings)
     async with context.session() as session:
         row = await books_service.get_book(
@@ -156,7 +156,9 @@ class BooksQuery:
     )
     async def book(self, info: Info[Context, None], id: strawberry.ID) -> Book | None:
         book_id = decode_id(id, "Book", field="id")
-        return await _book(info.context, book_id, include_archived=await _is_admin(info.context))
+        return await book_by_id(
+            info.context, book_id, include_archived=await _is_admin(info.context)
+        )
 
     @strawberry.field(description="A book by ISBN-13 or ISBN-10 (hyphens allowed).")
     async def book_by_isbn(self, info: Info[Context, None], isbn: str) -> Book | None:
@@ -271,7 +273,7 @@ class BooksMutation:
         data = parse_input(schemas.BookCreateInput, input)
         async with info.context.transaction() as session:
             book_id = await books_service.create_book(session, data)
-        return await _book(info.context, book_id, include_archived=True)
+        return await book_by_id(info.context, book_id, include_archived=True)
 
     @strawberry.mutation(description="Change a book (admins).", permission_classes=[IsAdmin])
     async def update_book(
@@ -282,7 +284,7 @@ class BooksMutation:
         async with info.context.transaction() as session:
             await books_service.update_book(session, book_id, data)
         _forget_relations(info.context, book_id)
-        return await _book(info.context, book_id, include_archived=True)
+        return await book_by_id(info.context, book_id, include_archived=True)
 
     @strawberry.mutation(
         description="Withdraw a book from sale. Books are never deleted: orders refer to them.",
@@ -355,7 +357,7 @@ async def _set_archived(info: Info[Context, None], id: strawberry.ID, *, archive
     book_id = decode_id(id, "Book", field="id")
     async with info.context.transaction() as session:
         await books_service.set_archived(session, book_id, archived=archived)
-    return await _book(info.context, book_id, include_archived=True)
+    return await book_by_id(info.context, book_id, include_archived=True)
 
 
 def _forget_relations(context: Context, book_id: int) -> None:

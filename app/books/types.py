@@ -31,6 +31,9 @@ from app.db.pagination import Record
 from app.graphql.connection import Connection
 from app.graphql.context import Context
 from app.graphql.enums import SortDirection, graphql_enum
+from app.graphql.permissions import IsAdmin
+from app.prebooks.loaders import PendingQuantityLoader
+from app.wishlist.loaders import InWishlistLoader
 
 graphql_enum(
     description="Whether a book can be bought now.",
@@ -231,6 +234,19 @@ class Book(relay.Node):
     async def stock_quantity(self, info: Info[Context, None]) -> int | None:
         viewer = await info.context.viewer()
         return self.stock if viewer is not None and viewer.is_admin else None
+
+    @strawberry.field(description="Whether the book is in your wishlist (null when not signed in).")
+    async def in_wishlist(self, info: Info[Context, None]) -> bool | None:
+        if await info.context.viewer() is None:
+            return None
+        return await info.context.loader(InWishlistLoader).load(self.id)
+
+    @strawberry.field(
+        description="Copies waited for by pending prebooks (admins only).",
+        permission_classes=[IsAdmin],
+    )
+    async def pending_prebook_quantity(self, info: Info[Context, None]) -> int:
+        return await info.context.loader(PendingQuantityLoader).load(self.id)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

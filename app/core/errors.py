@@ -116,6 +116,23 @@ class ErrorCode(StrEnum):
         "ORDER_NOT_CANCELLABLE",
         "The order has shipped (or been delivered) and can no longer be cancelled.",
     )
+    # Wishlist and prebooks
+    WISHLIST_ITEM_NOT_FOUND = ("WISHLIST_ITEM_NOT_FOUND", "The book is not in your wishlist.")
+    WISHLIST_LIMIT_EXCEEDED = ("WISHLIST_LIMIT_EXCEEDED", "A wishlist holds at most 500 books.")
+    PREBOOK_NOT_ALLOWED = (
+        "PREBOOK_NOT_ALLOWED",
+        "The book can be bought now (released, enough stock): add it to the cart instead.",
+    )
+    PREBOOK_ALREADY_EXISTS = (
+        "PREBOOK_ALREADY_EXISTS",
+        "You already have a waiting prebook for this book (`extensions.prebookId`).",
+    )
+    PREBOOK_NOT_FOUND = ("PREBOOK_NOT_FOUND", "No such prebook (or it is not yours).")
+    PREBOOK_NOT_CANCELLABLE = (
+        "PREBOOK_NOT_CANCELLABLE",
+        "Only a waiting (PENDING) prebook can be cancelled.",
+    )
+    PREBOOK_QUANTITY_INVALID = ("PREBOOK_QUANTITY_INVALID", "A prebook is for 1 to 10 copies.")
     AUTHOR_HAS_BOOKS = (
         "AUTHOR_HAS_BOOKS",
         "The author is credited on books and cannot be deleted; change those books first.",

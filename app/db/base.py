@@ -38,4 +38,6 @@ class TimestampMixin:
 from app.books import models as _books_models  # noqa: E402, F401
 from app.cart import models as _cart_models  # noqa: E402, F401
 from app.orders import models as _orders_models  # noqa: E402, F401
+from app.prebooks import models as _prebooks_models  # noqa: E402, F401
 from app.users import models as _users_models  # noqa: E402, F401
+from app.wishlist import models as _wishlist_models  # noqa: E402, F401

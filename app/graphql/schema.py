@@ -19,8 +19,12 @@ from app.graphql.extensions import build_extensions
 from app.graphql.node import node_query
 from app.orders.resolvers import OrdersMutation, OrdersQuery
 from app.orders.types import Order
+from app.prebooks.resolvers import PrebooksMutation, PrebooksQuery
+from app.prebooks.types import Prebook
 from app.users.resolvers import UsersMutation, UsersQuery
 from app.users.types import User
+from app.wishlist.resolvers import WishlistMutation, WishlistQuery
+from app.wishlist.types import WishlistItem
 
 
 @strawberry.type(description="Facts about this API deployment.")
@@ -42,7 +46,15 @@ class SystemQuery:
         return ApiInfo.of(info.context.settings)
 
 
-NODE_TYPES: tuple[type[relay.Node], ...] = (User, Book, Author, Genre, Order)
+NODE_TYPES: tuple[type[relay.Node], ...] = (
+    User,
+    Book,
+    Author,
+    Genre,
+    Order,
+    WishlistItem,
+    Prebook,
+)
 QUERIES: tuple[type, ...] = (
     SystemQuery,
     node_query(NODE_TYPES),
@@ -50,8 +62,17 @@ QUERIES: tuple[type, ...] = (
     BooksQuery,
     CartQuery,
     OrdersQuery,
+    WishlistQuery,
+    PrebooksQuery,
 )
-MUTATIONS: tuple[type, ...] = (UsersMutation, BooksMutation, CartMutation, OrdersMutation)
+MUTATIONS: tuple[type, ...] = (
+    UsersMutation,
+    BooksMutation,
+    CartMutation,
+    OrdersMutation,
+    WishlistMutation,
+    PrebooksMutation,
+)
 
 
 @strawberry.type(description="Read operations.")

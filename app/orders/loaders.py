@@ -14,3 +14,15 @@ class OrderItemsLoader(ContextLoader[int, list[Record]]):
         async with self.context.session() as session:
             found = await orders_service.items_of(session, keys)
         return [found.get(key, []) for key in keys]
+
+
+class OrderLoader(ContextLoader[int, Record | None]):
+    """Orders by id that the signed-in user may see (theirs; any for admins)."""
+
+    async def batch_load_fn(self, keys: list[int]) -> list[Record | None]:
+        viewer = await self.context.viewer()
+        if viewer is None:
+            return [None] * len(keys)
+        async with self.context.session() as session:
+            found = await orders_service.get_orders(session, keys, viewer)
+        return [found.get(key) for key in keys]

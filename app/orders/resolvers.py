@@ -142,8 +142,11 @@ class OrdersMutation:
         context = info.context
         viewer = await context.require_viewer()
         order_id = decode_id(id, "Order", field="id")
+        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
-            await orders_service.cancel(session, order_id=order_id, viewer=viewer)
+            await orders_service.cancel(
+                session, context.settings, order_id=order_id, viewer=viewer, stock=stock
+            )
         return await _order(context, order_id, viewer)
 
     @strawberry.mutation(
@@ -157,6 +160,9 @@ class OrdersMutation:
         context = info.context
         viewer = await context.require_viewer()
         order_id = decode_id(id, "Order", field="id")
+        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
-            await orders_service.update_status(session, order_id=order_id, status=status)
+            await orders_service.update_status(
+                session, context.settings, order_id=order_id, status=status, stock=stock
+            )
         return await _order(context, order_id, viewer)

@@ -231,7 +231,9 @@ async def count_orders(
     return await OrderRepository(session).count(**_filters(user_id, filters))
 
 
-async def _change_status(session: AsyncSession, order: Order, to: OrderStatus) -> None:
+async def _change_status(
+    session: AsyncSession, settings: Settings, order: Order, to: OrderStatus, stock: Stock
+) -> None:
     if to not in TRANSITIONS[order.status]:
         raise AppError(
             f"An order cannot go from {order.status.value} to {to.value}",
@@ -240,15 +242,30 @@ async def _change_status(session: AsyncSession, order: Order, to: OrderStatus) -
             extensions={"from": order.status.value, "to": to.value},
         )
     if to is OrderStatus.CANCELLED:
-        # Same transaction as the status change: the copies come back exactly once.
-        returned = await OrderRepository(session).quantities(order.id)
-        await books_service.adjust_stock(session, returned)
+        await _return_stock(session, settings, order, stock)
     order.status = to
     setattr(order, _STATUS_TIMESTAMP[to], datetime.now(UTC))
     await session.flush()
 
 
-async def cancel(session: AsyncSession, *, order_id: int, viewer: Viewer) -> None:
+async def _return_stock(
+    session: AsyncSession, settings: Settings, order: Order, stock: Stock
+) -> None:
+    """Put a cancelled order's copies back, in the same transaction as the status change
+    (so exactly once). Waiting prebooks get them first, as on a restock."""
+    # Imported here: prebooks place orders through this module.
+    from app.prebooks import service as prebooks_service
+
+    returned = await OrderRepository(session).quantities(order.id)
+    for book_id, quantity in sorted(returned.items()):
+        await prebooks_service.serve_queue(
+            session, settings, book_id=book_id, stock=stock, added=quantity
+        )
+
+
+async def cancel(
+    session: AsyncSession, settings: Settings, *, order_id: int, viewer: Viewer, stock: Stock
+) -> None:
     """Cancel your order (admins: any order) and put its copies back in stock. Cancelling
     a cancelled order changes nothing."""
     order = await OrderRepository(session).lock(order_id)
@@ -262,12 +279,14 @@ async def cancel(session: AsyncSession, *, order_id: int, viewer: Viewer) -> Non
             code=ErrorCode.ORDER_NOT_CANCELLABLE,
             field="id",
         )
-    await _change_status(session, order, OrderStatus.CANCELLED)
+    await _change_status(session, settings, order, OrderStatus.CANCELLED, stock)
 
 
-async def update_status(session: AsyncSession, *, order_id: int, status: OrderStatus) -> None:
+async def update_status(
+    session: AsyncSession, settings: Settings, *, order_id: int, status: OrderStatus, stock: Stock
+) -> None:
     """Admins move an order along PENDING → CONFIRMED → SHIPPED → DELIVERED (or cancel)."""
     order = await OrderRepository(session).lock(order_id)
     if order is None:
         raise order_not_found()
-    await _change_status(session, order, status)
+    await _change_status(session, settings, order, status, stock)

@@ -1,0 +1,59 @@
+"""`poetry run fulfil-prebooks`: serve the waiting prebooks of every released book that has
+stock (for cron, e.g. daily just after midnight UTC). Each book is its own transaction, so
+one failure doesn't undo the others. Prints what it did; exit code 1 if a book failed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from app.books import service as books_service
+from app.cli.database import resolve_database_url
+from app.core.config import get_settings
+from app.db.session import Database
+from app.prebooks import service as prebooks_service
+
+logger = logging.getLogger(__name__)
+
+
+async def fulfil_all() -> tuple[list[str], bool]:
+    """(report lines, whether every book succeeded)."""
+    settings = get_settings()
+    stock = books_service.stock_context(settings)
+    database = Database.from_settings(settings)
+    lines: list[str] = []
+    ok = True
+    try:
+        async with database.sessionmaker() as session:
+            book_ids = await prebooks_service.books_ready_to_serve(session, stock=stock)
+        for book_id in book_ids:
+            try:
+                async with database.sessionmaker() as session, session.begin():
+                    served = await prebooks_service.serve_queue(
+                        session, settings, book_id=book_id, stock=stock
+                    )
+            except Exception:  # one book's failure must not stop the others
+                logger.exception("serving the prebooks of book %s failed", book_id)
+                lines.append(f"book {book_id}: FAILED (see log)")
+                ok = False
+                continue
+            copies = sum(prebook.quantity for prebook in served)
+            orders = ", ".join(str(prebook.order_id) for prebook in served) or "none"
+            lines.append(
+                f"book {book_id}: served {len(served)} prebooks ({copies} copies), orders: {orders}"
+            )
+    finally:
+        await database.dispose()
+    if not book_ids:
+        lines.append("no released book with stock has waiting prebooks")
+    return lines, ok
+
+
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(prog="fulfil-prebooks", description=__doc__).parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    resolve_database_url(announce=False)
+    lines, ok = asyncio.run(fulfil_all())
+    print("\n".join(lines))
+    raise SystemExit(0 if ok else 1)

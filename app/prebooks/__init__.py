@@ -1,0 +1,1 @@
+"""Prebooks: pre-orders of unreleased or sold-out books, served first-come-first-served."""

@@ -1,0 +1,135 @@
+"""Every SQL statement of the prebooks domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.books.models import Book
+from app.db.pagination import Ordering, Page, PageRequest, Record, SortKey, apply_keyset, to_page
+from app.prebooks.models import Prebook, PrebookStatus
+
+NEWEST_FIRST = Ordering(
+    "CREATED_AT:DESC",
+    (SortKey(Prebook.created_at, "sort_created_at", datetime), SortKey(Prebook.id, "sort_id", int)),
+    descending=True,
+)
+PREBOOK_COLUMNS: tuple[Any, ...] = tuple(Prebook.__table__.columns)
+_QUEUE_ORDER = (Prebook.created_at, Prebook.id)
+
+
+class PrebookRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, prebook: Prebook) -> bool:
+        """False when the user already has a waiting prebook for the book (the partial
+        unique index decides, also between concurrent requests)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(prebook)
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def pending_of(self, user_id: int, book_id: int) -> int | None:
+        return await self.session.scalar(
+            select(Prebook.id).where(
+                Prebook.user_id == user_id,
+                Prebook.book_id == book_id,
+                Prebook.status == PrebookStatus.PENDING,
+            )
+        )
+
+    async def lock(self, prebook_id: int) -> Prebook | None:
+        result = await self.session.scalars(
+            select(Prebook).where(Prebook.id == prebook_id).with_for_update()
+        )
+        return result.one_or_none()
+
+    async def lock_queue(self, book_id: int) -> Sequence[Prebook]:
+        """The book's waiting prebooks, first come first, locked (a concurrent cancel waits,
+        and one cancelled meanwhile drops out of the queue)."""
+        result = await self.session.scalars(
+            select(Prebook)
+            .where(Prebook.book_id == book_id, Prebook.status == PrebookStatus.PENDING)
+            .order_by(*_QUEUE_ORDER)
+            .with_for_update()
+        )
+        return result.all()
+
+    async def get_rows(self, prebook_ids: Sequence[int]) -> dict[int, Record]:
+        statement = select(*PREBOOK_COLUMNS).where(Prebook.id.in_(prebook_ids))
+        return {row.id: row for row in await self.session.execute(statement)}
+
+    async def queue_positions(self, prebook_ids: Sequence[int]) -> dict[int, int]:
+        """1-based place in its book's queue of each given prebook that is waiting."""
+        books = select(Prebook.book_id).where(
+            Prebook.id.in_(prebook_ids), Prebook.status == PrebookStatus.PENDING
+        )
+        ranked = (
+            select(
+                Prebook.id,
+                func.row_number()
+                .over(partition_by=Prebook.book_id, order_by=_QUEUE_ORDER)
+                .label("position"),
+            )
+            .where(Prebook.status == PrebookStatus.PENDING, Prebook.book_id.in_(books))
+            .subquery()
+        )
+        result = await self.session.execute(
+            select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(prebook_ids))
+        )
+        return {prebook_id: int(position) for prebook_id, position in result}
+
+    async def pending_quantities(self, book_ids: Sequence[int]) -> dict[int, int]:
+        result = await self.session.execute(
+            select(Prebook.book_id, func.sum(Prebook.quantity))
+            .where(Prebook.book_id.in_(book_ids), Prebook.status == PrebookStatus.PENDING)
+            .group_by(Prebook.book_id)
+        )
+        found = {book_id: int(total) for book_id, total in result}
+        return {book_id: found.get(book_id, 0) for book_id in book_ids}
+
+    def _conditions(
+        self, *, user_id: int | None, book_id: int | None, status: PrebookStatus | None
+    ) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if user_id is not None:
+            conditions.append(Prebook.user_id == user_id)
+        if book_id is not None:
+            conditions.append(Prebook.book_id == book_id)
+        if status is not None:
+            conditions.append(Prebook.status == status)
+        return conditions
+
+    async def list_page(self, page: PageRequest, **filters: Any) -> Page[Record]:
+        statement = select(*PREBOOK_COLUMNS, *NEWEST_FIRST.columns())
+        statement = statement.where(*self._conditions(**filters))
+        rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
+        return to_page(rows, NEWEST_FIRST, page)
+
+    async def count(self, **filters: Any) -> int:
+        statement = select(func.count()).select_from(Prebook).where(*self._conditions(**filters))
+        return int(await self.session.scalar(statement) or 0)
+
+    async def books_ready_to_serve(self, today: date) -> list[int]:
+        """Released, live books with someone waiting and copies in stock (for the cron)."""
+        result = await self.session.scalars(
+            select(Book.id)
+            .where(
+                Book.release_date <= today,
+                ~Book.is_archived,
+                Book.stock_quantity > 0,
+                Book.id.in_(select(Prebook.book_id).where(Prebook.status == PrebookStatus.PENDING)),
+            )
+            .order_by(Book.id)
+        )
+        return list(result)

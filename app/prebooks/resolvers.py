@@ -1,0 +1,168 @@
+"""Prebook queries and mutations; restocking (admins)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.books import service as books_service
+from app.books.resolvers import book_by_id
+from app.core.paging import PageArgs
+from app.graphql.connection import Connection
+from app.graphql.context import Context
+from app.graphql.ids import decode_id
+from app.graphql.inputs import parse_input
+from app.graphql.permissions import IsAdmin, IsAuthenticated
+from app.orders.types import AddressInput
+from app.prebooks import schemas
+from app.prebooks import service as prebooks_service
+from app.prebooks.models import Prebook as PrebookModel
+from app.prebooks.models import PrebookStatus
+from app.prebooks.types import Prebook, RestockResult
+
+
+@strawberry.input(description="Reserve copies of a book that can't be bought now.")
+class PrebookInput:
+    book_id: strawberry.ID = strawberry.field(description="The book.")
+    quantity: int = strawberry.field(description="Copies (1-10).")
+    shipping_address: AddressInput = strawberry.field(description="Where the order will ship.")
+
+
+async def _page(
+    context: Context,
+    *,
+    user_id: int | None,
+    book_id: int | None,
+    status: PrebookStatus | None,
+    args: PageArgs,
+) -> Connection[Prebook]:
+    async with context.session() as session:
+        page = await prebooks_service.list_prebooks(
+            session, user_id=user_id, book_id=book_id, status=status, args=args
+        )
+
+    async def count() -> int:
+        async with context.session() as session:
+            return await prebooks_service.count_prebooks(
+                session, user_id=user_id, book_id=book_id, status=status
+            )
+
+    return Connection.from_page(page, [Prebook.from_row(row) for row in page.items], count)
+
+
+async def _result(
+    info: Info[Context, None], book_id: int, served: list[PrebookModel]
+) -> RestockResult:
+    book = await book_by_id(info.context, book_id, include_archived=True)
+    return RestockResult(book=book, fulfilled_prebooks=[Prebook.from_row(p) for p in served])
+
+
+@strawberry.type
+class PrebooksQuery:
+    @strawberry.field(
+        description="Your prebooks, newest first.", permission_classes=[IsAuthenticated]
+    )
+    async def my_prebooks(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        status: PrebookStatus | None = None,
+    ) -> Connection[Prebook]:
+        viewer = await info.context.require_viewer()
+        return await _page(
+            info.context,
+            user_id=viewer.id,
+            book_id=None,
+            status=status,
+            args=PageArgs(first, after, last, before),
+        )
+
+    @strawberry.field(
+        description="Everyone's prebooks, newest first (admins).", permission_classes=[IsAdmin]
+    )
+    async def prebooks(
+        self,
+        info: Info[Context, None],
+        book_id: strawberry.ID | None = None,
+        status: PrebookStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Prebook]:
+        book = decode_id(book_id, "Book", field="bookId") if book_id is not None else None
+        return await _page(
+            info.context,
+            user_id=None,
+            book_id=book,
+            status=status,
+            args=PageArgs(first, after, last, before),
+        )
+
+
+@strawberry.type
+class PrebooksMutation:
+    @strawberry.mutation(
+        description="Pre-order a book that is not released or not in stock. One waiting "
+        "prebook per book (PREBOOK_ALREADY_EXISTS).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def prebook(self, info: Info[Context, None], input: PrebookInput) -> Prebook:
+        context = info.context
+        viewer = await context.require_viewer()
+        data = parse_input(schemas.PrebookInput, input)
+        stock = books_service.stock_context(context.settings)
+        async with context.transaction() as session:
+            prebook = await prebooks_service.create(session, viewer=viewer, data=data, stock=stock)
+            return Prebook.from_row(prebook)
+
+    @strawberry.mutation(
+        description="Cancel your waiting prebook (PREBOOK_NOT_CANCELLABLE once served).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def cancel_prebook(self, info: Info[Context, None], id: strawberry.ID) -> Prebook:
+        context = info.context
+        viewer = await context.require_viewer()
+        prebook_id = decode_id(id, "Prebook", field="id")
+        async with context.transaction() as session:
+            await prebooks_service.cancel(session, prebook_id=prebook_id, viewer=viewer)
+        async with context.session() as session:
+            rows = await prebooks_service.get_prebooks(session, [prebook_id], viewer)
+        return Prebook.from_row(rows[prebook_id])
+
+    @strawberry.mutation(
+        description="Add copies of a book (admins). Waiting prebooks are served first, in "
+        "order, before any copy can be bought; the rest become buyable.",
+        permission_classes=[IsAdmin],
+    )
+    async def restock_book(
+        self, info: Info[Context, None], book_id: strawberry.ID, quantity: int
+    ) -> RestockResult:
+        context = info.context
+        book = decode_id(book_id, "Book", field="bookId")
+        stock = books_service.stock_context(context.settings)
+        async with context.transaction() as session:
+            served = await prebooks_service.restock(
+                session, context.settings, book_id=book, quantity=quantity, stock=stock
+            )
+        return await _result(info, book, served)
+
+    @strawberry.mutation(
+        description="Serve the prebooks of a book whose release date has come, from its "
+        "stock (admins; `poetry run fulfil-prebooks` does it for every book).",
+        permission_classes=[IsAdmin],
+    )
+    async def fulfil_prebooks(
+        self, info: Info[Context, None], book_id: strawberry.ID
+    ) -> RestockResult:
+        context = info.context
+        book = decode_id(book_id, "Book", field="bookId")
+        stock = books_service.stock_context(context.settings)
+        async with context.transaction() as session:
+            served = await prebooks_service.fulfil(
+                session, context.settings, book_id=book, stock=stock
+            )
+        return await _result(info, book, served)

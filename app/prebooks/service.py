@@ -1,0 +1,207 @@
+"""Prebooks: reserving copies of unreleased or sold-out books, and serving the queue
+first-come-first-served on restock or release, with a price guarantee."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.books import service as books_service
+from app.books.repository import Stock
+from app.core.config import Settings
+from app.core.errors import AppError, ConflictError, ErrorCode, NotFoundError, ValidationFailed
+from app.core.paging import PageArgs
+from app.db.pagination import Page, Record
+from app.orders import service as orders_service
+from app.orders.models import OrderStatus
+from app.orders.schemas import Address
+from app.orders.service import OrderLine
+from app.prebooks.models import MAX_PREBOOK_QUANTITY, Prebook, PrebookStatus
+from app.prebooks.repository import NEWEST_FIRST, PrebookRepository
+from app.prebooks.schemas import PrebookInput
+from app.users.schemas import Viewer
+
+MAX_RESTOCK = 100_000
+
+
+def prebook_not_found() -> NotFoundError:
+    return NotFoundError("Prebook not found", code=ErrorCode.PREBOOK_NOT_FOUND, field="id")
+
+
+async def create(
+    session: AsyncSession, *, viewer: Viewer, data: PrebookInput, stock: Stock
+) -> Prebook:
+    if not 1 <= data.quantity <= MAX_PREBOOK_QUANTITY:
+        raise ValidationFailed(
+            f"A prebook is for 1 to {MAX_PREBOOK_QUANTITY} copies",
+            code=ErrorCode.PREBOOK_QUANTITY_INVALID,
+            field="input.quantity",
+        )
+    book = await books_service.get_book(session, data.book_id, stock, include_archived=False)
+    released = book.release_date <= stock.today
+    if released and book.stock_quantity >= data.quantity:
+        raise AppError(
+            "This book can be bought now: add it to the cart instead",
+            code=ErrorCode.PREBOOK_NOT_ALLOWED,
+            field="input.bookId",
+        )
+    address = data.shipping_address
+    prebook = Prebook(
+        user_id=viewer.id,
+        book_id=book.id,
+        quantity=data.quantity,
+        status=PrebookStatus.PENDING,
+        price_at_prebook=book.price,
+        ship_full_name=address.full_name,
+        ship_line1=address.line1,
+        ship_line2=address.line2,
+        ship_city=address.city,
+        ship_postal_code=address.postal_code,
+        ship_country=address.country,
+    )
+    prebooks = PrebookRepository(session)
+    if not await prebooks.add(prebook):
+        raise ConflictError(
+            "You already have a waiting prebook for this book",
+            code=ErrorCode.PREBOOK_ALREADY_EXISTS,
+            field="input.bookId",
+            extensions={"prebookId": await prebooks.pending_of(viewer.id, book.id)},
+        )
+    return prebook
+
+
+async def cancel(session: AsyncSession, *, prebook_id: int, viewer: Viewer) -> None:
+    """Cancel a waiting prebook of yours (admins: anyone's)."""
+    prebook = await PrebookRepository(session).lock(prebook_id)
+    if prebook is None or not (viewer.is_admin or prebook.user_id == viewer.id):
+        raise prebook_not_found()
+    if prebook.status is not PrebookStatus.PENDING:
+        raise AppError(
+            f"A {prebook.status.value.lower()} prebook cannot be cancelled",
+            code=ErrorCode.PREBOOK_NOT_CANCELLABLE,
+            field="id",
+        )
+    prebook.status = PrebookStatus.CANCELLED
+    prebook.cancelled_at = datetime.now(UTC)
+    await session.flush()
+
+
+def _address(prebook: Prebook) -> Address:
+    return Address(
+        full_name=prebook.ship_full_name,
+        line1=prebook.ship_line1,
+        line2=prebook.ship_line2,
+        city=prebook.ship_city,
+        postal_code=prebook.ship_postal_code,
+        country=prebook.ship_country,
+    )
+
+
+async def serve_queue(
+    session: AsyncSession, settings: Settings, *, book_id: int, stock: Stock, added: int = 0
+) -> list[Prebook]:
+    """Add `added` copies to the book, then serve its queue from the stock, in one
+    transaction: strictly by arrival, each prebook whole or not at all, stopping at the
+    first that doesn't fit. Served prebooks become CONFIRMED orders priced at the lower of
+    the price when prebooked and today's. Copies go to the queue before any checkout can
+    see them: the book stays locked until the transaction ends."""
+    locked = await books_service.lock_for_sale(session, [book_id])
+    book = locked.get(book_id)
+    if book is None:
+        raise books_service.book_not_found(field="bookId")
+    available = book.stock_quantity + added
+    served: list[Prebook] = []
+    if not book.is_archived and book.release_date <= stock.today:
+        now = datetime.now(UTC)
+        for prebook in await PrebookRepository(session).lock_queue(book_id):
+            if prebook.quantity > available:
+                break  # no jumping the queue
+            price = min(prebook.price_at_prebook, book.price)
+            order = await orders_service.place_order(
+                session,
+                user_id=prebook.user_id,
+                lines=[OrderLine(book_id, book.title, price, prebook.quantity)],
+                address=_address(prebook),
+                status=OrderStatus.CONFIRMED,
+                currency=settings.currency,
+            )
+            prebook.status = PrebookStatus.FULFILLED
+            prebook.fulfilled_at = now
+            prebook.order_id = order.id
+            available -= prebook.quantity
+            served.append(prebook)
+    await books_service.adjust_stock(session, {book_id: available - book.stock_quantity})
+    await session.flush()
+    return served
+
+
+async def restock(
+    session: AsyncSession, settings: Settings, *, book_id: int, quantity: int, stock: Stock
+) -> list[Prebook]:
+    if not 1 <= quantity <= MAX_RESTOCK:
+        raise ValidationFailed(f"quantity must be between 1 and {MAX_RESTOCK}", field="quantity")
+    return await serve_queue(session, settings, book_id=book_id, stock=stock, added=quantity)
+
+
+async def fulfil(
+    session: AsyncSession, settings: Settings, *, book_id: int, stock: Stock
+) -> list[Prebook]:
+    """Serve the queue of a book whose release date has come, from its current stock."""
+    book = await books_service.get_book(session, book_id, stock, include_archived=False)
+    if book.release_date > stock.today:
+        raise AppError(
+            "The book is not released yet; its prebooks are served on release",
+            code=ErrorCode.BOOK_NOT_RELEASED,
+            field="bookId",
+        )
+    return await serve_queue(session, settings, book_id=book_id, stock=stock)
+
+
+async def books_ready_to_serve(session: AsyncSession, *, stock: Stock) -> list[int]:
+    return await PrebookRepository(session).books_ready_to_serve(stock.today)
+
+
+def _filters(
+    user_id: int | None, book_id: int | None, status: PrebookStatus | None
+) -> dict[str, object]:
+    return {"user_id": user_id, "book_id": book_id, "status": status}
+
+
+async def list_prebooks(
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    book_id: int | None,
+    status: PrebookStatus | None,
+    args: PageArgs,
+) -> Page[Record]:
+    """Newest first: one user's prebooks, or (user_id None, admins) anyone's."""
+    page = args.request(NEWEST_FIRST)
+    return await PrebookRepository(session).list_page(page, **_filters(user_id, book_id, status))
+
+
+async def count_prebooks(
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    book_id: int | None,
+    status: PrebookStatus | None,
+) -> int:
+    return await PrebookRepository(session).count(**_filters(user_id, book_id, status))
+
+
+async def get_prebooks(
+    session: AsyncSession, ids: Sequence[int], viewer: Viewer
+) -> dict[int, Record]:
+    rows = await PrebookRepository(session).get_rows(ids) if ids else {}
+    return {i: row for i, row in rows.items() if viewer.is_admin or row.user_id == viewer.id}
+
+
+async def queue_positions(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
+    return await PrebookRepository(session).queue_positions(ids) if ids else {}
+
+
+async def pending_quantities(session: AsyncSession, book_ids: Sequence[int]) -> dict[int, int]:
+    return await PrebookRepository(session).pending_quantities(book_ids) if book_ids else {}

@@ -1,0 +1,1 @@
+"""Wishlist: books saved for later."""

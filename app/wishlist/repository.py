@@ -1,0 +1,108 @@
+"""Every SQL statement of the wishlist."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.books.models import Book
+from app.books.repository import BOOK_COLUMNS, Stock, availability_of
+from app.db.pagination import Ordering, Page, PageRequest, Record, SortKey, apply_keyset, to_page
+from app.users.models import User
+from app.wishlist.models import WishlistItem
+
+NEWEST_FIRST = Ordering(
+    "ADDED_AT:DESC",
+    (
+        SortKey(WishlistItem.added_at, "sort_added_at", datetime),
+        SortKey(WishlistItem.id, "sort_id", int),
+    ),
+    descending=True,
+)
+ITEM_COLUMNS: tuple[Any, ...] = (
+    WishlistItem.id.label("item_id"),
+    WishlistItem.added_at.label("item_added_at"),
+)
+
+
+class WishlistRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock_owner(self, user_id: int) -> None:
+        """One user's wishlist changes take turns, so the size limit holds under races."""
+        await self.session.execute(
+            select(User.id).where(User.id == user_id).with_for_update(key_share=True)
+        )
+
+    async def count(self, user_id: int) -> int:
+        statement = select(func.count()).where(WishlistItem.user_id == user_id)
+        return int(await self.session.scalar(statement) or 0)
+
+    async def add(self, user_id: int, book_id: int) -> bool:
+        """True when added, False when it was already there."""
+        result = await self.session.execute(
+            insert(WishlistItem)
+            .values(user_id=user_id, book_id=book_id)
+            .on_conflict_do_nothing(index_elements=[WishlistItem.user_id, WishlistItem.book_id])
+            .returning(WishlistItem.id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def remove(self, user_id: int, book_id: int) -> bool:
+        result = await self.session.execute(
+            delete(WishlistItem)
+            .where(WishlistItem.user_id == user_id, WishlistItem.book_id == book_id)
+            .returning(WishlistItem.id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    def _items(self, stock: Stock) -> Any:
+        return (
+            select(*ITEM_COLUMNS, *BOOK_COLUMNS, availability_of(stock).label("availability"))
+            .join(Book, Book.id == WishlistItem.book_id)
+            .where(~Book.is_archived)  # withdrawn books drop out of the list
+        )
+
+    async def item(self, user_id: int, book_id: int, stock: Stock) -> Record | None:
+        statement = self._items(stock).where(
+            WishlistItem.user_id == user_id, WishlistItem.book_id == book_id
+        )
+        row: Record | None = (await self.session.execute(statement)).one_or_none()
+        return row
+
+    async def items_by_id(
+        self, user_id: int, item_ids: Sequence[int], stock: Stock
+    ) -> dict[int, Record]:
+        statement = self._items(stock).where(
+            WishlistItem.user_id == user_id, WishlistItem.id.in_(item_ids)
+        )
+        return {row.item_id: row for row in await self.session.execute(statement)}
+
+    async def list_page(self, user_id: int, stock: Stock, page: PageRequest) -> Page[Record]:
+        statement = self._items(stock).add_columns(*NEWEST_FIRST.columns())
+        statement = statement.where(WishlistItem.user_id == user_id)
+        rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
+        return to_page(rows, NEWEST_FIRST, page)
+
+    async def count_listed(self, user_id: int) -> int:
+        statement = (
+            select(func.count())
+            .select_from(WishlistItem)
+            .join(Book, Book.id == WishlistItem.book_id)
+            .where(WishlistItem.user_id == user_id, ~Book.is_archived)
+        )
+        return int(await self.session.scalar(statement) or 0)
+
+    async def which_listed(self, user_id: int, book_ids: Sequence[int]) -> set[int]:
+        result = await self.session.scalars(
+            select(WishlistItem.book_id).where(
+                WishlistItem.user_id == user_id, WishlistItem.book_id.in_(book_ids)
+            )
+        )
+        return set(result)

@@ -1,0 +1,94 @@
+"""Wishlist query and mutations (all for the signed-in user)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.books import service as books_service
+from app.cart.resolvers import read_cart
+from app.cart.types import Cart
+from app.core.paging import PageArgs
+from app.graphql.connection import Connection
+from app.graphql.context import Context
+from app.graphql.ids import decode_id
+from app.graphql.permissions import IsAuthenticated
+from app.wishlist import service as wishlist_service
+from app.wishlist.types import WishlistItem
+
+
+@strawberry.type
+class WishlistQuery:
+    @strawberry.field(
+        description="Books you saved for later, newest first (archived books drop out).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def wishlist(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[WishlistItem]:
+        context = info.context
+        viewer = await context.require_viewer()
+        stock = books_service.stock_context(context.settings)
+        async with context.session() as session:
+            page = await wishlist_service.list_items(
+                session, user_id=viewer.id, args=PageArgs(first, after, last, before), stock=stock
+            )
+
+        async def count() -> int:
+            async with context.session() as session:
+                return await wishlist_service.count_items(session, user_id=viewer.id)
+
+        return Connection.from_page(page, [WishlistItem.from_row(row) for row in page.items], count)
+
+
+@strawberry.type
+class WishlistMutation:
+    @strawberry.mutation(
+        description="Save a book for later. Adding it again returns the existing item.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def add_to_wishlist(
+        self, info: Info[Context, None], book_id: strawberry.ID
+    ) -> WishlistItem:
+        context = info.context
+        viewer = await context.require_viewer()
+        book = decode_id(book_id, "Book", field="bookId")
+        stock = books_service.stock_context(context.settings)
+        async with context.transaction() as session:
+            row = await wishlist_service.add(session, user_id=viewer.id, book_id=book, stock=stock)
+        return WishlistItem.from_row(row)
+
+    @strawberry.mutation(
+        description="Take a book out of the wishlist (WISHLIST_ITEM_NOT_FOUND if absent).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def remove_from_wishlist(self, info: Info[Context, None], book_id: strawberry.ID) -> bool:
+        context = info.context
+        viewer = await context.require_viewer()
+        book = decode_id(book_id, "Book", field="bookId")
+        async with context.transaction() as session:
+            await wishlist_service.remove(session, user_id=viewer.id, book_id=book)
+        return True
+
+    @strawberry.mutation(
+        description="Put a wishlist book in the cart (same rules as addToCart); it leaves the "
+        "wishlist only if the cart accepted it.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def move_wishlist_item_to_cart(
+        self, info: Info[Context, None], book_id: strawberry.ID, quantity: int = 1
+    ) -> Cart:
+        context = info.context
+        viewer = await context.require_viewer()
+        book = decode_id(book_id, "Book", field="bookId")
+        stock = books_service.stock_context(context.settings)
+        async with context.transaction() as session:
+            await wishlist_service.move_to_cart(
+                session, user_id=viewer.id, book_id=book, quantity=quantity, stock=stock
+            )
+        return await read_cart(context, viewer.id)

@@ -1,0 +1,44 @@
+"""GraphQL types of the wishlist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Self
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from app.books import service as books_service
+from app.books.types import Book
+from app.db.pagination import Record
+from app.graphql.context import Context
+from app.wishlist import service as wishlist_service
+
+
+@strawberry.type(description="A book you saved for later.")
+class WishlistItem(relay.Node):
+    id: relay.NodeID[int]
+    book: Book = strawberry.field(description="The book, with its live price and availability.")
+    added_at: datetime = strawberry.field(description="When it was saved.")
+
+    @classmethod
+    def from_row(cls, row: Record) -> Self:
+        return cls(id=row.item_id, book=Book.from_row(row), added_at=row.item_added_at)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Only your own wishlist items resolve."""
+        ids = [int(node_id) for node_id in node_ids]
+        viewer = await info.context.viewer()
+        if viewer is None:
+            return [None] * len(ids)
+        stock = books_service.stock_context(info.context.settings)
+        async with info.context.session() as session:
+            rows = await wishlist_service.get_items(
+                session, user_id=viewer.id, ids=ids, stock=stock
+            )
+        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
