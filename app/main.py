@@ -18,6 +18,8 @@ from app.core.errors import AppError, ErrorCode
 from app.core.logging import configure_logging
 from app.core.request_id import RequestIdMiddleware
 from app.db.session import Database, DatabaseFeatures
+from app.graphql.cache import CatalogChangeListener, ResponseCache
+from app.graphql.http import GraphQLHTTPMiddleware, PersistedQueries
 from app.graphql.router import build_router
 from app.graphql.schema import build_schema
 
@@ -43,6 +45,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     """Build the app. Without `database`, the lifespan opens one from the settings."""
     settings = settings or get_settings()
     configure_logging(settings)
+    cache = (
+        ResponseCache(
+            max_entries=settings.response_cache_max_entries,
+            ttl_seconds=settings.response_cache_ttl_seconds,
+        )
+        if settings.response_cache
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,9 +60,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if owned:
             app.state.database = Database.from_settings(settings)
         app.state.features = await _detect_features(app.state.database)
+        listener = None
+        if cache is not None:
+            url = app.state.database.engine.url.render_as_string(hide_password=False)
+            listener = CatalogChangeListener(url, cache)
+            listener.start()
+        app.state.cache_listener = listener
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.stop()
             if owned:
                 await app.state.database.dispose()
                 app.state.database = None
@@ -74,6 +92,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(build_router(build_schema(settings), settings))
     _install_error_handlers(app)
 
+    app.add_middleware(
+        GraphQLHTTPMiddleware,
+        settings=settings,
+        cache=cache,
+        persisted=PersistedQueries(settings.persisted_queries_max_entries),
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,

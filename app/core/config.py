@@ -69,6 +69,17 @@ class Settings(BaseSettings):
     graphql_parser_cache_size: int = Field(default=512, ge=1, le=100_000)
     graphql_validation_cache_size: int = Field(default=512, ge=1, le=100_000)
 
+    # HTTP front of /graphql: request size, response cache, persisted queries.
+    max_request_body_bytes: int = Field(default=100_000, ge=1_000, le=10_000_000)
+    response_cache: bool = Field(
+        default=True,
+        description="Cache anonymous query responses in process; invalidated on catalog "
+        "changes by PostgreSQL LISTEN/NOTIFY. `off` for measuring.",
+    )
+    response_cache_ttl_seconds: float = Field(default=60.0, gt=0, le=3600)
+    response_cache_max_entries: int = Field(default=1000, ge=1, le=1_000_000)
+    persisted_queries_max_entries: int = Field(default=5000, ge=1, le=1_000_000)
+
     # Catalog
     low_stock_threshold: int = Field(default=5, ge=0, le=10_000)
     seed_on_empty: bool = Field(

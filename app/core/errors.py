@@ -41,6 +41,16 @@ class ErrorCode(StrEnum):
     NOT_FOUND = ("NOT_FOUND", "The requested resource or route does not exist.")
     METHOD_NOT_ALLOWED = ("METHOD_NOT_ALLOWED", "The HTTP method is not allowed on this route.")
     BAD_REQUEST = ("BAD_REQUEST", "The HTTP request is malformed.")
+    UNSUPPORTED_MEDIA_TYPE = (
+        "UNSUPPORTED_MEDIA_TYPE",
+        "POST /graphql needs `Content-Type: application/json`.",
+    )
+    REQUEST_TOO_LARGE = ("REQUEST_TOO_LARGE", "The request body exceeds the size limit.")
+    PERSISTED_QUERY_NOT_FOUND = (
+        "PERSISTED_QUERY_NOT_FOUND",
+        "The server doesn't know this persisted-query hash yet: send the query text along "
+        "with the hash once (Automatic Persisted Queries).",
+    )
     # GraphQL request errors
     GRAPHQL_PARSE_FAILED = ("GRAPHQL_PARSE_FAILED", "The GraphQL document is not valid syntax.")
     GRAPHQL_VALIDATION_FAILED = (

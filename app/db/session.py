@@ -58,6 +58,9 @@ class Database:
                     # pg_trgm's default threshold (0.6) would miss it. Harmless without
                     # pg_trgm (a placeholder setting).
                     "pg_trgm.word_similarity_threshold": "0.45",
+                    # Read by the catalog-change trigger: a stock change that crosses
+                    # this band changes what anonymous clients see (the response cache).
+                    "bookstore.low_stock_threshold": str(settings.low_stock_threshold),
                 },
             },
         )

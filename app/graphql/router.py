@@ -6,15 +6,17 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter
 from fastapi import Request
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 from app.core.config import Settings
 from app.graphql.context import Context
 from app.graphql.errors import format_error
+from app.graphql.http import prepared_request
 
 
 async def get_context(request: Request) -> AsyncIterator[Context]:
@@ -37,6 +39,18 @@ class BookstoreGraphQLRouter(GraphQLRouter[Context, None]):
         # orjson.JSONDecodeError subclasses json.JSONDecodeError, which the base class
         # turns into a 400.
         return orjson.loads(data)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        """The HTTP front (`app.graphql.http`) already decoded and checked the request."""
+        prepared = prepared_request.get()
+        if prepared is None:
+            return cast(GraphQLRequestData, await super().parse_http_body(request))
+        return GraphQLRequestData(
+            query=prepared.get("query"),
+            variables=prepared.get("variables"),
+            operation_name=prepared.get("operationName"),
+            extensions=prepared.get("extensions"),
+        )
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -1,0 +1,319 @@
+"""The HTTP front of `/graphql`, in plain ASGI ahead of FastAPI and Strawberry.
+
+It checks the request the way the GraphQL-over-HTTP specification asks (size, media type,
+JSON shape, no batching, no mutations over GET), resolves Automatic Persisted Queries
+(Apollo's protocol), and serves anonymous queries from the response cache without
+running GraphQL at all. What it parsed is handed on (`prepared_request`), so the JSON body
+is decoded once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
+from contextvars import ContextVar
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import orjson
+from graphql import GraphQLError, get_operation_ast, parse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.config import Settings
+from app.core.errors import ErrorCode
+from app.graphql.cache import ResponseCache
+
+GRAPHQL_PATH = "/graphql"
+# The request as decoded and checked here, for the router (same task, so a context
+# variable reaches it without re-parsing the body).
+prepared_request: ContextVar[dict[str, Any] | None] = ContextVar("prepared_request", default=None)
+_JSON_TYPES = (b"application/json", b"application/graphql-response+json")
+_HAS_ERRORS = b'"errors":'  # only ever a key: a JSON string value is never followed by ":"
+
+
+class HTTPRefusal(Exception):
+    def __init__(
+        self, status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+class PersistedQueries:
+    """sha256 → query text, learnt from clients (bounded LRU, per instance)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._queries: OrderedDict[str, str] = OrderedDict()
+        self._max_entries = max_entries
+
+    def resolve(self, data: dict[str, Any]) -> None:
+        """Fill in `data["query"]` from its hash, or remember a new query under its hash."""
+        extensions = data.get("extensions") or {}
+        persisted = extensions.get("persistedQuery")
+        if persisted is None:
+            return
+        digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+        if persisted.get("version") != 1 or not isinstance(digest, str) or len(digest) != 64:
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "Unsupported persistedQuery extension")
+        query = data.get("query")
+        if query is None:
+            known = self._queries.get(digest)
+            if known is None:
+                # Not an HTTP error in the protocol: the client retries with the text.
+                raise HTTPRefusal(
+                    200, ErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound"
+                )
+            self._queries.move_to_end(digest)
+            data["query"] = known
+            return
+        if hashlib.sha256(query.encode()).hexdigest() != digest:
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "provided sha does not match query")
+        self._queries[digest] = query
+        self._queries.move_to_end(digest)
+        while len(self._queries) > self._max_entries:
+            self._queries.popitem(last=False)
+
+
+def _error_body(code: ErrorCode, message: str) -> bytes:
+    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code.value}}]})
+
+
+async def _send_json(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+    raw_headers = [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        *((name.encode(), value.encode()) for name, value in headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class GraphQLHTTPMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        cache: ResponseCache | None,
+        persisted: PersistedQueries,
+    ) -> None:
+        self.app = app
+        self.cache = cache
+        self.persisted = persisted
+        self.max_body = settings.max_request_body_bytes
+        max_tokens = settings.graphql_max_tokens
+
+        @lru_cache(maxsize=2048)
+        def operation_type(query: str, operation_name: str | None) -> str | None:
+            try:
+                document = parse(query, max_tokens=max_tokens)
+            except GraphQLError:
+                return None  # Strawberry reports the syntax error properly
+            operation = get_operation_ast(document, operation_name)
+            return operation.operation.value if operation is not None else None
+
+        self.operation_type: Callable[[str, str | None], str | None] = operation_type
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH:
+            await self.app(scope, receive, send)
+            return
+        try:
+            prepared = await self._prepare(scope, receive)
+        except HTTPRefusal as refusal:
+            await _send_json(
+                send, refusal.status, _error_body(refusal.code, refusal.message), refusal.headers
+            )
+            return
+        if prepared is None:  # GraphiQL, OPTIONS, other methods: Strawberry's business
+            await self.app(scope, receive, send)
+            return
+        data, body = prepared
+        token = prepared_request.set(data)
+        try:
+            await self._respond(scope, receive, send, data, body)
+        finally:
+            prepared_request.reset(token)
+
+    async def _respond(
+        self, scope: Scope, receive: Receive, send: Send, data: dict[str, Any], body: bytes
+    ) -> None:
+        key = self._cache_key(scope, data)
+        if key is not None:
+            assert self.cache is not None
+            cached = self.cache.get(key)
+            if cached is not None:
+                content_type, cached_body = cached
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [
+                            (b"content-type", content_type),
+                            (b"content-length", str(len(cached_body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": cached_body})
+                return
+        replay = _Replay(body, receive)
+        if key is None:
+            await self.app(scope, replay, send)
+            return
+        await self.app(scope, replay, _Capture(send, self.cache, key))
+
+    async def _prepare(self, scope: Scope, receive: Receive) -> tuple[dict[str, Any], bytes] | None:
+        method = scope["method"]
+        if method == "POST":
+            body = await self._read_body(scope, receive)
+            media_type = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
+            if media_type not in _JSON_TYPES:
+                raise HTTPRefusal(
+                    415,
+                    ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                    "Send the request as Content-Type: application/json",
+                )
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise HTTPRefusal(
+                    400, ErrorCode.BAD_REQUEST, "The body is not valid JSON"
+                ) from None
+        elif method == "GET":
+            params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+            if "query" not in params and "extensions" not in params:
+                return None  # the GraphiQL page
+            data = dict(params)
+            for name in ("variables", "extensions"):
+                if data.get(name):
+                    try:
+                        data[name] = orjson.loads(data[name])
+                    except orjson.JSONDecodeError:
+                        raise HTTPRefusal(
+                            400, ErrorCode.BAD_REQUEST, f"`{name}` is not valid JSON"
+                        ) from None
+            body = b""
+        else:
+            return None
+        self._check_shape(data)
+        had_query = data.get("query") is not None
+        self.persisted.resolve(data)
+        query = data.get("query")
+        if isinstance(query, str) and method == "GET":
+            if self.operation_type(query, data.get("operationName")) == "mutation":
+                raise HTTPRefusal(
+                    405,
+                    ErrorCode.METHOD_NOT_ALLOWED,
+                    "Mutations must be sent with POST",
+                    {"allow": "POST"},
+                )
+            if not had_query:  # resolved from a persisted hash: let Strawberry see it
+                params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+                scope["query_string"] = urlencode({**params, "query": query}).encode()
+        return data, body
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            raise HTTPRefusal(413, ErrorCode.REQUEST_TOO_LARGE, self._too_large())
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:  # stop reading: the rest is never buffered
+                raise HTTPRefusal(413, ErrorCode.REQUEST_TOO_LARGE, self._too_large())
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def _too_large(self) -> str:
+        return f"The request body exceeds {self.max_body} bytes"
+
+    @staticmethod
+    def _check_shape(data: object) -> None:
+        if isinstance(data, list):
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "Batched requests are not supported")
+        if not isinstance(data, dict):
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The body must be a JSON object")
+        expected = {"query": str, "operationName": str, "variables": dict, "extensions": dict}
+        for name, kind in expected.items():
+            value = data.get(name)
+            if value is not None and not isinstance(value, kind):
+                article = "an object" if kind is dict else "a string"
+                raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, f"`{name}` must be {article}")
+
+    def _cache_key(self, scope: Scope, data: dict[str, Any]) -> tuple[object, ...] | None:
+        """Only anonymous queries are cached: nothing in them depends on who asks."""
+        if self.cache is None or not self.cache.active:
+            return None
+        query = data.get("query")
+        if not isinstance(query, str) or _header(scope, b"authorization") is not None:
+            return None
+        if self.operation_type(query, data.get("operationName")) != "query":
+            return None
+        variables = orjson.dumps(data.get("variables") or {}, option=orjson.OPT_SORT_KEYS)
+        return (
+            query,
+            variables,
+            data.get("operationName"),
+            _header(scope, b"accept"),
+            _header(scope, b"x-query-cost"),
+        )
+
+
+class _Replay:
+    """`receive` for the app: the body already read, then the real channel (disconnects)."""
+
+    def __init__(self, body: bytes, receive: Receive) -> None:
+        self._body: bytes | None = body
+        self._receive = receive
+
+    async def __call__(self) -> Message:
+        if self._body is not None:
+            body, self._body = self._body, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await self._receive()
+
+
+class _Capture:
+    """`send` that also keeps a successful, error-free response for the cache."""
+
+    def __init__(self, send: Send, cache: ResponseCache | None, key: tuple[object, ...]) -> None:
+        self._send = send
+        self._cache = cache
+        self._key = key
+        self._status = 0
+        self._content_type = b"application/json"
+        self._chunks: list[bytes] = []
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self._status = message["status"]
+            self._content_type = dict(message.get("headers", [])).get(
+                b"content-type", b"application/json"
+            )
+        elif message["type"] == "http.response.body":
+            self._chunks.append(message.get("body", b""))
+            finished = not message.get("more_body", False)
+            if finished and self._status == 200 and self._cache is not None:
+                body = b"".join(self._chunks)
+                if _HAS_ERRORS not in body:
+                    self._cache.put(self._key, (self._content_type, body))
+        await self._send(message)

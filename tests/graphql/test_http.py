@@ -1,0 +1,123 @@
+"""The HTTP side of /graphql: media types, body shape and size, GET, persisted queries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from app.core.config import Settings
+
+QUERY = "{ apiInfo { version } }"
+
+
+def codes(response: httpx.Response) -> list[str]:
+    return [e["extensions"]["code"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "code"),
+    [
+        (QUERY, {"content-type": "text/plain"}, 415, "UNSUPPORTED_MEDIA_TYPE"),
+        (json.dumps({"query": QUERY}), {"content-type": ""}, 415, "UNSUPPORTED_MEDIA_TYPE"),
+        ("{not json", {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (
+            json.dumps([{"query": QUERY}] * 2),
+            {"content-type": "application/json"},
+            400,
+            "BAD_REQUEST",
+        ),
+        (json.dumps("just a string"), {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (json.dumps({"query": 42}), {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (
+            json.dumps({"query": QUERY, "variables": [1]}),
+            {"content-type": "application/json"},
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            json.dumps({"query": QUERY, "operationName": 3}),
+            {"content-type": "application/json"},
+            400,
+            "BAD_REQUEST",
+        ),
+    ],
+)
+async def test_malformed_requests(
+    http: httpx.AsyncClient, content: str, headers: dict[str, str], status: int, code: str
+) -> None:
+    response = await http.post("/graphql", content=content, headers=headers)
+    assert response.status_code == status
+    assert codes(response) == [code]
+    assert response.headers["content-type"].startswith("application/json")
+
+
+async def test_json_with_charset_is_accepted(http: httpx.AsyncClient) -> None:
+    response = await http.post(
+        "/graphql",
+        content=json.dumps({"query": QUERY}),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 200
+    assert response.json()["data"]["apiInfo"]["version"]
+
+
+async def test_oversized_body_is_refused_unread(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    padding = "x" * settings.max_request_body_bytes
+    response = await http.post("/graphql", json={"query": QUERY, "variables": {"pad": padding}})
+    assert response.status_code == 413
+    assert codes(response) == ["REQUEST_TOO_LARGE"]
+
+    async def stream() -> AsyncIterator[bytes]:  # no Content-Length: counted while reading
+        yield b'{"query": "{ apiInfo { version } }", "variables": {"pad": "'
+        for _ in range(settings.max_request_body_bytes // 1000 + 1):
+            yield b"y" * 1000
+        yield b'"}}'
+
+    chunked = await http.post(
+        "/graphql", content=stream(), headers={"content-type": "application/json"}
+    )
+    assert chunked.status_code == 413
+
+
+async def test_queries_over_get_mutations_not(http: httpx.AsyncClient) -> None:
+    ok = await http.get("/graphql", params={"query": QUERY})
+    assert ok.status_code == 200
+    assert ok.json() == {"data": {"apiInfo": {"version": ok.json()["data"]["apiInfo"]["version"]}}}
+    with_variables = await http.get(
+        "/graphql",
+        params={
+            "query": "query($id: ID!) { node(id: $id) { id } }",
+            "variables": '{"id": "Qm9vazox"}',
+        },
+    )
+    assert with_variables.json() == {"data": {"node": None}}
+    mutation = await http.get("/graphql", params={"query": "mutation { logoutAll }"})
+    assert mutation.status_code == 405
+    assert mutation.headers["allow"] == "POST"
+    assert codes(mutation) == ["METHOD_NOT_ALLOWED"]
+    bad_variables = await http.get("/graphql", params={"query": QUERY, "variables": "{oops"})
+    assert bad_variables.status_code == 400
+
+
+async def test_automatic_persisted_queries(http: httpx.AsyncClient) -> None:
+    digest = hashlib.sha256(QUERY.encode()).hexdigest()
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    unknown = await http.post("/graphql", json={"extensions": extensions})
+    assert unknown.status_code == 200
+    assert codes(unknown) == ["PERSISTED_QUERY_NOT_FOUND"]
+    registered = await http.post("/graphql", json={"query": QUERY, "extensions": extensions})
+    assert registered.json()["data"]["apiInfo"]["version"]
+    by_hash = await http.post("/graphql", json={"extensions": extensions})
+    assert by_hash.json() == registered.json()
+    over_get = await http.get("/graphql", params={"extensions": json.dumps(extensions)})
+    assert over_get.json() == registered.json()
+    wrong = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+    mismatch = await http.post("/graphql", json={"query": QUERY, "extensions": wrong})
+    assert mismatch.status_code == 400
+    assert codes(mismatch) == ["BAD_REQUEST"]

@@ -1,0 +1,137 @@
+"""The response cache: anonymous queries only, and invalidated across instances by
+PostgreSQL notifications (two app instances on one database)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from app.core.config import Settings
+from app.db.session import Database
+from app.main import create_app
+from tests.books.factory import Catalog
+from tests.support import (
+    PASSWORD,
+    REGISTER,
+    GraphQL,
+    StatementCounter,
+    add_to_cart,
+    checkout,
+    code,
+    data,
+    register,
+    unique_email,
+)
+
+pytestmark = pytest.mark.committing
+
+PRICES = "{ books(orderBy: {field: TITLE, direction: ASC}) { edges { node { title price availability } } } }"
+
+
+@pytest.fixture
+async def instances(settings: Settings) -> AsyncIterator[list[FastAPI]]:
+    """Two API instances with the cache on, as behind a load balancer."""
+    cached = settings.model_copy(update={"response_cache": True})
+    async with AsyncExitStack() as stack:
+        apps = [create_app(cached) for _ in range(2)]
+        for app in apps:
+            await stack.enter_async_context(LifespanManager(app))
+        for app in apps:  # listening before the test starts
+            await wait_for(lambda app=app: app.state.cache_listener is not None and _active(app))
+        yield apps
+
+
+def _active(app: FastAPI) -> bool:
+    middleware = app.middleware_stack
+    while middleware is not None and not hasattr(middleware, "cache"):
+        middleware = getattr(middleware, "app", None)
+    return bool(middleware is not None and middleware.cache.active)
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+def client_of(app: FastAPI) -> GraphQL:
+    return GraphQL(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t"))
+
+
+async def until_changed(read: Callable[[], Awaitable[object]], old: object) -> object:
+    for _ in range(100):
+        value = await read()
+        if value != old:
+            return value
+        await asyncio.sleep(0.05)
+    return old
+
+
+async def test_a_write_on_one_instance_reaches_the_cache_of_the_other(
+    instances: list[FastAPI], catalog: Catalog, database: Database, statements: StatementCounter
+) -> None:
+    first, second = (client_of(app) for app in instances)
+    book = await catalog.book("Cached", price="10.00", stock=50)
+
+    async def prices() -> object:
+        return data(await first(PRICES))["books"]["edges"]
+
+    before = await prices()
+    statements.statements.clear()
+    assert await prices() == before
+    assert statements.count == 0  # served from the cache
+
+    await second(
+        'mutation($id: ID!) { updateBook(id: $id, input: {price: "12.00"}) { id } }',
+        {"id": book["id"]},
+        token=catalog.token,
+    )
+    after = await until_changed(prices, before)
+    assert after == [{"node": {"title": "Cached", "price": "12.00", "availability": "IN_STOCK"}}]
+
+
+async def test_sales_within_an_availability_band_keep_the_cache(
+    instances: list[FastAPI], catalog: Catalog, statements: StatementCounter
+) -> None:
+    api = client_of(instances[0])
+    book = await catalog.book("Stocked", stock=20)
+    buyer = (await register(api))["accessToken"]
+    await api(PRICES)
+    await add_to_cart(api, buyer, book["id"], 2)
+    assert "errors" not in await checkout(api, buyer)  # 18 left: still IN_STOCK
+    await asyncio.sleep(0.3)
+    statements.statements.clear()
+    assert data(await api(PRICES))["books"]["edges"][0]["node"]["availability"] == "IN_STOCK"
+    assert statements.count == 0
+
+    await add_to_cart(api, buyer, book["id"], 14)
+    assert "errors" not in await checkout(api, buyer)  # 4 left: LOW_STOCK, a visible change
+
+    async def availability() -> object:
+        return data(await api(PRICES))["books"]["edges"][0]["node"]["availability"]
+
+    assert await until_changed(availability, "IN_STOCK") == "LOW_STOCK"
+
+
+async def test_signed_in_requests_and_mutations_are_never_cached(
+    instances: list[FastAPI], catalog: Catalog, statements: StatementCounter
+) -> None:
+    api = client_of(instances[0])
+    book = await catalog.book("Personal", stock=5)
+    customer = (await register(api))["accessToken"]
+    query = "query($id: ID!) { book(id: $id) { inWishlist } }"
+    assert data(await api(query, {"id": book["id"]}, token=customer))["book"]["inWishlist"] is False
+    await api(
+        "mutation($b: ID!) { addToWishlist(bookId: $b) { id } }", {"b": book["id"]}, token=customer
+    )
+    assert data(await api(query, {"id": book["id"]}, token=customer))["book"]["inWishlist"] is True
+    variables = {"input": {"email": unique_email(), "password": PASSWORD, "fullName": "Twice"}}
+    assert "errors" not in await api(REGISTER, variables)
+    assert code(await api(REGISTER, variables)) == "USER_EMAIL_TAKEN"  # ran again, not replayed
