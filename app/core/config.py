@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=12, ge=2, le=50)
     graphql_max_aliases: int = Field(default=30, ge=0, le=1000)
     graphql_max_tokens: int = Field(default=5000, ge=100, le=100_000)
+    graphql_max_cost: int = Field(default=10_000, ge=100, le=10_000_000)
+    graphql_max_mutations: int = Field(default=5, ge=1, le=100)
     graphql_parser_cache_size: int = Field(default=512, ge=1, le=100_000)
     graphql_validation_cache_size: int = Field(default=512, ge=1, le=100_000)
 

@@ -66,9 +66,13 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         original is None or isinstance(original, (GraphQLError, ValueError, TypeError))
     ):
         # Raised before execution: syntax, validation, limits, literal or variable values
-        # that don't coerce. graphql-core writes these messages; they quote only the
-        # client's own document.
-        extensions = {"code": _request_error_code(error)}
+        # that don't coerce. graphql-core (or our own rules) write these messages; they
+        # quote only the client's own document.
+        preset = error.extensions or {}
+        if preset.get("code") in ErrorCode.__members__:
+            extensions = dict(preset)
+        else:
+            extensions = {"code": _request_error_code(error)}
     elif original is not None and is_database_unavailable(original):
         logger.warning(
             "database unavailable while resolving %s",

@@ -57,7 +57,8 @@ def test_dev_command_runs_on_embedded_postgres(tmp_path: Path) -> None:
         body = httpx.post(
             f"http://127.0.0.1:{port}/graphql", json={"query": "{ apiInfo { environment } }"}
         ).json()
-        assert body == {"data": {"apiInfo": {"environment": "development"}}}
+        assert body["data"] == {"apiInfo": {"environment": "development"}}
+        assert body["extensions"]["cost"]["requested"] == 2  # reported in development
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)

@@ -1,9 +1,11 @@
-"""Depth, alias and token limits answer QUERY_TOO_COMPLEX, fragments included."""
+"""Depth, alias, token, cost and mutation limits answer QUERY_TOO_COMPLEX, fragments included."""
 
 from __future__ import annotations
 
+import pytest
+
 from app.core.config import Settings
-from tests.support import GraphQL, code
+from tests.support import GraphQL, StatementCounter, code, error
 
 
 async def test_fragment_cycle_is_a_validation_error(gql: GraphQL) -> None:
@@ -41,6 +43,8 @@ async def test_token_limit(gql: GraphQL, settings: Settings) -> None:
 
 _CHAIN = ["books", "edges", "node", "authors"]
 _LEAF = {"books": "totalCount", "edges": "cursor", "node": "id", "authors": "id"}
+# Small pages keep these deep documents under the cost limit: depth is what they test.
+_FIELD = {"books": "books(first: 1)", "edges": "edges", "node": "node", "authors": "authors"}
 
 
 def nested(levels: int) -> str:
@@ -49,7 +53,7 @@ def nested(levels: int) -> str:
     names = [_CHAIN[i % len(_CHAIN)] for i in range(levels)]
     query = _LEAF[names[-1]]
     for name in reversed(names):
-        query = f"{name} {{ {query} }}"
+        query = f"{_FIELD[name]} {{ {query} }}"
     return f"{{ {query} }}"
 
 
@@ -67,17 +71,17 @@ async def test_depth_over_the_limit_is_refused(gql: GraphQL, settings: Settings)
 def fragmented(depth: int) -> str:
     # The same over-deep chain, each level hidden in its own fragment.
     fragments = [
-        "fragment F0 on Query { books { ...F1 } }",
+        "fragment F0 on Query { books(first: 1) { ...F1 } }",
         *(
             f"fragment F{i} on {('BookConnection', 'BookEdge', 'Book', 'Author')[(i - 1) % 4]} "
-            f"{{ {_CHAIN[i % 4]} {{ ...F{i + 1} }} }}"
+            f"{{ {_FIELD[_CHAIN[i % 4]]} {{ ...F{i + 1} }} }}"
             for i in range(1, depth - 1)
         ),
     ]
     last_type = ("BookConnection", "BookEdge", "Book", "Author")[(depth - 2) % 4]
     last_field = _CHAIN[(depth - 1) % 4]
     fragments.append(
-        f"fragment F{depth - 1} on {last_type} {{ {last_field} {{ {_LEAF[last_field]} }} }}"
+        f"fragment F{depth - 1} on {last_type} {{ {_FIELD[last_field]} {{ {_LEAF[last_field]} }} }}"
     )
     return "{ ...F0 }\n" + "\n".join(fragments)
 
@@ -85,3 +89,59 @@ def fragmented(depth: int) -> str:
 async def test_depth_limit_sees_through_fragments(gql: GraphQL, settings: Settings) -> None:
     assert "errors" not in await gql(fragmented(settings.graphql_max_depth))
     assert code(await gql(fragmented(settings.graphql_max_depth + 1))) == "QUERY_TOO_COMPLEX"
+
+
+EXPENSIVE = """query($n: Int) { books(first: $n) { edges { node {
+  authors { books(first: $n) { edges { node { authors { books(first: $n) { totalCount } } } } } }
+} } } }"""
+
+
+async def test_cost_over_the_limit_is_refused_before_anything_runs(
+    gql: GraphQL, statements: StatementCounter
+) -> None:
+    statements.statements.clear()
+    result = await gql(EXPENSIVE, {"n": 100})
+    failure = error(result)
+    assert failure["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert failure["extensions"]["limit"] == 10_000
+    assert failure["extensions"]["cost"] > 10_000
+    assert result["data"] is None
+    assert statements.count == 0  # no resolver ran
+
+
+async def test_cost_follows_variables_and_is_reported_on_request(gql: GraphQL) -> None:
+    cheap = await gql(EXPENSIVE, {"n": 2}, headers={"X-Query-Cost": "1"})
+    assert "errors" not in cheap
+    assert cheap["extensions"]["cost"]["limit"] == 10_000
+    assert 0 < cheap["extensions"]["cost"]["requested"] < 200
+    assert "extensions" not in await gql(EXPENSIVE, {"n": 2})  # only when asked (or in dev)
+
+
+async def test_search_costs_more(gql: GraphQL) -> None:
+    query = "query($f: BookFilter) { books(first: 1, filter: $f) { totalCount } }"
+    plain = await gql(query, {}, headers={"X-Query-Cost": "1"})
+    searching = await gql(query, {"f": {"search": "dune"}}, headers={"X-Query-Cost": "1"})
+    assert searching["extensions"]["cost"]["requested"] > plain["extensions"]["cost"]["requested"]
+
+
+async def test_at_most_five_mutations_per_request(gql: GraphQL) -> None:
+    five = " ".join(f'm{i}: logout(refreshToken: "x{i}")' for i in range(5))
+    assert "errors" not in await gql(f"mutation {{ {five} }}")
+    six = five + ' m5: logout(refreshToken: "x5")'
+    assert code(await gql(f"mutation {{ {six} }}")) == "QUERY_TOO_COMPLEX"
+    hidden = (
+        f'mutation {{ ...M m5: logout(refreshToken: "x") }} fragment M on Mutation {{ {five} }}'
+    )
+    assert code(await gql(hidden)) == "QUERY_TOO_COMPLEX"
+
+
+@pytest.mark.parametrize("field", ["login", "register", "refreshToken"])
+async def test_sign_in_mutations_once_per_request(gql: GraphQL, field: str) -> None:
+    arguments = {
+        "login": '(input: {email: "a@example.com", password: "guess"}) { accessToken }',
+        "register": '(input: {email: "a@example.com", password: "guessguess", fullName: "A"}) { accessToken }',
+        "refreshToken": '(refreshToken: "guess") { accessToken }',
+    }[field]
+    result = await gql(f"mutation {{ a: {field}{arguments} b: {field}{arguments} }}")
+    assert code(result) == "QUERY_TOO_COMPLEX"
+    assert result["data"] is None

@@ -1,0 +1,212 @@
+"""Query cost: a bound on the work an operation can cause, checked before any resolver runs.
+
+Every field costs 1 (some more, see `FIELD_WEIGHTS`). A connection multiplies the cost of
+what it selects by `first`/`last` (the largest page when absent); a plain list by its
+expected size (`LIST_SIZES`; `nodes` by the number of ids). Introspection is free: it is
+off in production, and GraphiQL needs it.
+
+The cost depends on variables (`first: $n`), so it is computed when they are known, right
+before execution, rather than in (cached) document validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    get_nullable_type,
+    value_from_ast_untyped,
+)
+from graphql.type.definition import GraphQLInterfaceType
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+
+from app.core.config import Environment
+from app.core.errors import ErrorCode
+from app.core.paging import MAX_PAGE_SIZE
+
+# Fields dearer than the rest: full-text and trigram search.
+FIELD_WEIGHTS: Mapping[str, int] = {"Query.books:search": 10}
+# Expected size of plain list fields (connections state theirs with first/last). Typical
+# rather than worst case: a book may credit 20 authors, but pricing every page of books as
+# if each did would refuse ordinary catalog queries.
+LIST_SIZES: Mapping[str, int] = {
+    "Book.authors": 3,
+    "Book.genres": 3,
+    "Cart.items": 50,
+    "Cart.warnings": 10,
+    "Order.items": 10,
+    "Query.genres": 50,
+    "RestockResult.fulfilledPrebooks": 20,
+}
+DEFAULT_LIST_SIZE = 100
+
+
+class _Coster:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def selection_cost(
+        self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType, seen: frozenset[str]
+    ) -> int:
+        if selection_set is None:
+            return 0
+        return sum(
+            self.field_cost(field, owner, fragments)
+            for field, owner, fragments in self._fields(selection_set, parent, seen)
+        )
+
+    def _fields(
+        self, selection_set: SelectionSetNode, parent: GraphQLNamedType, seen: frozenset[str]
+    ) -> Iterator[tuple[FieldNode, GraphQLNamedType, frozenset[str]]]:
+        """The fields of a selection, fragments expanded (each fragment once per path)."""
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                yield selection, parent, seen
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                owner = self.schema.get_type(condition.name.value) if condition else None
+                yield from self._fields(selection.selection_set, owner or parent, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in seen:  # cycles fail validation anyway
+                    continue
+                owner = self.schema.get_type(fragment.type_condition.name.value)
+                yield from self._fields(fragment.selection_set, owner or parent, seen | {name})
+
+    def field_cost(self, node: FieldNode, parent: GraphQLNamedType, seen: frozenset[str]) -> int:
+        name = node.name.value
+        if name.startswith("__") or not isinstance(
+            parent, (GraphQLObjectType, GraphQLInterfaceType)
+        ):
+            return 0
+        definition = parent.fields.get(name)
+        if definition is None:
+            return 0  # unknown fields fail validation
+        key = f"{parent.name}.{name}"
+        arguments = {
+            argument.name.value: value_from_ast_untyped(argument.value, dict(self.variables))
+            for argument in node.arguments or ()
+        }
+        filters = arguments.get("filter")
+        searching = isinstance(filters, dict) and bool(filters.get("search"))
+        own = FIELD_WEIGHTS.get(f"{key}:search", 1) if searching else 1
+        child_type = get_named_type(definition.type)
+        children = self.selection_cost(node.selection_set, child_type, seen)
+        return own + self._multiplier(key, definition.type, child_type, arguments) * children
+
+    @staticmethod
+    def _multiplier(
+        key: str, field_type: Any, child_type: GraphQLNamedType, arguments: Mapping[str, Any]
+    ) -> int:
+        if child_type.name.endswith("Connection"):
+            for name in ("first", "last"):
+                size = arguments.get(name)
+                if isinstance(size, int) and not isinstance(size, bool):
+                    return max(0, min(size, MAX_PAGE_SIZE))
+            return MAX_PAGE_SIZE
+        if key.endswith("Connection.edges"):
+            return 1  # the connection field already multiplied by the page size
+        if isinstance(get_nullable_type(field_type), GraphQLList):
+            ids = arguments.get("ids")
+            if isinstance(ids, list):
+                return len(ids)
+            return LIST_SIZES.get(key, DEFAULT_LIST_SIZE)
+        return 1
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> int:
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    return _Coster(schema, fragments, variables).selection_cost(
+        operation.selection_set, root, frozenset()
+    )
+
+
+class QueryCost(SchemaExtension):
+    """Refuses an operation over the cost limit (QUERY_TOO_COMPLEX with `cost`, `limit`)
+    before it runs, and reports `extensions.cost` when asked (header `X-Query-Cost: 1`,
+    or always in development)."""
+
+    def __init__(self, *, limit: int, environment: Environment) -> None:
+        self.limit = limit
+        self.environment = environment
+        self.cost: int | None = None
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None:
+            operation = next(
+                (
+                    definition
+                    for definition in document.definitions
+                    if isinstance(definition, OperationDefinitionNode)
+                    and (
+                        context.operation_name is None
+                        or (definition.name and definition.name.value == context.operation_name)
+                    )
+                ),
+                None,
+            )
+            if operation is not None:
+                fragments = {
+                    definition.name.value: definition
+                    for definition in document.definitions
+                    if isinstance(definition, FragmentDefinitionNode)
+                }
+                self.cost = operation_cost(
+                    context.schema._schema, operation, fragments, context.variables or {}
+                )
+                if self.cost > self.limit:
+                    # A result set here short-circuits execution: no resolver runs.
+                    context.result = ExecutionResult(
+                        data=None,
+                        errors=[
+                            GraphQLError(
+                                f"Query cost {self.cost} exceeds the limit of {self.limit}",
+                                extensions={
+                                    "code": ErrorCode.QUERY_TOO_COMPLEX.value,
+                                    "cost": self.cost,
+                                    "limit": self.limit,
+                                },
+                            )
+                        ],
+                    )
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        if self.cost is None or self.cost > self.limit:
+            return {}
+        request = getattr(self.execution_context.context, "request", None)
+        asked = request is not None and request.headers.get("x-query-cost") == "1"
+        if asked or self.environment is Environment.DEVELOPMENT:
+            return {"cost": {"requested": self.cost, "limit": self.limit}}
+        return {}
