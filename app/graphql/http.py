@@ -26,6 +26,7 @@ from app.core.errors import ErrorCode
 from app.graphql.cache import ResponseCache
 
 GRAPHQL_PATH = "/graphql"
+INVALID = "invalid"
 # The request as decoded and checked here, for the router (same task, so a context
 # variable reaches it without re-parsing the body).
 prepared_request: ContextVar[dict[str, Any] | None] = ContextVar("prepared_request", default=None)
@@ -113,14 +114,17 @@ class GraphQLHTTPMiddleware:
         self.cache = cache
         self.persisted = persisted
         self.max_body = settings.max_request_body_bytes
+        self.graphiql = settings.graphiql_enabled
         max_tokens = settings.graphql_max_tokens
 
         @lru_cache(maxsize=2048)
         def operation_type(query: str, operation_name: str | None) -> str | None:
+            """ "query", "mutation", "subscription"; "invalid" for a syntax error (GraphQL
+            reports those itself); None when no operation matches `operationName`."""
             try:
                 document = parse(query, max_tokens=max_tokens)
             except GraphQLError:
-                return None  # Strawberry reports the syntax error properly
+                return INVALID
             operation = get_operation_ast(document, operation_name)
             return operation.operation.value if operation is not None else None
 
@@ -194,7 +198,7 @@ class GraphQLHTTPMiddleware:
         elif method == "GET":
             params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
             if "query" not in params and "extensions" not in params:
-                return None  # the GraphiQL page
+                return self._without_query(scope)
             data = dict(params)
             for name in ("variables", "extensions"):
                 if data.get(name):
@@ -205,14 +209,29 @@ class GraphQLHTTPMiddleware:
                             400, ErrorCode.BAD_REQUEST, f"`{name}` is not valid JSON"
                         ) from None
             body = b""
-        else:
+        elif method == "OPTIONS":
             return None
+        else:
+            # Said here: Starlette would list only the methods of the first route it tried.
+            raise HTTPRefusal(
+                405,
+                ErrorCode.METHOD_NOT_ALLOWED,
+                "/graphql takes GET (queries) and POST",
+                {"allow": "GET, POST"},
+            )
         self._check_shape(data)
         had_query = data.get("query") is not None
         self.persisted.resolve(data)
         query = data.get("query")
-        if isinstance(query, str) and method == "GET":
-            if self.operation_type(query, data.get("operationName")) == "mutation":
+        if not isinstance(query, str):
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The request has no GraphQL `query`")
+        operation = self.operation_type(query, data.get("operationName"))
+        if operation is None:
+            raise HTTPRefusal(
+                400, ErrorCode.BAD_REQUEST, "No operation matches `operationName` in the document"
+            )
+        if method == "GET":
+            if operation == "mutation":
                 raise HTTPRefusal(
                     405,
                     ErrorCode.METHOD_NOT_ALLOWED,
@@ -223,6 +242,17 @@ class GraphQLHTTPMiddleware:
                 params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
                 scope["query_string"] = urlencode({**params, "query": query}).encode()
         return data, body
+
+    def _without_query(self, scope: Scope) -> None:
+        """A GET without a query is a browser wanting GraphiQL, or a mistake."""
+        wants_page = any(
+            kind in (_header(scope, b"accept") or b"") for kind in (b"text/html", b"*/*")
+        )
+        if wants_page and self.graphiql:
+            return  # Strawberry serves the page
+        if wants_page:
+            raise HTTPRefusal(404, ErrorCode.NOT_FOUND, "GraphiQL is not available here")
+        raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The request has no GraphQL `query`")
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         declared = _header(scope, b"content-length")

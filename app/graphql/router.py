@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter
-from fastapi import Request
+from fastapi import Request, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
@@ -17,6 +18,31 @@ from app.core.config import Settings
 from app.graphql.context import Context
 from app.graphql.errors import format_error
 from app.graphql.http import prepared_request
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+_media_type: ContextVar[str] = ContextVar("graphql_media_type", default=JSON)
+
+
+def response_media_type(accept: str | None) -> str:
+    """The media type to answer with: application/graphql-response+json when the client
+    prefers it (or takes either equally), application/json otherwise (the legacy default)."""
+    best, best_q = JSON, -1.0
+    for part in (accept or "").split(","):
+        media_type, *parameters = (piece.strip() for piece in part.split(";"))
+        q = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media_type in (GRAPHQL_RESPONSE, JSON) and (
+            q > best_q or (q == best_q and media_type == GRAPHQL_RESPONSE)
+        ):
+            best, best_q = media_type, q
+    return best
 
 
 async def get_context(request: Request) -> AsyncIterator[Context]:
@@ -55,11 +81,35 @@ class BookstoreGraphQLRouter(GraphQLRouter[Context, None]):
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
-        response: GraphQLHTTPResponse = {"data": result.data}
+        media_type = response_media_type(request.headers.get("accept"))
+        _media_type.set(media_type)
+        response: GraphQLHTTPResponse = {}
+        request_error = result.data is None and any(e.path is None for e in result.errors or ())
+        if not (request_error and media_type == GRAPHQL_RESPONSE):
+            # application/graphql-response+json: a request that never executed (syntax,
+            # validation, variables) has no `data` key and answers 400.
+            response["data"] = result.data
         if result.errors:
             response["errors"] = [format_error(error) for error in result.errors]
         if result.extensions:
             response["extensions"] = result.extensions
+        return response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        media_type = _media_type.get()
+        status = sub_response.status_code or 200
+        if media_type == GRAPHQL_RESPONSE and "data" not in response_data:
+            status = 400
+        response = Response(
+            self.encode_json(response_data),
+            status_code=status,
+            media_type=f"{media_type}; charset=utf-8",
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
         return response
 
 

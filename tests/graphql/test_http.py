@@ -121,3 +121,95 @@ async def test_automatic_persisted_queries(http: httpx.AsyncClient) -> None:
     mismatch = await http.post("/graphql", json={"query": QUERY, "extensions": wrong})
     assert mismatch.status_code == 400
     assert codes(mismatch) == ["BAD_REQUEST"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("application/graphql-response+json", "application/graphql-response+json"),
+        (
+            "application/graphql-response+json, application/json;q=0.9",
+            "application/graphql-response+json",
+        ),
+        ("application/json", "application/json"),
+        ("application/json, application/graphql-response+json;q=0.5", "application/json"),
+        ("*/*", "application/json"),
+        (None, "application/json"),
+    ],
+)
+async def test_response_media_type_follows_accept(
+    http: httpx.AsyncClient, accept: str | None, expected: str
+) -> None:
+    headers = {"accept": accept} if accept else {}
+    response = await http.post("/graphql", json={"query": QUERY}, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == f"{expected}; charset=utf-8"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"query": "{ apiInfo { version }"}, "GRAPHQL_PARSE_FAILED"),
+        ({"query": "{ nope }"}, "GRAPHQL_VALIDATION_FAILED"),
+        (
+            {
+                "query": "query($n: Int!) { books(first: $n) { totalCount } }",
+                "variables": {"n": "x"},
+            },
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+    ],
+)
+async def test_request_errors_per_media_type(
+    http: httpx.AsyncClient, body: dict[str, object], code: str
+) -> None:
+    modern = await http.post(
+        "/graphql", json=body, headers={"accept": "application/graphql-response+json"}
+    )
+    assert modern.status_code == 400
+    assert "data" not in modern.json()
+    assert codes(modern) == [code]
+    legacy = await http.post("/graphql", json=body, headers={"accept": "application/json"})
+    assert legacy.status_code == 200
+    assert legacy.json()["data"] is None
+    assert codes(legacy) == [code]
+
+
+async def test_field_errors_keep_200_and_data_with_graphql_response(
+    http: httpx.AsyncClient,
+) -> None:
+    response = await http.post(
+        "/graphql",
+        json={"query": "{ me { id } }"},
+        headers={"accept": "application/graphql-response+json"},
+    )
+    assert response.status_code == 200
+    assert response.json()["data"] is None  # execution happened: `data` stays
+    assert codes(response) == ["AUTH_REQUIRED"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"variables": {}}, {"query": "query A { apiInfo { version } }", "operationName": "B"}],
+)
+async def test_no_runnable_operation_is_a_json_400(
+    http: httpx.AsyncClient, body: dict[str, object]
+) -> None:
+    response = await http.post("/graphql", json=body)
+    assert response.status_code == 400
+    assert codes(response) == ["BAD_REQUEST"]
+
+
+async def test_get_without_query(http: httpx.AsyncClient) -> None:
+    page = await http.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200  # GraphiQL (development and test)
+    bare = await http.get("/graphql", headers={"accept": "application/json"})
+    assert bare.status_code == 400
+    assert codes(bare) == ["BAD_REQUEST"]
+
+
+async def test_other_methods_are_405_with_allow(http: httpx.AsyncClient) -> None:
+    response = await http.put("/graphql", json={"query": QUERY})
+    assert response.status_code == 405
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    assert codes(response) == ["METHOD_NOT_ALLOWED"]

@@ -61,6 +61,7 @@ async def test_graphiql_served_in_development(http: httpx.AsyncClient) -> None:
 async def test_graphiql_off_in_production(production: httpx.AsyncClient) -> None:
     response = await production.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 404
+    assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 async def test_introspection_on_in_development(gql: GraphQL) -> None:
