@@ -198,7 +198,8 @@ class GraphQLHTTPMiddleware:
         elif method == "GET":
             params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
             if "query" not in params and "extensions" not in params:
-                return self._without_query(scope)
+                self._refuse_without_query(scope)
+                return None  # Strawberry serves GraphiQL
             data = dict(params)
             for name in ("variables", "extensions"):
                 if data.get(name):
@@ -243,13 +244,14 @@ class GraphQLHTTPMiddleware:
                 scope["query_string"] = urlencode({**params, "query": query}).encode()
         return data, body
 
-    def _without_query(self, scope: Scope) -> None:
-        """A GET without a query is a browser wanting GraphiQL, or a mistake."""
+    def _refuse_without_query(self, scope: Scope) -> None:
+        """A GET without a query is a browser wanting GraphiQL (allowed when enabled), or a
+        mistake."""
         wants_page = any(
             kind in (_header(scope, b"accept") or b"") for kind in (b"text/html", b"*/*")
         )
         if wants_page and self.graphiql:
-            return  # Strawberry serves the page
+            return
         if wants_page:
             raise HTTPRefusal(404, ErrorCode.NOT_FOUND, "GraphiQL is not available here")
         raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The request has no GraphQL `query`")
