@@ -16,7 +16,7 @@ from app import __version__, health
 from app.core.config import Settings, get_settings
 from app.core.errors import AppError, ErrorCode
 from app.core.logging import configure_logging
-from app.core.request_id import RequestIdMiddleware
+from app.core.request_context import RequestContextMiddleware
 from app.db.session import Database, DatabaseFeatures
 from app.graphql.cache import CatalogChangeListener, ResponseCache
 from app.graphql.http import GraphQLHTTPMiddleware, PersistedQueries
@@ -61,10 +61,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             app.state.database = Database.from_settings(settings)
         app.state.features = await _detect_features(app.state.database)
         listener = None
+        listen_url: str | None = settings.database_listen_url
+        if listen_url is None and not settings.db_pgbouncer:
+            listen_url = app.state.database.engine.url.render_as_string(hide_password=False)
         if cache is not None:
-            url = app.state.database.engine.url.render_as_string(hide_password=False)
-            listener = CatalogChangeListener(url, cache)
-            listener.start()
+            if listen_url is None:
+                logger.warning(
+                    "response cache off: LISTEN/NOTIFY needs a direct connection behind "
+                    "PgBouncer; set DATABASE_LISTEN_URL"
+                )
+            else:
+                listener = CatalogChangeListener(listen_url, cache)
+                listener.start()
         app.state.cache_listener = listener
         try:
             yield
@@ -106,7 +114,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         expose_headers=["X-Request-ID"],
         max_age=600,
     )
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,11 +55,27 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
     login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
+    # Logs: JSON lines (production default) or text; one access line per request.
+    log_format: Literal["json", "text"] | None = None
+    access_log: bool = True
+
     # Database pool and timeouts.
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_statement_timeout_ms: int = Field(
+        default=5000, ge=0, description="A query running longer is cancelled (0: no limit)."
+    )
+    db_pgbouncer: bool = Field(
+        default=False,
+        description="Connect through PgBouncer in transaction mode: no prepared-statement "
+        "cache, no startup parameters (set them with ALTER DATABASE ... SET, see README).",
+    )
+    database_listen_url: str | None = Field(
+        default=None,
+        description="Direct (not pooled) URL for LISTEN/NOTIFY, needed with PgBouncer.",
+    )
     db_echo: bool = False
 
     # GraphQL execution limits.
@@ -101,7 +117,7 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("database_url", "test_database_url")
+    @field_validator("database_url", "test_database_url", "database_listen_url")
     @classmethod
     def _asyncpg_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
@@ -113,6 +129,13 @@ class Settings(BaseSettings):
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("must be a postgresql+asyncpg:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _default_log_format(self) -> Self:
+        if self.log_format is None:
+            fmt = "json" if self.env is Environment.PRODUCTION else "text"
+            object.__setattr__(self, "log_format", fmt)
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:

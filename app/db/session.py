@@ -51,18 +51,7 @@ class Database:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
-            connect_args={
-                "timeout": settings.db_connect_timeout_seconds,
-                "server_settings": {
-                    # Typo-tolerant search: "tolkein" is 0.5 word-similar to "Tolkien";
-                    # pg_trgm's default threshold (0.6) would miss it. Harmless without
-                    # pg_trgm (a placeholder setting).
-                    "pg_trgm.word_similarity_threshold": "0.45",
-                    # Read by the catalog-change trigger: a stock change that crosses
-                    # this band changes what anonymous clients see (the response cache).
-                    "bookstore.low_stock_threshold": str(settings.low_stock_threshold),
-                },
-            },
+            connect_args=connect_args(settings),
         )
         return cls(engine, make_sessionmaker(engine))
 
@@ -90,6 +79,34 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def server_settings(settings: Settings) -> dict[str, str]:
+    """Session parameters the app relies on (also for `ALTER DATABASE ... SET` where a
+    connection pooler doesn't pass startup parameters)."""
+    return {
+        # Names the app's connections in pg_stat_activity.
+        "application_name": "bookstore-api",
+        # A runaway query is cancelled (and answers SERVICE_UNAVAILABLE), not left hanging.
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+        # Typo-tolerant search: "tolkein" is 0.5 word-similar to "Tolkien"; pg_trgm's
+        # default threshold (0.6) would miss it. Harmless without pg_trgm.
+        "pg_trgm.word_similarity_threshold": "0.45",
+        # Read by the catalog-change trigger: a stock change that crosses this band
+        # changes what anonymous clients see (the response cache).
+        "bookstore.low_stock_threshold": str(settings.low_stock_threshold),
+    }
+
+
+def connect_args(settings: Settings) -> dict[str, Any]:
+    args: dict[str, Any] = {"timeout": settings.db_connect_timeout_seconds}
+    if settings.db_pgbouncer:
+        # Transaction pooling hands each transaction to any server connection: named
+        # prepared statements and startup parameters would not follow.
+        args.update(statement_cache_size=0, prepared_statement_cache_size=0)
+    else:
+        args["server_settings"] = server_settings(settings)
+    return args
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -13,6 +13,7 @@ from strawberry.fastapi import BaseContext
 
 from app.core.config import Settings
 from app.core.errors import AppError, AuthenticationError
+from app.core.request_context import current_record
 from app.core.security import InvalidToken
 from app.db.session import Database, DatabaseFeatures
 from app.users import service as users_service
@@ -128,6 +129,9 @@ class Context(BaseContext):
                 viewer = await users_service.authenticate(session, self.settings, token.strip())
         except AppError as error:
             return None, error
+        record = current_record()
+        if record is not None:
+            record.user_id = viewer.id
         return viewer, None
 
     async def viewer(self) -> Viewer | None:

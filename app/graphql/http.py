@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import Settings
 from app.core.errors import ErrorCode
+from app.core.request_context import current_record
 from app.graphql.cache import ResponseCache
 
 GRAPHQL_PATH = "/graphql"
@@ -118,17 +119,20 @@ class GraphQLHTTPMiddleware:
         max_tokens = settings.graphql_max_tokens
 
         @lru_cache(maxsize=2048)
-        def operation_type(query: str, operation_name: str | None) -> str | None:
-            """ "query", "mutation", "subscription"; "invalid" for a syntax error (GraphQL
-            reports those itself); None when no operation matches `operationName`."""
+        def operation_of(query: str, operation_name: str | None) -> tuple[str | None, str | None]:
+            """(kind, name): kind is "query", "mutation" or "subscription", "invalid" for a
+            syntax error (GraphQL reports those itself), None when no operation matches
+            `operationName`; name is the operation's own, if it has one."""
             try:
                 document = parse(query, max_tokens=max_tokens)
             except GraphQLError:
-                return INVALID
+                return INVALID, None
             operation = get_operation_ast(document, operation_name)
-            return operation.operation.value if operation is not None else None
+            if operation is None:
+                return None, None
+            return operation.operation.value, operation.name.value if operation.name else None
 
-        self.operation_type: Callable[[str, str | None], str | None] = operation_type
+        self.operation_of: Callable[[str, str | None], tuple[str | None, str | None]] = operation_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH:
@@ -226,7 +230,10 @@ class GraphQLHTTPMiddleware:
         query = data.get("query")
         if not isinstance(query, str):
             raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The request has no GraphQL `query`")
-        operation = self.operation_type(query, data.get("operationName"))
+        operation, operation_name = self.operation_of(query, data.get("operationName"))
+        record = current_record()
+        if record is not None:
+            record.operation = operation_name or operation
         if operation is None:
             raise HTTPRefusal(
                 400, ErrorCode.BAD_REQUEST, "No operation matches `operationName` in the document"
@@ -298,7 +305,7 @@ class GraphQLHTTPMiddleware:
         query = data.get("query")
         if not isinstance(query, str) or _header(scope, b"authorization") is not None:
             return None
-        if self.operation_type(query, data.get("operationName")) != "query":
+        if self.operation_of(query, data.get("operationName"))[0] != "query":
             return None
         variables = orjson.dumps(data.get("variables") or {}, option=orjson.OPT_SORT_KEYS)
         return (

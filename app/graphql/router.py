@@ -15,6 +15,7 @@ from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 from app.core.config import Settings
+from app.core.request_context import current_record
 from app.graphql.context import Context
 from app.graphql.errors import format_error
 from app.graphql.http import prepared_request
@@ -90,7 +91,11 @@ class BookstoreGraphQLRouter(GraphQLRouter[Context, None]):
             # validation, variables) has no `data` key and answers 400.
             response["data"] = result.data
         if result.errors:
-            response["errors"] = [format_error(error) for error in result.errors]
+            errors = [format_error(error) for error in result.errors]
+            response["errors"] = list(errors)
+            record = current_record()
+            if record is not None:
+                record.error_codes = [error["extensions"]["code"] for error in errors]
         if result.extensions:
             response["extensions"] = result.extensions
         return response
