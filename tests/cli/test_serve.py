@@ -57,7 +57,7 @@ def test_sigterm_finishes_in_flight_requests_and_closes_connections(
         "DATABASE_URL": own_database,
         "PYTHONPATH": str(PROJECT_ROOT),
     }
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         [
             sys.executable,
             "-c",
