@@ -4,27 +4,32 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
+from pydantic import TypeAdapter
 from strawberry.types import Info
 
 from app.books import schemas
 from app.books import service as books_service
 from app.books.loaders import BookAuthorsLoader, BookGenresLoader
+from app.books.models import SLUG_MAX_LENGTH
 from app.books.repository import Availability
 from app.books.types import Author, Book, BookOrder, Genre
 from app.core.errors import ValidationFailed
 from app.core.paging import PageArgs
+from app.core.validation import SINGLE_LINE, bounded
 from app.db.pagination import Record
 from app.graphql.connection import Connection
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
-from app.graphql.inputs import parse_input
+from app.graphql.inputs import parse_arg, parse_input
 from app.graphql.lookahead import selected_paths
 from app.graphql.permissions import IsAdmin
 
 UNSET: Any = strawberry.UNSET
+AuthorSearch = TypeAdapter(Annotated[str, bounded(200, min_length=0), SINGLE_LINE])
+SlugArg = TypeAdapter(Annotated[str, bounded(SLUG_MAX_LENGTH)])
 
 
 @strawberry.input(description="Which books to list; every condition is optional (AND-ed).")
@@ -242,7 +247,9 @@ class BooksQuery:
         before: str | None = None,
         filter: AuthorFilter | None = None,
     ) -> Connection[Author]:
-        search = (filter.search or "").strip()[:200] or None if filter else None
+        search = (
+            parse_arg(AuthorSearch, filter.search or "", field="filter.search") if filter else ""
+        )
         context = info.context
         async with context.session() as session:
             page = await books_service.list_authors(
@@ -262,8 +269,9 @@ class BooksQuery:
 
     @strawberry.field(description="A genre by slug (GENRE_NOT_FOUND when there is none).")
     async def genre(self, info: Info[Context, None], slug: str) -> Genre | None:
+        wanted = parse_arg(SlugArg, slug, field="slug")
         async with info.context.session() as session:
-            return Genre.from_row(await books_service.get_genre_by_slug(session, slug))
+            return Genre.from_row(await books_service.get_genre_by_slug(session, wanted))
 
 
 @strawberry.type

@@ -207,12 +207,12 @@ async def adjust_stock(session: AsyncSession, deltas: dict[int, int]) -> None:
 # -- authors and genres -------------------------------------------------------------------
 
 
-async def list_authors(session: AsyncSession, search: str | None, args: PageArgs) -> Page[Record]:
+async def list_authors(session: AsyncSession, search: str, args: PageArgs) -> Page[Record]:
     repository = AuthorRepository(session)
     return await repository.list_page(search, args.request(AuthorRepository.ORDERING))
 
 
-async def count_authors(session: AsyncSession, search: str | None) -> int:
+async def count_authors(session: AsyncSession, search: str) -> int:
     return await AuthorRepository(session).count(search)
 
 
@@ -236,7 +236,7 @@ async def get_genres(session: AsyncSession, ids: Sequence[int]) -> dict[int, Rec
 
 
 async def get_genre_by_slug(session: AsyncSession, slug: str) -> Record:
-    row = await GenreRepository(session).get_by_slug(slug.strip().lower()[:100])
+    row = await GenreRepository(session).get_by_slug(slug.lower())
     if row is None:
         raise genre_not_found(field="slug")
     return row

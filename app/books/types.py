@@ -230,10 +230,13 @@ class Book(relay.Node):
         rows = await info.context.loader(BookGenresLoader).load(self.id)
         return [Genre.from_row(row) for row in rows]
 
-    @strawberry.field(description="Copies in stock: for admins; null for everyone else.")
-    async def stock_quantity(self, info: Info[Context, None]) -> int | None:
-        viewer = await info.context.viewer()
-        return self.stock if viewer is not None and viewer.is_admin else None
+    @strawberry.field(
+        description="Copies in stock (admins only: AUTH_FORBIDDEN for others).",
+        permission_classes=[IsAdmin],
+    )
+    def stock_quantity(self) -> int | None:
+        # Nullable so that a refusal nulls this field only, not the whole book.
+        return self.stock
 
     @strawberry.field(description="Whether the book is in your wishlist (null when not signed in).")
     async def in_wishlist(self, info: Info[Context, None]) -> bool | None:
@@ -245,7 +248,7 @@ class Book(relay.Node):
         description="Copies waited for by pending prebooks (admins only).",
         permission_classes=[IsAdmin],
     )
-    async def pending_prebook_quantity(self, info: Info[Context, None]) -> int:
+    async def pending_prebook_quantity(self, info: Info[Context, None]) -> int | None:
         return await info.context.loader(PendingQuantityLoader).load(self.id)
 
     @classmethod

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import asyncpg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.fastapi import BaseContext
 
@@ -18,6 +21,8 @@ from app.core.security import InvalidToken
 from app.db.session import Database, DatabaseFeatures
 from app.users import service as users_service
 from app.users.schemas import ClientInfo, Viewer
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from app.graphql.loaders import ContextLoader
@@ -46,6 +51,7 @@ class Context(BaseContext):
         self.features = features or DatabaseFeatures()
         self._loaders: dict[type[Any], Any] = {}
         self._session: AsyncSession | None = None
+        self._closed = False
         self._lock = asyncio.Lock()
         self._holder: asyncio.Task[object] | None = None
         self._auth_lock = asyncio.Lock()
@@ -54,6 +60,9 @@ class Context(BaseContext):
     # -- database -------------------------------------------------------------------------
 
     def _get_session(self) -> AsyncSession:
+        if self._closed:
+            # A resolver GraphQL gave up on (a sibling nulled the parent) finishing late.
+            raise RuntimeError("the request is over; its session is closed")
         if self._session is None:
             self._session = self.database.sessionmaker()
         return self._session
@@ -89,10 +98,23 @@ class Context(BaseContext):
             await session.commit()
 
     async def close(self) -> None:
-        """End of request: give the connection back (rolling back any read transaction)."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """End of request: give the connection back (rolling back any read transaction).
+
+        Takes the lock like every other user of the session: when a field error nulls a
+        parent, GraphQL answers without waiting for the parent's other fields, which may
+        still be running a statement on this session."""
+        async with self._lock:
+            self._closed = True
+            session, self._session = self._session, None
+            if session is None:
+                return
+            try:
+                await session.close()
+            except (DBAPIError, asyncpg.InterfaceError):
+                # A connection a cancelled statement left unusable: drop it from the pool
+                # rather than fail a response that has already been sent.
+                logger.warning("discarding a broken connection at the end of a request")
+                await session.invalidate()
 
     def loader(self, loader_class: type[L]) -> L:
         """This request's instance of a batch loader (created on first use)."""

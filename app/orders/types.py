@@ -133,7 +133,7 @@ class Order(relay.Node):
         return [OrderItem.from_row(row) for row in rows]
 
     @strawberry.field(description="Who placed it (admins only).", permission_classes=[IsAdmin])
-    async def user(self, info: Info[Context, None]) -> User:
+    async def user(self, info: Info[Context, None]) -> User | None:
         user = await info.context.loader(UserLoader).load(self.user_id)
         assert user is not None  # users with orders are never deleted (RESTRICT)
         return User.from_model(user)

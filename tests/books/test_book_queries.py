@@ -9,7 +9,8 @@ import pytest
 from tests.books.factory import BOOK_FIELDS, Catalog
 from tests.support import GraphQL, code, data, error
 
-BOOK = f"query($id: ID!) {{ book(id: $id) {{ {BOOK_FIELDS} stockQuantity }} }}"
+BOOK = f"query($id: ID!) {{ book(id: $id) {{ {BOOK_FIELDS} }} }}"
+STOCK = "query($id: ID!) { book(id: $id) { title stockQuantity } }"
 
 
 async def test_book_by_id_with_every_field(catalog: Catalog, gql: GraphQL) -> None:
@@ -35,7 +36,6 @@ async def test_book_by_id_with_every_field(catalog: Catalog, gql: GraphQL) -> No
     assert book["pageCount"] == 183
     assert book["authors"] == [{"id": le_guin, "name": "Ursula K. Le Guin"}]
     assert book["genres"] == [{"id": fantasy, "name": "Fantasy", "slug": "fantasy"}]
-    assert book["stockQuantity"] is None  # anonymous: not for you
     assert book["isArchived"] is False
 
 
@@ -52,8 +52,13 @@ async def test_stock_quantity_only_for_admins(
 ) -> None:
     book = await catalog.book(stock=7)
     variables = {"id": book["id"]}
-    assert data(await gql(BOOK, variables, token=customer_token))["book"]["stockQuantity"] is None
-    assert data(await gql(BOOK, variables, token=admin_token))["book"]["stockQuantity"] == 7
+    assert data(await gql(STOCK, variables, token=admin_token))["book"]["stockQuantity"] == 7
+    for token, expected in ((customer_token, "AUTH_FORBIDDEN"), (None, "AUTH_REQUIRED")):
+        result = await gql(STOCK, variables, token=token)
+        assert code(result) == expected
+        assert error(result)["path"] == ["book", "stockQuantity"]
+        # Only the field is refused: the rest of the book is there.
+        assert result["data"]["book"] == {"title": book["title"], "stockQuantity": None}
 
 
 @pytest.mark.parametrize(
