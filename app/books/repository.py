@@ -137,7 +137,7 @@ class Search:
     """Full-text search (websearch syntax, English stemming plus unstemmed names, and
     prefixes for typing-ahead), falling back to trigram word similarity for typos where
     the server has pg_trgm (only when full-text finds nothing, so typo matches never
-    crowd out exact ones)."""
+    crowd out exact ones, and only for plain words: it can't honour search operators)."""
 
     def __init__(self, term: str, *, trigram: bool) -> None:
         words = _WORDS.findall(term.lower())[:20]
@@ -152,7 +152,8 @@ class Search:
             query = query.op("||")(func.to_tsquery("simple", prefixes))
         full_text = Book.search_vector.op("@@")(query)
         rank = func.ts_rank_cd(Book.search_vector, query)
-        if not trigram:
+        # Fuzzy matching knows nothing of quotes, "-word" or "or": only for plain words.
+        if not trigram or not plain:
             self.condition: ColumnElement[bool] = full_text
             self.relevance: ColumnElement[float] = rank
             return
@@ -517,7 +518,8 @@ class GenreRepository:
         self, *, name: str | None, slug: str | None, except_id: int | None
     ) -> str | None:
         """Which of `name`/`slug` another genre already has ("name", "slug" or None)."""
-        for attribute, value, label in ((Genre.slug, slug, "slug"), (Genre.name, name, "name")):
+        # The name first: a slug derived from a taken name is taken because of the name.
+        for attribute, value, label in ((Genre.name, name, "name"), (Genre.slug, slug, "slug")):
             if value is None:
                 continue
             statement = select(Genre.id).where(func.lower(attribute) == value.lower())

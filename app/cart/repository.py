@@ -69,14 +69,18 @@ class CartRepository:
         return int(await self.session.scalar(statement) or 0)
 
     async def set_line(self, user_id: int, book_id: int, quantity: int, price: Decimal) -> None:
-        """Set the line's quantity, creating it (at today's price) if it is new."""
+        """Set the line's quantity at today's price: changing a line acknowledges a price
+        change (the CART_PRICE_CHANGED warning goes away)."""
         statement = insert(CartItem).values(
             user_id=user_id, book_id=book_id, quantity=quantity, price_when_added=price
         )
         await self.session.execute(
             statement.on_conflict_do_update(
                 index_elements=[CartItem.user_id, CartItem.book_id],
-                set_={"quantity": statement.excluded.quantity},
+                set_={
+                    "quantity": statement.excluded.quantity,
+                    "price_when_added": statement.excluded.price_when_added,
+                },
             )
         )
 

@@ -41,13 +41,18 @@ async def fulfil_all() -> tuple[list[str], bool]:
             copies = sum(prebook.quantity for prebook in served)
             orders = ", ".join(str(prebook.order_id) for prebook in served) or "none"
             lines.append(
-                f"book {book_id}: served {len(served)} prebooks ({copies} copies), orders: {orders}"
+                f"book {book_id}: served {_count(len(served), 'prebook')} "
+                f"({_count(copies, 'copy', 'copies')}), orders: {orders}"
             )
     finally:
         await database.dispose()
     if not book_ids:
         lines.append("no released book with stock has waiting prebooks")
     return lines, ok
+
+
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -243,8 +243,10 @@ async def _change_status(
         )
     if to is OrderStatus.CANCELLED:
         await _return_stock(session, settings, order, stock)
+    now = datetime.now(UTC)
     order.status = to
-    setattr(order, _STATUS_TIMESTAMP[to], datetime.now(UTC))
+    setattr(order, _STATUS_TIMESTAMP[to], now)
+    order.updated_at = now  # the same clock as the status timestamp
     await session.flush()
 
 

@@ -84,7 +84,7 @@ async def cancel(session: AsyncSession, *, prebook_id: int, viewer: Viewer) -> N
             field="id",
         )
     prebook.status = PrebookStatus.CANCELLED
-    prebook.cancelled_at = datetime.now(UTC)
+    prebook.cancelled_at = prebook.updated_at = datetime.now(UTC)
     await session.flush()
 
 
@@ -128,7 +128,7 @@ async def serve_queue(
                 currency=settings.currency,
             )
             prebook.status = PrebookStatus.FULFILLED
-            prebook.fulfilled_at = now
+            prebook.fulfilled_at = prebook.updated_at = now
             prebook.order_id = order.id
             available -= prebook.quantity
             served.append(prebook)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,27 @@ class UserRepository:
 
     async def get_by_id(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
+
+    async def get_with_session(
+        self, user_id: int, family_id: uuid.UUID | None
+    ) -> tuple[User | None, bool]:
+        """The user, and whether the sign-in session `family_id` is still open (one
+        statement: this runs on every authenticated request)."""
+        open_session = (
+            exists()
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .correlate(None)
+            if family_id is not None
+            else literal(True)
+        )
+        row = (
+            await self.session.execute(
+                select(User, open_session.label("session_open")).where(User.id == user_id)
+            )
+        ).one_or_none()
+        if row is None:
+            return None, False
+        return row[0], bool(row[1])
 
     async def get_by_email(self, email: str) -> User | None:
         result = await self.session.scalars(select(User).where(User.email == email))

@@ -94,7 +94,9 @@ class UsersMutation:
         ctx = info.context
         viewer = await ctx.require_viewer()
         async with ctx.transaction() as session:
-            user = await users_service.update_me(session, ctx.settings, viewer=viewer, data=data)
+            user = await users_service.update_me(
+                session, ctx.settings, viewer=viewer, data=data, client=ctx.client
+            )
             return User.from_model(user)
 
     @strawberry.mutation(
@@ -106,5 +108,7 @@ class UsersMutation:
         ctx = info.context
         viewer = await ctx.require_viewer()
         async with ctx.transaction() as session:
-            await users_service.change_password(session, ctx.settings, viewer=viewer, data=data)
+            await users_service.change_password(
+                session, ctx.settings, viewer=viewer, data=data, client=ctx.client
+            )
         return True

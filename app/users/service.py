@@ -209,12 +209,17 @@ async def logout_all(session: AsyncSession, *, viewer: Viewer) -> None:
 
 
 async def authenticate(session: AsyncSession, settings: Settings, token: str) -> Viewer:
-    """The viewer an access token stands for. The user is read on every request, so a
-    deactivated account stops working at once, not when its token expires."""
+    """The viewer an access token stands for. The user and the session are read on every
+    request, so a deactivated account or an ended session stops working at once, not when
+    the token expires."""
     claims = decode_access_token(settings, token)
-    user = await UserRepository(session).get_by_id(claims.user_id)
-    if user is None:
-        raise InvalidToken()
+    user, session_open = await UserRepository(session).get_with_session(
+        claims.user_id, claims.session_id
+    )
+    if user is None or not session_open:
+        # Signed out (logout, logoutAll, a password change, a stolen refresh token
+        # detected): the access tokens of that session stop working at once.
+        raise InvalidToken("This session has ended; sign in again")
     if not user.is_active:
         raise _inactive()
     return Viewer(id=user.id, role=user.role, session_id=claims.session_id)
@@ -231,16 +236,36 @@ async def get_users(session: AsyncSession, user_ids: Sequence[int]) -> Sequence[
     return await UserRepository(session).list_by_ids(user_ids) if user_ids else []
 
 
-async def _check_password(settings: Settings, user: User, password: str, field: str) -> None:
+async def _check_password(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    password: str,
+    *,
+    field: str,
+    client: ClientInfo,
+) -> None:
+    """Verify the current password, throttled like sign-ins: a stolen access token must not
+    become a way to guess the password."""
+    failures = LoginFailureRepository(session)
+    window = timedelta(minutes=settings.login_failure_window_minutes)
+    await _refuse_if_throttled(failures, settings, email=user.email, client=client, window=window)
     matches, _ = await password_hasher(settings).verify(password, user.password_hash)
     if not matches:
+        await failures.record(email=user.email, ip_address=client.ip_address)
+        await session.commit()  # keep the failure although the mutation fails
         raise AuthenticationError(
             "Current password is incorrect", code=ErrorCode.AUTH_INVALID_CREDENTIALS, field=field
         )
 
 
 async def update_me(
-    session: AsyncSession, settings: Settings, *, viewer: Viewer, data: UpdateMeInput
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    viewer: Viewer,
+    data: UpdateMeInput,
+    client: ClientInfo,
 ) -> User:
     users = UserRepository(session)
     user = await get_user(session, viewer.id)
@@ -251,7 +276,14 @@ async def update_me(
                 code=ErrorCode.AUTH_INVALID_CREDENTIALS,
                 field="input.currentPassword",
             )
-        await _check_password(settings, user, data.current_password, "input.currentPassword")
+        await _check_password(
+            session,
+            settings,
+            user,
+            data.current_password,
+            field="input.currentPassword",
+            client=client,
+        )
         if not await users.change_email(user, data.email):
             raise _email_taken()
     if data.full_name is not None:
@@ -261,10 +293,17 @@ async def update_me(
 
 
 async def change_password(
-    session: AsyncSession, settings: Settings, *, viewer: Viewer, data: ChangePasswordInput
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    viewer: Viewer,
+    data: ChangePasswordInput,
+    client: ClientInfo,
 ) -> None:
     user = await get_user(session, viewer.id)
-    await _check_password(settings, user, data.current_password, "input.currentPassword")
+    await _check_password(
+        session, settings, user, data.current_password, field="input.currentPassword", client=client
+    )
     user.password_hash = await password_hasher(settings).hash(data.new_password)
     # Whoever else holds a session (perhaps the reason for the change) is signed out.
     await RefreshTokenRepository(session).revoke_all_of_user(

@@ -202,6 +202,8 @@ async def test_genres_lifecycle(catalog: Catalog, gql: GraphQL) -> None:
         await gql(create, {"i": {"name": "magical realism", "slug": "mr"}}, token=catalog.token)
     )
     assert name_taken["extensions"] == {"code": "GENRE_NAME_TAKEN", "field": "input.name"}
+    derived_slug = error(await gql(create, {"i": {"name": "Magical Realism"}}, token=catalog.token))
+    assert derived_slug["extensions"] == {"code": "GENRE_NAME_TAKEN", "field": "input.name"}
     bad_slug = error(
         await gql(create, {"i": {"name": "X", "slug": "Not A Slug"}}, token=catalog.token)
     )

@@ -66,6 +66,8 @@ async def test_prefix_matches_while_typing(gql: GraphQL) -> None:
 async def test_web_search_syntax(gql: GraphQL) -> None:
     assert await search(gql, '"children of dune"') == ["Children of Dune"]
     assert await search(gql, "dune -children") == ["Dune"]
+    # Nothing matches exactly; the typo fallback must not ignore the exclusion either.
+    assert await search(gql, '"lord of the" -rings') == []
     assert sorted(await search(gql, "hobbit or earthsea")) == ["A Wizard of Earthsea", "The Hobbit"]
 
 

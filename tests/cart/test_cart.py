@@ -174,6 +174,12 @@ async def test_warnings_never_block_reading(
     assert ("BOOK_NOT_FOUND", withdrawn["id"]) in warnings
     assert len(cart["items"]) == 3
     assert cart["items"][0]["unitPrice"] == "12.00"  # always the current price
+    # Changing the line acknowledges the new price: that warning goes away.
+    updated = data(await gql(UPDATE, {"book": pricey["id"], "quantity": 3}, token=customer_token))
+    codes = {
+        w["code"] for w in updated["updateCartItem"]["warnings"] if w["bookId"] == pricey["id"]
+    }
+    assert "CART_PRICE_CHANGED" not in codes
 
 
 async def test_cart_follows_the_user_across_sessions(catalog: Catalog, gql: GraphQL) -> None:

@@ -139,7 +139,7 @@ async def test_fulfil_prebooks_command(
         get_settings.cache_clear()
     assert ok
     assert len(lines) == 1
-    assert "served 1 prebooks (2 copies)" in lines[0]
+    assert "served 1 prebook (2 copies)" in lines[0]
     assert await stock_of(gql, admin_token, released["id"]) == 3
     again, _ = await prebooks_cli.fulfil_all()
     assert again == ["no released book with stock has waiting prebooks"]

@@ -104,3 +104,17 @@ async def test_no_response_ever_contains_a_password_hash(gql: GraphQL) -> None:
     ]
     assert "argon2" not in str(responses)
     assert code(responses[-1]) == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_guessing_the_current_password_is_throttled(gql: GraphQL) -> None:
+    payload = await register(gql)
+    token = payload["accessToken"]
+    for _ in range(5):
+        wrong = {"currentPassword": "a wrong guess", "newPassword": "whatever 12345"}
+        assert code(await gql(CHANGE_PASSWORD, {"input": wrong}, token=token)) == (
+            "AUTH_INVALID_CREDENTIALS"
+        )
+    right = {"currentPassword": PASSWORD, "newPassword": "whatever 12345"}
+    locked = error(await gql(CHANGE_PASSWORD, {"input": right}, token=token))
+    assert locked["extensions"]["code"] == "AUTH_TOO_MANY_ATTEMPTS"
+    assert code(await login(gql, payload["user"]["email"])) == "AUTH_TOO_MANY_ATTEMPTS"

@@ -184,3 +184,23 @@ async def test_logout_all_ends_every_session(gql: GraphQL) -> None:
     for token in (payload["refreshToken"], other["refreshToken"]):
         assert code(await gql(REFRESH, {"token": token})) == "AUTH_INVALID_TOKEN"
     assert code(await gql("mutation { logoutAll }")) == "AUTH_REQUIRED"
+
+
+async def test_access_tokens_end_with_their_session(gql: GraphQL) -> None:
+    first = await register(gql)
+    email = first["user"]["email"]
+    second = data(await login(gql, email))["login"]
+    await gql(LOGOUT, {"token": first["refreshToken"]})
+    assert code(await gql(ME, token=first["accessToken"])) == "AUTH_INVALID_TOKEN"
+    assert "errors" not in await gql(ME, token=second["accessToken"])  # other session lives
+
+    await gql("mutation { logoutAll }", token=second["accessToken"])
+    assert code(await gql(ME, token=second["accessToken"])) == "AUTH_INVALID_TOKEN"
+
+
+async def test_refresh_keeps_the_session_and_reuse_kills_its_access_tokens(gql: GraphQL) -> None:
+    first = await register(gql)
+    rotated = data(await gql(REFRESH, {"token": first["refreshToken"]}))["refreshToken"]
+    assert "errors" not in await gql(ME, token=first["accessToken"])  # same session, still open
+    await gql(REFRESH, {"token": first["refreshToken"]})  # the old token again: theft
+    assert code(await gql(ME, token=rotated["accessToken"])) == "AUTH_INVALID_TOKEN"
