@@ -8,6 +8,7 @@ Nothing else formats errors.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -147,6 +148,15 @@ class ErrorCode(StrEnum):
         "AUTHOR_HAS_BOOKS",
         "The author is credited on books and cannot be deleted; change those books first.",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalRef:
+    """A reference to an object in an error's extensions; clients receive it as the same
+    global ID the API uses everywhere else."""
+
+    type_name: str
+    id: int
 
 
 class AppError(Exception):

@@ -14,9 +14,10 @@ from typing import Any, cast
 from graphql import GraphQLError, GraphQLSyntaxError
 from pydantic import ValidationError
 
-from app.core.errors import AppError, ErrorCode, ValidationFailed
+from app.core.errors import AppError, ErrorCode, GlobalRef, ValidationFailed
 from app.db.session import is_database_unavailable
 from app.graphql.enums import graphql_enum
+from app.graphql.ids import encode_id
 
 logger = logging.getLogger("app.graphql")
 
@@ -61,7 +62,7 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
 
     if isinstance(original, AppError):
         message = original.message
-        extensions = original.to_extensions()
+        extensions = _with_global_ids(original.to_extensions())
     elif error.path is None and (
         original is None or isinstance(original, (GraphQLError, ValueError, TypeError))
     ):
@@ -101,6 +102,16 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         formatted["path"] = error.path
     formatted["extensions"] = extensions
     return formatted
+
+
+def _with_global_ids(value: Any) -> Any:
+    if isinstance(value, GlobalRef):
+        return encode_id(value.type_name, value.id)
+    if isinstance(value, dict):
+        return {key: _with_global_ids(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_global_ids(item) for item in value]
+    return value
 
 
 def _request_error_code(error: GraphQLError) -> str:

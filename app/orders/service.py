@@ -14,7 +14,7 @@ from app.books import service as books_service
 from app.books.repository import Stock
 from app.cart import service as cart_service
 from app.core.config import Settings
-from app.core.errors import AppError, ConflictError, ErrorCode, NotFoundError
+from app.core.errors import AppError, ConflictError, ErrorCode, GlobalRef, NotFoundError
 from app.core.paging import PageArgs
 from app.db.pagination import Page, Record
 from app.orders.models import Order, OrderStatus
@@ -160,16 +160,20 @@ def _refuse_unsellable(wanted: dict[int, int], locked: dict[int, Record], stock:
             raise NotFoundError(
                 "A book in your cart is no longer sold; remove it and try again",
                 code=ErrorCode.BOOK_NOT_FOUND,
-                extensions={"bookId": book_id},
+                extensions={"bookId": GlobalRef("Book", book_id)},
             )
         if book.release_date > stock.today:
             raise AppError(
                 f"“{book.title}” is not released yet; prebook it instead",
                 code=ErrorCode.BOOK_NOT_RELEASED,
-                extensions={"bookId": book_id},
+                extensions={"bookId": GlobalRef("Book", book_id)},
             )
     short = [
-        {"bookId": book_id, "requested": quantity, "available": locked[book_id].stock_quantity}
+        {
+            "bookId": GlobalRef("Book", book_id),
+            "requested": quantity,
+            "available": locked[book_id].stock_quantity,
+        }
         for book_id, quantity in sorted(wanted.items())
         if locked[book_id].stock_quantity < quantity
     ]

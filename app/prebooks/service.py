@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.books import service as books_service
 from app.books.repository import Stock
 from app.core.config import Settings
-from app.core.errors import AppError, ConflictError, ErrorCode, NotFoundError, ValidationFailed
+from app.core.errors import (
+    AppError,
+    ConflictError,
+    ErrorCode,
+    GlobalRef,
+    NotFoundError,
+    ValidationFailed,
+)
 from app.core.paging import PageArgs
 from app.db.pagination import Page, Record
 from app.orders import service as orders_service
@@ -67,9 +74,14 @@ async def create(
             "You already have a waiting prebook for this book",
             code=ErrorCode.PREBOOK_ALREADY_EXISTS,
             field="input.bookId",
-            extensions={"prebookId": await prebooks.pending_of(viewer.id, book.id)},
+            extensions={"prebookId": await _pending_ref(prebooks, viewer.id, book.id)},
         )
     return prebook
+
+
+async def _pending_ref(prebooks: PrebookRepository, user_id: int, book_id: int) -> GlobalRef | None:
+    pending = await prebooks.pending_of(user_id, book_id)
+    return GlobalRef("Prebook", pending) if pending is not None else None
 
 
 async def cancel(session: AsyncSession, *, prebook_id: int, viewer: Viewer) -> None:
