@@ -61,6 +61,7 @@ class Book(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("price > 0", name="price_positive"),
         CheckConstraint("stock_quantity >= 0", name="stock_not_negative"),
+        CheckConstraint("prebook_demand >= 0", name="prebook_demand_not_negative"),
         CheckConstraint("page_count IS NULL OR page_count > 0", name="page_count_positive"),
         # One index per sort order of the public listing, over live books only: every
         # `books` page is an index range scan whatever the order.
@@ -78,6 +79,9 @@ class Book(TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
     price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     stock_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Copies waited for by pending prebooks. While anyone waits, the stock is theirs: a
+    # released book with waiting prebooks sells nothing until the queue is served.
+    prebook_demand: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     release_date: Mapped[date] = mapped_column(Date)
     page_count: Mapped[int | None] = mapped_column(Integer)
     language: Mapped[str | None] = mapped_column(String(LANGUAGE_MAX_LENGTH))

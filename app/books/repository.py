@@ -90,10 +90,14 @@ class BookCriteria:
 
 
 def availability_of(stock: Stock) -> ColumnElement[str]:
-    """The one definition of availability, used both to show it and to filter on it."""
+    """The one definition of availability, used both to show it and to filter on it.
+    Copies held for waiting prebooks are not for sale."""
     return case(
         (Book.release_date > stock.today, literal(Availability.PREORDER.value)),
-        (Book.stock_quantity == 0, literal(Availability.OUT_OF_STOCK.value)),
+        (
+            or_(Book.stock_quantity == 0, Book.prebook_demand > 0),
+            literal(Availability.OUT_OF_STOCK.value),
+        ),
         (
             Book.stock_quantity <= stock.low_stock_threshold,
             literal(Availability.LOW_STOCK.value),
@@ -110,6 +114,7 @@ BOOK_COLUMNS: tuple[Any, ...] = (
     Book.description,
     Book.price,
     Book.stock_quantity,
+    Book.prebook_demand,
     Book.release_date,
     Book.page_count,
     Book.language,
@@ -360,6 +365,7 @@ class BookRepository:
                 Book.title,
                 Book.price,
                 Book.stock_quantity,
+                Book.prebook_demand,
                 Book.is_archived,
                 Book.release_date,
             )
@@ -368,6 +374,13 @@ class BookRepository:
             .with_for_update()
         )
         return {row.id: row for row in await self.session.execute(statement)}
+
+    async def adjust_demand(self, book_id: int, delta: int) -> None:
+        await self.session.execute(
+            update(Book)
+            .where(Book.id == book_id)
+            .values(prebook_demand=Book.prebook_demand + delta, updated_at=func.now())
+        )
 
     async def adjust_stock(self, deltas: dict[int, int]) -> None:
         """Add (or, negative, take) copies, in one statement. The CHECK constraint

@@ -204,6 +204,16 @@ async def adjust_stock(session: AsyncSession, deltas: dict[int, int]) -> None:
     await BookRepository(session).adjust_stock(deltas)
 
 
+async def adjust_prebook_demand(session: AsyncSession, book_id: int, delta: int) -> None:
+    """Copies waited for by prebooks (call with the book locked)."""
+    await BookRepository(session).adjust_demand(book_id, delta)
+
+
+def sellable(book: Record) -> int:
+    """Copies a shopper can buy now: none while prebooks wait (they are served first)."""
+    return 0 if book.prebook_demand > 0 else int(book.stock_quantity)
+
+
 # -- authors and genres -------------------------------------------------------------------
 
 

@@ -32,7 +32,6 @@ from app.graphql.connection import Connection
 from app.graphql.context import Context
 from app.graphql.enums import SortDirection, graphql_enum
 from app.graphql.permissions import IsAdmin
-from app.prebooks.loaders import PendingQuantityLoader
 from app.wishlist.loaders import InWishlistLoader
 
 graphql_enum(
@@ -178,6 +177,7 @@ class Book(relay.Node):
     created_at: datetime = strawberry.field(description="When the book was added.")
     updated_at: datetime = strawberry.field(description="When the book last changed.")
     stock: strawberry.Private[int]
+    demand: strawberry.Private[int]
     prefetched_authors: strawberry.Private[list[Author] | None] = None
     prefetched_genres: strawberry.Private[list[Genre] | None] = None
 
@@ -206,6 +206,7 @@ class Book(relay.Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
             stock=row.stock_quantity,
+            demand=row.prebook_demand,
             prefetched_authors=None if authors is None else [Author.from_row(a) for a in authors],
             prefetched_genres=None if genres is None else [Genre.from_row(g) for g in genres],
         )
@@ -248,8 +249,8 @@ class Book(relay.Node):
         description="Copies waited for by pending prebooks (admins only).",
         permission_classes=[IsAdmin],
     )
-    async def pending_prebook_quantity(self, info: Info[Context, None]) -> int | None:
-        return await info.context.loader(PendingQuantityLoader).load(self.id)
+    def pending_prebook_quantity(self) -> int | None:
+        return self.demand
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -60,8 +60,9 @@ async def _set_quantity(
             code=ErrorCode.CART_LIMIT_EXCEEDED,
             field="bookId",
         )
-    if quantity > book.stock_quantity:
-        raise out_of_stock(book_id, book.stock_quantity)
+    available = books_service.sellable(book)
+    if quantity > available:
+        raise out_of_stock(book_id, available)
     await carts.set_line(user_id, book_id, quantity, book.price)
     await carts.touch(user_id)
 
@@ -125,13 +126,14 @@ def _warnings(line: CartLine, stock: Stock) -> list[CartWarning]:
                 book.id,
             )
         )
-    if line.quantity > book.stock_quantity:
+    available = books_service.sellable(book)
+    if line.quantity > available:
         warnings.append(
             CartWarning(
                 ErrorCode.CART_OUT_OF_STOCK,
-                f"Only {book.stock_quantity} of “{book.title}” in stock",
+                f"Only {available} of “{book.title}” available",
                 book.id,
-                book.stock_quantity,
+                available,
             )
         )
     if book.price != line.price_when_added:

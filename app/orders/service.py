@@ -172,10 +172,10 @@ def _refuse_unsellable(wanted: dict[int, int], locked: dict[int, Record], stock:
         {
             "bookId": GlobalRef("Book", book_id),
             "requested": quantity,
-            "available": locked[book_id].stock_quantity,
+            "available": books_service.sellable(locked[book_id]),
         }
         for book_id, quantity in sorted(wanted.items())
-        if locked[book_id].stock_quantity < quantity
+        if books_service.sellable(locked[book_id]) < quantity
     ]
     if short:
         raise AppError(

@@ -13,12 +13,3 @@ class QueuePositionLoader(ContextLoader[int, int | None]):
         async with self.context.session() as session:
             positions = await prebooks_service.queue_positions(session, keys)
         return [positions.get(key) for key in keys]
-
-
-class PendingQuantityLoader(ContextLoader[int, int]):
-    """Copies waited for, per book (admin view)."""
-
-    async def batch_load_fn(self, keys: list[int]) -> list[int]:
-        async with self.context.session() as session:
-            totals = await prebooks_service.pending_quantities(session, keys)
-        return [totals[key] for key in keys]

@@ -89,15 +89,6 @@ class PrebookRepository:
         )
         return {prebook_id: int(position) for prebook_id, position in result}
 
-    async def pending_quantities(self, book_ids: Sequence[int]) -> dict[int, int]:
-        result = await self.session.execute(
-            select(Prebook.book_id, func.sum(Prebook.quantity))
-            .where(Prebook.book_id.in_(book_ids), Prebook.status == PrebookStatus.PENDING)
-            .group_by(Prebook.book_id)
-        )
-        found = {book_id: int(total) for book_id, total in result}
-        return {book_id: found.get(book_id, 0) for book_id in book_ids}
-
     def _conditions(
         self, *, user_id: int | None, book_id: int | None, status: PrebookStatus | None
     ) -> list[ColumnElement[bool]]:

@@ -46,9 +46,13 @@ async def create(
             code=ErrorCode.PREBOOK_QUANTITY_INVALID,
             field="input.quantity",
         )
-    book = await books_service.get_book(session, data.book_id, stock, include_archived=False)
+    # The book is locked first, as restocks and cancellations do (no deadlocks): the
+    # decision below and the demand update see the same stock.
+    book = (await books_service.lock_for_sale(session, [data.book_id])).get(data.book_id)
+    if book is None or book.is_archived:
+        raise books_service.book_not_found(field="input.bookId")
     released = book.release_date <= stock.today
-    if released and book.stock_quantity >= data.quantity:
+    if released and books_service.sellable(book) >= data.quantity:
         raise AppError(
             "This book can be bought now: add it to the cart instead",
             code=ErrorCode.PREBOOK_NOT_ALLOWED,
@@ -76,6 +80,7 @@ async def create(
             field="input.bookId",
             extensions={"prebookId": await _pending_ref(prebooks, viewer.id, book.id)},
         )
+    await books_service.adjust_prebook_demand(session, book.id, data.quantity)
     return prebook
 
 
@@ -86,9 +91,14 @@ async def _pending_ref(prebooks: PrebookRepository, user_id: int, book_id: int) 
 
 async def cancel(session: AsyncSession, *, prebook_id: int, viewer: Viewer) -> None:
     """Cancel a waiting prebook of yours (admins: anyone's)."""
-    prebook = await PrebookRepository(session).lock(prebook_id)
-    if prebook is None or not (viewer.is_admin or prebook.user_id == viewer.id):
+    prebooks = PrebookRepository(session)
+    found = (await prebooks.get_rows([prebook_id])).get(prebook_id)
+    if found is None or not (viewer.is_admin or found.user_id == viewer.id):
         raise prebook_not_found()
+    # Book first, then the prebook: the order restocks lock them in.
+    await books_service.lock_for_sale(session, [found.book_id])
+    prebook = await prebooks.lock(prebook_id)
+    assert prebook is not None  # prebooks are never deleted
     if prebook.status is not PrebookStatus.PENDING:
         raise AppError(
             f"A {prebook.status.value.lower()} prebook cannot be cancelled",
@@ -97,6 +107,7 @@ async def cancel(session: AsyncSession, *, prebook_id: int, viewer: Viewer) -> N
         )
     prebook.status = PrebookStatus.CANCELLED
     prebook.cancelled_at = prebook.updated_at = datetime.now(UTC)
+    await books_service.adjust_prebook_demand(session, prebook.book_id, -prebook.quantity)
     await session.flush()
 
 
@@ -145,6 +156,9 @@ async def serve_queue(
             available -= prebook.quantity
             served.append(prebook)
     await books_service.adjust_stock(session, {book_id: available - book.stock_quantity})
+    if served:
+        served_copies = sum(prebook.quantity for prebook in served)
+        await books_service.adjust_prebook_demand(session, book_id, -served_copies)
     await session.flush()
     return served
 
@@ -213,7 +227,3 @@ async def get_prebooks(
 
 async def queue_positions(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
     return await PrebookRepository(session).queue_positions(ids) if ids else {}
-
-
-async def pending_quantities(session: AsyncSession, book_ids: Sequence[int]) -> dict[int, int]:
-    return await PrebookRepository(session).pending_quantities(book_ids) if book_ids else {}

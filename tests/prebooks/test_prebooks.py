@@ -265,3 +265,58 @@ async def test_my_prebooks_statement_budget(
     assert len(result["edges"]) == count
     # viewer, page, queue positions, books, authors
     assert statements.count == 5, statements.statements
+
+
+async def test_copies_are_held_while_prebooks_wait(
+    catalog: Catalog, gql: GraphQL, customer_token: str, admin_token: str
+) -> None:
+    book = await catalog.book("Held", stock=0)
+    waiter = await customer(gql)
+    waiting = data(await prebook(gql, waiter, book["id"], 3))["prebook"]
+    small = data(await gql(RESTOCK, {"book": book["id"], "quantity": 2}, token=admin_token))[
+        "restockBook"
+    ]
+    assert small["fulfilledPrebooks"] == []
+    assert small["book"]["stockQuantity"] == 2
+    assert small["book"]["availability"] == "OUT_OF_STOCK"  # the 2 copies are spoken for
+    refused = error(await add_to_cart(gql, customer_token, book["id"]))
+    assert refused["extensions"]["code"] == "CART_OUT_OF_STOCK"
+    assert refused["extensions"]["availableQuantity"] == 0
+    assert "errors" not in await prebook(gql, customer_token, book["id"], 1)  # so: queue up
+
+    enough = data(await gql(RESTOCK, {"book": book["id"], "quantity": 2}, token=admin_token))[
+        "restockBook"
+    ]
+    assert [p["id"] for p in enough["fulfilledPrebooks"]][0] == waiting["id"]
+    assert len(enough["fulfilledPrebooks"]) == 2  # then the one queued behind
+    assert enough["book"]["stockQuantity"] == 0
+
+
+async def test_release_day_copies_wait_for_fulfilment(
+    catalog: Catalog, gql: GraphQL, customer_token: str, admin_token: str
+) -> None:
+    book = await catalog.book("Launch", stock=5, released_days_ago=-3)
+    waiter = await customer(gql)
+    await prebook(gql, waiter, book["id"], 2)
+    await catalog.run(
+        "mutation($id: ID!, $d: Date!) { updateBook(id: $id, input: {releaseDate: $d}) { id } }",
+        {"id": book["id"], "d": days_from_today(0)},
+    )
+    early = error(await add_to_cart(gql, customer_token, book["id"]))
+    assert early["extensions"]["code"] == "CART_OUT_OF_STOCK"  # until the queue is served
+    served = data(await gql(FULFIL, {"book": book["id"]}, token=admin_token))["fulfilPrebooks"]
+    assert len(served["fulfilledPrebooks"]) == 1
+    assert "errors" not in await add_to_cart(gql, customer_token, book["id"], 3)
+
+
+async def test_cancelling_a_prebook_releases_its_hold(
+    catalog: Catalog, gql: GraphQL, customer_token: str, admin_token: str
+) -> None:
+    book = await catalog.book("Let go", stock=2)
+    waiter = await customer(gql)
+    waiting = data(await prebook(gql, waiter, book["id"], 3))["prebook"]
+    assert code(await add_to_cart(gql, customer_token, book["id"])) == "CART_OUT_OF_STOCK"
+    held = data(await gql(STOCK, {"id": book["id"]}, token=admin_token))["book"]
+    assert held == {"stockQuantity": 2, "pendingPrebookQuantity": 3}
+    await gql(CANCEL, {"id": waiting["id"]}, token=waiter)
+    assert "errors" not in await add_to_cart(gql, customer_token, book["id"], 2)
