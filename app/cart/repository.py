@@ -39,9 +39,11 @@ class CartRepository:
     async def updated_at(self, user_id: int) -> datetime | None:
         return await self.session.scalar(select(Cart.updated_at).where(Cart.user_id == user_id))
 
-    async def lines(self, user_id: int, stock: Stock) -> Sequence[Record]:
-        """The cart's lines with their books (current price, stock, availability), in the
-        order they were added."""
+    async def lines(
+        self, user_id: int, stock: Stock, item_ids: Sequence[int] | None = None
+    ) -> Sequence[Record]:
+        """The cart's lines (or those of `item_ids`) with their books (current price, stock,
+        availability), in the order they were added."""
         statement = (
             select(
                 CartItem.id.label("item_id"),
@@ -55,6 +57,8 @@ class CartRepository:
             .where(CartItem.user_id == user_id)
             .order_by(CartItem.added_at, CartItem.id)
         )
+        if item_ids is not None:
+            statement = statement.where(CartItem.id.in_(item_ids))
         return (await self.session.execute(statement)).all()
 
     async def quantity_of(self, user_id: int, book_id: int) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books import service as books_service
@@ -147,20 +149,29 @@ def _warnings(line: CartLine, stock: Stock) -> list[CartWarning]:
     return warnings
 
 
+def _line(row: Record) -> CartLine:
+    return CartLine(
+        item_id=row.item_id,
+        quantity=row.item_quantity,
+        added_at=row.item_added_at,
+        price_when_added=row.item_price_when_added,
+        book=row,
+    )
+
+
+async def get_lines(
+    session: AsyncSession, *, user_id: int, item_ids: Sequence[int], stock: Stock
+) -> dict[int, CartLine]:
+    """Lines of the user's cart by id (others' lines are simply not found)."""
+    rows = await CartRepository(session).lines(user_id, stock, item_ids) if item_ids else []
+    return {row.item_id: _line(row) for row in rows}
+
+
 async def get_cart(session: AsyncSession, *, user_id: int, stock: Stock) -> CartView:
     carts = CartRepository(session)
     rows = await carts.lines(user_id, stock)
     updated_at = await carts.updated_at(user_id)
-    lines = [
-        CartLine(
-            item_id=row.item_id,
-            quantity=row.item_quantity,
-            added_at=row.item_added_at,
-            price_when_added=row.item_price_when_added,
-            book=row,
-        )
-        for row in rows
-    ]
+    lines = [_line(row) for row in rows]
     warnings = [warning for line in lines for warning in _warnings(line, stock)]
     return CartView(user_id=user_id, updated_at=updated_at, lines=lines, warnings=warnings)
 

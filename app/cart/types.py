@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Self
 
 import strawberry
+from strawberry import relay
+from strawberry.types import Info
 
+from app.books import service as books_service
 from app.books.types import Book
+from app.cart import service as cart_service
 from app.cart.schemas import CartLine, CartView
 from app.cart.schemas import CartWarning as CartWarningData
 from app.core.errors import ErrorCode
+from app.graphql.context import Context
 from app.graphql.ids import encode_id
 
 
@@ -38,8 +44,8 @@ class CartWarning:
 
 
 @strawberry.type(description="A book in the cart.")
-class CartItem:
-    id: strawberry.ID = strawberry.field(description="ID of the line.")
+class CartItem(relay.Node):
+    id: relay.NodeID[int]
     book: Book = strawberry.field(description="The book, with its current price and stock.")
     quantity: int = strawberry.field(description="Copies (1-99).")
     unit_price: Decimal = strawberry.field(description="The book's current price.")
@@ -49,7 +55,7 @@ class CartItem:
     @classmethod
     def from_line(cls, line: CartLine) -> Self:
         return cls(
-            id=strawberry.ID(encode_id("CartItem", line.item_id)),
+            id=line.item_id,
             book=Book.from_row(line.book),
             quantity=line.quantity,
             unit_price=line.unit_price,
@@ -57,10 +63,26 @@ class CartItem:
             added_at=line.added_at,
         )
 
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Lines of your own cart only."""
+        ids = [int(node_id) for node_id in node_ids]
+        viewer = await info.context.viewer()
+        if viewer is None:
+            return [None] * len(ids)
+        stock = books_service.stock_context(info.context.settings)
+        async with info.context.session() as session:
+            lines = await cart_service.get_lines(
+                session, user_id=viewer.id, item_ids=ids, stock=stock
+            )
+        return [cls.from_line(lines[i]) if i in lines else None for i in ids]
+
 
 @strawberry.type(description="Your cart: kept on the server, the same on every device.")
-class Cart:
-    id: strawberry.ID = strawberry.field(description="ID of the cart.")
+class Cart(relay.Node):
+    id: relay.NodeID[int]
     items: list[CartItem] = strawberry.field(description="Lines, in the order they were added.")
     total_quantity: int = strawberry.field(description="Copies across all lines.")
     subtotal: Decimal = strawberry.field(description="Sum of the lines at current prices.")
@@ -74,10 +96,26 @@ class Cart:
     @classmethod
     def from_view(cls, cart: CartView) -> Self:
         return cls(
-            id=strawberry.ID(encode_id("Cart", cart.user_id)),
+            id=cart.user_id,
             items=[CartItem.from_line(line) for line in cart.lines],
             total_quantity=cart.total_quantity,
             subtotal=cart.subtotal,
             warnings=[CartWarning.from_data(warning) for warning in cart.warnings],
             updated_at=cart.updated_at,
         )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        """Your own cart only (its id is yours alone)."""
+        ids = [int(node_id) for node_id in node_ids]
+        viewer = await info.context.viewer()
+        if viewer is None or viewer.id not in ids:
+            return [None] * len(ids)
+        stock = books_service.stock_context(info.context.settings)
+        async with info.context.session() as session:
+            cart = cls.from_view(
+                await cart_service.get_cart(session, user_id=viewer.id, stock=stock)
+            )
+        return [cart if i == viewer.id else None for i in ids]

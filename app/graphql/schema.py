@@ -12,6 +12,7 @@ import app
 from app.books.resolvers import BooksMutation, BooksQuery
 from app.books.types import Author, Book, Genre
 from app.cart.resolvers import CartMutation, CartQuery
+from app.cart.types import Cart, CartItem
 from app.core.config import Settings
 from app.graphql.context import Context
 from app.graphql.errors import ErrorCodeType
@@ -52,6 +53,8 @@ NODE_TYPES: tuple[type[relay.Node], ...] = (
     Author,
     Genre,
     Order,
+    Cart,
+    CartItem,
     WishlistItem,
     Prebook,
 )

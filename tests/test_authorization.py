@@ -1,0 +1,300 @@
+"""The authorization sweep: a customer can't read, list, change or cancel another
+customer's objects by any path (direct fields, node/nodes with foreign or guessed IDs,
+nested fields); admin-only fields refuse customers and anonymous clients; inputs can't
+set roles; malformed IDs never cause a 500."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.books.factory import Catalog
+from tests.support import (
+    CART_FIELDS,
+    GraphQL,
+    add_to_cart,
+    checkout,
+    code,
+    data,
+    error,
+    prebook,
+    register,
+)
+
+
+@dataclass
+class Alice:
+    token: str
+    refresh_token: str
+    user_id: str
+    order_id: str
+    prebook_id: str
+    wishlist_item_id: str
+    cart_id: str
+    cart_item_id: str
+    book_id: str
+    upcoming_id: str
+
+
+@pytest.fixture
+async def alice(catalog: Catalog, gql: GraphQL) -> Alice:
+    account = await register(gql)
+    token = account["accessToken"]
+    book = await catalog.book("Alice's book", stock=10)
+    upcoming = await catalog.book("Upcoming", stock=0, released_days_ago=-30)
+    await add_to_cart(gql, token, book["id"])
+    order = data(await checkout(gql, token))["checkout"]
+    waiting = data(await prebook(gql, token, upcoming["id"]))["prebook"]
+    wished = data(
+        await gql(
+            "mutation($b: ID!) { addToWishlist(bookId: $b) { id } }", {"b": book["id"]}, token=token
+        )
+    )["addToWishlist"]
+    cart = data(await add_to_cart(gql, token, book["id"], 2))["addToCart"]
+    return Alice(
+        token=token,
+        refresh_token=account["refreshToken"],
+        user_id=account["user"]["id"],
+        order_id=order["id"],
+        prebook_id=waiting["id"],
+        wishlist_item_id=wished["id"],
+        cart_id=cart["id"],
+        cart_item_id=cart["items"][0]["id"],
+        book_id=book["id"],
+        upcoming_id=upcoming["id"],
+    )
+
+
+@pytest.fixture
+async def bob(gql: GraphQL) -> str:
+    token: str = (await register(gql))["accessToken"]
+    return token
+
+
+NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
+NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
+
+
+def alices_ids(alice: Alice) -> dict[str, str]:
+    return {
+        "User": alice.user_id,
+        "Order": alice.order_id,
+        "Prebook": alice.prebook_id,
+        "WishlistItem": alice.wishlist_item_id,
+        "Cart": alice.cart_id,
+        "CartItem": alice.cart_item_id,
+    }
+
+
+async def test_node_resolves_private_objects_for_their_owner_only(
+    gql: GraphQL, alice: Alice, bob: str, admin_token: str
+) -> None:
+    ids = alices_ids(alice)
+    for type_name, global_id in ids.items():
+        mine = data(await gql(NODE, {"id": global_id}, token=alice.token))["node"]
+        assert mine == {"__typename": type_name, "id": global_id}
+        assert data(await gql(NODE, {"id": global_id}, token=bob))["node"] is None
+        assert data(await gql(NODE, {"id": global_id}))["node"] is None
+    both = data(await gql(NODES, {"ids": list(ids.values())}, token=bob))["nodes"]
+    assert both == [None] * len(ids)
+    # Admins see accounts, orders and prebooks; carts and wishlists stay personal.
+    as_admin = data(await gql(NODES, {"ids": list(ids.values())}, token=admin_token))["nodes"]
+    assert [n and n["__typename"] for n in as_admin] == [
+        "User",
+        "Order",
+        "Prebook",
+        None,
+        None,
+        None,
+    ]
+
+
+async def test_guessed_ids_reveal_nothing(gql: GraphQL, alice: Alice, bob: str) -> None:
+    guesses = [
+        base64.b64encode(f"{type_name}:{number}".encode()).decode()
+        for type_name in ("User", "Order", "Prebook", "WishlistItem", "Cart", "CartItem")
+        for number in range(1, 8)
+    ]
+    nodes = data(await gql(NODES, {"ids": guesses}, token=bob))["nodes"]
+    bob_user = data(await gql("{ me { id } }", token=bob))["me"]["id"]
+    bob_cart = data(await gql("{ cart { id } }", token=bob))["cart"]["id"]
+    visible = {node["id"] for node in nodes if node is not None}
+    assert visible <= {bob_user, bob_cart}  # only bob's own
+
+
+async def test_direct_fields_and_mutations_refuse_foreign_objects(
+    gql: GraphQL, alice: Alice, bob: str
+) -> None:
+    order = "query($id: ID!) { order(id: $id) { id status } }"
+    assert code(await gql(order, {"id": alice.order_id}, token=bob)) == "ORDER_NOT_FOUND"
+    cancel = "mutation($id: ID!) { cancelOrder(id: $id) { id } }"
+    assert code(await gql(cancel, {"id": alice.order_id}, token=bob)) == "ORDER_NOT_FOUND"
+    cancel_prebook = "mutation($id: ID!) { cancelPrebook(id: $id) { id } }"
+    assert (
+        code(await gql(cancel_prebook, {"id": alice.prebook_id}, token=bob)) == "PREBOOK_NOT_FOUND"
+    )
+    remove = "mutation($b: ID!) { removeFromWishlist(bookId: $b) }"
+    assert code(await gql(remove, {"b": alice.book_id}, token=bob)) == "WISHLIST_ITEM_NOT_FOUND"
+    await gql("mutation { clearCart { id } }", token=bob)
+    await gql("mutation { logoutAll }", token=bob)
+
+    # Alice's things are all still there, untouched.
+    assert (
+        data(await gql(order, {"id": alice.order_id}, token=alice.token))["order"]["status"]
+        == "PENDING"
+    )
+    mine = data(
+        await gql(
+            "{ myPrebooks { edges { node { status } } } wishlist { totalCount } cart { totalQuantity } }",
+            token=alice.token,
+        )
+    )
+    assert mine["myPrebooks"]["edges"][0]["node"]["status"] == "PENDING"
+    assert mine["wishlist"]["totalCount"] == 1
+    assert mine["cart"]["totalQuantity"] == 2
+
+
+async def test_lists_show_only_your_own(
+    gql: GraphQL, alice: Alice, bob: str, catalog: Catalog
+) -> None:
+    lists = data(
+        await gql(
+            f"{{ myOrders {{ totalCount }} myPrebooks {{ totalCount }} wishlist {{ totalCount }} cart {{ {CART_FIELDS} }} }}",
+            token=bob,
+        )
+    )
+    assert lists["myOrders"]["totalCount"] == 0
+    assert lists["myPrebooks"]["totalCount"] == 0
+    assert lists["wishlist"]["totalCount"] == 0
+    assert lists["cart"]["items"] == []
+    in_wishlist = "query($id: ID!) { book(id: $id) { inWishlist } }"
+    assert (
+        data(await gql(in_wishlist, {"id": alice.book_id}, token=bob))["book"]["inWishlist"]
+        is False
+    )
+    assert (
+        data(await gql(in_wishlist, {"id": alice.book_id}, token=alice.token))["book"]["inWishlist"]
+        is True
+    )
+
+
+ADMIN_ONLY: list[tuple[str, dict[str, Any]]] = [
+    ("query($id: ID!) { book(id: $id) { stockQuantity } }", {"id": "BOOK"}),
+    ("query($id: ID!) { book(id: $id) { pendingPrebookQuantity } }", {"id": "BOOK"}),
+    ("query($id: ID!) { order(id: $id) { user { email } } }", {"id": "ORDER"}),
+    ("{ orders { totalCount } }", {}),
+    ("{ prebooks { totalCount } }", {}),
+    (
+        "mutation($id: ID!) { restockBook(bookId: $id, quantity: 1) { book { id } } }",
+        {"id": "BOOK"},
+    ),
+    ("mutation($id: ID!) { fulfilPrebooks(bookId: $id) { book { id } } }", {"id": "BOOK"}),
+    (
+        "mutation($id: ID!) { updateOrderStatus(id: $id, status: CONFIRMED) { id } }",
+        {"id": "ORDER"},
+    ),
+    ("mutation($id: ID!) { archiveBook(id: $id) { id } }", {"id": "BOOK"}),
+    ('mutation { createAuthor(input: {name: "X"}) { id } }', {}),
+]
+
+
+@pytest.mark.parametrize(("query", "variables"), ADMIN_ONLY)
+async def test_admin_only_fields(
+    gql: GraphQL, alice: Alice, bob: str, admin_token: str, query: str, variables: dict[str, Any]
+) -> None:
+    resolved = {
+        name: {"BOOK": alice.book_id, "ORDER": alice.order_id}.get(value, value)
+        for name, value in variables.items()
+    }
+    # Order.user: the order's owner is the customer who can reach the field at all.
+    customer = alice.token if "order(" in query else bob
+    assert code(await gql(query, resolved, token=customer)) == "AUTH_FORBIDDEN"
+    assert code(await gql(query, resolved)) == "AUTH_REQUIRED"
+    assert "errors" not in await gql(query, resolved, token=admin_token)
+
+
+@pytest.mark.parametrize(
+    ("mutation", "variables"),
+    [
+        (
+            "mutation($i: RegisterInput!) { register(input: $i) { user { role } } }",
+            {
+                "i": {
+                    "email": "x@example.com",
+                    "password": "long enough pw",
+                    "fullName": "X",
+                    "role": "ADMIN",
+                }
+            },
+        ),
+        (
+            "mutation($i: RegisterInput!) { register(input: $i) { user { role } } }",
+            {
+                "i": {
+                    "email": "x@example.com",
+                    "password": "long enough pw",
+                    "fullName": "X",
+                    "isActive": True,
+                }
+            },
+        ),
+        ("mutation($i: UpdateMeInput!) { updateMe(input: $i) { role } }", {"i": {"role": "ADMIN"}}),
+        (
+            "mutation($i: UpdateMeInput!) { updateMe(input: $i) { role } }",
+            {"i": {"isActive": False}},
+        ),
+    ],
+)
+async def test_no_mass_assignment(
+    gql: GraphQL, bob: str, mutation: str, variables: dict[str, Any]
+) -> None:
+    assert code(await gql(mutation, variables, token=bob)) == "GRAPHQL_VALIDATION_FAILED"
+    assert data(await gql("{ me { role } }", token=bob))["me"]["role"] == "CUSTOMER"
+
+
+MALFORMED = [
+    "!!!not-base64!!!",
+    base64.b64encode(b"Nope:1").decode(),
+    base64.b64encode(b"Book:abc").decode(),
+    base64.b64encode(b"Book:-5").decode(),
+    base64.b64encode(b"Book:99999999999999999999999999").decode(),
+    base64.b64encode(b"no colon at all").decode(),
+    "",
+]
+ID_OPERATIONS = [
+    "query($id: ID!) { node(id: $id) { id } }",
+    "query($id: ID!) { book(id: $id) { id } }",
+    "query($id: ID!) { author(id: $id) { id } }",
+    "query($id: ID!) { order(id: $id) { id } }",
+    "mutation($id: ID!) { addToCart(bookId: $id) { id } }",
+    "mutation($id: ID!) { updateCartItem(bookId: $id, quantity: 1) { id } }",
+    "mutation($id: ID!) { removeFromCart(bookId: $id) { id } }",
+    "mutation($id: ID!) { cancelOrder(id: $id) { id } }",
+    "mutation($id: ID!) { addToWishlist(bookId: $id) { id } }",
+    "mutation($id: ID!) { removeFromWishlist(bookId: $id) }",
+    "mutation($id: ID!) { moveWishlistItemToCart(bookId: $id) { id } }",
+    "mutation($id: ID!) { cancelPrebook(id: $id) { id } }",
+    'mutation($id: ID!) { prebook(input: {bookId: $id, quantity: 1, shippingAddress: {fullName: "A", line1: "B", city: "C", postalCode: "1", country: "DE"}}) { id } }',
+]
+
+
+@pytest.mark.parametrize("operation", ID_OPERATIONS)
+async def test_malformed_ids_never_500(gql: GraphQL, bob: str, operation: str) -> None:
+    for value in MALFORMED:
+        result = await gql(operation, {"id": value}, token=bob)
+        failure = error(result)
+        assert failure["extensions"]["code"] == "VALIDATION_ERROR" or failure["extensions"][
+            "code"
+        ].endswith("_NOT_FOUND"), (value, failure)
+
+
+async def test_another_users_refresh_token_is_needed_to_end_their_session(
+    gql: GraphQL, alice: Alice, bob: str
+) -> None:
+    await gql("mutation { logoutAll }", token=bob)
+    assert "errors" not in await gql("{ me { id } }", token=alice.token)
+    refresh = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }"
+    assert "errors" not in await gql(refresh, {"t": alice.refresh_token})
