@@ -28,6 +28,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
     update,
     values,
 )
@@ -162,15 +163,22 @@ class Search:
             self.condition: ColumnElement[bool] = full_text
             self.relevance: ColumnElement[float] = rank
             return
-        close_title = literal(term).op("<%")(Book.title)
-        close_author = exists(
-            select(1)
-            .select_from(book_authors.join(Author, Author.id == book_authors.c.author_id))
-            .where(book_authors.c.book_id == Book.id, literal(term).op("<%")(Author.name))
+        # One branch per index (GIN on the search vector, trigram GIN on titles and on
+        # names): a single OR over them would scan the whole table. The fuzzy branches run
+        # only when the exact one found nothing.
+        exact = select(Book.id.label("id")).where(full_text, ~Book.is_archived).cte("exact")
+        nothing_exact = ~exists(select(1).select_from(exact))
+        close_title = select(Book.id).where(nothing_exact, literal(term).op("<%")(Book.title))
+        close_author = (
+            select(book_authors.c.book_id)
+            .join(Author, Author.id == book_authors.c.author_id)
+            .where(nothing_exact, literal(term).op("<%")(Author.name))
         )
-        anything_exact = exists(select(1).select_from(Book).where(full_text, ~Book.is_archived))
-        self.condition = or_(full_text, and_(~anything_exact, or_(close_title, close_author)))
-        self.relevance = rank + func.word_similarity(term, Book.title)
+        self.condition = Book.id.in_(union_all(select(exact.c.id), close_title, close_author))
+        # Exact matches rank above fuzzy ones; the similarity is computed for fuzzy ones only.
+        self.relevance = case(
+            (full_text, rank + 1.0), else_=func.word_similarity(term, Book.title)
+        )
 
 
 def book_ordering(field: BookOrderField, *, descending: bool, search: Search | None) -> Ordering:
