@@ -18,7 +18,6 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
-    and_,
     case,
     column,
     delete,
@@ -176,9 +175,7 @@ class Search:
         )
         self.condition = Book.id.in_(union_all(select(exact.c.id), close_title, close_author))
         # Exact matches rank above fuzzy ones; the similarity is computed for fuzzy ones only.
-        self.relevance = case(
-            (full_text, rank + 1.0), else_=func.word_similarity(term, Book.title)
-        )
+        self.relevance = case((full_text, rank + 1.0), else_=func.word_similarity(term, Book.title))
 
 
 def book_ordering(field: BookOrderField, *, descending: bool, search: Search | None) -> Ordering:

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Self
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from app.books import service as books_service
@@ -31,6 +30,7 @@ from app.db.pagination import Record
 from app.graphql.connection import Connection
 from app.graphql.context import Context
 from app.graphql.enums import SortDirection, graphql_enum
+from app.graphql.node import Node, global_id
 from app.graphql.permissions import IsAdmin
 from app.wishlist.loaders import InWishlistLoader
 
@@ -69,8 +69,8 @@ def _order(order_by: BookOrder | None) -> tuple[BookOrderField, bool] | None:
 
 
 @strawberry.type(description="A person credited on books.")
-class Author(relay.Node):
-    id: relay.NodeID[int]
+class Author(Node):
+    pk: strawberry.Private[int]
     name: str = strawberry.field(description="Name as printed on the cover.")
     bio: str | None = strawberry.field(description="Short biography.")
     created_at: datetime = strawberry.field(description="When the author was added.")
@@ -79,7 +79,8 @@ class Author(relay.Node):
     @classmethod
     def from_row(cls, row: Record) -> Self:
         return cls(
-            id=row.id,
+            id=global_id("Author", row.id),
+            pk=row.id,
             name=row.name,
             bio=row.bio,
             created_at=row.created_at,
@@ -99,15 +100,15 @@ class Author(relay.Node):
         order = _order(order_by)
         page = PageArgs(first, after, last, before).request(books_service.nested_ordering(order))
         context = info.context
-        found = await context.loader(AuthorBooksLoader).load(NestedBooksKey(self.id, order, page))
+        found = await context.loader(AuthorBooksLoader).load(NestedBooksKey(self.pk, order, page))
         return Connection.from_page(
             found,
             [Book.from_row(row) for row in found.items],
-            count=lambda: context.loader(AuthorBookCountLoader).load(self.id),
+            count=lambda: context.loader(AuthorBookCountLoader).load(self.pk),
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         ids = [int(node_id) for node_id in node_ids]
@@ -117,15 +118,21 @@ class Author(relay.Node):
 
 
 @strawberry.type(description="A shelf of the catalog (Fantasy, History, ...).")
-class Genre(relay.Node):
-    id: relay.NodeID[int]
+class Genre(Node):
+    pk: strawberry.Private[int]
     name: str = strawberry.field(description="Display name.")
     slug: str = strawberry.field(description="URL-friendly unique name, for `genre(slug:)`.")
     description: str | None = strawberry.field(description="What the genre covers.")
 
     @classmethod
     def from_row(cls, row: Record) -> Self:
-        return cls(id=row.id, name=row.name, slug=row.slug, description=row.description)
+        return cls(
+            id=global_id("Genre", row.id),
+            pk=row.id,
+            name=row.name,
+            slug=row.slug,
+            description=row.description,
+        )
 
     @strawberry.field(description="Books in this genre; default order: newest release first.")
     async def books(
@@ -140,15 +147,15 @@ class Genre(relay.Node):
         order = _order(order_by)
         page = PageArgs(first, after, last, before).request(books_service.nested_ordering(order))
         context = info.context
-        found = await context.loader(GenreBooksLoader).load(NestedBooksKey(self.id, order, page))
+        found = await context.loader(GenreBooksLoader).load(NestedBooksKey(self.pk, order, page))
         return Connection.from_page(
             found,
             [Book.from_row(row) for row in found.items],
-            count=lambda: context.loader(GenreBookCountLoader).load(self.id),
+            count=lambda: context.loader(GenreBookCountLoader).load(self.pk),
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         ids = [int(node_id) for node_id in node_ids]
@@ -158,8 +165,8 @@ class Genre(relay.Node):
 
 
 @strawberry.type(description="A book in the catalog.")
-class Book(relay.Node):
-    id: relay.NodeID[int]
+class Book(Node):
+    pk: strawberry.Private[int]
     title: str = strawberry.field(description="Title.")
     subtitle: str | None = strawberry.field(description="Subtitle, if any.")
     isbn13: str = strawberry.field(description="ISBN-13, digits only.")
@@ -190,7 +197,8 @@ class Book(relay.Node):
         genres: Sequence[Record] | None = None,
     ) -> Self:
         return cls(
-            id=row.id,
+            id=global_id("Book", row.id),
+            pk=row.id,
             title=row.title,
             subtitle=row.subtitle,
             isbn13=row.isbn13,
@@ -218,7 +226,7 @@ class Book(relay.Node):
         return self._load_authors(info)  # type: ignore[return-value]  # awaited by graphql-core
 
     async def _load_authors(self, info: Info[Context, None]) -> list[Author]:
-        rows = await info.context.loader(BookAuthorsLoader).load(self.id)
+        rows = await info.context.loader(BookAuthorsLoader).load(self.pk)
         return [Author.from_row(row) for row in rows]
 
     @strawberry.field(description="Genres, by name.")
@@ -228,7 +236,7 @@ class Book(relay.Node):
         return self._load_genres(info)  # type: ignore[return-value]  # awaited by graphql-core
 
     async def _load_genres(self, info: Info[Context, None]) -> list[Genre]:
-        rows = await info.context.loader(BookGenresLoader).load(self.id)
+        rows = await info.context.loader(BookGenresLoader).load(self.pk)
         return [Genre.from_row(row) for row in rows]
 
     @strawberry.field(
@@ -243,7 +251,7 @@ class Book(relay.Node):
     async def in_wishlist(self, info: Info[Context, None]) -> bool | None:
         if await info.context.viewer() is None:
             return None
-        return await info.context.loader(InWishlistLoader).load(self.id)
+        return await info.context.loader(InWishlistLoader).load(self.pk)
 
     @strawberry.field(
         description="Copies waited for by pending prebooks (admins only).",
@@ -253,7 +261,7 @@ class Book(relay.Node):
         return self.demand
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Books by id; archived ones only for admins."""

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Self
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from app.books import service as books_service
@@ -19,6 +18,7 @@ from app.cart.schemas import CartWarning as CartWarningData
 from app.core.errors import ErrorCode
 from app.graphql.context import Context
 from app.graphql.ids import encode_id
+from app.graphql.node import Node, global_id
 
 
 @strawberry.type(
@@ -44,8 +44,8 @@ class CartWarning:
 
 
 @strawberry.type(description="A book in the cart.")
-class CartItem(relay.Node):
-    id: relay.NodeID[int]
+class CartItem(Node):
+    pk: strawberry.Private[int]
     book: Book = strawberry.field(description="The book, with its current price and stock.")
     quantity: int = strawberry.field(description="Copies (1-99).")
     unit_price: Decimal = strawberry.field(description="The book's current price.")
@@ -55,7 +55,8 @@ class CartItem(relay.Node):
     @classmethod
     def from_line(cls, line: CartLine) -> Self:
         return cls(
-            id=line.item_id,
+            id=global_id("CartItem", line.item_id),
+            pk=line.item_id,
             book=Book.from_row(line.book),
             quantity=line.quantity,
             unit_price=line.unit_price,
@@ -64,7 +65,7 @@ class CartItem(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Lines of your own cart only."""
@@ -81,8 +82,8 @@ class CartItem(relay.Node):
 
 
 @strawberry.type(description="Your cart: kept on the server, the same on every device.")
-class Cart(relay.Node):
-    id: relay.NodeID[int]
+class Cart(Node):
+    pk: strawberry.Private[int]
     items: list[CartItem] = strawberry.field(description="Lines, in the order they were added.")
     total_quantity: int = strawberry.field(description="Copies across all lines.")
     subtotal: Decimal = strawberry.field(description="Sum of the lines at current prices.")
@@ -96,7 +97,8 @@ class Cart(relay.Node):
     @classmethod
     def from_view(cls, cart: CartView) -> Self:
         return cls(
-            id=cart.user_id,
+            id=global_id("Cart", cart.user_id),
+            pk=cart.user_id,
             items=[CartItem.from_line(line) for line in cart.lines],
             total_quantity=cart.total_quantity,
             subtotal=cart.subtotal,
@@ -105,7 +107,7 @@ class Cart(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Your own cart only (its id is yours alone)."""

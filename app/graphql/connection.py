@@ -1,4 +1,4 @@
-"""Relay connections over keyset pages: argument checks, cursors, `totalCount` on demand."""
+"""Relay connections over keyset pages, with `totalCount` computed only when selected."""
 
 from __future__ import annotations
 
@@ -6,15 +6,38 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, Self, TypeVar
 
 import strawberry
-from strawberry import relay
 
 from app.db.pagination import Page
 
-NodeType = TypeVar("NodeType", bound=relay.Node)
+NodeType = TypeVar("NodeType")
+
+
+@strawberry.type(description="Where a page sits in its list (Relay).")
+class PageInfo:
+    has_next_page: bool = strawberry.field(
+        description="When paginating forwards, are there more items?"
+    )
+    has_previous_page: bool = strawberry.field(
+        description="When paginating backwards, are there more items?"
+    )
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the first item of the page (for `before`)."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last item of the page (for `after`)."
+    )
+
+
+@strawberry.type(description="An item of a page, with its cursor.")
+class Edge(Generic[NodeType]):
+    cursor: str = strawberry.field(description="Position of this item, for `after`/`before`.")
+    node: NodeType = strawberry.field(description="The item.")
 
 
 @strawberry.type(description="A page of a list, with cursors to fetch the pages around it.")
-class Connection(relay.Connection[NodeType], Generic[NodeType]):
+class Connection(Generic[NodeType]):
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
+    edges: list[Edge[NodeType]] = strawberry.field(description="The items of this page.")
     count_loader: strawberry.Private[Callable[[], Awaitable[int]] | None]
 
     @strawberry.field(
@@ -33,17 +56,16 @@ class Connection(relay.Connection[NodeType], Generic[NodeType]):
         nodes: Sequence[NodeType],
         count: Callable[[], Awaitable[int]] | None,
     ) -> Self:
-        edges = [
-            relay.Edge(cursor=cursor, node=node)
-            for cursor, node in zip(page.cursors, nodes, strict=True)
-        ]
         return cls(
-            page_info=relay.PageInfo(
+            page_info=PageInfo(
                 has_next_page=page.has_next_page,
                 has_previous_page=page.has_previous_page,
                 start_cursor=page.cursors[0] if page.cursors else None,
                 end_cursor=page.cursors[-1] if page.cursors else None,
             ),
-            edges=edges,
+            edges=[
+                Edge(cursor=cursor, node=node)
+                for cursor, node in zip(page.cursors, nodes, strict=True)
+            ],
             count_loader=count,
         )

@@ -7,7 +7,8 @@ account, archived books only admins), so an ID from someone else resolves to nul
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import strawberry
 from strawberry import relay
@@ -15,15 +16,39 @@ from strawberry.types import Info
 
 from app.core.errors import ValidationFailed
 from app.graphql.context import Context
+from app.graphql.ids import encode_id
 
 MAX_NODES = 100
 
 
-def node_query(node_types: Sequence[type[relay.Node]]) -> type:
+@strawberry.interface(description="An object with a globally unique ID (Relay).")
+class Node:
+    """Types implementing it set `id` when they are built: a plain attribute, encoded once,
+    instead of a resolver per object (Strawberry's Node resolves `id` field by field,
+    which was a third of the CPU time of a catalog page). `pk` keeps the database id."""
+
+    id: strawberry.ID = strawberry.field(description="The globally unique ID of this object.")
+
+
+def global_id(type_name: str, pk: int) -> strawberry.ID:
+    return strawberry.ID(encode_id(type_name, pk))
+
+
+class ResolvableNode(Protocol):
+    """What `node`/`nodes` need of a node type: its objects by database id, in order,
+    None for those that don't exist or that the viewer may not see."""
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> Sequence[Node | None]: ...
+
+
+def node_query(node_types: Sequence[type[ResolvableNode]]) -> type:
     """The root fields, resolving the given types."""
     by_name = {t.__strawberry_definition__.name: t for t in node_types}  # type: ignore[attr-defined]
 
-    def parse(value: str, field: str) -> tuple[type[relay.Node], str]:
+    def parse(value: str, field: str) -> tuple[type[ResolvableNode], str]:
         try:
             global_id = relay.GlobalID.from_id(value)
         except ValueError:
@@ -34,15 +59,15 @@ def node_query(node_types: Sequence[type[relay.Node]]) -> type:
         return node_type, global_id.node_id
 
     async def resolve(
-        info: Info[Context, None], wanted: list[tuple[type[relay.Node], str]]
-    ) -> list[relay.Node | None]:
-        by_type: dict[type[relay.Node], list[str]] = defaultdict(list)
+        info: Info[Context, None], wanted: list[tuple[type[ResolvableNode], str]]
+    ) -> list[Node | None]:
+        by_type: dict[type[ResolvableNode], list[str]] = defaultdict(list)
         for node_type, node_id in wanted:
             by_type[node_type].append(node_id)
-        found: dict[tuple[type[relay.Node], str], relay.Node | None] = {}
+        found: dict[tuple[type[ResolvableNode], str], Node | None] = {}
         for node_type, node_ids in by_type.items():
             unique = list(dict.fromkeys(node_ids))
-            nodes = await node_type.resolve_nodes(info=info, node_ids=unique)  # type: ignore[misc]
+            nodes = await node_type.resolve_nodes(info=info, node_ids=unique)
             found.update({(node_type, i): n for i, n in zip(unique, nodes, strict=True)})
         return [found[item] for item in wanted]
 
@@ -51,7 +76,7 @@ def node_query(node_types: Sequence[type[relay.Node]]) -> type:
         @strawberry.field(
             description="Any object by its ID; null when it doesn't exist or isn't yours."
         )
-        async def node(self, info: Info[Context, None], id: strawberry.ID) -> relay.Node | None:
+        async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
             return (await resolve(info, [parse(id, "id")]))[0]
 
         @strawberry.field(
@@ -59,7 +84,7 @@ def node_query(node_types: Sequence[type[relay.Node]]) -> type:
         )
         async def nodes(
             self, info: Info[Context, None], ids: list[strawberry.ID]
-        ) -> list[relay.Node | None]:
+        ) -> list[Node | None]:
             if len(ids) > MAX_NODES:
                 raise ValidationFailed(f"`ids` takes at most {MAX_NODES} IDs", field="ids")
             return await resolve(info, [parse(value, f"ids.{i}") for i, value in enumerate(ids)])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
@@ -17,7 +16,7 @@ from app.core.config import Settings
 from app.graphql.context import Context
 from app.graphql.errors import ErrorCodeType
 from app.graphql.extensions import build_extensions
-from app.graphql.node import node_query
+from app.graphql.node import ResolvableNode, node_query
 from app.orders.resolvers import OrdersMutation, OrdersQuery
 from app.orders.types import Order
 from app.prebooks.resolvers import PrebooksMutation, PrebooksQuery
@@ -47,7 +46,7 @@ class SystemQuery:
         return ApiInfo.of(info.context.settings)
 
 
-NODE_TYPES: tuple[type[relay.Node], ...] = (
+NODE_TYPES: tuple[type[ResolvableNode], ...] = (
     User,
     Book,
     Author,

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any, Self
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from app.books.loaders import AnyBookLoader
@@ -16,6 +15,7 @@ from app.books.types import Book
 from app.db.pagination import Record
 from app.graphql.context import Context
 from app.graphql.enums import graphql_enum
+from app.graphql.node import Node, global_id
 from app.graphql.permissions import IsAdmin
 from app.orders import service as orders_service
 from app.orders.loaders import OrderItemsLoader
@@ -92,8 +92,8 @@ class OrderItem:
 
 
 @strawberry.type(description="An order. Visible to the customer who placed it and to admins.")
-class Order(relay.Node):
-    id: relay.NodeID[int]
+class Order(Node):
+    pk: strawberry.Private[int]
     status: OrderStatus = strawberry.field(description="Where the order is in its life.")
     subtotal: Decimal = strawberry.field(description="Sum of the lines.")
     total: Decimal = strawberry.field(
@@ -112,7 +112,8 @@ class Order(relay.Node):
     @classmethod
     def from_row(cls, row: Any) -> Self:
         return cls(
-            id=row.id,
+            id=global_id("Order", row.id),
+            pk=row.id,
             status=OrderStatus(row.status),
             subtotal=row.subtotal,
             total=row.total,
@@ -129,7 +130,7 @@ class Order(relay.Node):
 
     @strawberry.field(description="The lines, in the order they were bought.")
     async def items(self, info: Info[Context, None]) -> list[OrderItem]:
-        rows = await info.context.loader(OrderItemsLoader).load(self.id)
+        rows = await info.context.loader(OrderItemsLoader).load(self.pk)
         return [OrderItem.from_row(row) for row in rows]
 
     @strawberry.field(description="Who placed it (admins only).", permission_classes=[IsAdmin])
@@ -139,7 +140,7 @@ class Order(relay.Node):
         return User.from_model(user)
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Your orders (any order for admins); others resolve to null."""

@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any, Self
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from app.books.loaders import AnyBookLoader
 from app.books.types import Book
 from app.graphql.context import Context
 from app.graphql.enums import graphql_enum
+from app.graphql.node import Node, global_id
 from app.orders.loaders import OrderLoader
 from app.orders.types import Address, Order
 from app.prebooks import service as prebooks_service
@@ -36,8 +36,8 @@ graphql_enum(
     "served first-come-first-served when copies arrive, at the lower of the price when "
     "prebooked and the price then."
 )
-class Prebook(relay.Node):
-    id: relay.NodeID[int]
+class Prebook(Node):
+    pk: strawberry.Private[int]
     quantity: int = strawberry.field(description="Copies reserved (1-10).")
     shipping_address: Address = strawberry.field(description="Where the order will ship.")
     status: PrebookStatus = strawberry.field(description="Waiting, served or cancelled.")
@@ -53,7 +53,8 @@ class Prebook(relay.Node):
     @classmethod
     def from_row(cls, row: Any) -> Self:
         return cls(
-            id=row.id,
+            id=global_id("Prebook", row.id),
+            pk=row.id,
             quantity=row.quantity,
             shipping_address=Address.from_row(row),
             status=PrebookStatus(row.status),
@@ -85,10 +86,10 @@ class Prebook(relay.Node):
     async def queue_position(self, info: Info[Context, None]) -> int | None:
         if self.status is not PrebookStatus.PENDING:
             return None
-        return await info.context.loader(QueuePositionLoader).load(self.id)
+        return await info.context.loader(QueuePositionLoader).load(self.pk)
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Your prebooks (admins: anyone's); others resolve to null."""

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from app.graphql.context import Context
 from app.graphql.enums import graphql_enum
+from app.graphql.node import Node, global_id
 from app.users import models
 from app.users import service as users_service
 from app.users.service import AuthSession
@@ -25,8 +25,8 @@ graphql_enum(
 
 
 @strawberry.type(description="An account. Visible only to its owner and to admins.")
-class User(relay.Node):
-    id: relay.NodeID[int]
+class User(Node):
+    pk: strawberry.Private[int]
     email: str = strawberry.field(description="Sign-in email, lower-cased.")
     full_name: str = strawberry.field(description="Name shown on orders and in greetings.")
     role: models.UserRole = strawberry.field(description="What the account may do.")
@@ -35,7 +35,8 @@ class User(relay.Node):
     @classmethod
     def from_model(cls, user: models.User) -> User:
         return cls(
-            id=user.id,
+            id=global_id("User", user.id),
+            pk=user.id,
             email=user.email,
             full_name=user.full_name,
             role=user.role,
@@ -43,7 +44,7 @@ class User(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[User | None]:
         """Users by id, for `node`/`nodes`: only yourself, unless you are an admin."""

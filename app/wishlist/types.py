@@ -7,28 +7,33 @@ from datetime import datetime
 from typing import Self
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from app.books import service as books_service
 from app.books.types import Book
 from app.db.pagination import Record
 from app.graphql.context import Context
+from app.graphql.node import Node, global_id
 from app.wishlist import service as wishlist_service
 
 
 @strawberry.type(description="A book you saved for later.")
-class WishlistItem(relay.Node):
-    id: relay.NodeID[int]
+class WishlistItem(Node):
+    pk: strawberry.Private[int]
     book: Book = strawberry.field(description="The book, with its live price and availability.")
     added_at: datetime = strawberry.field(description="When it was saved.")
 
     @classmethod
     def from_row(cls, row: Record) -> Self:
-        return cls(id=row.item_id, book=Book.from_row(row), added_at=row.item_added_at)
+        return cls(
+            id=global_id("WishlistItem", row.item_id),
+            pk=row.item_id,
+            book=Book.from_row(row),
+            added_at=row.item_added_at,
+        )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Only your own wishlist items resolve."""
