@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,19 +21,13 @@ class CartRepository:
         self.session = session
 
     async def lock(self, user_id: int) -> None:
-        """Create the cart if needed and lock it until the transaction ends: one user's
-        cart changes and checkouts take turns (no lost updates, no double checkout)."""
+        """Create the cart if needed, mark it changed now, and lock it until the transaction
+        ends: one user's cart changes and checkouts take turns (no lost updates, no double
+        checkout)."""
         await self.session.execute(
             insert(Cart)
             .values(user_id=user_id)
-            .on_conflict_do_update(
-                index_elements=[Cart.user_id], set_={"updated_at": Cart.updated_at}
-            )
-        )
-
-    async def touch(self, user_id: int) -> None:
-        await self.session.execute(
-            update(Cart).where(Cart.user_id == user_id).values(updated_at=func.now())
+            .on_conflict_do_update(index_elements=[Cart.user_id], set_={"updated_at": func.now()})
         )
 
     async def updated_at(self, user_id: int) -> datetime | None:

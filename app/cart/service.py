@@ -50,12 +50,18 @@ async def _sellable_book(session: AsyncSession, book_id: int, stock: Stock) -> R
 
 
 async def _set_quantity(
-    session: AsyncSession, user_id: int, book_id: int, quantity: int, stock: Stock
+    session: AsyncSession,
+    user_id: int,
+    book_id: int,
+    quantity: int,
+    stock: Stock,
+    *,
+    current: int | None,
 ) -> None:
-    """Make the line hold `quantity` copies (the cart is locked by the caller)."""
+    """Make the line hold `quantity` copies (`current`: what it holds now, None when the
+    book isn't in the cart; the cart is locked by the caller)."""
     carts = CartRepository(session)
     book = await _sellable_book(session, book_id, stock)
-    current = await carts.quantity_of(user_id, book_id)
     if current is None and await carts.line_count(user_id) >= MAX_LINES:
         raise AppError(
             f"A cart holds at most {MAX_LINES} different books",
@@ -66,7 +72,6 @@ async def _set_quantity(
     if quantity > available:
         raise out_of_stock(book_id, available)
     await carts.set_line(user_id, book_id, quantity, book.price)
-    await carts.touch(user_id)
 
 
 async def add(
@@ -75,9 +80,10 @@ async def add(
     _check_quantity(quantity)
     carts = CartRepository(session)
     await carts.lock(user_id)
-    total = quantity + (await carts.quantity_of(user_id, book_id) or 0)
+    current = await carts.quantity_of(user_id, book_id)
+    total = quantity + (current or 0)
     _check_quantity(total)
-    await _set_quantity(session, user_id, book_id, total, stock)
+    await _set_quantity(session, user_id, book_id, total, stock, current=current)
 
 
 async def update(
@@ -88,9 +94,9 @@ async def update(
     await carts.lock(user_id)
     if quantity == 0:
         await carts.delete_line(user_id, book_id)
-        await carts.touch(user_id)
         return
-    await _set_quantity(session, user_id, book_id, quantity, stock)
+    current = await carts.quantity_of(user_id, book_id)
+    await _set_quantity(session, user_id, book_id, quantity, stock, current=current)
 
 
 async def remove(session: AsyncSession, *, user_id: int, book_id: int) -> None:
@@ -98,14 +104,12 @@ async def remove(session: AsyncSession, *, user_id: int, book_id: int) -> None:
     carts = CartRepository(session)
     await carts.lock(user_id)
     await carts.delete_line(user_id, book_id)
-    await carts.touch(user_id)
 
 
 async def clear(session: AsyncSession, *, user_id: int) -> None:
     carts = CartRepository(session)
     await carts.lock(user_id)
     await carts.clear(user_id)
-    await carts.touch(user_id)
 
 
 def _warnings(line: CartLine, stock: Stock) -> list[CartWarning]:
@@ -188,6 +192,4 @@ async def quantities(session: AsyncSession, *, user_id: int) -> dict[int, int]:
 
 
 async def empty_after_checkout(session: AsyncSession, *, user_id: int) -> None:
-    carts = CartRepository(session)
-    await carts.clear(user_id)
-    await carts.touch(user_id)
+    await CartRepository(session).clear(user_id)

@@ -60,8 +60,10 @@ class Settings(BaseSettings):
     access_log: bool = True
 
     # Database pool and timeouts.
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # Every request in flight holds a connection: size the pool for a worker's concurrency
+    # (queued requests wait up to DB_POOL_TIMEOUT_SECONDS).
+    db_pool_size: int = Field(default=20, ge=1, le=200)
+    db_max_overflow: int = Field(default=20, ge=0, le=200)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(
