@@ -1,0 +1,145 @@
+"""Everything before the clock starts, through the API in-process (`create_app`, as the test
+suite does): the catalog, the buyers and their carts, the data the scenarios vary over, and
+how many SQL statements one request of each scenario runs."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import orjson
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy import event, text
+
+from app.books.seed import seed_catalog
+from app.core.config import Settings
+from app.db.session import Database
+from app.graphql.ids import encode_id
+from app.main import create_app
+from tests.benchmarks.scenarios import API_SCENARIOS, Fixture, workload
+from tests.support import REGISTER, GraphQL, StatementCounter, add_to_cart, data
+
+BUYERS = 50
+HOT_BOOKS = 20
+DETAIL_BOOKS = 100
+CATALOG_PAGES = 50
+CART_BOOKS = 3
+
+_NEXT_PAGE = "query($after: String) { books(first: 20, after: $after) { pageInfo { endCursor } } }"
+# Books that can go in a cart: released (the app's "today" is UTC's) and in stock.
+_SELLABLE = """
+SELECT id FROM books
+WHERE NOT is_archived AND release_date <= (now() AT TIME ZONE 'UTC')::date
+  AND stock_quantity > 0
+ORDER BY id LIMIT :limit
+"""
+_SPREAD = "SELECT id FROM books WHERE NOT is_archived ORDER BY id"
+
+
+@asynccontextmanager
+async def in_process_api(settings: Settings) -> AsyncIterator[tuple[FastAPI, GraphQL]]:
+    app = create_app(settings)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+            yield app, GraphQL(http)
+
+
+async def prepare(settings: Settings, books: int, buyers: int) -> tuple[Fixture, dict[str, int]]:
+    """Seed the catalog and create the users: the fixture and the statements per request."""
+    async with in_process_api(settings) as (app, gql):
+        database: Database = app.state.database
+        await seed(database, books)
+        fixture = await build_fixture(database, gql, buyers)
+        statements = {
+            scenario: await count_statements(database, gql, scenario, fixture)
+            for scenario in API_SCENARIOS
+        }
+    return fixture, statements
+
+
+async def seed(database: Database, books: int) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=books)
+    # A live catalog has been vacuumed and analyzed by autovacuum; a fresh load has no
+    # planner statistics and a dead version of every book (the search-vector trigger
+    # rewrites them). Left to autovacuum, results would depend on when it runs.
+    async with database.engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("VACUUM ANALYZE"))
+
+
+async def build_fixture(database: Database, gql: GraphQL, buyers: int) -> Fixture:
+    async with database.sessionmaker() as session:
+        sellable = list(await session.scalars(text(_SELLABLE), {"limit": HOT_BOOKS + CART_BOOKS}))
+        every = list(await session.scalars(text(_SPREAD)))
+    hot = sellable[:HOT_BOOKS]
+    step = max(1, len(every) // DETAIL_BOOKS)
+    buyer_tokens = await _buyers(gql, "buyer", buyers, hot)
+    warmup_buyer_tokens = await _buyers(gql, "warmup-buyer", buyers, hot)
+    cart_token = await _register(gql, "cart-reader")
+    await asyncio.gather(*(_add(gql, cart_token, book_id) for book_id in sellable[HOT_BOOKS:]))
+    return Fixture(
+        cursors=await _catalog_cursors(gql),
+        book_ids=tuple(encode_id("Book", book_id) for book_id in every[::step][:DETAIL_BOOKS]),
+        hot_books=tuple(hot),
+        buyer_tokens=buyer_tokens,
+        warmup_buyer_tokens=warmup_buyer_tokens,
+        cart_token=cart_token,
+    )
+
+
+async def _catalog_cursors(gql: GraphQL) -> tuple[str | None, ...]:
+    """`after` of the first CATALOG_PAGES pages (None for the first), as a client paging
+    through the catalog gets them."""
+    cursors: list[str | None] = [None]
+    while len(cursors) < CATALOG_PAGES:
+        after = data(await gql(_NEXT_PAGE, {"after": cursors[-1]}))["books"]["pageInfo"]
+        if after["endCursor"] is None:
+            break
+        cursors.append(after["endCursor"])
+    return tuple(cursors)
+
+
+async def _buyers(gql: GraphQL, name: str, count: int, hot: list[int]) -> tuple[str, ...]:
+    """Customers whose carts hold one copy of a hot book each (buyer i: hot book i % 20)."""
+    tokens = await asyncio.gather(*(_register(gql, f"{name}-{i}") for i in range(count)))
+    await asyncio.gather(*(_add(gql, token, hot[i % len(hot)]) for i, token in enumerate(tokens)))
+    return tuple(tokens)
+
+
+async def _register(gql: GraphQL, name: str) -> str:
+    variables = {
+        "input": {
+            "email": f"{name}@bench.example.com",
+            "password": "benchmark password",
+            "fullName": name,
+        }
+    }
+    token: str = data(await gql(REGISTER, variables))["register"]["accessToken"]
+    return token
+
+
+async def _add(gql: GraphQL, token: str, book_id: int) -> None:
+    data(await add_to_cart(gql, token, encode_id("Book", book_id)))
+
+
+async def count_statements(
+    database: Database, gql: GraphQL, scenario: str, fixture: Fixture
+) -> int:
+    """SQL statements of the scenario's first request (the way the suite counts them)."""
+    request = workload(scenario, fixture, connections=1).requests[0]
+    body: dict[str, Any] = orjson.loads(request.with_key(f"statements-{uuid.uuid4().hex}"))
+    counter = StatementCounter()
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        data(await gql(body["query"], body["variables"], token=request.token))
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+    return counter.count

@@ -1,0 +1,322 @@
+"""`poetry run bench`: throughput, latency and cost of the API under load.
+
+1. Creates its own database (on the server of DATABASE_URL or TEST_DATABASE_URL, else on an
+   embedded PostgreSQL), migrates and seeds it, creates the buyers and their carts, and
+   counts the SQL statements of one request per scenario in-process. The database is
+   dropped at the end, whatever happens.
+2. For each worker count, starts the production server (`poetry run serve`, ENV=production,
+   RESPONSE_CACHE=off) and drives each scenario over keep-alive connections (32 by
+   default), warm-up first, with wrk when it is on PATH, else the built-in asyncio
+   generator; then does the same for the raw asyncpg floor.
+3. Checks correctness (no errors, no oversell, SQL budgets), prints a Markdown table and
+   writes results/latest.json and results/latest.md. Exit status 1 when a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvloop
+from sqlalchemy.engine import make_url
+
+from app.core.config import Environment, Settings
+from app.core.logging import HANDLER_NAME as LOG_HANDLER_NAME
+from tests.benchmarks.database import (
+    StockLedger,
+    bench_database,
+    configured_server,
+    plain_dsn,
+    postgres_server,
+    server_facts,
+)
+from tests.benchmarks.loadgen import LoadResult, failed, fetch, http_request, run_builtin
+from tests.benchmarks.prepare import BUYERS, prepare
+from tests.benchmarks.report import Report, RunResult, machine_info
+from tests.benchmarks.scenarios import (
+    ALL_SCENARIOS,
+    API_SCENARIOS,
+    FLOOR,
+    TITLES,
+    Fixture,
+    Request,
+    Workload,
+    workload,
+)
+from tests.benchmarks.servers import (
+    CpuMeter,
+    Server,
+    api_command,
+    floor_command,
+    free_port,
+    running,
+    server_env,
+)
+from tests.benchmarks.wrk import run_wrk, wrk_version
+
+RESULTS = Path(__file__).with_name("results")
+_UNRECORDED = {"SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL"}
+FULL = {"books": 10_000, "duration": 10, "warmup": 3, "workers": "1,2"}
+QUICK = {"books": 2_000, "duration": 1, "warmup": 1, "workers": "1"}
+
+
+@dataclass(frozen=True)
+class Options:
+    books: int
+    duration: int
+    warmup: int
+    workers: tuple[int, ...]
+    scenarios: tuple[str, ...]
+    connections: int
+    wrk: bool
+    server_url: str | None
+    output: Path
+    quick: bool
+
+
+def parse_options(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="CI mode: ~20 s, 2000 books, 1 worker")
+    parser.add_argument("--books", type=int, help="catalog size (10000; quick: 2000)")
+    parser.add_argument("--duration", type=int, help="seconds measured per scenario (10; quick: 1)")
+    parser.add_argument("--warmup", type=int, help="warm-up seconds per scenario (3; quick: 1)")
+    parser.add_argument("--workers", help="worker counts to run, e.g. 1,2 (quick: 1)")
+    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS), help="comma-separated")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
+    parser.add_argument(
+        "--loadgen", choices=("auto", "wrk", "builtin"), default="auto", help="auto: wrk if on PATH"
+    )
+    parser.add_argument("--server-url", help="PostgreSQL server to create the database on")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where latest.* go")
+    args = parser.parse_args(argv)
+    # Options not given take the profile's value (--quick or the full run).
+    given = {name: value for name, value in vars(args).items() if value is not None}
+    chosen: dict[str, Any] = {**(QUICK if args.quick else FULL), **given}
+    scenarios = tuple(s.strip() for s in args.scenarios.split(",") if s.strip())
+    if unknown := set(scenarios) - set(ALL_SCENARIOS):
+        parser.error(f"unknown scenarios {sorted(unknown)}; choose from {ALL_SCENARIOS}")
+    options = Options(
+        books=chosen["books"],
+        duration=chosen["duration"],
+        warmup=chosen["warmup"],
+        workers=tuple(int(w) for w in chosen["workers"].split(",")),
+        scenarios=scenarios,
+        connections=args.connections,
+        wrk=args.loadgen == "wrk" or (args.loadgen == "auto" and wrk_version() is not None),
+        server_url=args.server_url or configured_server(),
+        output=args.output,
+        quick=args.quick,
+    )
+    if options.wrk and wrk_version() is None:
+        parser.error("--loadgen wrk: wrk is not on PATH")
+    if min(options.books, options.duration, options.connections, *options.workers) < 1:
+        parser.error("--books, --duration, --connections and --workers must be positive")
+    if options.warmup < 0:
+        parser.error("--warmup must not be negative")
+    return options
+
+
+class Bench:
+    """One benchmark: the database, the fixture, and the runs recorded in the report."""
+
+    def __init__(
+        self,
+        options: Options,
+        url: str,
+        fixture: Fixture,
+        report: Report,
+        server_settings: dict[str, str],
+        work_dir: Path,
+    ) -> None:
+        self.options = options
+        self.url = url
+        self.fixture = fixture
+        self.report = report
+        self.server_settings = server_settings
+        self.work_dir = work_dir  # server logs, wrk's data files
+        # The floor must answer what the API answers: its pages, by worker count.
+        self.references: dict[int, list[tuple[Request, bytes]]] = {}
+
+    def wants(self, scenario: str) -> bool:
+        return scenario in self.options.scenarios
+
+    async def run(self) -> None:
+        for workers in self.options.workers:
+            await self.run_api(workers)
+            if self.wants(FLOOR):
+                await self.run_floor(workers)
+
+    async def run_api(self, workers: int) -> None:
+        ledger = StockLedger(self.url, list(self.fixture.hot_books))
+        port = free_port()
+        env = server_env(**self.server_settings)
+        log = self.work_dir / f"api-{workers}.log"
+        async with running(api_command(port, workers), env, port, workers, log) as server:
+            if self.wants(FLOOR):
+                self.references[workers] = await self.reference_pages(port)
+            for scenario in API_SCENARIOS:
+                if not self.wants(scenario):
+                    continue
+                if scenario == "checkout":
+                    await ledger.open()
+                await self.measure(server, scenario)
+        # After the server stopped: no checkout is still in flight.
+        if self.wants("checkout"):
+            self.report.stock_checks[workers] = await ledger.close()
+
+    async def run_floor(self, workers: int) -> None:
+        port = free_port()
+        env = server_env(FLOOR_DATABASE_URL=plain_dsn(self.url))
+        log = self.work_dir / f"floor-{workers}.log"
+        async with running(floor_command(port, workers), env, port, workers, log) as server:
+            await verify_floor(port, self.references[workers])
+            await self.measure(server, FLOOR)
+
+    async def reference_pages(self, port: int) -> list[tuple[Request, bytes]]:
+        """The API's first, middle and last catalog pages, byte for byte."""
+        requests = workload("catalog", self.fixture, connections=1).requests
+        pages = []
+        for request in (requests[0], requests[len(requests) // 2], requests[-1]):
+            status, body = await fetch(port, http_request(port, request.body))
+            if failed(status, body):
+                raise RuntimeError(f"the API failed a catalog page ({status}): {body[:500]!r}")
+            pages.append((request, body))
+        return pages
+
+    async def measure(self, server: Server, scenario: str) -> None:
+        connections = self.options.connections
+        if self.options.warmup:
+            warmup = workload(scenario, self.fixture, connections, warmup=True)
+            await self.generate(server.port, warmup, self.options.warmup)
+        meter = CpuMeter(server, make_url(self.url).database or "")
+        meter.start()
+        load = workload(scenario, self.fixture, connections)
+        result = await self.generate(server.port, load, self.options.duration)
+        run = RunResult(scenario, server.workers, result, meter.stop(), server.rss_mb())
+        self.report.runs.append(run)
+        print(
+            f"{TITLES[scenario]}, {server.workers} worker(s): {result.rps:,.0f} req/s, "
+            f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.error_summary()} errors",
+            flush=True,
+        )
+
+    async def generate(self, port: int, load: Workload, seconds: int) -> LoadResult:
+        if self.options.wrk:
+            return await run_wrk(port, load, seconds, self.work_dir)
+        return await run_builtin(port, load, seconds)
+
+
+async def verify_floor(port: int, references: list[tuple[Request, bytes]]) -> None:
+    """Fail loudly unless the floor answers exactly the API's bytes."""
+    for request, expected in references:
+        _, body = await fetch(port, http_request(port, request.body))
+        if body != expected:
+            pairs = enumerate(zip(body, expected, strict=False))
+            at = next((i for i, (a, b) in pairs if a != b), min(len(body), len(expected)))
+            raise RuntimeError(
+                f"the floor's catalog page differs from the API's at byte {at} "
+                f"(variables {request.body[-120:]!r}):\n"
+                f"API:   {expected[max(0, at - 80) : at + 80]!r}\n"
+                f"floor: {body[max(0, at - 80) : at + 80]!r}"
+            )
+
+
+def app_settings(secret_key: str, url: str) -> Settings:
+    """The servers' settings for the in-process app (uncached, so that its statements are
+    counted), with cheap password hashing (it only creates the benchmark's users) and
+    tokens that outlive the longest run."""
+    return Settings(
+        _env_file=None,
+        env=Environment.PRODUCTION,
+        secret_key=secret_key,
+        database_url=url,
+        response_cache=False,
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+        argon2_parallelism=1,
+        access_token_expire_minutes=24 * 60,
+    )
+
+
+async def benchmark(options: Options) -> Report:
+    secret_key = secrets.token_urlsafe(48)
+    buyers = max(BUYERS, options.connections)  # a connection per buyer at most
+    async with postgres_server(options.server_url) as server_url, bench_database(server_url) as url:
+        print(f"Seeding {options.books:,} books and {buyers} buyers ...", flush=True)
+        fixture, statements = await prepare(app_settings(secret_key, url), options.books, buyers)
+        server_settings = {
+            "ENV": "production",
+            "DEBUG": "false",
+            "SECRET_KEY": secret_key,
+            "DATABASE_URL": url,
+            "RESPONSE_CACHE": "off",
+        }
+        report = Report(
+            machine={**machine_info(), **await server_facts(url)},
+            config=describe(options, server_settings),
+            statements=statements,
+        )
+        with tempfile.TemporaryDirectory(prefix="bookstore-bench-") as work_dir:
+            bench = Bench(options, url, fixture, report, server_settings, Path(work_dir))
+            await bench.run()
+    return report
+
+
+def describe(options: Options, server_settings: dict[str, str]) -> dict[str, Any]:
+    """The configuration, as recorded with the results (no secrets, no URLs)."""
+    version = wrk_version() if options.wrk else None
+    return {
+        "books": options.books,
+        "duration_s": options.duration,
+        "warmup_s": options.warmup,
+        "connections": options.connections,
+        "workers": list(options.workers),
+        "scenarios": list(options.scenarios),
+        "quick": options.quick,
+        "load_generator": version or "builtin (asyncio streams on uvloop)",
+        "server_settings": recorded_settings(server_env(**server_settings)),
+    }
+
+
+def recorded_settings(env: dict[str, str]) -> dict[str, str]:
+    """The app settings the servers' environment sets (they inherit this process's, so
+    e.g. DB_POOL_SIZE=32 applies to them), without secrets and URLs."""
+    return {
+        name: value
+        for name, value in sorted(env.items())
+        if name.lower() in Settings.model_fields and name not in _UNRECORDED
+    }
+
+
+def quiet_in_process_app() -> None:
+    """The in-process app (and httpx) log every request it serves while preparing: keep
+    warnings only. The app's logging setup leaves a root handler of its name alone."""
+    handler = logging.StreamHandler()
+    handler.set_name(LOG_HANDLER_NAME)
+    handler.setLevel(logging.WARNING)
+    logging.getLogger().addHandler(handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_options(argv)
+    quiet_in_process_app()
+    try:
+        report = uvloop.run(benchmark(options))
+    except KeyboardInterrupt:
+        print("Interrupted: servers stopped, benchmark database dropped.", file=sys.stderr)
+        return 130
+    report.write(options.output)
+    print(f"\n{report.to_markdown()}\n\nWritten to {options.output}/latest.{{json,md}}")
+    for failure in report.failures():
+        print(f"FAILED: {failure}", file=sys.stderr)
+    return 1 if report.failures() else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
