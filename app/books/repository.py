@@ -139,16 +139,16 @@ _PLAIN = re.compile(r"[\w\s.,:;'\u2019]+", re.UNICODE)
 
 
 class Search:
-    """Full-text search (websearch syntax, English stemming plus unstemmed names, and
-    prefixes for typing-ahead), falling back to trigram word similarity for typos where
+    """Full-text search (websearch syntax, English stemming, and prefixes for typing-ahead), falling back to trigram word similarity for typos where
     the server has pg_trgm (only when full-text finds nothing, so typo matches never
     crowd out exact ones, and only for plain words: it can't honour search operators)."""
 
     def __init__(self, term: str, *, trigram: bool) -> None:
         words = _WORDS.findall(term.lower())[:20]
-        query = func.websearch_to_tsquery("english", term).op("||")(
-            func.websearch_to_tsquery("simple", term)
-        )
+        # One text configuration on both sides (the search vector is English throughout):
+        # mixing configurations made "-word" unreliable, since the other one's lexemes
+        # never contain the excluded stem.
+        query: ColumnElement[Any] = func.websearch_to_tsquery("english", term)
         # Prefixes only for plain words: with quotes, "-word" or "or" the client asked for
         # exactly that logic.
         plain = _PLAIN.fullmatch(term) is not None and "or" not in words

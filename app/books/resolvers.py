@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ from app.books import schemas
 from app.books import service as books_service
 from app.books.loaders import BookAuthorsLoader, BookGenresLoader
 from app.books.models import SLUG_MAX_LENGTH
-from app.books.repository import Availability
+from app.books.repository import Availability, BookOrderField
 from app.books.types import Author, Book, BookOrder, Genre
 from app.core.errors import ValidationFailed
 from app.core.paging import PageArgs
@@ -153,6 +154,50 @@ async def book_by_id(context: Context, book_id: int, *, include_archived: bool) 
     return Book.from_row(row)
 
 
+async def catalog_page(
+    context: Context,
+    *,
+    filters: schemas.BookFilterInput | None,
+    order: tuple[BookOrderField, bool] | None,
+    args: PageArgs,
+    wanted: Collection[str],
+) -> Connection[Book]:
+    """A page of `books`. `wanted`: the selected paths below the connection (look-ahead:
+    the page's authors and genres come in one query each, so the nested fields are plain
+    attributes instead of one awaitable per book). Also used by the catalog fast path."""
+    listing = books_service.plan_listing(
+        filters=filters,
+        order=order,
+        args=args,
+        is_admin=await _is_admin(context),
+        trigram=context.features.trigram,
+    )
+    stock = books_service.stock_context(context.settings)
+    authors: dict[int, list[Record]] | None = None
+    genres: dict[int, list[Record]] | None = None
+    async with context.session() as session:
+        page = await books_service.list_books(session, listing, stock)
+        ids = [row.id for row in page.items]
+        if "edges.node.authors" in wanted:
+            authors = await books_service.authors_of_books(session, ids)
+        if "edges.node.genres" in wanted:
+            genres = await books_service.genres_of_books(session, ids)
+    nodes = [
+        Book.from_row(
+            row,
+            authors=None if authors is None else authors[row.id],
+            genres=None if genres is None else genres[row.id],
+        )
+        for row in page.items
+    ]
+
+    async def count() -> int:
+        async with context.session() as session:
+            return await books_service.count_books(session, listing, stock)
+
+    return Connection.from_page(page, nodes, count)
+
+
 @strawberry.type
 class BooksQuery:
     @strawberry.field(
@@ -194,42 +239,14 @@ class BooksQuery:
         filter: BookFilter | None = None,
         order_by: BookOrder | None = None,
     ) -> Connection[Book]:
-        context = info.context
         filters = parse_input(schemas.BookFilterInput, filter, field="filter") if filter else None
-        listing = books_service.plan_listing(
+        return await catalog_page(
+            info.context,
             filters=filters,
             order=order_by.as_tuple() if order_by else None,
             args=PageArgs(first, after, last, before),
-            is_admin=await _is_admin(context),
-            trigram=context.features.trigram,
+            wanted=selected_paths(info),
         )
-        stock = books_service.stock_context(context.settings)
-        wanted = selected_paths(info)
-        authors: dict[int, list[Record]] | None = None
-        genres: dict[int, list[Record]] | None = None
-        async with context.session() as session:
-            page = await books_service.list_books(session, listing, stock)
-            ids = [row.id for row in page.items]
-            # Look-ahead: the page's authors and genres in one query each, so the nested
-            # fields are plain attributes instead of one awaitable per book.
-            if "edges.node.authors" in wanted:
-                authors = await books_service.authors_of_books(session, ids)
-            if "edges.node.genres" in wanted:
-                genres = await books_service.genres_of_books(session, ids)
-        nodes = [
-            Book.from_row(
-                row,
-                authors=None if authors is None else authors[row.id],
-                genres=None if genres is None else genres[row.id],
-            )
-            for row in page.items
-        ]
-
-        async def count() -> int:
-            async with context.session() as session:
-                return await books_service.count_books(session, listing, stock)
-
-        return Connection.from_page(page, nodes, count)
 
     @strawberry.field(description="An author by ID (AUTHOR_NOT_FOUND when there is none).")
     async def author(self, info: Info[Context, None], id: strawberry.ID) -> Author | None:

@@ -27,7 +27,9 @@ def _check_quantity(quantity: int, *, allow_zero: bool = False) -> None:
 
 def out_of_stock(book_id: int, available: int) -> AppError:
     return AppError(
-        f"Only {available} in stock",
+        f"Only {available} available"
+        if available
+        else "No copy available (sold out, or held for pre-orders): prebook it instead",
         code=ErrorCode.CART_OUT_OF_STOCK,
         field="quantity",
         extensions={"availableQuantity": available},

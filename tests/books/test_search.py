@@ -122,3 +122,10 @@ async def test_typos(gql: GraphQL, app: FastAPI) -> None:
         assert sorted(await search(gql, "dune")) == ["Children of Dune", "Dune"]
     else:
         assert found == []
+
+
+async def test_exclusions_hold_whatever_the_stem(catalog: Catalog, gql: GraphQL) -> None:
+    await catalog.book("A Library in Kyoto")
+    await catalog.book("Letters from Kyoto", description="Old librarys and quiet streets.")
+    await catalog.book("Kyoto Gardens")
+    assert sorted(await search(gql, "kyoto -library")) == ["Kyoto Gardens"]
