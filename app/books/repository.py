@@ -139,9 +139,10 @@ _PLAIN = re.compile(r"[\w\s.,:;'\u2019]+", re.UNICODE)
 
 
 class Search:
-    """Full-text search (websearch syntax, English stemming, and prefixes for typing-ahead), falling back to trigram word similarity for typos where
-    the server has pg_trgm (only when full-text finds nothing, so typo matches never
-    crowd out exact ones, and only for plain words: it can't honour search operators)."""
+    """Full-text search (websearch syntax, English stemming, and prefixes for typing
+    ahead), falling back to trigram word similarity for typos where the server has pg_trgm
+    (only when full-text finds nothing, so typo matches never crowd out exact ones, and only
+    for plain words: it can't honour search operators)."""
 
     def __init__(self, term: str, *, trigram: bool) -> None:
         words = _WORDS.findall(term.lower())[:20]
