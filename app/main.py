@@ -19,6 +19,7 @@ from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
 from app.db.session import Database, DatabaseFeatures
 from app.graphql.cache import CatalogChangeListener, ResponseCache
+from app.graphql.fastpath import CatalogFastPath
 from app.graphql.http import GraphQLHTTPMiddleware, PersistedQueries
 from app.graphql.router import build_router
 from app.graphql.schema import build_schema
@@ -96,8 +97,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.features = DatabaseFeatures()
 
+    schema = build_schema(settings)
     app.include_router(health.router)
-    app.include_router(build_router(build_schema(settings), settings))
+    app.include_router(build_router(schema, settings))
     _install_error_handlers(app)
 
     app.add_middleware(
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         settings=settings,
         cache=cache,
         persisted=PersistedQueries(settings.persisted_queries_max_entries),
+        fast_path=CatalogFastPath(schema._schema, settings) if settings.catalog_fast_path else None,
     )
     app.add_middleware(
         CORSMiddleware,

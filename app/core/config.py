@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     response_cache_ttl_seconds: float = Field(default=60.0, gt=0, le=3600)
     response_cache_max_entries: int = Field(default=1000, ge=1, le=1_000_000)
     persisted_queries_max_entries: int = Field(default=5000, ge=1, le=1_000_000)
+    catalog_fast_path: bool = Field(
+        default=True,
+        description="Answer anonymous plain `books` queries without per-field execution.",
+    )
 
     # Catalog
     low_stock_threshold: int = Field(default=5, ge=0, le=10_000)

@@ -96,13 +96,18 @@ class QueryLimits(AddValidationRules):
         super().__init__(list(rules))
 
 
-def build_extensions(settings: Settings) -> list[ExtensionFactory]:
-    """Extension factories, in the order they must run."""
-    rules: tuple[type[ASTValidationRule], ...] = (
+def limit_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
+    """The validation rules that enforce the configured depth, alias and mutation limits."""
+    return (
         depth_rule(settings.graphql_max_depth, None, None),
         aliases_rule(settings.graphql_max_aliases),
         mutation_limits_rule(settings.graphql_max_mutations),
     )
+
+
+def build_extensions(settings: Settings) -> list[ExtensionFactory]:
+    """Extension factories, in the order they must run."""
+    rules = limit_rules(settings)
     parser_cache_size = settings.graphql_parser_cache_size
     validation_cache_size = settings.graphql_validation_cache_size
     max_tokens = settings.graphql_max_tokens

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
@@ -26,6 +26,9 @@ from app.core.errors import ErrorCode
 from app.core.request_context import current_record
 from app.graphql.cache import ResponseCache
 
+if TYPE_CHECKING:
+    from app.graphql.fastpath import CatalogFastPath
+
 GRAPHQL_PATH = "/graphql"
 INVALID = "invalid"
 # The request as decoded and checked here, for the router (same task, so a context
@@ -33,6 +36,31 @@ INVALID = "invalid"
 prepared_request: ContextVar[dict[str, Any] | None] = ContextVar("prepared_request", default=None)
 _JSON_TYPES = (b"application/json", b"application/graphql-response+json")
 _HAS_ERRORS = b'"errors":'  # only ever a key: a JSON string value is never followed by ":"
+
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def response_media_type(accept: str | None) -> str:
+    """The media type to answer with: application/graphql-response+json when the client
+    prefers it (or takes either equally), application/json otherwise (the legacy default)."""
+    best, best_q = JSON, -1.0
+    for part in (accept or "").split(","):
+        media_type, *parameters = (piece.strip() for piece in part.split(";"))
+        q = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media_type in (GRAPHQL_RESPONSE, JSON) and (
+            q > best_q or (q == best_q and media_type == GRAPHQL_RESPONSE)
+        ):
+            best, best_q = media_type, q
+    return best
 
 
 class HTTPRefusal(Exception):
@@ -95,6 +123,12 @@ async def _send_json(send: Send, status: int, body: bytes, headers: dict[str, st
     await send({"type": "http.response.body", "body": body})
 
 
+async def _send_body(send: Send, content_type: bytes, body: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
@@ -110,9 +144,11 @@ class GraphQLHTTPMiddleware:
         settings: Settings,
         cache: ResponseCache | None,
         persisted: PersistedQueries,
+        fast_path: CatalogFastPath | None,
     ) -> None:
         self.app = app
         self.cache = cache
+        self.fast_path = fast_path
         self.persisted = persisted
         self.max_body = settings.max_request_body_bytes
         self.graphiql = settings.graphiql_enabled
@@ -163,18 +199,23 @@ class GraphQLHTTPMiddleware:
             assert self.cache is not None
             cached = self.cache.get(key)
             if cached is not None:
-                content_type, cached_body = cached
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [
-                            (b"content-type", content_type),
-                            (b"content-length", str(len(cached_body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": cached_body})
+                await _send_body(send, *cached)
+                return
+        if self.fast_path is not None and _header(scope, b"authorization") is None:
+            app_state = scope["app"].state
+            fast = await self.fast_path.respond(
+                data,
+                database=app_state.database,
+                features=app_state.features,
+                wants_cost=_header(scope, b"x-query-cost") == b"1",
+            )
+            if fast is not None:
+                accept = _header(scope, b"accept")
+                media_type = response_media_type(accept.decode("latin-1") if accept else None)
+                content_type = f"{media_type}; charset=utf-8".encode()
+                await _send_body(send, content_type, fast)
+                if key is not None and self.cache is not None:
+                    self.cache.put(key, (content_type, fast))
                 return
         replay = _Replay(body, receive)
         if key is None:

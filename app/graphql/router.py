@@ -18,32 +18,9 @@ from app.core.config import Settings
 from app.core.request_context import current_record
 from app.graphql.context import Context
 from app.graphql.errors import format_error
-from app.graphql.http import prepared_request
+from app.graphql.http import GRAPHQL_RESPONSE, JSON, prepared_request, response_media_type
 
-JSON = "application/json"
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 _media_type: ContextVar[str] = ContextVar("graphql_media_type", default=JSON)
-
-
-def response_media_type(accept: str | None) -> str:
-    """The media type to answer with: application/graphql-response+json when the client
-    prefers it (or takes either equally), application/json otherwise (the legacy default)."""
-    best, best_q = JSON, -1.0
-    for part in (accept or "").split(","):
-        media_type, *parameters = (piece.strip() for piece in part.split(";"))
-        q = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if media_type in (GRAPHQL_RESPONSE, JSON) and (
-            q > best_q or (q == best_q and media_type == GRAPHQL_RESPONSE)
-        ):
-            best, best_q = media_type, q
-    return best
 
 
 async def get_context(request: Request) -> AsyncIterator[Context]:

@@ -1,0 +1,337 @@
+"""The catalog fast path: anonymous `books` queries that select only plain catalog data are
+answered without graphql-core's field-by-field execution.
+
+Profiles of a 20-book page (id, title, price, authors, genres: about 300 fields) put most
+of the remaining time in per-field execution: a resolver call, an info object and value
+completion for each field. For the shapes a storefront sends most (`books` with scalar
+book fields, authors and genres, cursors, page info, total count), the work is known in
+advance. Each distinct document is checked once against the schema and compiled into a
+plan; a request then runs the same service call as the `books` resolver (the same SQL,
+three statements) and builds the response straight from the result, in selection order,
+with the values Strawberry would serialize. The suite compares it byte for byte with the
+regular path.
+
+Anything else (another field, fragments, directives, a token, an error) takes the regular
+path, which also produces every error response.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import graphql
+import orjson
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, SelectionSetNode
+from graphql.execution.values import get_argument_values, get_variable_values
+from pydantic import ValidationError
+
+from app.books import schemas as books_schemas
+from app.books.resolvers import catalog_page
+from app.books.types import Book
+from app.core.config import Environment, Settings
+from app.core.errors import AppError
+from app.core.paging import PageArgs
+from app.db.session import Database, DatabaseFeatures
+from app.graphql.connection import Connection
+from app.graphql.context import Context
+from app.graphql.cost import operation_cost
+from app.graphql.enums import SortDirection
+from app.graphql.extensions import limit_rules
+
+logger = logging.getLogger(__name__)
+
+# What a plan step does with the object it is given: return a JSON-ready value.
+Getter = Callable[[Any], Any]
+
+
+def _iso(value: Any) -> Any:
+    return None if value is None else value.isoformat()
+
+
+def _text(value: Any) -> Any:
+    return None if value is None else str(value)
+
+
+# Plain fields per type, and how Strawberry serializes each (Decimal and dates as strings,
+# enums by name).
+_SCALARS: Mapping[str, Mapping[str, Getter]] = {
+    "Book": {
+        "id": lambda book: book.id,
+        "title": lambda book: book.title,
+        "subtitle": lambda book: book.subtitle,
+        "isbn13": lambda book: book.isbn13,
+        "description": lambda book: book.description,
+        "price": lambda book: _text(book.price),
+        "availability": lambda book: book.availability.name,
+        "releaseDate": lambda book: _iso(book.release_date),
+        "pageCount": lambda book: book.page_count,
+        "language": lambda book: book.language,
+        "publisher": lambda book: book.publisher,
+        "coverUrl": lambda book: book.cover_url,
+        "isArchived": lambda book: book.is_archived,
+        "createdAt": lambda book: _iso(book.created_at),
+        "updatedAt": lambda book: _iso(book.updated_at),
+    },
+    "Author": {
+        "id": lambda author: author.id,
+        "name": lambda author: author.name,
+        "bio": lambda author: author.bio,
+        "createdAt": lambda author: _iso(author.created_at),
+        "updatedAt": lambda author: _iso(author.updated_at),
+    },
+    "Genre": {
+        "id": lambda genre: genre.id,
+        "name": lambda genre: genre.name,
+        "slug": lambda genre: genre.slug,
+        "description": lambda genre: genre.description,
+    },
+    "PageInfo": {
+        "hasNextPage": lambda info: info.has_next_page,
+        "hasPreviousPage": lambda info: info.has_previous_page,
+        "startCursor": lambda info: info.start_cursor,
+        "endCursor": lambda info: info.end_cursor,
+    },
+    "BookEdge": {"cursor": lambda edge: edge.cursor},
+}
+# Object fields per type: (attribute, child type, is a list).
+_OBJECTS: Mapping[str, Mapping[str, tuple[str, str, bool]]] = {
+    "Book": {
+        "authors": ("prefetched_authors", "Author", True),
+        "genres": ("prefetched_genres", "Genre", True),
+    },
+    "BookEdge": {"node": ("node", "Book", False)},
+    "BookConnection": {
+        "edges": ("edges", "BookEdge", True),
+        "pageInfo": ("page_info", "PageInfo", False),
+    },
+}
+
+
+class NotFastPathable(Exception):
+    """The document or request needs the regular path."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    operation: OperationDefinitionNode
+    fragments: Mapping[str, graphql.FragmentDefinitionNode]
+    field: FieldNode
+    response_key: str
+    render: Getter
+    wanted: frozenset[str]
+    total_count_keys: tuple[str, ...]
+
+
+def _compile_object(
+    selection_set: SelectionSetNode | None, type_name: str, path: str, wanted: set[str]
+) -> Getter:
+    if selection_set is None:
+        raise NotFastPathable
+    steps: list[tuple[str, Getter]] = []
+    keys: set[str] = set()
+    for selection in selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
+            raise NotFastPathable
+        name = selection.name.value
+        key = selection.alias.value if selection.alias else name
+        if key in keys:  # merging repeated keys is graphql-core's job
+            raise NotFastPathable
+        keys.add(key)
+        if name == "__typename":
+            steps.append((key, _constant(type_name)))
+        elif name in _SCALARS.get(type_name, {}) and selection.selection_set is None:
+            steps.append((key, _SCALARS[type_name][name]))
+        elif name in _OBJECTS.get(type_name, {}):
+            attribute, child_type, many = _OBJECTS[type_name][name]
+            child_path = f"{path}.{name}" if path else name
+            wanted.add(child_path)
+            child = _compile_object(selection.selection_set, child_type, child_path, wanted)
+            steps.append(
+                (key, _list_getter(attribute, child) if many else _getter(attribute, child))
+            )
+        else:
+            raise NotFastPathable
+
+    def render(value: Any) -> dict[str, Any]:
+        return {key: step(value) for key, step in steps}
+
+    return render
+
+
+def _constant(value: str) -> Getter:
+    return lambda _: value
+
+
+def _count(key: str) -> Getter:
+    return lambda rendered: rendered.counts[key]
+
+
+def _on_page(step: Getter, key: str) -> Getter:
+    return lambda rendered: step(rendered.page)[key]
+
+
+def _getter(attribute: str, child: Getter) -> Getter:
+    return lambda value: child(getattr(value, attribute))
+
+
+def _list_getter(attribute: str, child: Getter) -> Getter:
+    def render(value: Any) -> list[Any]:
+        items = getattr(value, attribute)
+        if items is None:  # not prefetched: the plan always prefetches what it renders
+            raise NotFastPathable
+        return [child(item) for item in items]
+
+    return render
+
+
+def compile_plan(
+    schema: graphql.GraphQLSchema,
+    settings: Settings,
+    rules: tuple[type[graphql.ASTValidationRule], ...],
+    query: str,
+    operation_name: str | None,
+) -> Plan:
+    document = graphql.parse(query, max_tokens=settings.graphql_max_tokens)
+    if graphql.validate(schema, document, rules):
+        raise NotFastPathable  # the regular path explains what is wrong
+    operation = graphql.get_operation_ast(document, operation_name)
+    if operation is None or operation.operation is not graphql.OperationType.QUERY:
+        raise NotFastPathable
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, graphql.FragmentDefinitionNode)
+    }
+    if operation.directives or len(operation.selection_set.selections) != 1:
+        raise NotFastPathable
+    (root,) = operation.selection_set.selections
+    if not isinstance(root, FieldNode) or root.name.value != "books" or root.directives:
+        raise NotFastPathable
+    wanted: set[str] = set()
+    total_count_keys: list[str] = []
+    connection_steps: list[tuple[str, Getter]] = []
+    assert root.selection_set is not None  # a connection: validation demands a selection
+    for selection in root.selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
+            raise NotFastPathable
+        key = selection.alias.value if selection.alias else selection.name.value
+        if key in {k for k, _ in connection_steps}:
+            raise NotFastPathable
+        if selection.name.value == "totalCount":
+            total_count_keys.append(key)
+            connection_steps.append((key, _count(key)))
+        else:
+            single = SelectionSetNode(selections=(selection,))
+            step = _compile_object(single, "BookConnection", "", wanted)
+            connection_steps.append((key, _on_page(step, key)))
+
+    def render(connection: _Rendered) -> dict[str, Any]:
+        return {key: step(connection) for key, step in connection_steps}
+
+    return Plan(
+        operation=operation,
+        fragments=fragments,
+        field=root,
+        response_key=root.alias.value if root.alias else "books",
+        render=render,
+        wanted=frozenset(wanted),
+        total_count_keys=tuple(total_count_keys),
+    )
+
+
+@dataclass
+class _Rendered:
+    page: Connection[Book]
+    counts: dict[str, int]
+
+
+class CatalogFastPath:
+    def __init__(self, schema: graphql.GraphQLSchema, settings: Settings) -> None:
+        self.schema = schema
+        self.settings = settings
+        self.cost_limit = settings.graphql_max_cost
+        self.report_cost_always = settings.env is Environment.DEVELOPMENT
+        # The same limits as the schema's validation; introspection is not fast-pathable.
+        rules = (*graphql.specified_rules, *limit_rules(settings))
+
+        @lru_cache(maxsize=settings.graphql_parser_cache_size)
+        def plan_for(query: str, operation_name: str | None) -> Plan | None:
+            try:
+                return compile_plan(schema, settings, rules, query, operation_name)
+            except (NotFastPathable, GraphQLError):
+                return None
+
+        self.plan_for = plan_for
+
+    async def respond(
+        self,
+        data: Mapping[str, Any],
+        *,
+        database: Database,
+        features: DatabaseFeatures,
+        wants_cost: bool,
+    ) -> bytes | None:
+        """The response body, or None when the regular path must answer."""
+        query = data.get("query")
+        if not isinstance(query, str):
+            return None
+        plan = self.plan_for(query, data.get("operationName"))
+        if plan is None:
+            return None
+        variables = get_variable_values(
+            self.schema, plan.operation.variable_definitions or (), data.get("variables") or {}
+        )
+        if isinstance(variables, list):  # coercion errors: the regular path reports them
+            return None
+        cost = operation_cost(self.schema, plan.operation, plan.fragments, variables.coerced)
+        if cost > self.cost_limit:
+            return None
+        books_field = self.schema.query_type.fields["books"]  # type: ignore[union-attr]
+        arguments = get_argument_values(books_field, plan.field, variables)
+        context = Context(database=database, settings=self.settings, features=features)
+        try:
+            connection = await catalog_page(
+                context,
+                filters=_filters(arguments.get("filter")),
+                order=_order(arguments.get("orderBy")),
+                args=PageArgs(
+                    arguments.get("first"),
+                    arguments.get("after"),
+                    arguments.get("last"),
+                    arguments.get("before"),
+                ),
+                wanted=plan.wanted,
+            )
+            counts = {}
+            if plan.total_count_keys and connection.count_loader is not None:
+                total = await connection.count_loader()
+                counts = dict.fromkeys(plan.total_count_keys, total)
+            body = {"data": {plan.response_key: plan.render(_Rendered(connection, counts))}}
+        except (AppError, ValidationError, NotFastPathable):
+            return None  # the regular path answers with the proper error
+        except Exception:
+            # The database is down, a statement timed out...: the regular path maps each
+            # failure to its error code (and logs what is unexpected) in one place.
+            logger.debug("catalog fast path gave way to the regular path", exc_info=True)
+            return None
+        finally:
+            await context.close()
+        if wants_cost or self.report_cost_always:
+            body["extensions"] = {"cost": {"requested": cost, "limit": self.cost_limit}}
+        return orjson.dumps(body)
+
+
+def _filters(value: Any) -> books_schemas.BookFilterInput | None:
+    if value is None:
+        return None
+    return books_schemas.BookFilterInput.model_validate(value)
+
+
+def _order(value: Any) -> tuple[Any, bool] | None:
+    if value is None:
+        return None
+    return value["field"], value["direction"] is SortDirection.DESC

@@ -1,0 +1,287 @@
+"""The catalog fast path answers exactly what the regular path answers.
+
+Every request is sent to the suite's app (fast path on) and to a twin with the fast path
+off, on the same connection and data; the two bodies must be the same bytes. The fast path
+must also really be taken where it claims to be, and stay within the catalog's statement
+budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from app.core.config import Settings
+from app.db.session import Database
+from app.graphql.fastpath import CatalogFastPath
+from app.main import create_app
+from tests.books.factory import Catalog
+from tests.support import StatementCounter, data
+
+BOOK = """
+id title subtitle isbn13 description price availability releaseDate pageCount language
+publisher coverUrl isArchived createdAt updatedAt __typename
+authors { id name bio createdAt updatedAt __typename }
+genres { id name slug description __typename }
+"""
+EVERYTHING = f"""{{ books(first: 10) {{
+  totalCount __typename
+  pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor __typename }}
+  edges {{ cursor __typename node {{ {BOOK} }} }}
+}} }}"""
+
+FAST = {
+    "everything": (EVERYTHING, None),
+    "aliases everywhere": (
+        """{ shelf: books(first: 3) { count: totalCount also: totalCount
+            items: edges { at: cursor book: node { name: title cost: price
+              by: authors { who: name } tags: genres { label: slug } } }
+            page: pageInfo { more: hasNextPage } } }""",
+        None,
+    ),
+    "variables and an order": (
+        """query Shelf($n: Int!, $order: BookOrder) {
+            books(first: $n, orderBy: $order) { edges { node { title price } } } }""",
+        {"n": 4, "order": {"field": "PRICE", "direction": "DESC"}},
+    ),
+    "from the end": (
+        "{ books(last: 2, orderBy: {field: TITLE, direction: ASC}) "
+        "{ pageInfo { hasPreviousPage hasNextPage } edges { cursor node { title } } } }",
+        None,
+    ),
+    "filters": (
+        """query($f: BookFilter) { books(filter: $f) { totalCount edges { node { title } } } }""",
+        {"f": {"minPrice": "10", "maxPrice": "30", "inStock": True}},
+    ),
+    "availability filter": (
+        """{ books(filter: {availability: [PREORDER, OUT_OF_STOCK]}) {
+            edges { node { title availability releaseDate } } } }""",
+        None,
+    ),
+    "search": (
+        """{ books(filter: {search: "wizard"}) { totalCount edges { node { title } } } }""",
+        None,
+    ),
+    "only the count": ("{ books { totalCount } }", None),
+    "one of several operations": (
+        "query A { books(first: 1) { edges { node { title } } } } query B { apiInfo { version } }",
+        None,
+    ),
+}
+
+REGULAR = {
+    "a field the plan doesn't know": "{ books { edges { node { title stockQuantity } } } }",
+    "nested connections": "{ books { edges { node { authors { books { totalCount } } } } } }",
+    "a fragment": "{ books { edges { node { ...F } } } } fragment F on Book { title }",
+    "a directive": "{ books { edges { node { title @include(if: true) } } } }",
+    "two root fields": "{ books { totalCount } apiInfo { version } }",
+    "a repeated key": "{ books { edges { node { title title } } } }",
+    "a mutation": "mutation { logout }",
+    "an invalid document": "{ books { edges { node { nope } } } }",
+    "a syntax error": "{ books { ",
+}
+ERRORS = {
+    "a negative page size": ("{ books(first: -1) { totalCount } }", None),
+    "a page too large": ("{ books(first: 5000) { totalCount } }", None),
+    "a bad cursor": ('{ books(after: "nope") { totalCount } }', None),
+    "both directions": ("{ books(first: 1, last: 1) { totalCount } }", None),
+    "an archived filter without rights": (
+        "{ books(filter: {includeArchived: true}) { totalCount } }",
+        None,
+    ),
+    "a bad price": ('{ books(filter: {minPrice: "cheap"}) { totalCount } }', None),
+    "a wrong variable": (
+        "query($n: Int!) { books(first: $n) { totalCount } }",
+        {"n": "five"},
+    ),
+    "a missing variable": ("query($n: Int!) { books(first: $n) { totalCount } }", {}),
+}
+
+
+@pytest.fixture(scope="module")
+async def regular_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_twin(settings)
+    async with LifespanManager(app):
+        yield app
+
+
+def create_twin(settings: Settings) -> FastAPI:
+    return create_app(settings.model_copy(update={"catalog_fast_path": False}))
+
+
+@pytest.fixture
+async def twins(
+    app: FastAPI, regular_app: FastAPI, database: Database
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Clients of the fast app and of the regular twin, on this test's connection."""
+    pooled = regular_app.state.database
+    regular_app.state.database = database
+    try:
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as fast,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(regular_app), base_url="http://t"
+            ) as regular,
+        ):
+            yield fast, regular
+    finally:
+        regular_app.state.database = pooled
+
+
+def fast_path_of(app: FastAPI) -> CatalogFastPath:
+    layer: Any = app.middleware_stack
+    while not hasattr(layer, "fast_path"):
+        layer = layer.app
+    fast_path: CatalogFastPath = layer.fast_path
+    return fast_path
+
+
+@pytest.fixture
+async def shelf(catalog: Catalog) -> None:
+    """Books with and without optional data, several authors and genres, every
+    availability."""
+    le_guin = await catalog.author("Ursula K. Le Guin", bio="Wrote Earthsea.")
+    pratchett = await catalog.author("Terry Pratchett")
+    fantasy = await catalog.genre("Fantasy", "fantasy")
+    humour = await catalog.genre("Humour", "humour")
+    await catalog.book(
+        "A Wizard of Earthsea",
+        authors=[le_guin],
+        genres=[fantasy],
+        subtitle="Earthsea I",
+        description="A boy becomes a wizard.",
+        pageCount=183,
+        language="en",
+        publisher="Parnassus",
+        coverUrl="https://covers.example/earthsea.jpg",
+    )
+    await catalog.book(
+        "Good Omens", authors=[pratchett, le_guin], genres=[fantasy, humour], price="12.50"
+    )
+    await catalog.book("Mort", authors=[pratchett], genres=[humour], price="9.00", stock=0)
+    await catalog.book("Soon", authors=[pratchett], price="25.00", released_days_ago=-30)
+    await catalog.book("Few Left", authors=[le_guin], price="30.00", stock=2)
+
+
+async def both(
+    twins: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    payload: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """The fast app's response, after checking the regular twin answers the same bytes."""
+    answers = [await client.post("/graphql", json=payload, headers=headers) for client in twins]
+    assert answers[0].status_code == answers[1].status_code
+    assert answers[0].headers["content-type"] == answers[1].headers["content-type"]
+    assert answers[0].content == answers[1].content
+    return answers[0]
+
+
+@pytest.mark.parametrize("name", FAST)
+async def test_plain_catalog_queries_take_the_fast_path_and_match(
+    name: str, app: FastAPI, twins: Any, shelf: None
+) -> None:
+    query, variables = FAST[name]
+    payload: dict[str, Any] = {"query": query, "variables": variables}
+    if name == "one of several operations":
+        payload["operationName"] = "A"
+    response = await both(twins, payload)
+    assert "errors" not in response.json()
+    assert fast_path_of(app).plan_for(query, payload.get("operationName")) is not None
+
+
+async def test_every_page_matches_when_walking_forwards_and_backwards(
+    twins: Any, shelf: None
+) -> None:
+    query = """query($after: String, $before: String, $first: Int, $last: Int) {
+        books(first: $first, after: $after, last: $last, before: $before,
+              orderBy: {field: PRICE, direction: ASC}) {
+          pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+          edges { cursor node { title price } } } }"""
+    forwards: list[str] = []
+    after = None
+    while True:
+        variables = {"first": 2, "after": after}
+        page = data((await both(twins, {"query": query, "variables": variables})).json())["books"]
+        forwards += [edge["node"]["title"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    backwards: list[str] = []
+    before = None
+    while True:
+        variables = {"last": 2, "before": before}
+        page = data((await both(twins, {"query": query, "variables": variables})).json())["books"]
+        backwards = [edge["node"]["title"] for edge in page["edges"]] + backwards
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    assert forwards == backwards
+    assert len(forwards) == 5
+
+
+@pytest.mark.parametrize("name", REGULAR)
+async def test_anything_else_takes_the_regular_path(
+    name: str, app: FastAPI, twins: Any, shelf: None
+) -> None:
+    await both(twins, {"query": REGULAR[name]})
+    assert fast_path_of(app).plan_for(REGULAR[name], None) is None
+
+
+@pytest.mark.parametrize("name", ERRORS)
+async def test_errors_are_answered_by_the_regular_path(name: str, twins: Any, shelf: None) -> None:
+    query, variables = ERRORS[name]
+    response = await both(twins, {"query": query, "variables": variables})
+    assert response.json()["errors"][0]["extensions"]["code"]
+
+
+async def test_signed_in_requests_take_the_regular_path(
+    twins: Any, shelf: None, customer_token: str
+) -> None:
+    query = "{ books { edges { node { title inWishlist } } } }"
+    headers = {"Authorization": f"Bearer {customer_token}"}
+    edges = data((await both(twins, {"query": query}, headers)).json())["books"]["edges"]
+    assert [edge["node"]["inWishlist"] for edge in edges] == [False] * 5
+
+
+async def test_cost_report_and_media_types_match(twins: Any, shelf: None) -> None:
+    payload = {"query": EVERYTHING}
+    reported = (await both(twins, payload, {"X-Query-Cost": "1"})).json()
+    assert reported["extensions"]["cost"]["requested"] > 0
+    answer = await both(twins, payload, {"Accept": "application/graphql-response+json"})
+    assert answer.headers["content-type"].startswith("application/graphql-response+json")
+    gets = [await client.get("/graphql", params={"query": EVERYTHING}) for client in twins]
+    assert gets[0].content == gets[1].content
+    assert "errors" not in gets[0].json()
+
+
+async def test_a_query_over_the_cost_limit_is_refused_by_the_regular_path(
+    settings: Settings, database: Database, shelf: None
+) -> None:
+    tight = settings.model_copy(update={"graphql_max_cost": 100})
+    app = create_app(tight, database=database)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+    ):
+        result = (await client.post("/graphql", json={"query": EVERYTHING})).json()
+    assert result["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+async def test_a_fast_catalog_page_keeps_the_statement_budget(
+    app: FastAPI, twins: Any, shelf: None, statements: StatementCounter
+) -> None:
+    """Books, their authors, their genres; and the count only when asked for."""
+    fast, _ = twins
+    counts = []
+    for query in (EVERYTHING, EVERYTHING.replace("totalCount", "")):
+        assert fast_path_of(app).plan_for(query, None) is not None
+        statements.statements.clear()
+        response = await fast.post("/graphql", json={"query": query})
+        assert len(data(response.json())["books"]["edges"]) == 5
+        counts.append(statements.count)
+    assert counts == [4, 3], statements.statements
