@@ -80,6 +80,11 @@ class CatalogChangeListener:
         self._task: asyncio.Task[None] | None = None
         self.notifications = 0
 
+    @property
+    def listening(self) -> bool:
+        """Whether changes are being heard, so that the cache is in use."""
+        return self._cache.active
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="catalog-change-listener")
 

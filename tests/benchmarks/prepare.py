@@ -21,7 +21,7 @@ from app.core.config import Settings
 from app.db.session import Database
 from app.graphql.ids import encode_id
 from app.main import create_app
-from tests.benchmarks.scenarios import API_SCENARIOS, Fixture, workload
+from tests.benchmarks.scenarios import API_SCENARIOS, CACHED, Fixture, workload
 from tests.support import REGISTER, GraphQL, StatementCounter, add_to_cart, data
 
 BUYERS = 50
@@ -60,6 +60,7 @@ async def prepare(settings: Settings, books: int, buyers: int) -> tuple[Fixture,
             scenario: await count_statements(database, gql, scenario, fixture)
             for scenario in API_SCENARIOS
         }
+    statements[CACHED] = await count_cached_statements(settings, fixture)
     return fixture, statements
 
 
@@ -127,6 +128,17 @@ async def _register(gql: GraphQL, name: str) -> str:
 
 async def _add(gql: GraphQL, token: str, book_id: int) -> None:
     data(await add_to_cart(gql, token, encode_id("Book", book_id)))
+
+
+async def count_cached_statements(settings: Settings, fixture: Fixture) -> int:
+    """SQL statements of a catalog page asked for a second time, with the cache on."""
+    cached = settings.model_copy(update={"response_cache": True})
+    async with in_process_api(cached) as (app, gql):
+        async with asyncio.timeout(10):
+            while app.state.cache_listener is None or not app.state.cache_listener.listening:
+                await asyncio.sleep(0.05)
+        await count_statements(app.state.database, gql, CACHED, fixture)
+        return await count_statements(app.state.database, gql, CACHED, fixture)
 
 
 async def count_statements(

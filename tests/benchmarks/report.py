@@ -14,7 +14,7 @@ import orjson
 from app.db.migrations import PROJECT_ROOT
 from tests.benchmarks.database import StockCheck
 from tests.benchmarks.loadgen import LoadResult
-from tests.benchmarks.scenarios import FLOOR, STATEMENT_BUDGETS, TITLES
+from tests.benchmarks.scenarios import CATALOG_SCENARIOS, FLOOR, STATEMENT_BUDGETS, TITLES
 from tests.benchmarks.servers import CpuSeconds
 
 
@@ -43,7 +43,7 @@ class Report:
 
     def floor_ratio(self, run: RunResult) -> float | None:
         """The catalog page's throughput as a fraction of the floor's (same workers)."""
-        if run.scenario != "catalog":
+        if run.scenario not in CATALOG_SCENARIOS or run.scenario == FLOOR:
             return None
         floors = [r for r in self.runs if r.scenario == FLOOR and r.workers == run.workers]
         if not floors or not floors[0].load.rps:

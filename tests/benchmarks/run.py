@@ -7,7 +7,8 @@
 2. For each worker count, starts the production server (`poetry run serve`, ENV=production,
    RESPONSE_CACHE=off) and drives each scenario over keep-alive connections (32 by
    default), warm-up first, with wrk when it is on PATH, else the built-in asyncio
-   generator; then does the same for the raw asyncpg floor.
+   generator; then the catalog page again on a server with the response cache on (the
+   default), then on the raw asyncpg floor.
 3. Checks correctness (no errors, no oversell, SQL budgets), prints a Markdown table and
    writes results/latest.json and results/latest.md. Exit status 1 when a check fails.
 """
@@ -42,6 +43,7 @@ from tests.benchmarks.report import Report, RunResult, machine_info
 from tests.benchmarks.scenarios import (
     ALL_SCENARIOS,
     API_SCENARIOS,
+    CACHED,
     FLOOR,
     TITLES,
     Fixture,
@@ -149,6 +151,8 @@ class Bench:
     async def run(self) -> None:
         for workers in self.options.workers:
             await self.run_api(workers)
+            if self.wants(CACHED):
+                await self.run_cached(workers)
             if self.wants(FLOOR):
                 await self.run_floor(workers)
 
@@ -169,6 +173,14 @@ class Bench:
         # After the server stopped: no checkout is still in flight.
         if self.wants("checkout"):
             self.report.stock_checks[workers] = await ledger.close()
+
+    async def run_cached(self, workers: int) -> None:
+        """The catalog page with the response cache on: the warm-up fills it."""
+        port = free_port()
+        env = server_env(**{**self.server_settings, "RESPONSE_CACHE": "on"})
+        log = self.work_dir / f"api-cached-{workers}.log"
+        async with running(api_command(port, workers), env, port, workers, log) as server:
+            await self.measure(server, CACHED)
 
     async def run_floor(self, workers: int) -> None:
         port = free_port()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
+from functools import partial
 
 import httpx
 import pytest
@@ -43,15 +44,13 @@ async def instances(settings: Settings) -> AsyncIterator[list[FastAPI]]:
         for app in apps:
             await stack.enter_async_context(LifespanManager(app))
         for app in apps:  # listening before the test starts
-            await wait_for(lambda app=app: app.state.cache_listener is not None and _active(app))
+            await wait_for(partial(_listening, app))
         yield apps
 
 
-def _active(app: FastAPI) -> bool:
-    middleware = app.middleware_stack
-    while middleware is not None and not hasattr(middleware, "cache"):
-        middleware = getattr(middleware, "app", None)
-    return bool(middleware is not None and middleware.cache.active)
+def _listening(app: FastAPI) -> bool:
+    listener = app.state.cache_listener
+    return listener is not None and bool(listener.listening)
 
 
 async def wait_for(condition: Callable[[], bool]) -> None:
