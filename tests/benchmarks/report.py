@@ -160,7 +160,8 @@ class Report:
                 f"- load generator: {config['load_generator']}, {config['connections']} "
                 f"connections, {config['warmup_s']} s warm-up then {config['duration_s']} s "
                 f"per scenario; {config['books']:,} books; API with "
-                + ", ".join(f"{k}={v}" for k, v in config["server_settings"].items()),
+                + ", ".join(f"{k}={v}" for k, v in config["server_settings"].items())
+                + " (the cached rows: RESPONSE_CACHE=on)",
                 "- SQL/req: statements of one request, counted in-process; CPU ms/req: CPU "
                 "time per request of the API workers, PostgreSQL, the load generator and the "
                 "rest of the machine (other: kernel networking and anything else running; "
