@@ -282,8 +282,28 @@ class CatalogFastPath:
         plan = self.plan_for(query, data.get("operationName"))
         if plan is None:
             return None
+        try:
+            return await self._answer(
+                plan, data.get("variables") or {}, database, features, wants_cost
+            )
+        except (AppError, ValidationError, NotFastPathable):
+            return None  # the regular path answers with the proper error
+        except Exception:
+            # The database is down, a statement timed out...: the regular path maps each
+            # failure to its error code (and logs what is unexpected) in one place.
+            logger.debug("catalog fast path gave way to the regular path", exc_info=True)
+            return None
+
+    async def _answer(
+        self,
+        plan: Plan,
+        inputs: dict[str, Any],
+        database: Database,
+        features: DatabaseFeatures,
+        wants_cost: bool,
+    ) -> bytes | None:
         variables = get_variable_values(
-            self.schema, plan.operation.variable_definitions or (), data.get("variables") or {}
+            self.schema, plan.operation.variable_definitions or (), inputs
         )
         if isinstance(variables, list):  # coercion errors: the regular path reports them
             return None
@@ -307,19 +327,13 @@ class CatalogFastPath:
                 wanted=plan.wanted,
             )
             counts = {}
-            if plan.total_count_keys and connection.count_loader is not None:
+            if plan.total_count_keys:
+                assert connection.count_loader is not None  # a top-level page can count
                 total = await connection.count_loader()
                 counts = dict.fromkeys(plan.total_count_keys, total)
-            body = {"data": {plan.response_key: plan.render(_Rendered(connection, counts))}}
-        except (AppError, ValidationError, NotFastPathable):
-            return None  # the regular path answers with the proper error
-        except Exception:
-            # The database is down, a statement timed out...: the regular path maps each
-            # failure to its error code (and logs what is unexpected) in one place.
-            logger.debug("catalog fast path gave way to the regular path", exc_info=True)
-            return None
         finally:
             await context.close()
+        body = {"data": {plan.response_key: plan.render(_Rendered(connection, counts))}}
         if wants_cost or self.report_cost_always:
             body["extensions"] = {"cost": {"requested": cost, "limit": self.cost_limit}}
         return orjson.dumps(body)
