@@ -30,7 +30,7 @@ from app.graphql.permissions import IsAdmin
 
 UNSET: Any = strawberry.UNSET
 AuthorSearch = TypeAdapter(Annotated[str, bounded(200, min_length=0), SINGLE_LINE])
-SlugArg = TypeAdapter(Annotated[str, bounded(SLUG_MAX_LENGTH)])
+SlugArg = TypeAdapter(Annotated[str, bounded(SLUG_MAX_LENGTH), SINGLE_LINE])
 
 
 @strawberry.input(description="Which books to list; every condition is optional (AND-ed).")

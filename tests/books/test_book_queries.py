@@ -159,6 +159,12 @@ async def test_author_and_genre_lookups(catalog: Catalog, gql: GraphQL) -> None:
     assert genre["books"]["edges"][0]["node"]["title"] == "Kindred"
     missing = error(await gql('query { genre(slug: "nope") { id } }'))
     assert missing["extensions"] == {"code": "GENRE_NOT_FOUND", "field": "slug"}
+    # PostgreSQL cannot store or compare NUL: refused before it gets there.
+    control = error(await gql("query($s: String!) { genre(slug: $s) { id } }", {"s": "a\x00"}))
+    assert (control["extensions"]["code"], control["extensions"]["field"]) == (
+        "VALIDATION_ERROR",
+        "slug",
+    )
     missing_author = base64.b64encode(b"Author:424242").decode()
     assert code(
         await gql("query($id: ID!) { author(id: $id) { id } }", {"id": missing_author})
