@@ -98,6 +98,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.features = DatabaseFeatures()
 
     schema = build_schema(settings)
+    app.state.fast_path = (
+        CatalogFastPath(schema._schema, settings) if settings.catalog_fast_path else None
+    )
     app.include_router(health.router)
     app.include_router(build_router(schema, settings))
     _install_error_handlers(app)
@@ -107,7 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         settings=settings,
         cache=cache,
         persisted=PersistedQueries(settings.persisted_queries_max_entries),
-        fast_path=CatalogFastPath(schema._schema, settings) if settings.catalog_fast_path else None,
+        fast_path=app.state.fast_path,
     )
     app.add_middleware(
         CORSMiddleware,

@@ -26,10 +26,11 @@ from app.books.loaders import (
 )
 from app.books.repository import Availability, BookOrderField
 from app.core.paging import PageArgs
-from app.db.pagination import Record
+from app.db.pagination import Page, Record
 from app.graphql.connection import Connection
 from app.graphql.context import Context
 from app.graphql.enums import SortDirection, graphql_enum
+from app.graphql.loaders import ContextLoader
 from app.graphql.node import Node, global_id
 from app.graphql.permissions import IsAdmin
 from app.wishlist.loaders import InWishlistLoader
@@ -68,6 +69,25 @@ def _order(order_by: BookOrder | None) -> tuple[BookOrderField, bool] | None:
     return order_by.as_tuple() if order_by is not None else None
 
 
+async def _nested_books(
+    context: Context,
+    pages: type[ContextLoader[NestedBooksKey, Page[Record]]],
+    counts: type[ContextLoader[int, int]],
+    owner: int,
+    args: PageArgs,
+    order_by: BookOrder | None,
+) -> Connection[Book]:
+    """The books of an author or a genre, batched with the other owners' on the page."""
+    order = _order(order_by)
+    page = args.request(books_service.nested_ordering(order))
+    found = await context.loader(pages).load(NestedBooksKey(owner, order, page))
+    return Connection.from_page(
+        found,
+        [Book.from_row(row) for row in found.items],
+        count=lambda: context.loader(counts).load(owner),
+    )
+
+
 @strawberry.type(description="A person credited on books.")
 class Author(Node):
     pk: strawberry.Private[int]
@@ -97,14 +117,13 @@ class Author(Node):
         before: str | None = None,
         order_by: BookOrder | None = None,
     ) -> Connection[Book]:
-        order = _order(order_by)
-        page = PageArgs(first, after, last, before).request(books_service.nested_ordering(order))
-        context = info.context
-        found = await context.loader(AuthorBooksLoader).load(NestedBooksKey(self.pk, order, page))
-        return Connection.from_page(
-            found,
-            [Book.from_row(row) for row in found.items],
-            count=lambda: context.loader(AuthorBookCountLoader).load(self.pk),
+        return await _nested_books(
+            info.context,
+            AuthorBooksLoader,
+            AuthorBookCountLoader,
+            self.pk,
+            PageArgs(first, after, last, before),
+            order_by,
         )
 
     @classmethod
@@ -144,14 +163,13 @@ class Genre(Node):
         before: str | None = None,
         order_by: BookOrder | None = None,
     ) -> Connection[Book]:
-        order = _order(order_by)
-        page = PageArgs(first, after, last, before).request(books_service.nested_ordering(order))
-        context = info.context
-        found = await context.loader(GenreBooksLoader).load(NestedBooksKey(self.pk, order, page))
-        return Connection.from_page(
-            found,
-            [Book.from_row(row) for row in found.items],
-            count=lambda: context.loader(GenreBookCountLoader).load(self.pk),
+        return await _nested_books(
+            info.context,
+            GenreBooksLoader,
+            GenreBookCountLoader,
+            self.pk,
+            PageArgs(first, after, last, before),
+            order_by,
         )
 
     @classmethod

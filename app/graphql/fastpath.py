@@ -31,12 +31,10 @@ from pydantic import ValidationError
 
 from app.books import schemas as books_schemas
 from app.books.resolvers import catalog_page
-from app.books.types import Book
 from app.core.config import Environment, Settings
 from app.core.errors import AppError
 from app.core.paging import PageArgs
 from app.db.session import Database, DatabaseFeatures
-from app.graphql.connection import Connection
 from app.graphql.context import Context
 from app.graphql.cost import operation_cost
 from app.graphql.enums import SortDirection
@@ -96,6 +94,7 @@ _SCALARS: Mapping[str, Mapping[str, Getter]] = {
         "endCursor": lambda info: info.end_cursor,
     },
     "BookEdge": {"cursor": lambda edge: edge.cursor},
+    "BookConnection": {"totalCount": lambda page: page.total_count},
 }
 # Object fields per type: (attribute, child type, is a list).
 _OBJECTS: Mapping[str, Mapping[str, tuple[str, str, bool]]] = {
@@ -122,8 +121,7 @@ class Plan:
     field: FieldNode
     response_key: str
     render: Getter
-    wanted: frozenset[str]
-    total_count_keys: tuple[str, ...]
+    wanted: frozenset[str]  # the selected paths below `books`, e.g. "edges.node.authors"
 
 
 def _compile_object(
@@ -141,14 +139,14 @@ def _compile_object(
         if key in keys:  # merging repeated keys is graphql-core's job
             raise NotFastPathable
         keys.add(key)
+        child_path = f"{path}.{name}" if path else name
+        wanted.add(child_path)
         if name == "__typename":
             steps.append((key, _constant(type_name)))
         elif name in _SCALARS.get(type_name, {}) and selection.selection_set is None:
             steps.append((key, _SCALARS[type_name][name]))
         elif name in _OBJECTS.get(type_name, {}):
             attribute, child_type, many = _OBJECTS[type_name][name]
-            child_path = f"{path}.{name}" if path else name
-            wanted.add(child_path)
             child = _compile_object(selection.selection_set, child_type, child_path, wanted)
             steps.append(
                 (key, _list_getter(attribute, child) if many else _getter(attribute, child))
@@ -164,14 +162,6 @@ def _compile_object(
 
 def _constant(value: str) -> Getter:
     return lambda _: value
-
-
-def _count(key: str) -> Getter:
-    return lambda rendered: rendered.counts[key]
-
-
-def _on_page(step: Getter, key: str) -> Getter:
-    return lambda rendered: step(rendered.page)[key]
 
 
 def _getter(attribute: str, child: Getter) -> Getter:
@@ -212,26 +202,7 @@ def compile_plan(
     if not isinstance(root, FieldNode) or root.name.value != "books" or root.directives:
         raise NotFastPathable
     wanted: set[str] = set()
-    total_count_keys: list[str] = []
-    connection_steps: list[tuple[str, Getter]] = []
-    assert root.selection_set is not None  # a connection: validation demands a selection
-    for selection in root.selection_set.selections:
-        if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
-            raise NotFastPathable
-        key = selection.alias.value if selection.alias else selection.name.value
-        if key in {k for k, _ in connection_steps}:
-            raise NotFastPathable
-        if selection.name.value == "totalCount":
-            total_count_keys.append(key)
-            connection_steps.append((key, _count(key)))
-        else:
-            single = SelectionSetNode(selections=(selection,))
-            step = _compile_object(single, "BookConnection", "", wanted)
-            connection_steps.append((key, _on_page(step, key)))
-
-    def render(connection: _Rendered) -> dict[str, Any]:
-        return {key: step(connection) for key, step in connection_steps}
-
+    render = _compile_object(root.selection_set, "BookConnection", "", wanted)
     return Plan(
         operation=operation,
         fragments=fragments,
@@ -239,14 +210,16 @@ def compile_plan(
         response_key=root.alias.value if root.alias else "books",
         render=render,
         wanted=frozenset(wanted),
-        total_count_keys=tuple(total_count_keys),
     )
 
 
-@dataclass
-class _Rendered:
-    page: Connection[Book]
-    counts: dict[str, int]
+@dataclass(frozen=True)
+class _Page:
+    """What a `BookConnection` plan renders: the page, and its total when selected."""
+
+    edges: list[Any]
+    page_info: Any
+    total_count: int | None
 
 
 class CatalogFastPath:
@@ -255,6 +228,7 @@ class CatalogFastPath:
         self.settings = settings
         self.cost_limit = settings.graphql_max_cost
         self.report_cost_always = settings.env is Environment.DEVELOPMENT
+        self.books_field = schema.query_type.fields["books"]  # type: ignore[union-attr]
         # The same limits as the schema's validation; introspection is not fast-pathable.
         rules = (*graphql.specified_rules, *limit_rules(settings))
 
@@ -310,8 +284,7 @@ class CatalogFastPath:
         cost = operation_cost(self.schema, plan.operation, plan.fragments, variables.coerced)
         if cost > self.cost_limit:
             return None
-        books_field = self.schema.query_type.fields["books"]  # type: ignore[union-attr]
-        arguments = get_argument_values(books_field, plan.field, variables)
+        arguments = get_argument_values(self.books_field, plan.field, variables)
         context = Context(database=database, settings=self.settings, features=features)
         try:
             connection = await catalog_page(
@@ -326,14 +299,14 @@ class CatalogFastPath:
                 ),
                 wanted=plan.wanted,
             )
-            counts = {}
-            if plan.total_count_keys:
+            total = None
+            if "totalCount" in plan.wanted:
                 assert connection.count_loader is not None  # a top-level page can count
                 total = await connection.count_loader()
-                counts = dict.fromkeys(plan.total_count_keys, total)
         finally:
             await context.close()
-        body = {"data": {plan.response_key: plan.render(_Rendered(connection, counts))}}
+        page = _Page(connection.edges, connection.page_info, total)
+        body = {"data": {plan.response_key: plan.render(page)}}
         if wants_cost or self.report_cost_always:
             body["extensions"] = {"cost": {"requested": cost, "limit": self.cost_limit}}
         return orjson.dumps(body)

@@ -113,19 +113,20 @@ def _error_body(code: ErrorCode, message: str) -> bytes:
     return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code.value}}]})
 
 
-async def _send_json(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+async def _send(
+    send: Send,
+    body: bytes,
+    *,
+    status: int = 200,
+    content_type: bytes = b"application/json; charset=utf-8",
+    headers: dict[str, str] | None = None,
+) -> None:
     raw_headers = [
-        (b"content-type", b"application/json; charset=utf-8"),
+        (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
-        *((name.encode(), value.encode()) for name, value in headers.items()),
+        *((name.encode(), value.encode()) for name, value in (headers or {}).items()),
     ]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_body(send: Send, content_type: bytes, body: bytes) -> None:
-    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -177,9 +178,8 @@ class GraphQLHTTPMiddleware:
         try:
             prepared = await self._prepare(scope, receive)
         except HTTPRefusal as refusal:
-            await _send_json(
-                send, refusal.status, _error_body(refusal.code, refusal.message), refusal.headers
-            )
+            body = _error_body(refusal.code, refusal.message)
+            await _send(send, body, status=refusal.status, headers=refusal.headers)
             return
         if prepared is None:  # GraphiQL, OPTIONS, other methods: Strawberry's business
             await self.app(scope, receive, send)
@@ -199,7 +199,8 @@ class GraphQLHTTPMiddleware:
             assert self.cache is not None
             cached = self.cache.get(key)
             if cached is not None:
-                await _send_body(send, *cached)
+                content_type, cached_body = cached
+                await _send(send, cached_body, content_type=content_type)
                 return
         if self.fast_path is not None and _header(scope, b"authorization") is None:
             app_state = scope["app"].state
@@ -213,7 +214,7 @@ class GraphQLHTTPMiddleware:
                 accept = _header(scope, b"accept")
                 media_type = response_media_type(accept.decode("latin-1") if accept else None)
                 content_type = f"{media_type}; charset=utf-8".encode()
-                await _send_body(send, content_type, fast)
+                await _send(send, fast, content_type=content_type)
                 if key is not None and self.cache is not None:
                     self.cache.put(key, (content_type, fast))
                 return

@@ -37,7 +37,6 @@ from app.core.config import Settings
 from app.core.paging import PageArgs
 from app.db.session import Database
 from app.graphql.connection import Connection
-from app.graphql.fastpath import CatalogFastPath
 from app.main import create_app
 from tests.benchmarks import floor
 from tests.benchmarks.database import bench_database, configured_server, plain_dsn, postgres_server
@@ -111,14 +110,6 @@ def asgi_call(app: FastAPI, body: bytes) -> Call:
     return call
 
 
-def fast_path_of(app: FastAPI) -> CatalogFastPath:
-    layer: Any = app.middleware_stack
-    while not hasattr(layer, "fast_path"):
-        layer = layer.app
-    fast_path: CatalogFastPath = layer.fast_path
-    return fast_path
-
-
 async def phases(settings: Settings, database: Database, repeat: int) -> dict[str, float]:
     """The catalog page's data access, timed phase by phase (CPU ms per page)."""
     spent: dict[str, float] = defaultdict(float)
@@ -171,7 +162,7 @@ async def breakdown(books: int, repeat: int) -> list[tuple[str, float]]:
             print(f"Seeding {books:,} books ...", flush=True)
             await seed(app.state.database, books)
             results = [("whole app, fast path", await measure(asgi_call(app, body)))]
-            fast_path, database = fast_path_of(app), app.state.database
+            fast_path, database = app.state.fast_path, app.state.database
             request = orjson.loads(body)
 
             async def respond() -> None:

@@ -18,7 +18,6 @@ from fastapi import FastAPI
 
 from app.core.config import Settings
 from app.db.session import Database
-from app.graphql.fastpath import CatalogFastPath
 from app.main import create_app
 from tests.books.factory import Catalog
 from tests.support import StatementCounter, data
@@ -133,14 +132,6 @@ async def twins(
         regular_app.state.database = pooled
 
 
-def fast_path_of(app: FastAPI) -> CatalogFastPath:
-    layer: Any = app.middleware_stack
-    while not hasattr(layer, "fast_path"):
-        layer = layer.app
-    fast_path: CatalogFastPath = layer.fast_path
-    return fast_path
-
-
 @pytest.fixture
 async def shelf(catalog: Catalog) -> None:
     """Books with and without optional data, several authors and genres, every
@@ -191,7 +182,7 @@ async def test_plain_catalog_queries_take_the_fast_path_and_match(
         payload["operationName"] = "A"
     response = await both(twins, payload)
     assert "errors" not in response.json()
-    assert fast_path_of(app).plan_for(query, payload.get("operationName")) is not None
+    assert app.state.fast_path.plan_for(query, payload.get("operationName")) is not None
 
 
 async def test_every_page_matches_when_walking_forwards_and_backwards(
@@ -229,7 +220,7 @@ async def test_anything_else_takes_the_regular_path(
     name: str, app: FastAPI, twins: Any, shelf: None
 ) -> None:
     await both(twins, {"query": REGULAR[name]})
-    assert fast_path_of(app).plan_for(REGULAR[name], None) is None
+    assert app.state.fast_path.plan_for(REGULAR[name], None) is None
 
 
 @pytest.mark.parametrize("name", ERRORS)
@@ -279,7 +270,7 @@ async def test_a_fast_catalog_page_keeps_the_statement_budget(
     fast, _ = twins
     counts = []
     for query in (EVERYTHING, EVERYTHING.replace("totalCount", "")):
-        assert fast_path_of(app).plan_for(query, None) is not None
+        assert app.state.fast_path.plan_for(query, None) is not None
         statements.statements.clear()
         response = await fast.post("/graphql", json={"query": query})
         assert len(data(response.json())["books"]["edges"]) == 5
