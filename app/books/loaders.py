@@ -4,12 +4,15 @@ however many books, authors or genres a response contains."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.books import service as books_service
-from app.books.repository import BookOrderField
-from app.db.pagination import Page, PageRequest, Record
+from app.books.repository import BookOrderField, Stock
+from app.db.pagination import Ordering, Page, PageRequest, Record
 from app.graphql.loaders import ContextLoader
 
 
@@ -64,7 +67,14 @@ def _grouped(keys: list[NestedBooksKey]) -> dict[Any, list[NestedBooksKey]]:
     return groups
 
 
-class AuthorBooksLoader(ContextLoader[NestedBooksKey, Page[Record]]):
+class _NestedBooksLoader(ContextLoader[NestedBooksKey, Page[Record]]):
+    """Pages of an owner's books, one query per distinct (order, page) among the keys."""
+
+    fetch: staticmethod[
+        [AsyncSession, Sequence[int], Ordering, PageRequest, Stock],
+        Awaitable[dict[int, Page[Record]]],
+    ]
+
     async def batch_load_fn(self, keys: list[NestedBooksKey]) -> list[Page[Record]]:
         stock = books_service.stock_context(self.context.settings)
         pages: dict[NestedBooksKey, Page[Record]] = {}
@@ -72,33 +82,33 @@ class AuthorBooksLoader(ContextLoader[NestedBooksKey, Page[Record]]):
             for (order, page), group in _grouped(keys).items():
                 ordering = books_service.nested_ordering(order)
                 ids = [key.owner_id for key in group]
-                found = await books_service.books_by_author(session, ids, ordering, page, stock)
+                found = await self.fetch(session, ids, ordering, page, stock)
                 pages.update({key: found[key.owner_id] for key in group})
         return [pages[key] for key in keys]
 
 
-class GenreBooksLoader(ContextLoader[NestedBooksKey, Page[Record]]):
-    async def batch_load_fn(self, keys: list[NestedBooksKey]) -> list[Page[Record]]:
-        stock = books_service.stock_context(self.context.settings)
-        pages: dict[NestedBooksKey, Page[Record]] = {}
-        async with self.context.session() as session:
-            for (order, page), group in _grouped(keys).items():
-                ordering = books_service.nested_ordering(order)
-                ids = [key.owner_id for key in group]
-                found = await books_service.books_by_genre(session, ids, ordering, page, stock)
-                pages.update({key: found[key.owner_id] for key in group})
-        return [pages[key] for key in keys]
+class AuthorBooksLoader(_NestedBooksLoader):
+    fetch = staticmethod(books_service.books_by_author)
 
 
-class AuthorBookCountLoader(ContextLoader[int, int]):
+class GenreBooksLoader(_NestedBooksLoader):
+    fetch = staticmethod(books_service.books_by_genre)
+
+
+class _BookCountLoader(ContextLoader[int, int]):
+    """How many unarchived books each owner has."""
+
+    count: staticmethod[[AsyncSession, Sequence[int]], Awaitable[dict[int, int]]]
+
     async def batch_load_fn(self, keys: list[int]) -> list[int]:
         async with self.context.session() as session:
-            counts = await books_service.count_books_by_author(session, keys)
+            counts = await self.count(session, keys)
         return [counts[key] for key in keys]
 
 
-class GenreBookCountLoader(ContextLoader[int, int]):
-    async def batch_load_fn(self, keys: list[int]) -> list[int]:
-        async with self.context.session() as session:
-            counts = await books_service.count_books_by_genre(session, keys)
-        return [counts[key] for key in keys]
+class AuthorBookCountLoader(_BookCountLoader):
+    count = staticmethod(books_service.count_books_by_author)
+
+
+class GenreBookCountLoader(_BookCountLoader):
+    count = staticmethod(books_service.count_books_by_genre)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    Table,
     any_,
     bindparam,
     case,
@@ -269,58 +270,54 @@ class BookRepository:
         return int(await self.session.scalar(statement) or 0)
 
     async def pages_by_author(
-        self,
-        author_ids: Sequence[int],
-        stock: Stock,
-        ordering: Ordering,
-        page: PageRequest,
+        self, author_ids: Sequence[int], stock: Stock, ordering: Ordering, page: PageRequest
     ) -> dict[int, Page[Record]]:
-        statement = (
-            self._book_select(stock)
-            .add_columns(*ordering.columns(), book_authors.c.author_id.label("group_key"))
-            .join(book_authors, book_authors.c.book_id == Book.id)
-            .where(book_authors.c.author_id.in_(author_ids), ~Book.is_archived)
-        )
-        query = apply_keyset_per_group(statement, book_authors.c.author_id, ordering, page)
-        rows = (await self.session.execute(query)).all()
-        return to_pages(rows, author_ids, ordering, page)
+        return await self._pages_by(book_authors, "author_id", author_ids, stock, ordering, page)
 
     async def pages_by_genre(
+        self, genre_ids: Sequence[int], stock: Stock, ordering: Ordering, page: PageRequest
+    ) -> dict[int, Page[Record]]:
+        return await self._pages_by(book_genres, "genre_id", genre_ids, stock, ordering, page)
+
+    async def count_by_author(self, author_ids: Sequence[int]) -> dict[int, int]:
+        return await self._count_by(book_authors, "author_id", author_ids)
+
+    async def count_by_genre(self, genre_ids: Sequence[int]) -> dict[int, int]:
+        return await self._count_by(book_genres, "genre_id", genre_ids)
+
+    async def _pages_by(
         self,
-        genre_ids: Sequence[int],
+        link: Table,
+        owner_column: str,
+        owner_ids: Sequence[int],
         stock: Stock,
         ordering: Ordering,
         page: PageRequest,
     ) -> dict[int, Page[Record]]:
+        """A page of unarchived books for each owner (author or genre) linked by `link`."""
+        owner = link.c[owner_column]
         statement = (
             self._book_select(stock)
-            .add_columns(*ordering.columns(), book_genres.c.genre_id.label("group_key"))
-            .join(book_genres, book_genres.c.book_id == Book.id)
-            .where(book_genres.c.genre_id.in_(genre_ids), ~Book.is_archived)
+            .add_columns(*ordering.columns(), owner.label("group_key"))
+            .join(link, link.c.book_id == Book.id)
+            .where(owner.in_(owner_ids), ~Book.is_archived)
         )
-        query = apply_keyset_per_group(statement, book_genres.c.genre_id, ordering, page)
+        query = apply_keyset_per_group(statement, owner, ordering, page)
         rows = (await self.session.execute(query)).all()
-        return to_pages(rows, genre_ids, ordering, page)
+        return to_pages(rows, owner_ids, ordering, page)
 
-    async def count_by_author(self, author_ids: Sequence[int]) -> dict[int, int]:
+    async def _count_by(
+        self, link: Table, owner_column: str, owner_ids: Sequence[int]
+    ) -> dict[int, int]:
+        owner = link.c[owner_column]
         statement = (
-            select(book_authors.c.author_id, func.count())
-            .join(Book, Book.id == book_authors.c.book_id)
-            .where(book_authors.c.author_id.in_(author_ids), ~Book.is_archived)
-            .group_by(book_authors.c.author_id)
+            select(owner, func.count())
+            .join(Book, Book.id == link.c.book_id)
+            .where(owner.in_(owner_ids), ~Book.is_archived)
+            .group_by(owner)
         )
         counts = {row[0]: row[1] for row in await self.session.execute(statement)}
-        return {author_id: counts.get(author_id, 0) for author_id in author_ids}
-
-    async def count_by_genre(self, genre_ids: Sequence[int]) -> dict[int, int]:
-        statement = (
-            select(book_genres.c.genre_id, func.count())
-            .join(Book, Book.id == book_genres.c.book_id)
-            .where(book_genres.c.genre_id.in_(genre_ids), ~Book.is_archived)
-            .group_by(book_genres.c.genre_id)
-        )
-        counts = {row[0]: row[1] for row in await self.session.execute(statement)}
-        return {genre_id: counts.get(genre_id, 0) for genre_id in genre_ids}
+        return {owner_id: counts.get(owner_id, 0) for owner_id in owner_ids}
 
     async def get_rows(
         self, book_ids: Sequence[int], stock: Stock, *, include_archived: bool
