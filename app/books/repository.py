@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from app.books.models import Author, Book, Genre, book_authors, book_genres
+from app.db.base import violated_constraint
 from app.db.pagination import (
     Ordering,
     Page,
@@ -155,7 +156,7 @@ class Search:
     (only when full-text finds nothing, so typo matches never crowd out exact ones, and only
     for plain words: it can't honour search operators)."""
 
-    def __init__(self, term: str, *, trigram: bool) -> None:
+    def __init__(self, term: str, *, trigram: bool, include_archived: bool = False) -> None:
         words = _WORDS.findall(term.lower())[:20]
         # One text configuration on both sides (the search vector is English throughout):
         # mixing configurations made "-word" unreliable, since the other one's lexemes
@@ -177,7 +178,9 @@ class Search:
         # One branch per index (GIN on the search vector, trigram GIN on titles and on
         # names): a single OR over them would scan the whole table. The fuzzy branches run
         # only when the exact one found nothing.
-        exact = select(Book.id.label("id")).where(full_text, ~Book.is_archived).cte("exact")
+        # "Exact matches exist" must mean listable ones: archived books count only when listed.
+        listable = [full_text] if include_archived else [full_text, ~Book.is_archived]
+        exact = select(Book.id.label("id")).where(*listable).cte("exact")
         nothing_exact = ~exists(select(1).select_from(exact))
         close_title = select(Book.id).where(nothing_exact, literal(term).op("<%")(Book.title))
         close_author = (
@@ -425,11 +428,21 @@ class BookRepository:
         )
         return await self.session.scalar(statement)
 
-    async def update(self, book_id: int, values: dict[str, Any]) -> None:
-        if values:
-            await self.session.execute(
-                update(Book).where(Book.id == book_id).values(**values, updated_at=func.now())
-            )
+    async def update(self, book_id: int, values: dict[str, Any]) -> bool:
+        """False (nothing changed) when the new ISBN is another book's, also one given to
+        it by a concurrent update after the service's check (the constraint decides)."""
+        if not values:
+            return True
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    update(Book).where(Book.id == book_id).values(**values, updated_at=func.now())
+                )
+        except IntegrityError as error:
+            if violated_constraint(error) != "uq_books_isbn13":
+                raise
+            return False
+        return True
 
     async def replace_authors(self, book_id: int, author_ids: Sequence[int]) -> bool:
         """Credit exactly `author_ids`, in order; False (nothing changed) when one of them
@@ -555,18 +568,28 @@ class GenreRepository:
                 return label
         return None
 
-    async def add(self, *, name: str, slug: str, description: str | None) -> Genre:
-        genre = Genre(name=name, slug=slug, description=description)
-        self.session.add(genre)
-        await self.session.flush()
-        return genre
+    async def save(self, genre: Genre, changes: dict[str, Any]) -> str | None:
+        """Insert or update `genre` with `changes`; None, or which of "name"/"slug" a
+        concurrent write took after the service's check (nothing is changed then)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(genre)
+                for name, value in changes.items():
+                    setattr(genre, name, value)
+                await self.session.flush()
+        except IntegrityError as error:
+            taken = _GENRE_UNIQUE.get(violated_constraint(error) or "")
+            if taken is None:
+                raise
+            return taken
+        return None
 
     async def delete(self, genre: Genre) -> None:
         await self.session.delete(genre)
         await self.session.flush()
 
-    async def flush(self) -> None:
-        await self.session.flush()
+
+_GENRE_UNIQUE = {"uq_genres_name": "name", "uq_genres_slug": "slug"}
 
 
 class SeedRepository:

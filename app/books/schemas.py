@@ -82,7 +82,8 @@ Language = Annotated[
 ]
 CoverUrl = Annotated[HttpUrl, Field(max_length=URL_MAX_LENGTH)]
 PageCount = Annotated[int, Field(gt=0, le=100_000)]
-Stock = Annotated[int, Field(ge=0, le=1_000_000)]
+MAX_STOCK = 1_000_000  # copies of one book; far from the column's int4 limit
+Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
 AuthorID = Annotated[int, BeforeValidator(id_decoder("Author"))]
 GenreID = Annotated[int, BeforeValidator(id_decoder("Genre"))]
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books import repository as repo
+from app.books.models import Genre
 from app.books.repository import (
     AuthorRepository,
     BookCriteria,
@@ -85,7 +86,9 @@ def plan_listing(
             "Only admins may list archived books", field="filter.includeArchived"
         )
     term = (filters.search or "").strip() or None
-    search = Search(term, trigram=trigram) if term else None
+    search = (
+        Search(term, trigram=trigram, include_archived=filters.include_archived) if term else None
+    )
     if order is None:
         # Searching without an explicit order ranks by relevance: what a search box expects.
         order = (BookOrderField.RELEVANCE, True) if search else DEFAULT_ORDER
@@ -164,11 +167,17 @@ async def get_books(
 
 
 async def get_book(
-    session: AsyncSession, book_id: int, stock: Stock, *, include_archived: bool
+    session: AsyncSession,
+    book_id: int,
+    stock: Stock,
+    *,
+    include_archived: bool,
+    field: str = "id",
 ) -> Record:
+    """The book, or BOOK_NOT_FOUND on `field` (the argument that named it)."""
     rows = await get_books(session, [book_id], stock, include_archived=include_archived)
     if book_id not in rows:
-        raise book_not_found()
+        raise book_not_found(field=field)
     return rows[book_id]
 
 
@@ -306,7 +315,8 @@ async def update_book(session: AsyncSession, book_id: int, data: BookUpdateInput
         raise _isbn_taken()
     if changes.get("cover_url") is not None:
         changes["cover_url"] = str(changes["cover_url"])
-    await books.update(book_id, changes)
+    if not await books.update(book_id, changes):
+        raise _isbn_taken()
     if author_ids is not None and not await books.replace_authors(book_id, author_ids):
         raise _author_vanished()
     if genre_ids is not None:
@@ -360,7 +370,11 @@ async def create_genre(session: AsyncSession, data: GenreCreateInput) -> int:
     slug = data.slug or slugify(data.name)
     if taken := await genres.taken(name=data.name, slug=slug, except_id=None):
         raise _genre_taken(taken)
-    genre = await genres.add(name=data.name, slug=slug, description=data.description)
+    genre = Genre()
+    if taken := await genres.save(
+        genre, {"name": data.name, "slug": slug, "description": data.description}
+    ):
+        raise _genre_taken(taken)
     return genre.id
 
 
@@ -374,9 +388,8 @@ async def update_genre(session: AsyncSession, genre_id: int, data: GenreUpdateIn
         name=changes.get("name"), slug=changes.get("slug"), except_id=genre_id
     ):
         raise _genre_taken(taken)
-    for name, value in changes.items():
-        setattr(genre, name, value)
-    await genres.flush()
+    if taken := await genres.save(genre, changes):
+        raise _genre_taken(taken)
 
 
 async def delete_genre(session: AsyncSession, genre_id: int) -> None:

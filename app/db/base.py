@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -18,6 +19,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def violated_constraint(error: IntegrityError) -> str | None:
+    """The name of the constraint a statement violated, as the server reported it (these
+    names come from the convention above)."""
+    return getattr(error.orig.__cause__, "constraint_name", None) if error.orig else None
 
 
 class Base(DeclarativeBase):

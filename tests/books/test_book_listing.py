@@ -219,6 +219,10 @@ async def test_filters(
     assert await matching(authorId=herbert, inStock=False, maxPrice="26") == ["Dune"]
     with_archived = await matching(admin_token, includeArchived=True)
     assert "Withdrawn" in with_archived
+    # Searching too (the exact-match step of typo-tolerant search once skipped archived books)
+    by_herbert = await matching(admin_token, includeArchived=True, search="herbert")
+    assert by_herbert == ["Dune", "Dune Messiah", "Withdrawn"]
+    assert await matching(admin_token, search="herbert") == ["Dune", "Dune Messiah"]
     forbidden = error(await gql(BOOKS, {"filter": {"includeArchived": True}}, token=customer_token))
     assert forbidden["extensions"]["code"] == "AUTH_FORBIDDEN"
     assert code(await gql(BOOKS, {"filter": {"includeArchived": True}})) == "AUTH_FORBIDDEN"
