@@ -31,6 +31,10 @@ class PrebookRepository:
     async def add(self, prebook: Prebook) -> bool:
         """False when the user already has a waiting prebook for the book (the partial
         unique index decides, also between concurrent requests)."""
+        # The queue's order is the time of insertion, made with the book locked, so it
+        # follows the order prebooks were accepted in (now() is the transaction's start,
+        # which can be earlier for a request that got the lock later).
+        prebook.created_at = func.clock_timestamp()
         try:
             async with self.session.begin_nested():
                 self.session.add(prebook)

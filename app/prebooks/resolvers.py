@@ -120,22 +120,27 @@ class PrebooksMutation:
             return Prebook.from_row(prebook)
 
     @strawberry.mutation(
-        description="Cancel your waiting prebook (PREBOOK_NOT_CANCELLABLE once served).",
+        description="Cancel your waiting prebook (PREBOOK_NOT_CANCELLABLE once served). "
+        "Copies it held go to the prebooks behind it that now fit.",
         permission_classes=[IsAuthenticated],
     )
     async def cancel_prebook(self, info: Info[Context, None], id: strawberry.ID) -> Prebook:
         context = info.context
         viewer = await context.require_viewer()
         prebook_id = decode_id(id, "Prebook", field="id")
+        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
-            await prebooks_service.cancel(session, prebook_id=prebook_id, viewer=viewer)
+            await prebooks_service.cancel(
+                session, context.settings, prebook_id=prebook_id, viewer=viewer, stock=stock
+            )
         async with context.session() as session:
             rows = await prebooks_service.get_prebooks(session, [prebook_id], viewer)
         return Prebook.from_row(rows[prebook_id])
 
     @strawberry.mutation(
         description="Add copies of a book (admins). Waiting prebooks are served first, in "
-        "order, before any copy can be bought; the rest become buyable.",
+        "order, before any copy can be bought; the copies become buyable once no prebook "
+        "waits (those that don't fit yet keep them held).",
         permission_classes=[IsAdmin],
     )
     async def restock_book(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books import service as books_service
 from app.books.repository import Stock
+from app.books.schemas import MAX_STOCK
 from app.core.config import Settings
 from app.core.errors import (
     AppError,
@@ -89,8 +90,11 @@ async def _pending_ref(prebooks: PrebookRepository, user_id: int, book_id: int) 
     return GlobalRef("Prebook", pending) if pending is not None else None
 
 
-async def cancel(session: AsyncSession, *, prebook_id: int, viewer: Viewer) -> None:
-    """Cancel a waiting prebook of yours (admins: anyone's)."""
+async def cancel(
+    session: AsyncSession, settings: Settings, *, prebook_id: int, viewer: Viewer, stock: Stock
+) -> list[Prebook]:
+    """Cancel a waiting prebook of yours (admins: anyone's). The prebooks behind it that
+    now fit in the held copies are served at once (the prebooks served)."""
     prebooks = PrebookRepository(session)
     found = (await prebooks.get_rows([prebook_id])).get(prebook_id)
     if found is None or not (viewer.is_admin or found.user_id == viewer.id):
@@ -109,6 +113,8 @@ async def cancel(session: AsyncSession, *, prebook_id: int, viewer: Viewer) -> N
     prebook.cancelled_at = prebook.updated_at = datetime.now(UTC)
     await books_service.adjust_prebook_demand(session, prebook.book_id, -prebook.quantity)
     await session.flush()
+    # A cancelled head of the queue no longer holds back those behind it.
+    return await serve_queue(session, settings, book_id=prebook.book_id, stock=stock)
 
 
 def _address(prebook: Prebook) -> Address:
@@ -135,6 +141,11 @@ async def serve_queue(
     if book is None:
         raise books_service.book_not_found(field="bookId")
     available = book.stock_quantity + added
+    if available > MAX_STOCK:
+        raise ValidationFailed(
+            f"A book holds at most {MAX_STOCK} copies ({book.stock_quantity} now)",
+            field="quantity",
+        )
     served: list[Prebook] = []
     if not book.is_archived and book.release_date <= stock.today:
         now = datetime.now(UTC)
@@ -175,7 +186,9 @@ async def fulfil(
     session: AsyncSession, settings: Settings, *, book_id: int, stock: Stock
 ) -> list[Prebook]:
     """Serve the queue of a book whose release date has come, from its current stock."""
-    book = await books_service.get_book(session, book_id, stock, include_archived=False)
+    book = await books_service.get_book(
+        session, book_id, stock, include_archived=False, field="bookId"
+    )
     if book.release_date > stock.today:
         raise AppError(
             "The book is not released yet; its prebooks are served on release",

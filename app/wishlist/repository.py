@@ -40,10 +40,6 @@ class WishlistRepository:
             select(User.id).where(User.id == user_id).with_for_update(key_share=True)
         )
 
-    async def count(self, user_id: int) -> int:
-        statement = select(func.count()).where(WishlistItem.user_id == user_id)
-        return int(await self.session.scalar(statement) or 0)
-
     async def add(self, user_id: int, book_id: int) -> bool:
         """True when added, False when it was already there."""
         result = await self.session.execute(

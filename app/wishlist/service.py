@@ -29,9 +29,15 @@ async def add(session: AsyncSession, *, user_id: int, book_id: int, stock: Stock
     if existing is not None:
         return existing
     # Any live book, released or not: wishing for an upcoming book is the point.
-    await books_service.get_book(session, book_id, stock, include_archived=False)
+    await books_service.get_book(session, book_id, stock, include_archived=False, field="bookId")
     await wishlist.lock_owner(user_id)
-    if await wishlist.count(user_id) >= MAX_WISHLIST_ITEMS:
+    # Again under the lock: a concurrent add of this book may have made the item meanwhile,
+    # and adding it again must not be refused by the limit.
+    existing = await wishlist.item(user_id, book_id, stock)
+    if existing is not None:
+        return existing
+    # The limit counts what the listing shows (archived books drop out of both).
+    if await wishlist.count_listed(user_id) >= MAX_WISHLIST_ITEMS:
         raise AppError(
             f"A wishlist holds at most {MAX_WISHLIST_ITEMS} books",
             code=ErrorCode.WISHLIST_LIMIT_EXCEEDED,

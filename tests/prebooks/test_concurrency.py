@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections import Counter
 
 import pytest
 from sqlalchemy import text
 
-from app.cli import prebooks as prebooks_cli
-from app.core.config import Settings, get_settings
+from app.core.config import Settings
 from app.db.session import Database
 from tests.books.factory import Catalog
 from tests.support import (
@@ -115,13 +116,22 @@ async def test_cancel_racing_a_restock_is_one_or_the_other(
     assert sum(outcomes.values()) == 8
 
 
+async def fulfil_prebooks(database_url: str) -> tuple[int, str]:
+    """Run `poetry run fulfil-prebooks`'s entry point as cron would: (exit code, output)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from app.cli.prebooks import main; main()",
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    output, _ = await process.communicate()
+    return await process.wait(), output.decode()
+
+
 async def test_fulfil_prebooks_command(
-    catalog: Catalog,
-    gql: GraphQL,
-    admin_token: str,
-    database: Database,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
+    catalog: Catalog, gql: GraphQL, admin_token: str, database: Database, settings: Settings
 ) -> None:
     released = await catalog.book("Release day", stock=0, released_days_ago=-3)
     (token,) = await customers(gql, 1)
@@ -131,15 +141,10 @@ async def test_fulfil_prebooks_command(
         await connection.execute(
             text("UPDATE books SET release_date = current_date WHERE title = 'Release day'")
         )
-    monkeypatch.setenv("DATABASE_URL", settings.database_url or "")
-    get_settings.cache_clear()
-    try:
-        lines, ok = await prebooks_cli.fulfil_all()
-    finally:
-        get_settings.cache_clear()
-    assert ok
-    assert len(lines) == 1
-    assert "served 1 prebook (2 copies)" in lines[0]
+    status, output = await fulfil_prebooks(settings.database_url or "")
+    assert status == 0
+    (line,) = output.splitlines()
+    assert "served 1 prebook (2 copies), orders: " in line
     assert await stock_of(gql, admin_token, released["id"]) == 3
-    again, _ = await prebooks_cli.fulfil_all()
-    assert again == ["no released book with stock has waiting prebooks"]
+    status, output = await fulfil_prebooks(settings.database_url or "")
+    assert (status, output) == (0, "no released book with stock has waiting prebooks\n")

@@ -214,11 +214,14 @@ async def test_lists_and_admin_fields(
     assert mine["totalCount"] == 2
     pending = data(await gql(MINE, {"status": "PENDING"}, token=customer_token))["myPrebooks"]
     assert pending["totalCount"] == 1
-    admin_list = "query($b: ID) { prebooks(bookId: $b) { totalCount edges { node { quantity } } } }"
+    admin_list = """query($b: ID, $s: PrebookStatus) { prebooks(bookId: $b, status: $s) {
+      totalCount edges { node { quantity } } } }"""
     assert (
         data(await gql(admin_list, {"b": book["id"]}, token=admin_token))["prebooks"]["totalCount"]
         == 2
     )
+    by_status = await gql(admin_list, {"s": "CANCELLED"}, token=admin_token)
+    assert [edge["node"]["quantity"] for edge in data(by_status)["prebooks"]["edges"]] == [1]
     assert code(await gql(admin_list, {"b": book["id"]}, token=customer_token)) == "AUTH_FORBIDDEN"
     pending_copies = data(await gql(STOCK, {"id": book["id"]}, token=admin_token))["book"]
     assert pending_copies["pendingPrebookQuantity"] == 5
@@ -248,23 +251,40 @@ async def test_restock_validation_and_permissions(
         == "AUTH_FORBIDDEN"
     )
     assert code(await gql(RESTOCK, {"book": book["id"], "quantity": 1})) == "AUTH_REQUIRED"
+    full = await catalog.book(stock=1_000_000)
+    over = error(await gql(RESTOCK, {"book": full["id"], "quantity": 1}, token=admin_token))
+    assert (over["extensions"]["code"], over["extensions"]["field"]) == (
+        "VALIDATION_ERROR",
+        "quantity",
+    )
+    await catalog.run("mutation($id: ID!) { archiveBook(id: $id) { id } }", {"id": book["id"]})
+    gone = error(await gql(FULFIL, {"book": book["id"]}, token=admin_token))
+    assert (gone["extensions"]["code"], gone["extensions"]["field"]) == ("BOOK_NOT_FOUND", "bookId")
 
 
 @pytest.mark.parametrize("count", [2, 12])
 async def test_my_prebooks_statement_budget(
-    catalog: Catalog, gql: GraphQL, customer_token: str, statements: StatementCounter, count: int
+    catalog: Catalog,
+    gql: GraphQL,
+    customer_token: str,
+    admin_token: str,
+    statements: StatementCounter,
+    count: int,
 ) -> None:
     author = await catalog.author()
     for i in range(count):
         book = await catalog.book(f"P{i}", authors=[author], stock=0)
         await prebook(gql, customer_token, book["id"])
+        if i % 2:  # half of them served: their orders are loaded too
+            await gql(RESTOCK, {"book": book["id"], "quantity": 1}, token=admin_token)
     statements.statements.clear()
-    query = """{ myPrebooks(first: 50) { edges { node { quantity queuePosition order { id }
-        book { title authors { name } } } } } }"""
+    query = """{ myPrebooks(first: 50) { edges { node { quantity queuePosition
+        order { id items { quantity } } book { title authors { name } } } } } }"""
     result: dict[str, Any] = data(await gql(query, token=customer_token))["myPrebooks"]
     assert len(result["edges"]) == count
-    # viewer, page, queue positions, books, authors
-    assert statements.count == 5, statements.statements
+    assert sum(edge["node"]["order"] is not None for edge in result["edges"]) == count // 2
+    # viewer, page, queue positions, books, authors, orders, order items
+    assert statements.count == 7, statements.statements
 
 
 async def test_copies_are_held_while_prebooks_wait(
@@ -320,3 +340,21 @@ async def test_cancelling_a_prebook_releases_its_hold(
     assert held == {"stockQuantity": 2, "pendingPrebookQuantity": 3}
     await gql(CANCEL, {"id": waiting["id"]}, token=waiter)
     assert "errors" not in await add_to_cart(gql, customer_token, book["id"], 2)
+
+
+async def test_cancelling_the_head_serves_those_behind_it(
+    catalog: Catalog, gql: GraphQL, customer_token: str, admin_token: str
+) -> None:
+    book = await catalog.book("Unblocked", stock=2)
+    head, behind = await customer(gql), await customer(gql)
+    blocking = data(await prebook(gql, head, book["id"], 3))["prebook"]
+    waiting = data(await prebook(gql, behind, book["id"], 1))["prebook"]
+    assert waiting["queuePosition"] == 2
+    await gql(CANCEL, {"id": blocking["id"]}, token=head)
+    mine = data(await gql(MINE, {}, token=behind))["myPrebooks"]["edges"][0]["node"]
+    assert (mine["status"], mine["order"]["status"]) == ("FULFILLED", "CONFIRMED")
+    held = data(await gql(STOCK, {"id": book["id"]}, token=admin_token))["book"]
+    assert held == {"stockQuantity": 1, "pendingPrebookQuantity": 0}
+    assert "errors" not in await add_to_cart(gql, customer_token, book["id"], 1)
+    served = error(await gql(CANCEL, {"id": waiting["id"]}, token=behind))
+    assert served["extensions"]["code"] == "PREBOOK_NOT_CANCELLABLE"
