@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app = FastAPI(
         title="Bookstore GraphQL API",
         version=__version__,
-        debug=settings.debug,
+        # No `debug=`: Starlette's debug mode answers a 500 with the traceback, and no
+        # client may ever see one (DEBUG means verbose logs here).
         lifespan=lifespan,
         docs_url=None if settings.is_production else "/docs",
         redoc_url=None,

@@ -13,6 +13,12 @@ import httpx
 T = TypeVar("T")
 
 
+def client_from(app: Any, ip: str) -> httpx.AsyncClient:
+    """A client whose requests come from address `ip` (for per-address limits)."""
+    transport = httpx.ASGITransport(app=app, client=(ip, 4321))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
 class GraphQL:
     """Posts to `/graphql` like a client does, returning the JSON body."""
 

@@ -91,8 +91,11 @@ async def test_wrong_method_is_json_405_with_allow(http: httpx.AsyncClient) -> N
     assert "GET" in response.headers["allow"]
 
 
-async def test_unexpected_http_error_is_generic_500(settings: Settings, app: FastAPI) -> None:
-    broken = create_app(settings, database=app.state.database)
+@pytest.mark.parametrize("debug", [False, True])
+async def test_unexpected_http_error_is_generic_500(
+    settings: Settings, app: FastAPI, debug: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = create_app(settings.model_copy(update={"debug": debug}), database=app.state.database)
 
     @broken.get("/boom")
     async def boom() -> None:
@@ -100,9 +103,12 @@ async def test_unexpected_http_error_is_generic_500(settings: Settings, app: Fas
 
     transport = httpx.ASGITransport(app=broken, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        response = await client.get("/boom")
+        response = await client.get("/boom", headers={"X-Request-ID": "trace-500"})
     assert response.status_code == 500
-    assert response.json() == {"detail": "Internal server error"}
+    assert response.json() == {"detail": "Internal server error"}  # no traceback, debug or not
+    assert response.headers["x-request-id"] == "trace-500"
+    logged = [r for r in caplog.records if r.exc_info and "secret detail" in str(r.exc_info[1])]
+    assert [getattr(r, "request_id", None) for r in logged] == ["trace-500"]
 
 
 async def test_request_id_is_generated_or_echoed(http: httpx.AsyncClient) -> None:

@@ -16,6 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 HEADER = b"x-request-id"
 _ACCEPTABLE = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 access_logger = logging.getLogger("app.access")
+logger = logging.getLogger(__name__)
+
+_INTERNAL_ERROR = b'{"detail":"Internal server error"}'
 
 
 @dataclass(slots=True)
@@ -61,6 +64,19 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Here the request id is still known: the log line and the response carry it.
+            # Starlette's outer error middleware would answer without either (and with a
+            # traceback page when debugging).
+            logger.exception("unexpected error", extra={"request_id": record.request_id})
+            if record.status:  # the response has begun: all that is left is to drop it
+                raise
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(_INTERNAL_ERROR)).encode()),
+            ]
+            await send_with_id({"type": "http.response.start", "status": 500, "headers": headers})
+            await send_with_id({"type": "http.response.body", "body": _INTERNAL_ERROR})
         finally:
             _current.reset(token)
             if self.access_log and scope["path"] not in ("/health/live", "/health/ready"):

@@ -139,9 +139,14 @@ class LoginFailureRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def record(self, *, email: str, ip_address: str) -> None:
-        self.session.add(LoginFailure(email=email, ip_address=ip_address))
+    async def record(self, *, email: str, ip_address: str) -> int:
+        failure = LoginFailure(email=email, ip_address=ip_address)
+        self.session.add(failure)
         await self.session.flush()
+        return failure.id
+
+    async def forget(self, failure_id: int) -> None:
+        await self.session.execute(delete(LoginFailure).where(LoginFailure.id == failure_id))
 
     async def blocked_until(
         self, *, email: str | None, ip_address: str, limit: int, window: timedelta

@@ -11,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import AppError, AuthenticationError, ConflictError, ErrorCode
+from app.core.errors import (
+    AppError,
+    AuthenticationError,
+    ConflictError,
+    ErrorCode,
+    ValidationFailed,
+)
 from app.core.security import (
     InvalidToken,
     create_access_token,
@@ -114,10 +120,7 @@ async def register(
 async def login(
     session: AsyncSession, settings: Settings, *, data: LoginInput, client: ClientInfo
 ) -> AuthSession:
-    failures = LoginFailureRepository(session)
-    window = timedelta(minutes=settings.login_failure_window_minutes)
-    await _refuse_if_throttled(failures, settings, email=data.email, client=client, window=window)
-
+    await _start_attempt(session, settings, email=data.email, client=client)
     hasher = password_hasher(settings)
     user = await UserRepository(session).get_by_email(data.email)
     if user is None:
@@ -126,45 +129,52 @@ async def login(
     else:
         matches, new_hash = await hasher.verify(data.password, user.password_hash)
 
-    if user is None or not matches:
-        await failures.purge_older_than(window)
-        await failures.record(email=data.email, ip_address=client.ip_address)
-        # The failure must be stored although the mutation fails: commit it before raising.
-        await session.commit()
+    if user is None or not matches:  # the attempt stays recorded as a failure
         raise AuthenticationError(INVALID_CREDENTIALS, code=ErrorCode.AUTH_INVALID_CREDENTIALS)
 
     if not user.is_active:
         raise _inactive()
-    await failures.clear(email=data.email, ip_address=client.ip_address)
+    # Success clears this email's failures from this address, the attempt's own included.
+    await LoginFailureRepository(session).clear(email=data.email, ip_address=client.ip_address)
     if new_hash is not None:  # hashing parameters changed since this hash was made
         user.password_hash = new_hash
     auth, _ = await _start_session(session, settings, user, client)
     return auth
 
 
-async def _refuse_if_throttled(
-    failures: LoginFailureRepository,
-    settings: Settings,
-    *,
-    email: str,
-    client: ClientInfo,
-    window: timedelta,
-) -> None:
+async def _start_attempt(
+    session: AsyncSession, settings: Settings, *, email: str, client: ClientInfo
+) -> int:
+    """Record a password attempt as a failure *before* the password is checked, commit it,
+    then apply the limits counting it: concurrent attempts each see the others', so a burst
+    can't all pass the check before any failure is stored (at most the limit get through),
+    and no lock is held while the password is hashed. A refused attempt is taken back, so
+    hammering a locked account doesn't extend the lock. Returns the attempt's id; the
+    caller forgets it (or clears the counter) when the password is right."""
+    failures = LoginFailureRepository(session)
+    window = timedelta(minutes=settings.login_failure_window_minutes)
+    await failures.purge_older_than(window)
+    attempt = await failures.record(email=email, ip_address=client.ip_address)
+    await session.commit()
     limits = (
         (email, settings.login_max_failures),
         (None, settings.login_max_failures_per_ip),
     )
     for limited_email, limit in limits:
+        # Blocked when `limit` earlier failures are in the window: this attempt is one more.
         until = await failures.blocked_until(
-            email=limited_email, ip_address=client.ip_address, limit=limit, window=window
+            email=limited_email, ip_address=client.ip_address, limit=limit + 1, window=window
         )
         if until is not None and until > _now():
+            await failures.forget(attempt)
+            await session.commit()
             retry_after = max(1, math.ceil((until - _now()).total_seconds()))
             raise AppError(
                 f"Too many failed sign-in attempts; retry in {retry_after} seconds",
                 code=ErrorCode.AUTH_TOO_MANY_ATTEMPTS,
                 extensions={"retryAfter": retry_after},
             )
+    return attempt
 
 
 async def refresh(
@@ -247,16 +257,13 @@ async def _check_password(
 ) -> None:
     """Verify the current password, throttled like sign-ins: a stolen access token must not
     become a way to guess the password."""
-    failures = LoginFailureRepository(session)
-    window = timedelta(minutes=settings.login_failure_window_minutes)
-    await _refuse_if_throttled(failures, settings, email=user.email, client=client, window=window)
+    attempt = await _start_attempt(session, settings, email=user.email, client=client)
     matches, _ = await password_hasher(settings).verify(password, user.password_hash)
-    if not matches:
-        await failures.record(email=user.email, ip_address=client.ip_address)
-        await session.commit()  # keep the failure although the mutation fails
+    if not matches:  # the attempt stays recorded as a failure
         raise AuthenticationError(
             "Current password is incorrect", code=ErrorCode.AUTH_INVALID_CREDENTIALS, field=field
         )
+    await LoginFailureRepository(session).forget(attempt)
 
 
 async def update_me(
@@ -304,6 +311,8 @@ async def change_password(
     await _check_password(
         session, settings, user, data.current_password, field="input.currentPassword", client=client
     )
+    if data.new_password.strip().lower() == user.email:  # the policy `RegisterInput` applies
+        raise ValidationFailed("must not be the email address", field="input.newPassword")
     user.password_hash = await password_hasher(settings).hash(data.new_password)
     # Whoever else holds a session (perhaps the reason for the change) is signed out.
     await RefreshTokenRepository(session).revoke_all_of_user(

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
-from tests.support import PASSWORD, REGISTER, GraphQL, unique_email
+from tests.support import (
+    PASSWORD,
+    REGISTER,
+    GraphQL,
+    client_from,
+    code,
+    login,
+    register,
+    unique_email,
+)
 
 pytestmark = pytest.mark.committing
 
@@ -19,3 +31,43 @@ async def test_concurrent_registrations_of_one_email_make_one_account(gql: Graph
     losers = [r["errors"][0]["extensions"]["code"] for r in results if "errors" in r]
     assert len(winners) == 1
     assert losers == ["USER_EMAIL_TAKEN"] * 9
+
+
+def outcomes(results: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(r["errors"][0]["extensions"]["code"] if "errors" in r else "OK" for r in results)
+
+
+async def test_a_burst_of_guesses_gets_no_more_than_the_limit(gql: GraphQL, app: FastAPI) -> None:
+    """Thirty wrong passwords at once for one account: the limit (5) holds although every
+    request is checked before any has failed."""
+    email = unique_email("burst")
+    await register(gql, email=email)
+    async with client_from(app, "192.0.2.30") as attacker:
+        results = await asyncio.gather(
+            *(login(GraphQL(attacker), email, f"guess {i}") for i in range(30))
+        )
+        counted = outcomes(results)
+        assert set(counted) <= {"AUTH_INVALID_CREDENTIALS", "AUTH_TOO_MANY_ATTEMPTS"}
+        # Guessing on one by one: checked guesses, burst and sequel together, are exactly 5.
+        checked = counted["AUTH_INVALID_CREDENTIALS"]
+        while code(await login(GraphQL(attacker), email, "one more")) != "AUTH_TOO_MANY_ATTEMPTS":
+            checked += 1
+        assert checked == 5
+        assert code(await login(GraphQL(attacker), email, PASSWORD)) == "AUTH_TOO_MANY_ATTEMPTS"
+
+
+async def test_a_burst_across_many_accounts_gets_no_more_than_the_address_limit(
+    gql: GraphQL, app: FastAPI
+) -> None:
+    async with client_from(app, "192.0.2.31") as sprayer:
+        results = await asyncio.gather(
+            *(login(GraphQL(sprayer), unique_email("spray"), "guess") for _ in range(40))
+        )
+        counted = outcomes(results)
+        assert set(counted) <= {"AUTH_INVALID_CREDENTIALS", "AUTH_TOO_MANY_ATTEMPTS"}
+        checked = counted["AUTH_INVALID_CREDENTIALS"]
+        while code(await login(GraphQL(sprayer), unique_email(), "guess")) == (
+            "AUTH_INVALID_CREDENTIALS"
+        ):
+            checked += 1
+        assert checked == 20

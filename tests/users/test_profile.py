@@ -82,6 +82,10 @@ async def test_change_password_signs_out_other_sessions(gql: GraphQL) -> None:
     weak = {"currentPassword": PASSWORD, "newPassword": "short"}
     weak_result = await gql(CHANGE_PASSWORD, {"input": weak}, token=current["accessToken"])
     assert error(weak_result)["extensions"]["field"] == "input.newPassword"
+    as_email = {"currentPassword": PASSWORD, "newPassword": email.upper()}
+    email_result = await gql(CHANGE_PASSWORD, {"input": as_email}, token=current["accessToken"])
+    refused = error(email_result)["extensions"]
+    assert (refused["code"], refused["field"]) == ("VALIDATION_ERROR", "input.newPassword")
 
     change = {"currentPassword": PASSWORD, "newPassword": new_password}
     assert data(await gql(CHANGE_PASSWORD, {"input": change}, token=current["accessToken"])) == {
@@ -96,10 +100,23 @@ async def test_change_password_signs_out_other_sessions(gql: GraphQL) -> None:
 async def test_no_response_ever_contains_a_password_hash(gql: GraphQL) -> None:
     payload = await register(gql)
     token = payload["accessToken"]
+    signed_in = data(await login(gql, payload["user"]["email"]))["login"]
     responses = [
+        payload,
+        signed_in,
         await gql("{ me { id email fullName role createdAt } }", token=token),
-        await login(gql, payload["user"]["email"]),
+        await gql(REFRESH, {"t": signed_in["refreshToken"]}),
         await gql(UPDATE_ME, {"input": {"fullName": "Z"}}, token=token),
+        await gql(
+            CHANGE_PASSWORD,
+            {"input": {"currentPassword": PASSWORD, "newPassword": "another passphrase"}},
+            token=token,
+        ),
+        await gql(
+            "query($id: ID!) { node(id: $id) { ... on User { id email } } }",
+            {"id": payload["user"]["id"]},
+            token=token,
+        ),
         await gql("{ me { passwordHash } }", token=token),
     ]
     assert "argon2" not in str(responses)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -15,6 +14,7 @@ from tests.support import (
     PASSWORD,
     REGISTER,
     GraphQL,
+    client_from,
     code,
     data,
     error,
@@ -114,11 +114,6 @@ async def test_deactivated_user_cannot_sign_in_and_tokens_stop(
         )
     assert code(await gql(ME, token=payload["accessToken"])) == "AUTH_USER_INACTIVE"
     assert code(await login(gql, email)) == "AUTH_USER_INACTIVE"
-
-
-def client_from(app: FastAPI, ip: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(ip, 4321))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 async def test_throttling_locks_email_and_ip_even_with_right_password(
