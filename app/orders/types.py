@@ -128,7 +128,7 @@ class Order(Node):
             user_id=row.user_id,
         )
 
-    @strawberry.field(description="The lines, in the order they were bought.")
+    @strawberry.field(description="The lines, one per book (ordered by book id).")
     async def items(self, info: Info[Context, None]) -> list[OrderItem]:
         rows = await info.context.loader(OrderItemsLoader).load(self.pk)
         return [OrderItem.from_row(row) for row in rows]

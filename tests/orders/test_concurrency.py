@@ -7,7 +7,10 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
+from app.db.session import Database
 from tests.books.factory import Catalog
 from tests.support import GraphQL, add_to_cart, checkout, data, register
 
@@ -77,6 +80,35 @@ async def test_one_key_sent_ten_times_at_once(
     assert await stock_of(gql, admin_token, book["id"]) == 48
     history = data(await gql("{ myOrders { totalCount } }", token=token))["myOrders"]
     assert history["totalCount"] == 1
+
+
+async def test_keys_belong_to_one_user_and_the_database_enforces_it(
+    catalog: Catalog, gql: GraphQL, database: Database
+) -> None:
+    book = await catalog.book(stock=50)
+    first, second = await customers(gql, 2)
+    for token in (first, second):
+        await add_to_cart(gql, token, book["id"])
+    orders = [
+        data(await checkout(gql, t, key="shared-key-42"))["checkout"] for t in (first, second)
+    ]
+    assert orders[0]["id"] != orders[1]["id"]  # another user's key is no business of mine
+    # The backstop: a second order with one user's key is refused by the database itself.
+    with pytest.raises(IntegrityError, match="uq_orders_user_id"):
+        await copy_order(database, key="shared-key-42")
+
+
+async def copy_order(database: Database, *, key: str) -> None:
+    """Insert a copy of one order with `key` under a new id, straight into the table."""
+    async with database.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO orders SELECT (jsonb_populate_record(NULL::orders,"
+                " to_jsonb(o) || jsonb_build_object('id', o.id + 1000000))).*"
+                " FROM orders o WHERE idempotency_key = :key LIMIT 1"
+            ),
+            {"key": key},
+        )
 
 
 async def test_cancel_racing_a_status_change(

@@ -195,7 +195,7 @@ async def test_order_lines_keep_their_snapshot(
     assert item["book"] == {"id": book["id"], "title": "New Title"}  # the archived book itself
 
 
-@pytest.mark.parametrize("orders", [2, 12])
+@pytest.mark.parametrize(("orders", "lines"), [(2, 1), (12, 3), (5, 6)])
 async def test_my_orders_statement_budget(
     catalog: Catalog,
     gql: GraphQL,
@@ -203,11 +203,12 @@ async def test_my_orders_statement_budget(
     database: Database,
     statements: StatementCounter,
     orders: int,
+    lines: int,
 ) -> None:
     author = await catalog.author()
-    books = [await catalog.book(f"B{i}", authors=[author], stock=99) for i in range(3)]
-    for _ in range(orders):
-        for book in books:
+    books = [await catalog.book(f"B{i}", authors=[author], stock=99) for i in range(2 * lines)]
+    for n in range(orders):
+        for book in books[n % 2 :: 2][:lines]:  # distinct books across orders too
             await add_to_cart(gql, customer_token, book["id"])
         assert "errors" not in await checkout(gql, customer_token)
     statements.statements.clear()
@@ -215,5 +216,6 @@ async def test_my_orders_statement_budget(
         items { title quantity book { title authors { name } } } } } } }"""
     result = data(await gql(query, token=customer_token))["myOrders"]
     assert len(result["edges"]) == orders
-    # viewer, page, lines, books, authors: the same for 2 or 12 orders
+    assert sum(len(edge["node"]["items"]) for edge in result["edges"]) == orders * lines
+    # viewer, page, lines, books, authors: whatever the number of orders and lines
     assert statements.count == 5, statements.statements
