@@ -81,6 +81,21 @@ async def test_relevance_ranks_title_matches_first(gql: GraphQL) -> None:
     assert by_title == ["Children of Dune", "Dune"]
 
 
+async def test_relevance_weighs_title_over_subtitle_over_description(
+    catalog: Catalog, gql: GraphQL
+) -> None:
+    await catalog.book("Quiet Harbour", description="A lighthouse keeper and the lighthouse.")
+    await catalog.book("The Lighthouse")
+    await catalog.book("Storm Season", subtitle="A lighthouse novel")
+    assert await search(gql, "lighthouse") == ["The Lighthouse", "Storm Season", "Quiet Harbour"]
+    ascending = {"field": "RELEVANCE", "direction": "ASC"}
+    assert await search(gql, "lighthouse", orderBy=ascending) == [
+        "Quiet Harbour",
+        "Storm Season",
+        "The Lighthouse",
+    ]
+
+
 @pytest.mark.usefixtures("shelf")
 async def test_relevance_pages_are_stable(gql: GraphQL) -> None:
     first = data(await gql(SEARCH, {"search": "the", "first": 2}))["books"]
