@@ -37,6 +37,25 @@ class AnyBookLoader(ContextLoader[int, Record | None]):
         return [rows.get(key) for key in keys]
 
 
+def viewers_book_loader(is_admin: bool) -> type[ContextLoader[int, Record | None]]:
+    """The loader of books as a viewer may see them (archived ones only for admins)."""
+    return AnyBookLoader if is_admin else BookLoader
+
+
+class AuthorLoader(ContextLoader[int, Record | None]):
+    async def batch_load_fn(self, keys: list[int]) -> list[Record | None]:
+        async with self.context.session() as session:
+            rows = await books_service.get_authors(session, keys)
+        return [rows.get(key) for key in keys]
+
+
+class GenreLoader(ContextLoader[int, Record | None]):
+    async def batch_load_fn(self, keys: list[int]) -> list[Record | None]:
+        async with self.context.session() as session:
+            rows = await books_service.get_genres(session, keys)
+        return [rows.get(key) for key in keys]
+
+
 class BookAuthorsLoader(ContextLoader[int, list[Record]]):
     async def batch_load_fn(self, keys: list[int]) -> list[list[Record]]:
         async with self.context.session() as session:

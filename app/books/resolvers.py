@@ -13,7 +13,12 @@ from strawberry.types import Info
 
 from app.books import schemas
 from app.books import service as books_service
-from app.books.loaders import BookAuthorsLoader, BookGenresLoader
+from app.books.loaders import (
+    AuthorLoader,
+    BookAuthorsLoader,
+    BookGenresLoader,
+    viewers_book_loader,
+)
 from app.books.models import SLUG_MAX_LENGTH
 from app.books.repository import Availability, BookOrderField
 from app.books.types import Author, Book, BookOrder, Genre
@@ -206,9 +211,12 @@ class BooksQuery:
     )
     async def book(self, info: Info[Context, None], id: strawberry.ID) -> Book | None:
         book_id = decode_id(id, "Book", field="id")
-        return await book_by_id(
-            info.context, book_id, include_archived=await _is_admin(info.context)
-        )
+        # Through the request's loader: `book`/`node` fields of one query share a statement.
+        loader = info.context.loader(viewers_book_loader(await _is_admin(info.context)))
+        row = await loader.load(book_id)
+        if row is None:
+            raise books_service.book_not_found()
+        return Book.from_row(row)
 
     @strawberry.field(description="A book by ISBN-13 or ISBN-10 (hyphens allowed).")
     async def book_by_isbn(self, info: Info[Context, None], isbn: str) -> Book | None:
@@ -251,8 +259,10 @@ class BooksQuery:
     @strawberry.field(description="An author by ID (AUTHOR_NOT_FOUND when there is none).")
     async def author(self, info: Info[Context, None], id: strawberry.ID) -> Author | None:
         author_id = decode_id(id, "Author", field="id")
-        async with info.context.session() as session:
-            return Author.from_row(await books_service.get_author(session, author_id))
+        row = await info.context.loader(AuthorLoader).load(author_id)
+        if row is None:
+            raise books_service.author_not_found()
+        return Author.from_row(row)
 
     @strawberry.field(description="Authors by name, a page at a time.")
     async def authors(

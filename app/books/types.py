@@ -18,11 +18,14 @@ from app.books import service as books_service
 from app.books.loaders import (
     AuthorBookCountLoader,
     AuthorBooksLoader,
+    AuthorLoader,
     BookAuthorsLoader,
     BookGenresLoader,
     GenreBookCountLoader,
     GenreBooksLoader,
+    GenreLoader,
     NestedBooksKey,
+    viewers_book_loader,
 )
 from app.books.repository import Availability, BookOrderField
 from app.core.paging import PageArgs
@@ -130,10 +133,8 @@ class Author(Node):
     async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = [int(node_id) for node_id in node_ids]
-        async with info.context.session() as session:
-            rows = await books_service.get_authors(session, ids)
-        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+        rows = await info.context.loader(AuthorLoader).load_many([int(i) for i in node_ids])
+        return [None if row is None else cls.from_row(row) for row in rows]
 
 
 @strawberry.type(description="A shelf of the catalog (Fantasy, History, ...).")
@@ -176,10 +177,8 @@ class Genre(Node):
     async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = [int(node_id) for node_id in node_ids]
-        async with info.context.session() as session:
-            rows = await books_service.get_genres(session, ids)
-        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+        rows = await info.context.loader(GenreLoader).load_many([int(i) for i in node_ids])
+        return [None if row is None else cls.from_row(row) for row in rows]
 
 
 @strawberry.type(description="A book in the catalog.")
@@ -283,11 +282,7 @@ class Book(Node):
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Books by id; archived ones only for admins."""
-        ids = [int(node_id) for node_id in node_ids]
         viewer = await info.context.viewer()
-        stock = books_service.stock_context(info.context.settings)
-        async with info.context.session() as session:
-            rows = await books_service.get_books(
-                session, ids, stock, include_archived=viewer is not None and viewer.is_admin
-            )
-        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+        loader = info.context.loader(viewers_book_loader(viewer is not None and viewer.is_admin))
+        rows = await loader.load_many([int(i) for i in node_ids])
+        return [None if row is None else cls.from_row(row) for row in rows]

@@ -79,3 +79,26 @@ async def test_sibling_loaders_share_the_session_safely(gql: GraphQL, database: 
     result = data(await gql(query))
     assert result["a"]["totalCount"] == 40
     assert len(result["b"]["edges"]) == 20
+
+
+async def test_lookups_by_id_in_one_query_share_a_statement_per_type(
+    gql: GraphQL, database: Database, statements: StatementCounter
+) -> None:
+    await seed(database, 10)
+    page = data(await gql("{ books(first: 3) { edges { node { id authors { id } } } } }"))
+    b0, b1, b2 = [edge["node"]["id"] for edge in page["books"]["edges"]]
+    a0, a1, a2 = [edge["node"]["authors"][0]["id"] for edge in page["books"]["edges"]]
+    genre = data(await gql("{ genres { id } }"))["genres"][0]["id"]
+    query = """query($b0: ID!, $b1: ID!, $b2: ID!, $a0: ID!, $a1: ID!, $a2: ID!, $g: ID!,
+                     $all: [ID!]!) {
+      x: book(id: $b0) { title }  y: book(id: $b1) { title }  z: node(id: $b2) { id }
+      p: node(id: $a0) { id }  q: node(id: $a1) { id }  r: author(id: $a2) { name }
+      g: node(id: $g) { id }  all: nodes(ids: $all) { id }
+    }"""
+    variables = {"b0": b0, "b1": b1, "b2": b2, "a0": a0, "a1": a1, "a2": a2, "g": genre}
+    statements.statements.clear()
+    result = data(await gql(query, {**variables, "all": [b0, b1, b2]}))
+    assert result["all"] == [{"id": b0}, {"id": b1}, {"id": b2}]
+    assert (result["z"], result["g"]) == ({"id": b2}, {"id": genre})
+    # one statement for the books, one for the authors, one for the genre
+    assert statements.count == 3, statements.statements
