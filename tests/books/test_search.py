@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
+from app.db.session import Database
+from app.graphql.ids import decode_id
 from tests.books.factory import Catalog
 from tests.support import GraphQL, data
 
@@ -122,6 +125,24 @@ async def test_search_follows_author_renames(catalog: Catalog, gql: GraphQL) -> 
     )
     assert await search(gql, "christie") == ["Absent in the Spring"]
     assert await search(gql, "westmacott") == []
+
+
+async def test_search_follows_credits_moved_in_sql(
+    catalog: Catalog, gql: GraphQL, database: Database
+) -> None:
+    """The app replaces credits (DELETE + INSERT); an UPDATE made by hand is followed too."""
+    wrong, right = await catalog.author("Anne Onymous"), await catalog.author("Mervyn Peake")
+    await catalog.book("Titus Groan", authors=[wrong])
+    async with database.sessionmaker() as session, session.begin():
+        await session.execute(
+            text("UPDATE book_authors SET author_id = :right WHERE author_id = :wrong"),
+            {
+                "right": decode_id(right, "Author", field="-"),
+                "wrong": decode_id(wrong, "Author", field="-"),
+            },
+        )
+    assert await search(gql, "peake") == ["Titus Groan"]
+    assert await search(gql, "onymous") == []
 
 
 @pytest.mark.usefixtures("shelf")
