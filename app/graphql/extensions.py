@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
@@ -96,13 +98,72 @@ class QueryLimits(AddValidationRules):
         super().__init__(list(rules))
 
 
+def expanded_fields(document: DocumentNode, *, cap: int) -> int:
+    """How many fields the largest operation has once every fragment spread is replaced by
+    its fragment, counted up to `cap + 1`. Each fragment is sized once (memoised), so this is
+    linear in the document even when fragments spread each other many times over; unknown
+    fragments and cycles count nothing here (other rules report them)."""
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    sizes: dict[str, int] = {}
+    open_fragments: set[str] = set()
+
+    def size(selection_set: SelectionSetNode | None) -> int:
+        total = 0
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                total += 1 + size(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                total += size(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in sizes and name in fragments and name not in open_fragments:
+                    open_fragments.add(name)
+                    sizes[name] = size(fragments[name].selection_set)
+                    open_fragments.discard(name)
+                total += sizes.get(name, 0)
+            total = min(total, cap + 1)
+        return total
+
+    operations = (d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    return max((size(operation.selection_set) for operation in operations), default=0)
+
+
+def document_limits_rule(settings: Settings) -> type[ASTValidationRule]:
+    depth = depth_rule(settings.graphql_max_depth, None, None)
+    aliases = aliases_rule(settings.graphql_max_aliases)
+    limit = settings.graphql_max_cost
+
+    class DocumentLimits(ValidationRule):
+        """The depth and alias limits, behind a check that the document's fragments don't
+        expand it past the cost limit (each field costs at least 1, so such a document is
+        refused anyway). Strawberry's depth and alias rules walk every spread of every
+        fragment: a few hundred bytes of fragments each spreading the next four times would
+        keep them, and the event loop, busy for minutes (4^n fields)."""
+
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            if expanded_fields(context.document, cap=limit) > limit:
+                self.report_error(
+                    GraphQLError(
+                        f"The query is too large: its fragments expand to over {limit} fields",
+                        extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value, "limit": limit},
+                    )
+                )
+                return
+            depth(context)  # these rules do their whole check when they are created
+            aliases(context)
+
+    return DocumentLimits
+
+
 def limit_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
-    """The validation rules that enforce the configured depth, alias and mutation limits."""
-    return (
-        depth_rule(settings.graphql_max_depth, None, None),
-        aliases_rule(settings.graphql_max_aliases),
-        mutation_limits_rule(settings.graphql_max_mutations),
-    )
+    """The validation rules that enforce the configured size, depth, alias and mutation
+    limits."""
+    return (document_limits_rule(settings), mutation_limits_rule(settings.graphql_max_mutations))
 
 
 def build_extensions(settings: Settings) -> list[ExtensionFactory]:

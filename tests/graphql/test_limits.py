@@ -20,6 +20,33 @@ async def test_fragment_cycle_is_a_validation_error(gql: GraphQL) -> None:
     assert codes <= {"GRAPHQL_VALIDATION_FAILED", "QUERY_TOO_COMPLEX"}
 
 
+def fanned_out(levels: int, root: str = "Query", leaf: str = "apiInfo { version }") -> str:
+    """Fragments each spreading the next four times: a few hundred bytes that expand to
+    4^levels fields."""
+    fragments = [
+        f"fragment F{i} on {root} {{ {' '.join([f'...F{i + 1}'] * 4)} }}" for i in range(levels)
+    ]
+    fragments.append(f"fragment F{levels} on {root} {{ {leaf} }}")
+    operation = "mutation" if root == "Mutation" else "query"
+    return f"{operation} {{ ...F0 }}\n" + "\n".join(fragments)
+
+
+@pytest.mark.parametrize(
+    ("root", "leaf"), [("Query", "apiInfo { version }"), ("Mutation", "logoutAll")]
+)
+async def test_fragments_fanning_out_are_refused_without_expanding_them(
+    gql: GraphQL, settings: Settings, customer_token: str, root: str, leaf: str
+) -> None:
+    # Four spreads per level, merged into one field: small documents are fine...
+    assert "errors" not in await gql(fanned_out(3, root, leaf), token=customer_token)
+    # ...but 4^10 fields would keep the limit rules busy for a minute before this check.
+    refused = error(await gql(fanned_out(10, root, leaf), token=customer_token))
+    assert refused["extensions"] == {
+        "code": "QUERY_TOO_COMPLEX",
+        "limit": settings.graphql_max_cost,
+    }
+
+
 async def test_alias_limit(gql: GraphQL, settings: Settings) -> None:
     allowed = " ".join(f"a{i}: apiInfo {{ version }}" for i in range(settings.graphql_max_aliases))
     assert "errors" not in await gql(f"{{ {allowed} }}")
