@@ -9,6 +9,7 @@ from strawberry import relay
 from app.core.errors import ValidationFailed
 
 _MAX_ID = 2**63 - 1
+MAX_ID_LENGTH = 100  # far above any ID this API hands out
 
 
 def decode_id(value: str, type_name: str, *, field: str) -> int:
@@ -39,13 +40,27 @@ def id_decoder(type_name: str) -> Callable[[object], int]:
             return value  # already decoded (server-side callers)
         if not isinstance(value, str):
             raise ValueError(f"must be a {type_name} ID")
-        try:
-            global_id = relay.GlobalID.from_id(value)
-        except ValueError:
-            raise ValueError("is not a valid ID") from None
-        node_id = global_id.node_id
-        if global_id.type_name != type_name or not node_id.isdigit() or int(node_id) > _MAX_ID:
+        parsed = parse_global_id(value)
+        if parsed is None:
+            raise ValueError("is not a valid ID")
+        if parsed[0] != type_name:
             raise ValueError(f"is not a {type_name} ID")
-        return int(node_id)
+        return parsed[1]
 
     return decode
+
+
+def parse_global_id(value: str) -> tuple[str, int] | None:
+    """(type name, database id) of a well-formed global ID, else None: not base64, no
+    "Type:id" inside, or an id that isn't a plain ASCII number that fits a bigint ("²" is
+    a digit to Python but not to `int()`)."""
+    if len(value) > MAX_ID_LENGTH:
+        return None
+    try:
+        global_id = relay.GlobalID.from_id(value)
+    except ValueError:
+        return None
+    node_id = global_id.node_id
+    if not (node_id.isascii() and node_id.isdigit() and int(node_id) <= _MAX_ID):
+        return None
+    return global_id.type_name, int(node_id)

@@ -11,12 +11,11 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from app.core.errors import ValidationFailed
 from app.graphql.context import Context
-from app.graphql.ids import encode_id
+from app.graphql.ids import encode_id, parse_global_id
 
 MAX_NODES = 100
 
@@ -49,14 +48,11 @@ def node_query(node_types: Sequence[type[ResolvableNode]]) -> type:
     by_name = {t.__strawberry_definition__.name: t for t in node_types}  # type: ignore[attr-defined]
 
     def parse(value: str, field: str) -> tuple[type[ResolvableNode], str]:
-        try:
-            global_id = relay.GlobalID.from_id(value)
-        except ValueError:
-            raise ValidationFailed(f"`{field}` is not a valid ID", field=field) from None
-        node_type = by_name.get(global_id.type_name)
-        if node_type is None or not global_id.node_id.isdigit() or len(global_id.node_id) > 18:
+        parsed = parse_global_id(value)
+        node_type = None if parsed is None else by_name.get(parsed[0])
+        if parsed is None or node_type is None:
             raise ValidationFailed(f"`{field}` is not a valid ID", field=field)
-        return node_type, global_id.node_id
+        return node_type, str(parsed[1])
 
     async def resolve(
         info: Info[Context, None], wanted: list[tuple[type[ResolvableNode], str]]
