@@ -263,7 +263,7 @@ MALFORMED = [
     base64.b64encode(b"Book:99999999999999999999999999").decode(),
     base64.b64encode(b"no colon at all").decode(),
     base64.b64encode("Book:²".encode()).decode(),  # a digit to Python, not to int()
-    base64.b64encode("Book:１２".encode()).decode(),  # fullwidth digits
+    base64.b64encode("Book:\uff11\uff12".encode()).decode(),  # fullwidth digits
     base64.b64encode(b"Book:1" + b"0" * 200).decode(),
     "",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -123,17 +124,28 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
+_BIGINT = 2**63
+
+
 def _decode_value(value: Any, kind: type) -> Any:
+    """A sort-key value from a cursor, only if PostgreSQL can compare it with the column:
+    a forged cursor must be VALIDATION_ERROR, not a database error (NUL in text, integers
+    beyond bigint, NaN, 1e999999)."""
     if kind is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if kind is str and isinstance(value, str):
-        return value
-    if isinstance(value, str):
+        if -_BIGINT <= value < _BIGINT:
+            return value
+    elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isfinite(value):
+            return float(value)
+    elif kind is str and isinstance(value, str):
+        if "\x00" not in value:
+            return value
+    elif isinstance(value, str):
         try:
             if kind is Decimal:
-                return Decimal(value)
+                number = Decimal(value)
+                if number.is_finite() and -100 < number.adjusted() < 100:
+                    return number
             if kind is datetime:
                 return datetime.fromisoformat(value)
             if kind is date:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -146,6 +147,40 @@ async def test_cursor_from_another_order_is_refused(catalog: Catalog, gql: Graph
     ]
     failure = error(await gql(BOOKS, {"after": cursor}))
     assert failure["extensions"]["field"] == "after"
+
+
+def forged(name: str, values: str) -> str:
+    """A cursor as the server makes them, with any JSON values inside."""
+    return base64.urlsafe_b64encode(f'["{name}",{values}]'.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("order", "values"),
+    [
+        ("TITLE:ASC", '["a\\u0000b", 1]'),  # NUL: PostgreSQL refuses it in text
+        ("TITLE:ASC", '["a", 99999999999999999999999]'),  # beyond bigint
+        ("PRICE:ASC", '["1e999999", 1]'),  # beyond numeric
+        ("PRICE:ASC", '["Infinity", 1]'),
+        ("PRICE:ASC", '["NaN", 1]'),
+        ("CREATED_AT:DESC", '["not a date", 1]'),
+        ("CREATED_AT:DESC", "[]"),
+    ],
+)
+async def test_forged_cursors_are_validation_errors(
+    catalog: Catalog, gql: GraphQL, order: str, values: str
+) -> None:
+    await catalog.book()
+    field, direction = order.split(":")
+    order_by = {"field": field, "direction": direction}
+    for argument in ("after", "before"):
+        failure = error(await gql(BOOKS, {argument: forged(order, values), "orderBy": order_by}))
+        assert failure["extensions"]["code"] == "VALIDATION_ERROR", failure
+        assert failure["extensions"]["field"] == argument
+    author_cursor = forged("NAME:ASC", '["\\u0000", 1]')
+    refused = error(
+        await gql("query($a: String) { authors(after: $a) { totalCount } }", {"a": author_cursor})
+    )
+    assert refused["extensions"]["code"] == "VALIDATION_ERROR"
 
 
 async def test_first_zero_and_hundred(catalog: Catalog, gql: GraphQL) -> None:
