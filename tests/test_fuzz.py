@@ -89,3 +89,109 @@ async def test_any_mutation_as_a_customer(
     http: httpx.AsyncClient, customer_token: str, mutation: str
 ) -> None:
     await post(http, mutation, customer_token)
+
+
+HOSTILE = ["a\u0000b", "\u0000", "x\u001bz", "\u202e" * 3, "ü" * 300]
+ADDRESS_TEMPLATE = {
+    "fullName": "A",
+    "line1": "B",
+    "city": "C",
+    "postalCode": "1",
+    "country": "DE",
+}
+
+
+def hostile_operations(value: str) -> list[tuple[str, dict[str, Any], str]]:
+    """(operation, variables, who) with `value` in one string input at a time."""
+    address = "AddressInput!"
+    return [
+        (
+            "mutation($v: String!) { login(input: {email: $v, password: $v}) { accessToken } }",
+            {"v": value},
+            "anonymous",
+        ),
+        (
+            'mutation($v: String!) { register(input: {email: $v, password: "a long password", '
+            "fullName: $v}) { accessToken } }",
+            {"v": value},
+            "anonymous",
+        ),
+        (
+            "mutation($v: String!) { refreshToken(refreshToken: $v) { accessToken } }",
+            {"v": value},
+            "anonymous",
+        ),
+        ("mutation($v: String!) { logout(refreshToken: $v) }", {"v": value}, "customer"),
+        (
+            "query($v: String!) { books(filter: {search: $v}) { totalCount } }",
+            {"v": value},
+            "anonymous",
+        ),
+        (
+            "query($v: String!) { authors(filter: {search: $v}) { totalCount } }",
+            {"v": value},
+            "anonymous",
+        ),
+        ("query($v: String!) { bookByIsbn(isbn: $v) { id } }", {"v": value}, "anonymous"),
+        ("query($v: String!) { genre(slug: $v) { id } }", {"v": value}, "anonymous"),
+        ("query($v: String!) { books(after: $v) { totalCount } }", {"v": value}, "anonymous"),
+        (
+            "mutation($v: String!) { updateMe(input: {fullName: $v, email: $v, "
+            "currentPassword: $v}) { id } }",
+            {"v": value},
+            "customer",
+        ),
+        (
+            f"mutation($v: String!, $a: {address}) {{ checkout(input: {{idempotencyKey: $v, "
+            "shippingAddress: $a}) { id } }",
+            {"v": value, "a": ADDRESS_TEMPLATE},
+            "customer",
+        ),
+        *(
+            (
+                f'mutation($a: {address}) {{ checkout(input: {{idempotencyKey: "key-12345", '
+                "shippingAddress: $a}) { id } }",
+                {"a": {**ADDRESS_TEMPLATE, part: value}},
+                "customer",
+            )
+            for part in ADDRESS_TEMPLATE
+        ),
+        (
+            "mutation($v: String!) { createAuthor(input: {name: $v, bio: $v}) { id } }",
+            {"v": value},
+            "admin",
+        ),
+        (
+            "mutation($v: String!) { createGenre(input: {name: $v, slug: $v, description: $v}) "
+            "{ id } }",
+            {"v": value},
+            "admin",
+        ),
+        (
+            'mutation($v: String!) { createBook(input: {title: $v, isbn13: "9780306406157", '
+            'price: "1.00", releaseDate: "2020-01-01", authorIds: [], subtitle: $v, '
+            "description: $v, language: $v, publisher: $v, coverUrl: $v}) { id } }",
+            {"v": value},
+            "admin",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=["nul-inside", "nul", "escape", "rtl", "long"])
+async def test_hostile_strings_in_every_string_input(
+    http: httpx.AsyncClient, customer_token: str, admin_token: str, value: str
+) -> None:
+    """NUL (which PostgreSQL refuses in text), escapes, bidi overrides and long text in
+    each string input: a clear error or an answer, never a 500."""
+    tokens = {"anonymous": None, "customer": customer_token, "admin": admin_token}
+    for operation, variables, who in hostile_operations(value):
+        headers = {"Authorization": f"Bearer {tokens[who]}"} if tokens[who] else {}
+        response = await http.post(
+            "/graphql", json={"query": operation, "variables": variables}, headers=headers
+        )
+        assert response.status_code < 500, (operation, response.text)
+        for failure in response.json().get("errors", []):
+            assert failure["extensions"]["code"] in KNOWN_CODES - {"INTERNAL_SERVER_ERROR"}, (
+                operation,
+                failure,
+            )

@@ -65,7 +65,7 @@ class RegisterInput(_Input):
 class LoginInput(_Input):
     # Not validated as an email: a malformed one simply doesn't match any account, and
     # answering VALIDATION_ERROR would tell attackers which inputs are worth trying.
-    email: Annotated[str, Field(min_length=1, max_length=EMAIL_MAX_LENGTH)]
+    email: Annotated[str, Field(min_length=1, max_length=EMAIL_MAX_LENGTH), SINGLE_LINE]
     password: GivenPassword
 
     @field_validator("email")
