@@ -84,13 +84,19 @@ class PersistedQueries:
     def resolve(self, data: dict[str, Any]) -> None:
         """Fill in `data["query"]` from its hash, or remember a new query under its hash."""
         extensions = data.get("extensions") or {}
+        if not isinstance(extensions, dict):
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "`extensions` must be an object")
         persisted = extensions.get("persistedQuery")
         if persisted is None:
             return
-        digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+        if not isinstance(persisted, dict):
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "Unsupported persistedQuery extension")
+        digest = persisted.get("sha256Hash")
         if persisted.get("version") != 1 or not isinstance(digest, str) or len(digest) != 64:
             raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "Unsupported persistedQuery extension")
         query = data.get("query")
+        if query is not None and not isinstance(query, str):
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "`query` must be a string")
         if query is None:
             known = self._queries.get(digest)
             if known is None:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from app.core.config import Settings
+from app.graphql.http import PersistedQueries
 
 QUERY = "{ apiInfo { version } }"
 
@@ -124,6 +125,24 @@ async def test_automatic_persisted_queries(http: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize(
+    "body",
+    [
+        {"extensions": {"persistedQuery": "x"}},
+        {"extensions": {"persistedQuery": [1]}},
+        {"extensions": "x"},
+        {"extensions": [1], "query": QUERY},
+        {"query": 5, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}},
+    ],
+)
+async def test_malformed_extensions_are_400_with_a_code(
+    http: httpx.AsyncClient, body: dict[str, object]
+) -> None:
+    response = await http.post("/graphql", json=body)
+    assert response.status_code == 400
+    assert codes(response) == ["BAD_REQUEST"]
+
+
+@pytest.mark.parametrize(
     ("accept", "expected"),
     [
         ("application/graphql-response+json", "application/graphql-response+json"),
@@ -213,3 +232,20 @@ async def test_other_methods_are_405_with_allow(http: httpx.AsyncClient) -> None
     assert response.status_code == 405
     assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
     assert codes(response) == ["METHOD_NOT_ALLOWED"]
+
+
+async def test_a_crash_in_the_http_layer_is_a_graphql_shaped_500(
+    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*_: object) -> None:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(PersistedQueries, "resolve", crash)
+    response = await http.post("/graphql", json={"query": QUERY})
+    assert response.status_code == 500
+    assert response.json() == {
+        "errors": [
+            {"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+        ]
+    }
+    assert response.headers["x-request-id"]
