@@ -30,6 +30,7 @@ from graphql import (
     get_nullable_type,
     value_from_ast_untyped,
 )
+from graphql.execution.values import get_variable_values
 from graphql.type.definition import GraphQLInterfaceType
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
@@ -38,8 +39,8 @@ from app.core.config import Environment
 from app.core.errors import ErrorCode
 from app.core.paging import MAX_PAGE_SIZE
 
-# Fields dearer than the rest: full-text and trigram search.
-FIELD_WEIGHTS: Mapping[str, int] = {"Query.books:search": 10}
+# Fields dearer than the rest: full-text and trigram search, and name search (ILIKE).
+FIELD_WEIGHTS: Mapping[str, int] = {"Query.books:search": 10, "Query.authors:search": 5}
 # Expected size of plain list fields (connections state theirs with first/last). Typical
 # rather than worst case: a book may credit 20 authors, but pricing every page of books as
 # if each did would refuse ordinary catalog queries.
@@ -182,9 +183,14 @@ class QueryCost(SchemaExtension):
                     for definition in document.definitions
                     if isinstance(definition, FragmentDefinitionNode)
                 }
-                self.cost = operation_cost(
-                    context.schema._schema, operation, fragments, context.variables or {}
+                schema = context.schema._schema
+                # Costed with the values execution will use (defaults filled in, as the fast
+                # path does); variables that don't coerce fail execution before any resolver.
+                variables = get_variable_values(
+                    schema, operation.variable_definitions or (), context.variables or {}
                 )
+                coerced = {} if isinstance(variables, list) else variables.coerced
+                self.cost = operation_cost(schema, operation, fragments, coerced)
                 if self.cost > self.limit:
                     # A result set here short-circuits execution: no resolver runs.
                     context.result = ExecutionResult(

@@ -144,6 +144,16 @@ async def test_cost_follows_variables_and_is_reported_on_request(gql: GraphQL) -
     assert "extensions" not in await gql(EXPENSIVE, {"n": 2})  # only when asked (or in dev)
 
 
+async def test_variable_defaults_are_costed_the_same_signed_in_or_not(
+    gql: GraphQL, customer_token: str
+) -> None:
+    query = "query($n: Int = 2) { books(first: $n) { edges { node { id } } } }"
+    anonymous = await gql(query, {}, headers={"X-Query-Cost": "1"})  # the fast path
+    signed_in = await gql(query, {}, token=customer_token, headers={"X-Query-Cost": "1"})
+    assert anonymous["extensions"]["cost"] == signed_in["extensions"]["cost"]
+    assert signed_in["extensions"]["cost"]["requested"] < 10
+
+
 async def test_search_costs_more(gql: GraphQL) -> None:
     query = "query($f: BookFilter) { books(first: 1, filter: $f) { totalCount } }"
     plain = await gql(query, {}, headers={"X-Query-Cost": "1"})
