@@ -203,6 +203,9 @@ async def catalog_page(
     return Connection.from_page(page, nodes, count)
 
 
+ISBN_ARG_MAX_LENGTH = 20  # an ISBN-13 with hyphens is 17
+
+
 @strawberry.type
 class BooksQuery:
     @strawberry.field(
@@ -221,7 +224,9 @@ class BooksQuery:
     @strawberry.field(description="A book by ISBN-13 or ISBN-10 (hyphens allowed).")
     async def book_by_isbn(self, info: Info[Context, None], isbn: str) -> Book | None:
         try:
-            isbn13 = schemas.isbn13_of(isbn[:20])
+            if len(isbn) > ISBN_ARG_MAX_LENGTH:
+                raise ValueError(f"must be at most {ISBN_ARG_MAX_LENGTH} characters")
+            isbn13 = schemas.isbn13_of(isbn)
         except ValueError as error:
             raise ValidationFailed(f"isbn {error}", field="isbn") from None
         context = info.context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,8 @@ class Database:
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
             connect_args=connect_args(settings),
+            # Database errors are logged; their parameters (emails, search terms) are not.
+            hide_parameters=True,
         )
         return cls(engine, make_sessionmaker(engine))
 
@@ -103,7 +106,16 @@ def connect_args(settings: Settings) -> dict[str, Any]:
     if settings.db_pgbouncer:
         # Transaction pooling hands each transaction to any server connection: named
         # prepared statements and startup parameters would not follow.
-        args.update(statement_cache_size=0, prepared_statement_cache_size=0)
+        args.update(
+            statement_cache_size=0,
+            prepared_statement_cache_size=0,
+            # asyncpg still prepares each statement, under a name; unique names keep them
+            # from clashing on a server connection another client used (PgBouncer < 1.21).
+            prepared_statement_name_func=lambda: f"__asyncpg_{uuid.uuid4()}__",
+            # No startup parameters get through, so `statement_timeout` holds only where
+            # it is set on the database; this client-side limit is the backstop.
+            command_timeout=settings.db_statement_timeout_ms / 1000,
+        )
     else:
         args["server_settings"] = server_settings(settings)
     return args

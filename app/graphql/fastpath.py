@@ -34,10 +34,11 @@ from app.books.resolvers import catalog_page
 from app.core.config import Environment, Settings
 from app.core.errors import AppError
 from app.core.paging import PageArgs
-from app.db.session import Database, DatabaseFeatures
+from app.db.session import Database, DatabaseFeatures, is_database_unavailable
 from app.graphql.context import Context
 from app.graphql.cost import operation_cost
 from app.graphql.enums import SortDirection
+from app.graphql.errors import format_error
 from app.graphql.extensions import limit_rules
 
 logger = logging.getLogger(__name__)
@@ -262,9 +263,16 @@ class CatalogFastPath:
             )
         except (AppError, ValidationError, NotFastPathable):
             return None  # the regular path answers with the proper error
-        except Exception:
-            # The database is down, a statement timed out...: the regular path maps each
-            # failure to its error code (and logs what is unexpected) in one place.
+        except Exception as failure:
+            if is_database_unavailable(failure):
+                # Answered here, as the regular path would: running it would only wait
+                # for the same database (a statement timeout twice over).
+                error = GraphQLError(
+                    "", nodes=plan.field, path=[plan.response_key], original_error=failure
+                )
+                return orjson.dumps({"data": None, "errors": [format_error(error)]})
+            # Anything unexpected: the regular path maps it to its error code (and logs it)
+            # in one place.
             logger.debug("catalog fast path gave way to the regular path", exc_info=True)
             return None
 

@@ -136,6 +136,13 @@ async def _send(
     await send({"type": "http.response.body", "body": body})
 
 
+def _content_type(scope: Scope) -> bytes:
+    """The Content-Type to answer with, from the request's Accept header."""
+    accept = _header(scope, b"accept")
+    media_type = response_media_type(accept.decode("latin-1") if accept else None)
+    return f"{media_type}; charset=utf-8".encode()
+
+
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
@@ -184,8 +191,16 @@ class GraphQLHTTPMiddleware:
         try:
             prepared = await self._prepare(scope, receive)
         except HTTPRefusal as refusal:
-            body = _error_body(refusal.code, refusal.message)
-            await _send(send, body, status=refusal.status, headers=refusal.headers)
+            record = current_record()
+            if record is not None:
+                record.error_codes.append(refusal.code.value)
+            await _send(
+                send,
+                _error_body(refusal.code, refusal.message),
+                status=refusal.status,
+                content_type=_content_type(scope),
+                headers=refusal.headers,
+            )
             return
         if prepared is None:  # GraphiQL, OPTIONS, other methods: Strawberry's business
             await self.app(scope, receive, send)
@@ -217,9 +232,7 @@ class GraphQLHTTPMiddleware:
                 wants_cost=_header(scope, b"x-query-cost") == b"1",
             )
             if fast is not None:
-                accept = _header(scope, b"accept")
-                media_type = response_media_type(accept.decode("latin-1") if accept else None)
-                content_type = f"{media_type}; charset=utf-8".encode()
+                content_type = _content_type(scope)
                 await _send(send, fast, content_type=content_type)
                 if key is not None and self.cache is not None:
                     self.cache.put(key, (content_type, fast))
@@ -234,12 +247,15 @@ class GraphQLHTTPMiddleware:
         method = scope["method"]
         if method == "POST":
             body = await self._read_body(scope, receive)
-            media_type = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
-            if media_type not in _JSON_TYPES:
+            media_type, *parameters = (_header(scope, b"content-type") or b"").lower().split(b";")
+            charsets = [p.split(b"=", 1)[1].strip(b' "') for p in parameters if b"=" in p]
+            if media_type.strip() not in _JSON_TYPES or any(
+                charset != b"utf-8" for charset in charsets
+            ):
                 raise HTTPRefusal(
                     415,
                     ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                    "Send the request as Content-Type: application/json",
+                    "Send the request as Content-Type: application/json (UTF-8)",
                 )
             try:
                 data = orjson.loads(body)
@@ -248,7 +264,12 @@ class GraphQLHTTPMiddleware:
                     400, ErrorCode.BAD_REQUEST, "The body is not valid JSON"
                 ) from None
         elif method == "GET":
-            params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+            try:
+                params = dict(parse_qsl(scope["query_string"].decode("utf-8"), errors="strict"))
+            except UnicodeError:
+                raise HTTPRefusal(
+                    400, ErrorCode.BAD_REQUEST, "The query string is not valid UTF-8"
+                ) from None
             if "query" not in params and "extensions" not in params:
                 self._refuse_without_query(scope)
                 return None  # Strawberry serves GraphiQL
@@ -295,7 +316,7 @@ class GraphQLHTTPMiddleware:
                     {"allow": "POST"},
                 )
             if not had_query:  # resolved from a persisted hash: let Strawberry see it
-                params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+                params = dict(parse_qsl(scope["query_string"].decode("utf-8")))
                 scope["query_string"] = urlencode({**params, "query": query}).encode()
         return data, body
 

@@ -134,6 +134,11 @@ async def test_book_by_isbn_accepts_isbn10_and_hyphens(catalog: Catalog, gql: Gr
         }
     assert code(await gql(query, {"isbn": "9780306406158"})) == "VALIDATION_ERROR"
     assert code(await gql(query, {"isbn": "9780141036144"})) == "BOOK_NOT_FOUND"
+    padded = error(await gql(query, {"isbn": "9780306406157" + " " * 5000}))
+    assert (padded["extensions"]["code"], padded["extensions"]["field"]) == (
+        "VALIDATION_ERROR",
+        "isbn",
+    )
 
 
 async def test_author_and_genre_lookups(catalog: Catalog, gql: GraphQL) -> None:

@@ -18,15 +18,17 @@ from tests.support import PASSWORD, GraphQL, code, data, error, register
 
 
 async def test_one_access_line_per_request_without_secrets(
-    gql: GraphQL, caplog: pytest.LogCaptureFixture
+    gql: GraphQL, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="app.access"):
         account = await register(gql)
         await gql("query Me { me { email } }", token=account["accessToken"])
         await gql("query Broken { me { email } }")
+        await http.post("/graphql", content="{ apiInfo { version } }")  # no JSON: refused
     lines = [r for r in caplog.records if r.name == "app.access"]
-    assert len(lines) == 3
-    register_line, me_line, broken_line = lines
+    assert len(lines) == 4
+    register_line, me_line, broken_line, refused_line = lines
+    assert (refused_line.status, refused_line.error_codes) == (415, ["UNSUPPORTED_MEDIA_TYPE"])
     assert register_line.status == 200
     assert register_line.operation == "mutation"
     assert me_line.operation == "Me"
@@ -88,6 +90,9 @@ async def test_pgbouncer_mode(settings: Settings) -> None:
     assert args["statement_cache_size"] == 0
     assert args["prepared_statement_cache_size"] == 0
     assert "server_settings" not in args  # PgBouncer refuses unknown startup parameters
+    names = {args["prepared_statement_name_func"]() for _ in range(3)}
+    assert len(names) == 3  # never the same name twice on a shared server connection
+    assert args["command_timeout"] == pooled.db_statement_timeout_ms / 1000
     database = Database.from_settings(pooled)
     try:
         pooled_app = create_app(pooled, database=database)

@@ -45,6 +45,12 @@ def codes(response: httpx.Response) -> list[str]:
             400,
             "BAD_REQUEST",
         ),
+        (
+            json.dumps({"query": QUERY}),
+            {"content-type": "application/json; charset=latin-1"},
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
     ],
 )
 async def test_malformed_requests(
@@ -54,6 +60,28 @@ async def test_malformed_requests(
     assert response.status_code == status
     assert codes(response) == [code]
     assert response.headers["content-type"].startswith("application/json")
+
+
+async def test_refusals_answer_in_the_accepted_media_type(http: httpx.AsyncClient) -> None:
+    refused = await http.post(
+        "/graphql",
+        content="{not json",
+        headers={
+            "content-type": "application/json",
+            "accept": "application/graphql-response+json",
+        },
+    )
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("application/graphql-response+json")
+    assert codes(refused) == ["BAD_REQUEST"]
+
+
+async def test_get_with_invalid_utf8_is_refused(http: httpx.AsyncClient) -> None:
+    response = await http.get("/graphql?query=%7B%20apiInfo%20%7B%20version%20%7D%20%7D%ff")
+    assert response.status_code == 400
+    assert codes(response) == ["BAD_REQUEST"]
+    fine = await http.get("/graphql?query=%7B%20apiInfo%20%7B%20version%20%7D%20%7D%23%C3%BC")
+    assert fine.json()["data"]["apiInfo"]["version"]
 
 
 async def test_json_with_charset_is_accepted(http: httpx.AsyncClient) -> None:
