@@ -7,6 +7,9 @@ import os
 
 import uvicorn
 
+from app.core.config import get_settings
+from app.core.logging import configure_logging
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="serve", description=__doc__)
@@ -14,6 +17,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
     args = parser.parse_args(argv)
+    # Uvicorn's own lines (start, stop, errors) go through the app's logging too: JSON in
+    # production, like the access lines, instead of uvicorn's plain-text defaults.
+    configure_logging(get_settings())
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -26,4 +32,5 @@ def main(argv: list[str] | None = None) -> None:
         proxy_headers=True,
         server_header=False,
         timeout_graceful_shutdown=30,
+        log_config=None,
     )

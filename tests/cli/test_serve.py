@@ -105,5 +105,9 @@ def test_sigterm_finishes_in_flight_requests_and_closes_connections(
     # Uvicorn re-raises the signal once shut down, so the exit status says "terminated".
     assert server.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]  # all JSON
+    assert {"Started server process", "Application shutdown complete."} & {
+        line["message"].split(" [")[0] for line in lines
+    }
     database = make_url(own_database).database or ""
     assert asyncio.run(connections_to(server_url, database)) == 0
