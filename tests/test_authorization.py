@@ -181,6 +181,11 @@ async def test_lists_show_only_your_own(
     )
 
 
+def codes(result: dict[str, Any]) -> set[str]:
+    """The error codes of a response (one error per item of a list)."""
+    return {failure["extensions"]["code"] for failure in result.get("errors", [])}
+
+
 ADMIN_ONLY: list[tuple[str, dict[str, Any]]] = [
     ("query($id: ID!) { book(id: $id) { stockQuantity } }", {"id": "BOOK"}),
     ("query($id: ID!) { book(id: $id) { pendingPrebookQuantity } }", {"id": "BOOK"}),
@@ -197,22 +202,73 @@ ADMIN_ONLY: list[tuple[str, dict[str, Any]]] = [
         {"id": "ORDER"},
     ),
     ("mutation($id: ID!) { archiveBook(id: $id) { id } }", {"id": "BOOK"}),
+    ("mutation($id: ID!) { unarchiveBook(id: $id) { id } }", {"id": "BOOK"}),
+    (
+        'mutation($id: ID!) { updateBook(id: $id, input: {title: "Retitled"}) { id } }',
+        {"id": "BOOK"},
+    ),
+    (
+        "mutation($i: CreateBookInput!) { createBook(input: $i) { id } }",
+        {
+            "i": {
+                "title": "New",
+                "isbn13": "9780306406157",
+                "price": "9.99",
+                "releaseDate": "2020-01-01",
+                "authorIds": "AUTHORS",
+            }
+        },
+    ),
     ('mutation { createAuthor(input: {name: "X"}) { id } }', {}),
+    ('mutation($id: ID!) { updateAuthor(id: $id, input: {name: "Y"}) { id } }', {"id": "AUTHOR"}),
+    ("mutation($id: ID!) { deleteAuthor(id: $id) }", {"id": "FREE_AUTHOR"}),
+    ('mutation { createGenre(input: {name: "Westerns"}) { id } }', {}),
+    ('mutation($id: ID!) { updateGenre(id: $id, input: {name: "Noir"}) { id } }', {"id": "GENRE"}),
+    ("mutation($id: ID!) { deleteGenre(id: $id) }", {"id": "GENRE"}),
+    # Admin fields reached through lists and nested connections
+    ("{ books { edges { node { stockQuantity } } } }", {}),
+    (
+        "query($id: ID!) { author(id: $id) { books { edges { node { pendingPrebookQuantity } } } } }",
+        {"id": "AUTHOR"},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("query", "variables"), ADMIN_ONLY)
 async def test_admin_only_fields(
-    gql: GraphQL, alice: Alice, bob: str, admin_token: str, query: str, variables: dict[str, Any]
+    catalog: Catalog,
+    gql: GraphQL,
+    alice: Alice,
+    bob: str,
+    admin_token: str,
+    query: str,
+    variables: dict[str, Any],
 ) -> None:
-    resolved = {
-        name: {"BOOK": alice.book_id, "ORDER": alice.order_id}.get(value, value)
-        for name, value in variables.items()
+    book = data(
+        await gql("query($id: ID!) { book(id: $id) { authors { id } } }", {"id": alice.book_id})
+    )["book"]
+    author = book["authors"][0]["id"]
+    free_author = (await catalog.author("Uncredited")) if "FREE_AUTHOR" in str(variables) else None
+    genre = (await catalog.genre("Crime")) if "GENRE" in str(variables) else None
+    placeholders = {
+        "BOOK": alice.book_id,
+        "ORDER": alice.order_id,
+        "AUTHOR": author,
+        "AUTHORS": [author],
+        "FREE_AUTHOR": free_author,
+        "GENRE": genre,
     }
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {name: resolve(item) for name, item in value.items()}
+        return placeholders.get(value, value) if isinstance(value, str) else value
+
+    resolved = resolve(variables)
     # Order.user: the order's owner is the customer who can reach the field at all.
     customer = alice.token if "order(" in query else bob
-    assert code(await gql(query, resolved, token=customer)) == "AUTH_FORBIDDEN"
-    assert code(await gql(query, resolved)) == "AUTH_REQUIRED"
+    assert codes(await gql(query, resolved, token=customer)) == {"AUTH_FORBIDDEN"}
+    assert codes(await gql(query, resolved)) == {"AUTH_REQUIRED"}
     assert "errors" not in await gql(query, resolved, token=admin_token)
 
 

@@ -85,6 +85,12 @@ async def test_any_query_as_a_customer(
 
 @FUZZ
 @given(mutation=mutations(SCHEMA, custom_scalars=SCALARS))
+async def test_any_mutation_anonymously(http: httpx.AsyncClient, mutation: str) -> None:
+    await post(http, mutation)
+
+
+@FUZZ
+@given(mutation=mutations(SCHEMA, custom_scalars=SCALARS))
 async def test_any_mutation_as_a_customer(
     http: httpx.AsyncClient, customer_token: str, mutation: str
 ) -> None:
