@@ -102,9 +102,14 @@ async def test_oversized_body_is_refused_unread(
     assert response.status_code == 413
     assert codes(response) == ["REQUEST_TOO_LARGE"]
 
+    sent = 0
+    chunks = 3 * settings.max_request_body_bytes // 1000
+
     async def stream() -> AsyncIterator[bytes]:  # no Content-Length: counted while reading
+        nonlocal sent
         yield b'{"query": "{ apiInfo { version } }", "variables": {"pad": "'
-        for _ in range(settings.max_request_body_bytes // 1000 + 1):
+        for _ in range(chunks):
+            sent += 1
             yield b"y" * 1000
         yield b'"}}'
 
@@ -112,6 +117,8 @@ async def test_oversized_body_is_refused_unread(
         "/graphql", content=stream(), headers={"content-type": "application/json"}
     )
     assert chunked.status_code == 413
+    # Reading stopped at the limit: the rest of the body was never pulled from the client.
+    assert sent <= settings.max_request_body_bytes // 1000 + 1 < chunks
 
 
 async def test_queries_over_get_mutations_not(http: httpx.AsyncClient) -> None:
