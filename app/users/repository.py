@@ -148,14 +148,23 @@ class LoginFailureRepository:
     async def forget(self, failure_id: int) -> None:
         await self.session.execute(delete(LoginFailure).where(LoginFailure.id == failure_id))
 
+    async def take_turn(self, ip_address: str) -> None:
+        """Wait for the other attempts from `ip_address` to be recorded (a transaction-level
+        advisory lock: the commit releases it)."""
+        await self.session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended("sign-in " + ip_address, 0)))
+        )
+
     async def blocked_until(
-        self, *, email: str | None, ip_address: str, limit: int, window: timedelta
+        self, *, email: str | None, ip_address: str, limit: int, window: timedelta, up_to: int
     ) -> datetime | None:
-        """When the `limit`-th most recent failure within `window` leaves the window (the
-        moment another attempt is allowed), or None when fewer than `limit` failures."""
+        """When the `limit`-th most recent failure within `window`, among those recorded up
+        to failure `up_to`, leaves the window (the moment another attempt is allowed), or
+        None when there are fewer than `limit`."""
         statement = select(LoginFailure.created_at).where(
             LoginFailure.ip_address == ip_address,
             LoginFailure.created_at > func.now() - window,
+            LoginFailure.id <= up_to,
         )
         if email is not None:
             statement = statement.where(LoginFailure.email == email)

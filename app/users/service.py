@@ -120,7 +120,7 @@ async def register(
 async def login(
     session: AsyncSession, settings: Settings, *, data: LoginInput, client: ClientInfo
 ) -> AuthSession:
-    await _start_attempt(session, settings, email=data.email, client=client)
+    attempt = await _start_attempt(session, settings, email=data.email, client=client)
     hasher = password_hasher(settings)
     user = await UserRepository(session).get_by_email(data.email)
     if user is None:
@@ -132,10 +132,9 @@ async def login(
     if user is None or not matches:  # the attempt stays recorded as a failure
         raise AuthenticationError(INVALID_CREDENTIALS, code=ErrorCode.AUTH_INVALID_CREDENTIALS)
 
+    await _password_right(session, attempt, email=data.email, client=client, sign_in=True)
     if not user.is_active:
         raise _inactive()
-    # Success clears this email's failures from this address, the attempt's own included.
-    await LoginFailureRepository(session).clear(email=data.email, ip_address=client.ip_address)
     if new_hash is not None:  # hashing parameters changed since this hash was made
         user.password_hash = new_hash
     auth, _ = await _start_session(session, settings, user, client)
@@ -145,17 +144,18 @@ async def login(
 async def _start_attempt(
     session: AsyncSession, settings: Settings, *, email: str, client: ClientInfo
 ) -> int:
-    """Record a password attempt as a failure *before* the password is checked, commit it,
-    then apply the limits counting it: concurrent attempts each see the others', so a burst
-    can't all pass the check before any failure is stored (at most the limit get through),
-    and no lock is held while the password is hashed. A refused attempt is taken back, so
-    hammering a locked account doesn't extend the lock. Returns the attempt's id; the
-    caller forgets it (or clears the counter) when the password is right."""
+    """Record a password attempt as a failure *before* the password is checked, and apply
+    the limits counting it and the attempts that arrived before it (also those still being
+    checked). The attempts of one address take turns for these few statements (a
+    transaction lock, released by the commit, never held while hashing), so a burst gets
+    exactly the limit's worth of checks: the first arrivals, not none. A refused attempt is
+    taken back, so hammering a locked account doesn't extend the lock. Returns the
+    attempt's id; the caller takes it back when the password is right (`_password_right`)."""
     failures = LoginFailureRepository(session)
     window = timedelta(minutes=settings.login_failure_window_minutes)
     await failures.purge_older_than(window)
+    await failures.take_turn(client.ip_address)
     attempt = await failures.record(email=email, ip_address=client.ip_address)
-    await session.commit()
     limits = (
         (email, settings.login_max_failures),
         (None, settings.login_max_failures_per_ip),
@@ -163,7 +163,11 @@ async def _start_attempt(
     for limited_email, limit in limits:
         # Blocked when `limit` earlier failures are in the window: this attempt is one more.
         until = await failures.blocked_until(
-            email=limited_email, ip_address=client.ip_address, limit=limit + 1, window=window
+            email=limited_email,
+            ip_address=client.ip_address,
+            limit=limit + 1,
+            window=window,
+            up_to=attempt,
         )
         if until is not None and until > _now():
             await failures.forget(attempt)
@@ -174,7 +178,22 @@ async def _start_attempt(
                 code=ErrorCode.AUTH_TOO_MANY_ATTEMPTS,
                 extensions={"retryAfter": retry_after},
             )
+    await session.commit()  # the attempt counts from now on, for everyone
     return attempt
+
+
+async def _password_right(
+    session: AsyncSession, attempt: int, *, email: str, client: ClientInfo, sign_in: bool
+) -> None:
+    """The password was right: the attempt is no failure (a sign-in also clears this email's
+    failures from this address). Committed at once, so whatever fails later in the
+    mutation (a taken email, an inactive account) doesn't count as a wrong password."""
+    failures = LoginFailureRepository(session)
+    if sign_in:
+        await failures.clear(email=email, ip_address=client.ip_address)
+    else:
+        await failures.forget(attempt)
+    await session.commit()
 
 
 async def refresh(
@@ -263,7 +282,7 @@ async def _check_password(
         raise AuthenticationError(
             "Current password is incorrect", code=ErrorCode.AUTH_INVALID_CREDENTIALS, field=field
         )
-    await LoginFailureRepository(session).forget(attempt)
+    await _password_right(session, attempt, email=user.email, client=client, sign_in=False)
 
 
 async def update_me(
@@ -308,11 +327,11 @@ async def change_password(
     client: ClientInfo,
 ) -> None:
     user = await get_user(session, viewer.id)
+    if data.new_password.strip().lower() == user.email:  # the policy `RegisterInput` applies
+        raise ValidationFailed("must not be the email address", field="input.newPassword")
     await _check_password(
         session, settings, user, data.current_password, field="input.currentPassword", client=client
     )
-    if data.new_password.strip().lower() == user.email:  # the policy `RegisterInput` applies
-        raise ValidationFailed("must not be the email address", field="input.newPassword")
     user.password_hash = await password_hasher(settings).hash(data.new_password)
     # Whoever else holds a session (perhaps the reason for the change) is signed out.
     await RefreshTokenRepository(session).revoke_all_of_user(

@@ -71,3 +71,20 @@ async def test_a_burst_across_many_accounts_gets_no_more_than_the_address_limit(
         ):
             checked += 1
         assert checked == 20
+
+
+async def test_a_burst_of_right_passwords_from_one_address_gets_its_first_arrivals_in(
+    gql: GraphQL, app: FastAPI
+) -> None:
+    """Attempts being checked count against the address limit (20) until they prove right,
+    so a burst beyond it refuses only its later arrivals, never everyone."""
+    emails = [unique_email("office") for _ in range(30)]
+    for email in emails:
+        await register(gql, email=email)
+    async with client_from(app, "192.0.2.32") as office:
+        results = await asyncio.gather(*(login(GraphQL(office), email) for email in emails))
+        counted = outcomes(results)
+        assert set(counted) <= {"OK", "AUTH_TOO_MANY_ATTEMPTS"}
+        assert counted["OK"] >= 20
+        # Right passwords leave nothing behind: the address can sign in again at once.
+        assert "errors" not in await login(GraphQL(office), emails[0])

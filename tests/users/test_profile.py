@@ -135,3 +135,15 @@ async def test_guessing_the_current_password_is_throttled(gql: GraphQL) -> None:
     locked = error(await gql(CHANGE_PASSWORD, {"input": right}, token=token))
     assert locked["extensions"]["code"] == "AUTH_TOO_MANY_ATTEMPTS"
     assert code(await login(gql, payload["user"]["email"])) == "AUTH_TOO_MANY_ATTEMPTS"
+
+
+async def test_a_right_password_never_counts_as_a_failure(gql: GraphQL) -> None:
+    """The current password was right but the change failed for another reason (a taken
+    email): no failure is recorded, however often it happens."""
+    taken = (await register(gql))["user"]["email"]
+    payload = await register(gql)
+    token = payload["accessToken"]
+    change = {"input": {"email": taken, "currentPassword": PASSWORD}}
+    for _ in range(7):
+        assert code(await gql(UPDATE_ME, change, token=token)) == "USER_EMAIL_TAKEN"
+    assert "errors" not in await login(gql, payload["user"]["email"])
