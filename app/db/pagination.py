@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeAlias, TypeVar
 
@@ -131,27 +131,30 @@ def _decode_value(value: Any, kind: type) -> Any:
     """A sort-key value from a cursor, only if PostgreSQL can compare it with the column:
     a forged cursor must be VALIDATION_ERROR, not a database error (NUL in text, integers
     beyond bigint, NaN, 1e999999)."""
-    if kind is int and isinstance(value, int) and not isinstance(value, bool):
-        if -_BIGINT <= value < _BIGINT:
-            return value
-    elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        if math.isfinite(value):
-            return float(value)
-    elif kind is str and isinstance(value, str):
-        if "\x00" not in value:
-            return value
-    elif isinstance(value, str):
-        try:
+    try:
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            if -_BIGINT <= value < _BIGINT:
+                return value
+        elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if math.isfinite(value):  # OverflowError for an int beyond any float
+                return float(value)
+        elif kind is str and isinstance(value, str):
+            value.encode()  # UnicodeEncodeError for lone surrogates ("\ud800")
+            if "\x00" not in value:
+                return value
+        elif isinstance(value, str):
             if kind is Decimal:
                 number = Decimal(value)
                 if number.is_finite() and -100 < number.adjusted() < 100:
                     return number
             if kind is datetime:
-                return datetime.fromisoformat(value)
+                moment = datetime.fromisoformat(value)
+                if moment.tzinfo is not None:  # the server's cursors always carry one
+                    return moment.astimezone(UTC)  # OverflowError past year 1 or 9999
             if kind is date:
                 return date.fromisoformat(value)
-        except (ValueError, InvalidOperation):
-            pass
+    except (ValueError, InvalidOperation, OverflowError, UnicodeError):
+        pass
     raise ValueError("malformed cursor")
 
 

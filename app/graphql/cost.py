@@ -189,9 +189,9 @@ class QueryCost(SchemaExtension):
                 variables = get_variable_values(
                     schema, operation.variable_definitions or (), context.variables or {}
                 )
-                coerced = {} if isinstance(variables, list) else variables.coerced
-                self.cost = operation_cost(schema, operation, fragments, coerced)
-                if self.cost > self.limit:
+                if not isinstance(variables, list):  # else execution reports the variables
+                    self.cost = operation_cost(schema, operation, fragments, variables.coerced)
+                if self.cost is not None and self.cost > self.limit:
                     # A result set here short-circuits execution: no resolver runs.
                     context.result = ExecutionResult(
                         data=None,

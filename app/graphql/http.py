@@ -234,7 +234,11 @@ class GraphQLHTTPMiddleware:
             if fast is not None:
                 content_type = _content_type(scope)
                 await _send(send, fast, content_type=content_type)
-                if key is not None and self.cache is not None:
+                if _HAS_ERRORS in fast:  # an outage answer: logged, and never cached
+                    record = current_record()
+                    if record is not None:
+                        record.error_codes.append(ErrorCode.SERVICE_UNAVAILABLE.value)
+                elif key is not None and self.cache is not None:
                     self.cache.put(key, (content_type, fast))
                 return
         replay = _Replay(body, receive)
@@ -248,9 +252,13 @@ class GraphQLHTTPMiddleware:
         if method == "POST":
             body = await self._read_body(scope, receive)
             media_type, *parameters = (_header(scope, b"content-type") or b"").lower().split(b";")
-            charsets = [p.split(b"=", 1)[1].strip(b' "') for p in parameters if b"=" in p]
+            charsets = [
+                value.strip(b' "')
+                for name, _, value in (p.partition(b"=") for p in parameters)
+                if name.strip() == b"charset"
+            ]
             if media_type.strip() not in _JSON_TYPES or any(
-                charset != b"utf-8" for charset in charsets
+                charset not in (b"utf-8", b"utf8") for charset in charsets
             ):
                 raise HTTPRefusal(
                     415,

@@ -141,7 +141,7 @@ async def serve_queue(
     if book is None:
         raise books_service.book_not_found(field="bookId")
     available = book.stock_quantity + added
-    if available > MAX_STOCK:
+    if added and available > MAX_STOCK:
         raise ValidationFailed(
             f"A book holds at most {MAX_STOCK} copies ({book.stock_quantity} now)",
             field="quantity",

@@ -86,6 +86,11 @@ class WishlistRepository:
         rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
         return to_page(rows, NEWEST_FIRST, page)
 
+    async def count(self, user_id: int) -> int:
+        """Every item, those of archived books included."""
+        statement = select(func.count()).where(WishlistItem.user_id == user_id)
+        return int(await self.session.scalar(statement) or 0)
+
     async def count_listed(self, user_id: int) -> int:
         statement = (
             select(func.count())

@@ -36,8 +36,9 @@ async def add(session: AsyncSession, *, user_id: int, book_id: int, stock: Stock
     existing = await wishlist.item(user_id, book_id, stock)
     if existing is not None:
         return existing
-    # The limit counts what the listing shows (archived books drop out of both).
-    if await wishlist.count_listed(user_id) >= MAX_WISHLIST_ITEMS:
+    # The limit bounds what is stored, items of archived books included (they come back to
+    # the listing if the book is unarchived).
+    if await wishlist.count(user_id) >= MAX_WISHLIST_ITEMS:
         raise AppError(
             f"A wishlist holds at most {MAX_WISHLIST_ITEMS} books",
             code=ErrorCode.WISHLIST_LIMIT_EXCEEDED,

@@ -164,6 +164,11 @@ def forged(name: str, values: str) -> str:
         ("PRICE:ASC", '["NaN", 1]'),
         ("CREATED_AT:DESC", '["not a date", 1]'),
         ("CREATED_AT:DESC", "[]"),
+        ("CREATED_AT:DESC", '["0001-01-01T00:00:00+14:00", 1]'),  # before year 1 in UTC
+        ("CREATED_AT:DESC", '["9999-12-31T23:59:59-14:00", 1]'),  # after year 9999 in UTC
+        ("CREATED_AT:DESC", '["2026-01-01T00:00:00", 1]'),  # no time zone
+        ("TITLE:ASC", '["\\ud800", 1]'),  # a lone surrogate: not encodable
+        ("RELEVANCE:DESC", f"[{10**400}, 1]"),  # beyond any float
     ],
 )
 async def test_forged_cursors_are_validation_errors(
@@ -171,9 +176,11 @@ async def test_forged_cursors_are_validation_errors(
 ) -> None:
     await catalog.book()
     field, direction = order.split(":")
-    order_by = {"field": field, "direction": direction}
+    variables: dict[str, Any] = {"orderBy": {"field": field, "direction": direction}}
+    if field == "RELEVANCE":
+        variables["filter"] = {"search": "wizard"}
     for argument in ("after", "before"):
-        failure = error(await gql(BOOKS, {argument: forged(order, values), "orderBy": order_by}))
+        failure = error(await gql(BOOKS, {argument: forged(order, values), **variables}))
         assert failure["extensions"]["code"] == "VALIDATION_ERROR", failure
         assert failure["extensions"]["field"] == argument
     author_cursor = forged("NAME:ASC", '["\\u0000", 1]')

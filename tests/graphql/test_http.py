@@ -84,11 +84,13 @@ async def test_get_with_invalid_utf8_is_refused(http: httpx.AsyncClient) -> None
     assert fine.json()["data"]["apiInfo"]["version"]
 
 
-async def test_json_with_charset_is_accepted(http: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset=utf-8", 'application/json; Charset="UTF8"; profile=x'],
+)
+async def test_json_with_charset_is_accepted(http: httpx.AsyncClient, content_type: str) -> None:
     response = await http.post(
-        "/graphql",
-        content=json.dumps({"query": QUERY}),
-        headers={"content-type": "application/json; charset=utf-8"},
+        "/graphql", content=json.dumps({"query": QUERY}), headers={"content-type": content_type}
     )
     assert response.status_code == 200
     assert response.json()["data"]["apiInfo"]["version"]

@@ -154,6 +154,13 @@ async def test_variable_defaults_are_costed_the_same_signed_in_or_not(
     assert signed_in["extensions"]["cost"]["requested"] < 10
 
 
+async def test_a_missing_variable_is_reported_as_such_not_as_cost(gql: GraphQL) -> None:
+    query = """query($n: Int!) { books(first: $n) { edges { node {
+        authors { books(first: $n) { edges { node { id } } } } } } } }"""
+    assert code(await gql(query, {"n": 100})) == "QUERY_TOO_COMPLEX"
+    assert code(await gql(query, {})) == "GRAPHQL_VALIDATION_FAILED"
+
+
 async def test_search_costs_more(gql: GraphQL) -> None:
     query = "query($f: BookFilter) { books(first: 1, filter: $f) { totalCount } }"
     plain = await gql(query, {}, headers={"X-Query-Cost": "1"})

@@ -12,9 +12,11 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from sqlalchemy import exc as sa_exc
 
 from app.core.config import Settings
 from app.db.session import Database
+from app.graphql import fastpath
 from app.main import create_app
 from tests.books.factory import Catalog
 from tests.support import (
@@ -133,3 +135,23 @@ async def test_signed_in_requests_and_mutations_are_never_cached(
     variables = {"input": {"email": unique_email(), "password": PASSWORD, "fullName": "Twice"}}
     assert "errors" not in await api(REGISTER, variables)
     assert code(await api(REGISTER, variables)) == "USER_EMAIL_TAKEN"  # ran again, not replayed
+
+
+async def test_an_outage_answer_is_never_cached(
+    instances: list[FastAPI], catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await catalog.book("Still here")
+    first = client_of(instances[0])
+    real_page = fastpath.catalog_page
+    calls = 0
+
+    async def times_out_once(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise sa_exc.TimeoutError("pool exhausted")
+        return await real_page(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fastpath, "catalog_page", times_out_once)
+    assert code(await first(PRICES)) == "SERVICE_UNAVAILABLE"
+    assert data(await first(PRICES))["books"]["edges"][0]["node"]["title"] == "Still here"
