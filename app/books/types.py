@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Self
+from typing import Protocol, Self, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -70,6 +70,25 @@ class BookOrder:
 
 def _order(order_by: BookOrder | None) -> tuple[BookOrderField, bool] | None:
     return order_by.as_tuple() if order_by is not None else None
+
+
+class _FromRow(Protocol):
+    @classmethod
+    def from_row(cls, row: Record) -> Self: ...
+
+
+_N = TypeVar("_N", bound=_FromRow)
+
+
+async def _nodes_by_id(
+    node_type: type[_N],
+    info: Info[Context, None],
+    loader: type[ContextLoader[int, Record | None]],
+    node_ids: Iterable[str],
+) -> list[_N | None]:
+    """`resolve_nodes` of a catalog type: through the request's loader, None where missing."""
+    rows = await info.context.loader(loader).load_many([int(i) for i in node_ids])
+    return [None if row is None else node_type.from_row(row) for row in rows]
 
 
 async def _nested_books(
@@ -133,8 +152,7 @@ class Author(Node):
     async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        rows = await info.context.loader(AuthorLoader).load_many([int(i) for i in node_ids])
-        return [None if row is None else cls.from_row(row) for row in rows]
+        return await _nodes_by_id(cls, info, AuthorLoader, node_ids)
 
 
 @strawberry.type(description="A shelf of the catalog (Fantasy, History, ...).")
@@ -177,8 +195,7 @@ class Genre(Node):
     async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        rows = await info.context.loader(GenreLoader).load_many([int(i) for i in node_ids])
-        return [None if row is None else cls.from_row(row) for row in rows]
+        return await _nodes_by_id(cls, info, GenreLoader, node_ids)
 
 
 @strawberry.type(description="A book in the catalog.")
@@ -283,6 +300,5 @@ class Book(Node):
     ) -> list[Self | None]:
         """Books by id; archived ones only for admins."""
         viewer = await info.context.viewer()
-        loader = info.context.loader(viewers_book_loader(viewer is not None and viewer.is_admin))
-        rows = await loader.load_many([int(i) for i in node_ids])
-        return [None if row is None else cls.from_row(row) for row in rows]
+        loader = viewers_book_loader(viewer is not None and viewer.is_admin)
+        return await _nodes_by_id(cls, info, loader, node_ids)
