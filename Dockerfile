@@ -13,9 +13,12 @@ WORKDIR /srv/bookstore
 COPY pyproject.toml poetry.lock README.md ./
 RUN poetry install --only main --no-root
 COPY app ./app
+# The project's build lists the benchmark package, so installing the project needs it; the
+# image then drops it and its console script (it runs only with the dev dependencies).
+COPY bench ./bench
 COPY alembic ./alembic
 COPY alembic.ini ./
-RUN poetry install --only main
+RUN poetry install --only main && rm -r bench .venv/bin/bench
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 bookstore

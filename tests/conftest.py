@@ -18,7 +18,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
@@ -35,6 +34,7 @@ from app.db.session import Database
 from app.main import create_app
 from app.users import service as users_service
 from app.users.schemas import NewAdminInput
+from bench.database import on_server
 from tests.books.factory import Catalog
 from tests.support import (
     PASSWORD,
@@ -50,29 +50,18 @@ from tests.support import (
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 
 
-def plain_dsn(url: str) -> str:
-    """asyncpg's own DSN spelling of a SQLAlchemy URL."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _admin(server_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(plain_dsn(server_url))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def create_database(server_url: str, prefix: str) -> str:
     """Create a fresh database on the server; returns its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    run_in_thread(asyncio.run, _admin(server_url, f'CREATE DATABASE "{name}"'))
+    run_in_thread(asyncio.run, on_server(server_url, f'CREATE DATABASE "{name}"'))
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_database(server_url: str, url: str) -> None:
     name = make_url(url).database
-    run_in_thread(asyncio.run, _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run_in_thread(
+        asyncio.run, on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

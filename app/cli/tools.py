@@ -19,7 +19,7 @@ def test() -> None:
 
 
 def lint() -> None:
-    """ruff check, ruff format --check, mypy --strict on app/; fails if any of them does."""
+    """ruff check, ruff format --check, mypy --strict on app/ and bench/; fails if any does."""
     commands = [
         [sys.executable, "-m", "ruff", "check", "."],
         [sys.executable, "-m", "ruff", "format", "--check", "."],

@@ -1,1 +1,1 @@
-"""The performance benchmark (`poetry run bench`, see run.py) and its quick CI test."""
+"""The quick benchmark run as a test (the benchmark itself is the `bench` package)."""

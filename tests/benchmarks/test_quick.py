@@ -11,17 +11,17 @@ import orjson
 import pytest
 
 from app.db.migrations import PROJECT_ROOT
-from tests.benchmarks.scenarios import ALL_SCENARIOS, STATEMENT_BUDGETS
+from bench.scenarios import ALL_SCENARIOS, STATEMENT_BUDGETS
 
 TIMEOUT_SECONDS = 120
 
 
 @pytest.mark.benchmark
 def test_quick_benchmark_is_correct(server_url: str, tmp_path: Path) -> None:
-    # A subprocess, as `poetry run bench` runs: its servers, event loop and logging stay
-    # out of the test session. It creates (and drops) its own database on the suite's
-    # PostgreSQL server.
-    command = [sys.executable, "-m", "tests.benchmarks.run", "--quick"]
+    # `poetry run bench` itself (the console script next to this interpreter), in a
+    # subprocess: its servers, event loop and logging stay out of the test session. It
+    # creates (and drops) its own database on the suite's PostgreSQL server.
+    command = [str(Path(sys.executable).with_name("bench")), "--quick"]
     command += ["--server-url", server_url, "--output", str(tmp_path)]
     completed = subprocess.run(
         command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=TIMEOUT_SECONDS

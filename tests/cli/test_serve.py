@@ -20,8 +20,9 @@ from sqlalchemy.engine import make_url
 
 from app.db import migrations
 from app.db.migrations import PROJECT_ROOT
+from bench.database import plain_dsn
 from tests.cli.test_dev import free_port
-from tests.conftest import create_database, drop_database, plain_dsn
+from tests.conftest import create_database, drop_database
 from tests.support import run_in_thread
 
 

@@ -7,7 +7,8 @@ import asyncio
 import asyncpg
 
 from app.db import migrations
-from tests.conftest import create_database, drop_database, plain_dsn
+from bench.database import plain_dsn
+from tests.conftest import create_database, drop_database
 from tests.support import run_in_thread
 
 

@@ -9,8 +9,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from tests.benchmarks.loadgen import GRAPHQL_PATH, LoadResult
-from tests.benchmarks.scenarios import Workload
+from bench.loadgen import GRAPHQL_PATH, LoadResult
+from bench.scenarios import Workload
 
 SCRIPT = Path(__file__).with_name("wrk.lua")
 RESULT_PREFIX = "BENCH_RESULT "

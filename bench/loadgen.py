@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tests.benchmarks.scenarios import Request, Workload
+from bench.scenarios import Request, Workload
 
 GRAPHQL_PATH = "/graphql"
 # Any GraphQL error makes the request count as failed (the data carry no such key).

@@ -21,8 +21,8 @@ from app.core.config import Settings
 from app.db.session import Database
 from app.graphql.ids import encode_id
 from app.main import create_app
-from tests.benchmarks.scenarios import API_SCENARIOS, CACHED, Fixture, workload
-from tests.support import REGISTER, GraphQL, StatementCounter, add_to_cart, data
+from bench.client import GraphQL, StatementCounter, data
+from bench.scenarios import API_SCENARIOS, CACHED, Fixture, workload
 
 BUYERS = 50
 HOT_BOOKS = 20
@@ -39,6 +39,8 @@ WHERE NOT is_archived AND release_date <= (now() AT TIME ZONE 'UTC')::date
 ORDER BY id LIMIT :limit
 """
 _SPREAD = "SELECT id FROM books WHERE NOT is_archived ORDER BY id"
+_REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }"
+_ADD_TO_CART = "mutation($book: ID!) { addToCart(bookId: $book, quantity: 1) { totalQuantity } }"
 
 
 @asynccontextmanager
@@ -122,12 +124,12 @@ async def _register(gql: GraphQL, name: str) -> str:
             "fullName": name,
         }
     }
-    token: str = data(await gql(REGISTER, variables))["register"]["accessToken"]
+    token: str = data(await gql(_REGISTER, variables))["register"]["accessToken"]
     return token
 
 
 async def _add(gql: GraphQL, token: str, book_id: int) -> None:
-    data(await add_to_cart(gql, token, encode_id("Book", book_id)))
+    data(await gql(_ADD_TO_CART, {"book": encode_id("Book", book_id)}, token=token))
 
 
 async def count_cached_statements(settings: Settings, fixture: Fixture) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped]  # no type information shipped
 
 from app.db.migrations import PROJECT_ROOT
-from tests.benchmarks.loadgen import get
+from bench.loadgen import get
 
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
@@ -47,7 +47,7 @@ def floor_command(port: int, workers: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "tests.benchmarks.floor",
+        "bench.floor",
         "--port",
         str(port),
         "--workers",

@@ -1,6 +1,6 @@
 """Where a catalog page's CPU time goes: the profile behind the benchmark's catalog row.
 
-    poetry run python -m tests.benchmarks.breakdown [--books 10000] [--repeat 1000]
+    poetry run python -m bench.breakdown [--books 10000] [--repeat 1000]
 
 Seeds its own database (dropped at the end) and times, in this one process (no HTTP
 server, no load generator: CPU time, not latency), the benchmark's first catalog page
@@ -9,7 +9,7 @@ through each layer, from the whole app down to the floor's single asyncpg statem
 - the app through ASGI, regular GraphQL execution (CATALOG_FAST_PATH=false);
 - the app through ASGI with the fast path, then the fast path alone;
 - the data access the fast path shares with the `books` resolver, phase by phase;
-- the floor's statement and rendering (tests/benchmarks/floor.py).
+- the floor's statement and rendering (bench/floor.py).
 
 Each figure is the best of three rounds of `--repeat` calls, in ms per call.
 """
@@ -38,11 +38,11 @@ from app.core.paging import PageArgs
 from app.db.session import Database
 from app.graphql.connection import Connection
 from app.main import create_app
-from tests.benchmarks import floor
-from tests.benchmarks.database import bench_database, configured_server, plain_dsn, postgres_server
-from tests.benchmarks.prepare import seed
-from tests.benchmarks.run import app_settings, quiet_in_process_app
-from tests.benchmarks.scenarios import CATALOG_QUERY
+from bench import floor
+from bench.database import bench_database, configured_server, plain_dsn, postgres_server
+from bench.prepare import seed
+from bench.run import app_settings, quiet_in_process_app
+from bench.scenarios import CATALOG_QUERY
 
 Call = Callable[[], Awaitable[Any]]
 WANTED = frozenset({"edges", "edges.node", "edges.node.authors", "edges.node.genres"})

@@ -1,4 +1,8 @@
-"""Helpers shared by the test modules: a GraphQL client and result accessors."""
+"""Helpers shared by the test modules: a GraphQL client, result accessors, documents.
+
+The client and the statement counter come from the benchmark, which counts SQL the same way
+(the suite may import `bench`, never the other way round).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,10 @@ from typing import Any, TypeVar
 
 import httpx
 
+from bench.client import GraphQL as GraphQL
+from bench.client import StatementCounter as StatementCounter
+from bench.client import data as data
+
 T = TypeVar("T")
 
 
@@ -17,38 +25,6 @@ def client_from(app: Any, ip: str) -> httpx.AsyncClient:
     """A client whose requests come from address `ip` (for per-address limits)."""
     transport = httpx.ASGITransport(app=app, client=(ip, 4321))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-
-class GraphQL:
-    """Posts to `/graphql` like a client does, returning the JSON body."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-
-    async def __call__(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        *,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        all_headers = dict(headers or {})
-        if token:
-            all_headers["Authorization"] = f"Bearer {token}"
-        response = await self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-
-def data(result: dict[str, Any]) -> dict[str, Any]:
-    """The `data` of a result that must have no errors."""
-    assert "errors" not in result, result.get("errors")
-    payload: dict[str, Any] = result["data"]
-    return payload
 
 
 def error(result: dict[str, Any]) -> dict[str, Any]:
@@ -107,24 +83,6 @@ async def register(
 
 async def login(gql: GraphQL, email: str, password: str = PASSWORD) -> dict[str, Any]:
     return await gql(LOGIN, {"input": {"email": email, "password": password}})
-
-
-class StatementCounter:
-    """Counts the SQL statements (not transaction control) run on an engine."""
-
-    _COUNTED = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    def __call__(self, *args: Any) -> None:
-        statement = str(args[2]).lstrip().upper()
-        if statement.startswith(self._COUNTED):
-            self.statements.append(str(args[2]))
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
 
 
 ADDRESS = {

@@ -1,4 +1,4 @@
--- wrk script of the benchmark (driven by tests/benchmarks/wrk.py).
+-- wrk script of the benchmark (driven by bench/wrk.py).
 --
 -- Usage: wrk -t N -c N -s wrk.lua URL -- DATA_FILE KEY_PREFIX
 --

@@ -20,7 +20,7 @@ from app.db.embedded import EmbeddedPostgres
 
 
 def plain_dsn(url: str) -> str:
-    """asyncpg's own spelling of a SQLAlchemy URL."""
+    """asyncpg's own spelling of a SQLAlchemy URL (the test suite's too)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -46,7 +46,9 @@ async def postgres_server(url: str | None) -> AsyncIterator[str]:
             server.stop()
 
 
-async def _admin(server_url: str, statement: str) -> None:
+async def on_server(server_url: str, statement: str) -> None:
+    """One statement on a connection of its own (CREATE and DROP DATABASE run outside
+    any transaction). The test suite creates its databases with it too."""
     connection = await asyncpg.connect(plain_dsn(server_url))
     try:
         await connection.execute(statement)
@@ -58,14 +60,14 @@ async def _admin(server_url: str, statement: str) -> None:
 async def bench_database(server_url: str) -> AsyncIterator[str]:
     """A new, migrated database on the server, dropped at the end whatever happens."""
     name = f"bookstore_bench_{uuid.uuid4().hex[:12]}"
-    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    await on_server(server_url, f'CREATE DATABASE "{name}"')
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
         # Alembic's env.py runs its own event loop: not on this one.
         await asyncio.to_thread(migrations.upgrade, url)
         yield url
     finally:
-        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def server_facts(url: str) -> dict[str, object]:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import Environment, Settings
 from app.core.logging import HANDLER_NAME as LOG_HANDLER_NAME
-from tests.benchmarks.database import (
+from bench.database import (
     StockLedger,
     bench_database,
     configured_server,
@@ -37,10 +37,10 @@ from tests.benchmarks.database import (
     postgres_server,
     server_facts,
 )
-from tests.benchmarks.loadgen import LoadResult, failed, fetch, http_request, run_builtin
-from tests.benchmarks.prepare import BUYERS, prepare
-from tests.benchmarks.report import Report, RunResult, machine_info
-from tests.benchmarks.scenarios import (
+from bench.loadgen import LoadResult, failed, fetch, http_request, run_builtin
+from bench.prepare import BUYERS, prepare
+from bench.report import Report, RunResult, machine_info
+from bench.scenarios import (
     ALL_SCENARIOS,
     API_SCENARIOS,
     CACHED,
@@ -51,7 +51,7 @@ from tests.benchmarks.scenarios import (
     Workload,
     workload,
 )
-from tests.benchmarks.servers import (
+from bench.servers import (
     CpuMeter,
     Server,
     api_command,
@@ -60,7 +60,7 @@ from tests.benchmarks.servers import (
     running,
     server_env,
 )
-from tests.benchmarks.wrk import run_wrk, wrk_version
+from bench.wrk import run_wrk, wrk_version
 
 RESULTS = Path(__file__).with_name("results")
 _UNRECORDED = {"SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL"}
@@ -214,7 +214,8 @@ class Bench:
         self.report.runs.append(run)
         print(
             f"{TITLES[scenario]}, {server.workers} worker(s): {result.rps:,.0f} req/s, "
-            f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.error_summary()} errors",
+            f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
+            f"{result.error_summary()} errors",
             flush=True,
         )
 

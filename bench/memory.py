@@ -1,6 +1,6 @@
 """Memory under sustained load: RSS per worker after 10,000 and after 50,000 requests.
 
-    poetry run python -m tests.benchmarks.memory [--books 10000] [--workers 1]
+    poetry run python -m bench.memory [--books 10000] [--workers 1]
 
 Like `poetry run bench` it creates (and drops) its own database and starts the production
 server (uncached, so every request does the full work); the load cycles through the
@@ -18,13 +18,13 @@ from pathlib import Path
 
 import uvloop
 
-from tests.benchmarks.database import bench_database, configured_server, postgres_server
-from tests.benchmarks.loadgen import run_builtin
-from tests.benchmarks.prepare import BUYERS, prepare
-from tests.benchmarks.run import app_settings, quiet_in_process_app
-from tests.benchmarks.scenarios import workload
-from tests.benchmarks.servers import api_command, free_port, running, server_env
-from tests.benchmarks.wrk import run_wrk, wrk_version
+from bench.database import bench_database, configured_server, postgres_server
+from bench.loadgen import run_builtin
+from bench.prepare import BUYERS, prepare
+from bench.run import app_settings, quiet_in_process_app
+from bench.scenarios import workload
+from bench.servers import api_command, free_port, running, server_env
+from bench.wrk import run_wrk, wrk_version
 
 CHECKPOINTS = (10_000, 50_000)
 READS = ("catalog", "detail", "search", "cart")

@@ -12,10 +12,10 @@ from typing import Any
 import orjson
 
 from app.db.migrations import PROJECT_ROOT
-from tests.benchmarks.database import StockCheck
-from tests.benchmarks.loadgen import LoadResult
-from tests.benchmarks.scenarios import CATALOG_SCENARIOS, FLOOR, STATEMENT_BUDGETS, TITLES
-from tests.benchmarks.servers import CpuSeconds
+from bench.database import StockCheck
+from bench.loadgen import LoadResult
+from bench.scenarios import CATALOG_SCENARIOS, FLOOR, STATEMENT_BUDGETS, TITLES
+from bench.servers import CpuSeconds
 
 
 @dataclass(frozen=True)

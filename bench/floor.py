@@ -6,7 +6,7 @@ the very bytes the API sends (orjson, compact). No GraphQL, no ORM, no framework
 between this and the API is what those cost. It never runs in production and depends on
 nothing in `app/`; the benchmark checks at start-up that its pages equal the API's.
 
-    FLOOR_DATABASE_URL=postgresql://... python -m tests.benchmarks.floor --port 8001
+    FLOOR_DATABASE_URL=postgresql://... python -m bench.floor --port 8001
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # The same server settings as `poetry run serve`.
     uvicorn.run(
-        "tests.benchmarks.floor:create_app",
+        "bench.floor:create_app",
         factory=True,
         host=args.host,
         port=args.port,
