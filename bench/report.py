@@ -14,7 +14,7 @@ import orjson
 from app.db.migrations import PROJECT_ROOT
 from bench.database import StockCheck
 from bench.loadgen import LoadResult
-from bench.scenarios import CATALOG_SCENARIOS, FLOOR, STATEMENT_BUDGETS, TITLES
+from bench.scenarios import SCENARIOS, STATEMENT_BUDGETS, Target
 from bench.servers import CpuSeconds
 
 
@@ -43,15 +43,19 @@ class Report:
 
     def floor_ratio(self, run: RunResult) -> float | None:
         """The catalog page's throughput as a fraction of the floor's (same workers)."""
-        if run.scenario not in CATALOG_SCENARIOS or run.scenario == FLOOR:
+        if not SCENARIOS[run.scenario].vs_floor:
             return None
-        floors = [r for r in self.runs if r.scenario == FLOOR and r.workers == run.workers]
+        floors = [
+            r
+            for r in self.runs
+            if SCENARIOS[r.scenario].target is Target.FLOOR and r.workers == run.workers
+        ]
         if not floors or not floors[0].load.rps:
             return None
         return round(run.load.rps / floors[0].load.rps, 3)
 
     def orders_per_second(self, workers: int) -> float:
-        runs = [r for r in self.runs if r.scenario == "checkout" and r.workers == workers]
+        runs = [r for r in self.runs if SCENARIOS[r.scenario].sells and r.workers == workers]
         return round(sum((r.load.requests - r.load.failed) / r.load.seconds for r in runs), 1)
 
     def failures(self) -> list[str]:
@@ -69,7 +73,7 @@ class Report:
         problems += [
             f"{scenario}: {count} SQL statements per request (budget {STATEMENT_BUDGETS[scenario]})"
             for scenario, count in self.statements.items()
-            if count > STATEMENT_BUDGETS[scenario]
+            if scenario in STATEMENT_BUDGETS and count > STATEMENT_BUDGETS[scenario]
         ]
         return problems
 
@@ -124,7 +128,7 @@ class Report:
         statements = self.statements.get(run.scenario)
         ratio = self.floor_ratio(run)
         cells = [
-            TITLES[run.scenario],
+            SCENARIOS[run.scenario].title,
             str(run.workers),
             f"{load.rps:,.0f}",
             f"{load.p50_ms:.1f}",

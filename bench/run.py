@@ -42,13 +42,12 @@ from bench.prepare import BUYERS, prepare
 from bench.report import Report, RunResult, machine_info
 from bench.scenarios import (
     ALL_SCENARIOS,
-    API_SCENARIOS,
-    CACHED,
-    FLOOR,
-    TITLES,
     Fixture,
     Request,
+    Scenario,
+    Target,
     Workload,
+    served_by,
     workload,
 )
 from bench.servers import (
@@ -145,42 +144,44 @@ class Bench:
         # The floor must answer what the API answers: its pages, by worker count.
         self.references: dict[int, list[tuple[Request, bytes]]] = {}
 
-    def wants(self, scenario: str) -> bool:
-        return scenario in self.options.scenarios
+    def wanted(self, target: Target) -> tuple[Scenario, ...]:
+        """The chosen scenarios `target` answers, in the order they run."""
+        return tuple(s for s in served_by(target) if s.name in self.options.scenarios)
 
     async def run(self) -> None:
         for workers in self.options.workers:
             await self.run_api(workers)
-            if self.wants(CACHED):
+            if self.wanted(Target.CACHED_API):
                 await self.run_cached(workers)
-            if self.wants(FLOOR):
+            if self.wanted(Target.FLOOR):
                 await self.run_floor(workers)
 
     async def run_api(self, workers: int) -> None:
         ledger = StockLedger(self.url, list(self.fixture.hot_books))
+        selling = False
         port = free_port()
         env = server_env(**self.server_settings)
         log = self.work_dir / f"api-{workers}.log"
         async with running(api_command(port, workers), env, port, workers, log) as server:
-            if self.wants(FLOOR):
+            if self.wanted(Target.FLOOR):
                 self.references[workers] = await self.reference_pages(port)
-            for scenario in API_SCENARIOS:
-                if not self.wants(scenario):
-                    continue
-                if scenario == "checkout":
+            for scenario in self.wanted(Target.API):
+                if scenario.sells and not selling:
                     await ledger.open()
+                    selling = True
                 await self.measure(server, scenario)
         # After the server stopped: no checkout is still in flight.
-        if self.wants("checkout"):
+        if selling:
             self.report.stock_checks[workers] = await ledger.close()
 
     async def run_cached(self, workers: int) -> None:
-        """The catalog page with the response cache on: the warm-up fills it."""
+        """The cached API's scenarios, on a server with the response cache on."""
         port = free_port()
         env = server_env(**{**self.server_settings, "RESPONSE_CACHE": "on"})
         log = self.work_dir / f"api-cached-{workers}.log"
         async with running(api_command(port, workers), env, port, workers, log) as server:
-            await self.measure(server, CACHED)
+            for scenario in self.wanted(Target.CACHED_API):
+                await self.measure(server, scenario)
 
     async def run_floor(self, workers: int) -> None:
         port = free_port()
@@ -188,11 +189,12 @@ class Bench:
         log = self.work_dir / f"floor-{workers}.log"
         async with running(floor_command(port, workers), env, port, workers, log) as server:
             await verify_floor(port, self.references[workers])
-            await self.measure(server, FLOOR)
+            for scenario in self.wanted(Target.FLOOR):
+                await self.measure(server, scenario)
 
     async def reference_pages(self, port: int) -> list[tuple[Request, bytes]]:
-        """The API's first, middle and last catalog pages, byte for byte."""
-        requests = workload("catalog", self.fixture, connections=1).requests
+        """The API's answers to the floor's first, middle and last requests, byte for byte."""
+        requests = [r for s in self.wanted(Target.FLOOR) for r in s.requests(self.fixture)]
         pages = []
         for request in (requests[0], requests[len(requests) // 2], requests[-1]):
             status, body = await fetch(port, http_request(port, request.body))
@@ -201,19 +203,19 @@ class Bench:
             pages.append((request, body))
         return pages
 
-    async def measure(self, server: Server, scenario: str) -> None:
+    async def measure(self, server: Server, scenario: Scenario) -> None:
         connections = self.options.connections
         if self.options.warmup:
-            warmup = workload(scenario, self.fixture, connections, warmup=True)
+            warmup = workload(scenario.name, self.fixture, connections, warmup=True)
             await self.generate(server.port, warmup, self.options.warmup)
         meter = CpuMeter(server, make_url(self.url).database or "")
         meter.start()
-        load = workload(scenario, self.fixture, connections)
+        load = workload(scenario.name, self.fixture, connections)
         result = await self.generate(server.port, load, self.options.duration)
-        run = RunResult(scenario, server.workers, result, meter.stop(), server.rss_mb())
+        run = RunResult(scenario.name, server.workers, result, meter.stop(), server.rss_mb())
         self.report.runs.append(run)
         print(
-            f"{TITLES[scenario]}, {server.workers} worker(s): {result.rps:,.0f} req/s, "
+            f"{scenario.title}, {server.workers} worker(s): {result.rps:,.0f} req/s, "
             f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
             f"{result.error_summary()} errors",
             flush=True,

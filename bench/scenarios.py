@@ -3,7 +3,9 @@ requests are spread over the load generator's connections."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -90,34 +92,6 @@ SEARCH_TERMS = (
     "painted island",
 )
 
-# Scenarios against the uncached API, in the order they run. "catalog_cached" is the catalog
-# page from a server with the response cache on (the default); "floor" is the catalog page
-# served by the raw asyncpg endpoint (floor.py).
-API_SCENARIOS = ("catalog", "detail", "search", "cart", "checkout")
-CACHED = "catalog_cached"
-FLOOR = "floor"
-ALL_SCENARIOS = (*API_SCENARIOS, CACHED, FLOOR)
-CATALOG_SCENARIOS = ("catalog", CACHED, FLOOR)  # the same requests
-TITLES = {
-    "catalog": "catalog page",
-    CACHED: "catalog page (cached)",
-    "detail": "book detail",
-    "search": "search",
-    "cart": "cart (auth)",
-    "checkout": "checkout",
-    FLOOR: "catalog floor (raw asyncpg)",
-}
-# SQL statements one request may run (the catalog budget is the performance issue's; a
-# cached page runs none once cached).
-STATEMENT_BUDGETS = {
-    "catalog": 3,
-    CACHED: 0,
-    "detail": 3,
-    "search": 3,
-    "cart": 3,
-    "checkout": 20,
-}
-
 
 @dataclass(frozen=True)
 class Fixture:
@@ -185,30 +159,30 @@ def catalog_requests(fixture: Fixture) -> list[Request]:
     return [Request(payload(CATALOG_QUERY, {"after": cursor})) for cursor in fixture.cursors]
 
 
-def workload(
-    scenario: str, fixture: Fixture, connections: int, *, warmup: bool = False
-) -> Workload:
-    """The requests of `scenario` spread over `connections`."""
-    if scenario in CATALOG_SCENARIOS:
-        return shared(catalog_requests(fixture), connections)
-    if scenario == "detail":
-        details = [Request(payload(DETAIL_QUERY, {"id": book})) for book in fixture.book_ids]
-        return shared(details, connections)
-    if scenario == "search":
-        searches = [Request(payload(SEARCH_QUERY, {"q": term})) for term in SEARCH_TERMS]
-        return shared(searches, connections)
-    if scenario == "cart":
-        return shared([Request(payload(CART_QUERY, {}), fixture.cart_token)], connections)
-    if scenario == "checkout":
-        # wrk stops without waiting for the requests in flight, which the server still
-        # completes: the warm-up's buyers are others, so none of its cut-off checkouts
-        # can race the measured run's for a cart.
-        buyers = fixture.warmup_buyer_tokens if warmup else fixture.buyer_tokens
-        return owned(checkout_requests(fixture.hot_books, buyers), connections)
-    raise ValueError(f"unknown scenario {scenario!r}")
+def detail_requests(fixture: Fixture) -> list[Request]:
+    return [Request(payload(DETAIL_QUERY, {"id": book})) for book in fixture.book_ids]
 
 
-def checkout_requests(hot_books: tuple[int, ...], buyers: tuple[str, ...]) -> list[Request]:
+def search_requests(fixture: Fixture) -> list[Request]:
+    return [Request(payload(SEARCH_QUERY, {"q": term})) for term in SEARCH_TERMS]
+
+
+def cart_requests(fixture: Fixture) -> list[Request]:
+    return [Request(payload(CART_QUERY, {}), fixture.cart_token)]
+
+
+def checkout_requests(fixture: Fixture) -> list[Request]:
+    return _checkouts(fixture.hot_books, fixture.buyer_tokens)
+
+
+def warmup_checkout_requests(fixture: Fixture) -> list[Request]:
+    # wrk stops without waiting for the requests in flight, which the server still
+    # completes: the warm-up's buyers are others, so none of its cut-off checkouts can
+    # race the measured run's for a cart.
+    return _checkouts(fixture.hot_books, fixture.warmup_buyer_tokens)
+
+
+def _checkouts(hot_books: tuple[int, ...], buyers: tuple[str, ...]) -> list[Request]:
     hot = [encode_id("Book", book_id) for book_id in hot_books]
     return [
         Request(
@@ -216,3 +190,82 @@ def checkout_requests(hot_books: tuple[int, ...], buyers: tuple[str, ...]) -> li
         )
         for i, token in enumerate(buyers)
     ]
+
+
+class Target(StrEnum):
+    """The server a scenario's requests go to (the benchmark starts one of each in turn)."""
+
+    API = "api"  # `poetry run serve`, RESPONSE_CACHE=off
+    CACHED_API = "cached api"  # the same with the response cache on (the default)
+    FLOOR = "floor"  # the bare asyncpg endpoint (floor.py): serves the catalog page only
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One row of the results: what a request is, which server answers it, what it may
+    cost. Adding a scenario is adding one of these to SCENARIOS."""
+
+    name: str  # as given to --scenarios and recorded in the results
+    title: str  # its row in the Markdown table
+    requests: Callable[[Fixture], list[Request]]
+    target: Target = Target.API
+    # SQL statements one request may run; None: no budget. (The API's and the cached
+    # API's requests are counted in-process, the floor's are not.)
+    budget: int | None = None
+    # The requests of the warm-up before the measured run, when they must be others.
+    warmup: Callable[[Fixture], list[Request]] | None = None
+    # Each request belongs to one connection (a buyer's cart: two at once would race)
+    # rather than every connection cycling through all of them.
+    owned: bool = False
+    # Sells hot books: the stock ledger is checked once the server has stopped.
+    sells: bool = False
+    # The floor's requests: the throughput is also given as a fraction of the floor's.
+    vs_floor: bool = False
+
+
+# In the order they run, the API's first (one server), then the cached API's, then the floor.
+SCENARIOS = {
+    scenario.name: scenario
+    for scenario in (
+        Scenario("catalog", "catalog page", catalog_requests, budget=3, vs_floor=True),
+        Scenario("detail", "book detail", detail_requests, budget=3),
+        Scenario("search", "search", search_requests, budget=3),
+        Scenario("cart", "cart (auth)", cart_requests, budget=3),
+        Scenario(
+            "checkout",
+            "checkout",
+            checkout_requests,
+            budget=20,
+            warmup=warmup_checkout_requests,
+            owned=True,
+            sells=True,
+        ),
+        # Once cached, a page runs no statement; the warm-up fills the cache.
+        Scenario(
+            "catalog_cached",
+            "catalog page (cached)",
+            catalog_requests,
+            Target.CACHED_API,
+            budget=0,
+            vs_floor=True,
+        ),
+        Scenario("floor", "catalog floor (raw asyncpg)", catalog_requests, Target.FLOOR),
+    )
+}
+ALL_SCENARIOS = tuple(SCENARIOS)
+STATEMENT_BUDGETS = {
+    name: scenario.budget for name, scenario in SCENARIOS.items() if scenario.budget is not None
+}
+
+
+def served_by(target: Target) -> tuple[Scenario, ...]:
+    """The scenarios `target` answers, in the order they run."""
+    return tuple(scenario for scenario in SCENARIOS.values() if scenario.target is target)
+
+
+def workload(name: str, fixture: Fixture, connections: int, *, warmup: bool = False) -> Workload:
+    """The requests of scenario `name` spread over `connections`."""
+    scenario = SCENARIOS[name]
+    build = scenario.warmup if warmup and scenario.warmup else scenario.requests
+    spread = owned if scenario.owned else shared
+    return spread(build(fixture), connections)
