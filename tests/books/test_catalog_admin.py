@@ -258,3 +258,10 @@ async def test_catalog_mutations_are_admin_only(
 ) -> None:
     assert code(await gql(mutation, variables)) == "AUTH_REQUIRED"
     assert code(await gql(mutation, variables, token=customer_token)) == "AUTH_FORBIDDEN"
+
+
+async def test_an_isbn10_of_a_book_already_there_is_taken(catalog: Catalog, gql: GraphQL) -> None:
+    await catalog.book(isbn13="9780306406157")
+    again = await book_input(catalog, isbn13="0-306-40615-2")
+    taken = error(await gql(CREATE_BOOK, {"i": again}, token=catalog.token))
+    assert taken["extensions"] == {"code": "BOOK_ISBN_TAKEN", "field": "input.isbn13"}

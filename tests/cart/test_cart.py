@@ -7,13 +7,14 @@ import base64
 import pytest
 
 from app.db.session import Database
-from tests.books.factory import Catalog
+from tests.books.factory import Catalog, days_from_today
 from tests.support import (
     ADD_TO_CART,
     CART_FIELDS,
     PASSWORD,
     GraphQL,
     add_to_cart,
+    checkout,
     code,
     data,
     error,
@@ -192,3 +193,33 @@ async def test_cart_follows_the_user_across_sessions(catalog: Catalog, gql: Grap
     assert cart["items"][0]["quantity"] == 2
     other = await register(gql)
     assert data(await gql(CART, token=other["accessToken"]))["cart"]["items"] == []
+
+
+async def test_each_warning_follows_a_change_and_goes_when_the_line_changes(
+    catalog: Catalog, gql: GraphQL, customer_token: str
+) -> None:
+    book = await catalog.book("Changing", price="10.00", stock=5)
+    await add_to_cart(gql, customer_token, book["id"], 2)
+
+    async def warnings() -> list[str]:
+        cart = data(await gql(CART, token=customer_token))["cart"]
+        return [w["code"] for w in cart["warnings"] if w["bookId"] == book["id"]]
+
+    async def change(**values: str) -> None:
+        update = (
+            "mutation($id: ID!, $i: UpdateBookInput!) { updateBook(id: $id, input: $i) { id } }"
+        )
+        await catalog.run(update, {"id": book["id"], "i": values})
+
+    await change(price="12.00")
+    assert await warnings() == ["CART_PRICE_CHANGED"]
+    data(await add_to_cart(gql, customer_token, book["id"]))  # adding acknowledges it too
+    assert await warnings() == []
+    rival = (await register(gql))["accessToken"]
+    await add_to_cart(gql, rival, book["id"], 4)
+    assert "errors" not in await checkout(gql, rival)
+    assert await warnings() == ["CART_OUT_OF_STOCK"]
+    data(await gql(UPDATE, {"book": book["id"], "quantity": 1}, token=customer_token))
+    assert await warnings() == []
+    await change(releaseDate=days_from_today(30))
+    assert await warnings() == ["BOOK_NOT_RELEASED"]

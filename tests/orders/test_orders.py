@@ -219,3 +219,24 @@ async def test_my_orders_statement_budget(
     assert sum(len(edge["node"]["items"]) for edge in result["edges"]) == orders * lines
     # viewer, page, lines, books, authors: whatever the number of orders and lines
     assert statements.count == 5, statements.statements
+
+
+async def test_a_refused_order_user_leaves_the_rest_of_the_order(
+    catalog: Catalog, gql: GraphQL, customer_token: str
+) -> None:
+    order, _ = await place(catalog, gql, customer_token)
+    query = "query($id: ID!) { order(id: $id) { id status user { id } } }"
+    result = await gql(query, {"id": order["id"]}, token=customer_token)
+    assert error(result)["path"] == ["order", "user"]
+    assert result["data"]["order"] == {"id": order["id"], "status": "PENDING", "user": None}
+
+
+async def test_cancelled_by_an_admin_the_copies_go_back(
+    catalog: Catalog, gql: GraphQL, customer_token: str, admin_token: str
+) -> None:
+    order, book = await place(catalog, gql, customer_token, quantity=2, stock=5)
+    variables = {"id": order["id"], "status": "CANCELLED"}
+    cancelled = data(await gql(SET_STATUS, variables, token=admin_token))["updateOrderStatus"]
+    assert cancelled["status"] == "CANCELLED"
+    stock = data(await gql(STOCK, {"id": book["id"]}, token=admin_token))["book"]
+    assert stock["stockQuantity"] == 5

@@ -358,3 +358,36 @@ async def test_cancelling_the_head_serves_those_behind_it(
     assert "errors" not in await add_to_cart(gql, customer_token, book["id"], 1)
     served = error(await gql(CANCEL, {"id": waiting["id"]}, token=behind))
     assert served["extensions"]["code"] == "PREBOOK_NOT_CANCELLABLE"
+
+
+async def test_cancelling_moves_those_behind_up(catalog: Catalog, gql: GraphQL) -> None:
+    book = await catalog.book("Long queue", stock=0)
+    first, second, third = await customer(gql), await customer(gql), await customer(gql)
+    head = data(await prebook(gql, first, book["id"]))["prebook"]
+    behind = [
+        (token, data(await prebook(gql, token, book["id"]))["prebook"]) for token in (second, third)
+    ]
+    await gql(CANCEL, {"id": head["id"]}, token=first)
+    node = "query($id: ID!) { node(id: $id) { ... on Prebook { queuePosition } } }"
+    positions = [
+        data(await gql(node, {"id": made["id"]}, token=token))["node"]["queuePosition"]
+        for token, made in behind
+    ]
+    assert positions == [1, 2]
+
+
+async def test_on_release_day_held_copies_show_out_of_stock(
+    catalog: Catalog, gql: GraphQL, customer_token: str
+) -> None:
+    book = await catalog.book("Launch day", stock=3, released_days_ago=-3)
+    await prebook(gql, await customer(gql), book["id"], 2)
+    await catalog.run(
+        "mutation($id: ID!, $d: Date!) { updateBook(id: $id, input: {releaseDate: $d}) { id } }",
+        {"id": book["id"], "d": days_from_today(0)},
+    )
+    shown = data(
+        await gql("query($id: ID!) { book(id: $id) { availability } }", {"id": book["id"]})
+    )
+    assert shown["book"]["availability"] == "OUT_OF_STOCK"
+    refused = error(await add_to_cart(gql, customer_token, book["id"]))
+    assert refused["extensions"]["availableQuantity"] == 0

@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from app.core.config import Settings
-from tests.support import GraphQL, code, data, error, login, register
+from tests.support import PASSWORD, GraphQL, code, data, error, login, register
 
 ME = "{ me { email } }"
 REFRESH = """
@@ -204,3 +204,19 @@ async def test_refresh_keeps_the_session_and_reuse_kills_its_access_tokens(gql: 
     assert "errors" not in await gql(ME, token=first["accessToken"])  # same session, still open
     await gql(REFRESH, {"token": first["refreshToken"]})  # the old token again: theft
     assert code(await gql(ME, token=rotated["accessToken"])) == "AUTH_INVALID_TOKEN"
+
+
+async def test_a_password_change_ends_the_other_sessions_access_tokens_at_once(
+    gql: GraphQL,
+) -> None:
+    current = await register(gql)
+    other = data(await login(gql, current["user"]["email"]))["login"]
+    change = {"currentPassword": PASSWORD, "newPassword": "a brand new passphrase"}
+    changed = await gql(
+        "mutation($i: ChangePasswordInput!) { changePassword(input: $i) }",
+        {"i": change},
+        token=current["accessToken"],
+    )
+    assert data(changed) == {"changePassword": True}
+    assert code(await gql(ME, token=other["accessToken"])) == "AUTH_INVALID_TOKEN"
+    assert "errors" not in await gql(ME, token=current["accessToken"])  # the caller's goes on
