@@ -162,8 +162,7 @@ def gql(http: httpx.AsyncClient) -> GraphQL:
     return GraphQL(http)
 
 
-@pytest.fixture
-async def admin_token(gql: GraphQL, database: Database, settings: Settings) -> str:
+async def new_admin(gql: GraphQL, database: Database, settings: Settings) -> str:
     """Access token of a fresh admin (created the way `poetry run create-admin` does)."""
     email = unique_email("admin")
     async with database.sessionmaker() as session, session.begin():
@@ -174,6 +173,11 @@ async def admin_token(gql: GraphQL, database: Database, settings: Settings) -> s
         )
     token: str = data(await login(gql, email))["login"]["accessToken"]
     return token
+
+
+@pytest.fixture
+async def admin_token(gql: GraphQL, database: Database, settings: Settings) -> str:
+    return await new_admin(gql, database, settings)
 
 
 @pytest.fixture
