@@ -4,7 +4,8 @@ A bare ASGI app on the same server (uvicorn, uvloop, httptools) answering the ca
 query's variables with one prepared SQL statement through an asyncpg pool, and rendering
 the very bytes the API sends (orjson, compact). No GraphQL, no ORM, no framework: the gap
 between this and the API is what those cost. It never runs in production and depends on
-nothing in `app/`; the benchmark checks at start-up that its pages equal the API's.
+nothing in `app/` but the server options; the benchmark checks at start-up that its pages
+equal the API's.
 
     FLOOR_DATABASE_URL=postgresql://... python -m bench.floor --port 8001
 """
@@ -21,6 +22,8 @@ from typing import Any
 import asyncpg
 import orjson
 import uvicorn
+
+from app.cli.server_options import SERVER_OPTIONS
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -139,17 +142,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
-    # The same server settings as `poetry run serve`.
     uvicorn.run(
         "bench.floor:create_app",
-        factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        server_header=False,
+        **SERVER_OPTIONS,  # the same server as `poetry run serve`
     )
 
 

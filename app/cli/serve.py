@@ -7,6 +7,7 @@ import os
 
 import uvicorn
 
+from app.cli.server_options import SERVER_OPTIONS
 from app.core.config import get_settings
 from app.core.logging import configure_logging
 
@@ -22,15 +23,11 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(get_settings())
     uvicorn.run(
         "app.main:create_app",
-        factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
         proxy_headers=True,
-        server_header=False,
         timeout_graceful_shutdown=30,
         log_config=None,
+        **SERVER_OPTIONS,
     )

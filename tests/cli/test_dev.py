@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,9 @@ from pathlib import Path
 import httpx
 
 from app.db.migrations import PROJECT_ROOT
+from bench.servers import free_port
 
 STARTUP_TIMEOUT_SECONDS = 90
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_dev_command_runs_on_embedded_postgres(tmp_path: Path) -> None:
