@@ -20,9 +20,10 @@ class BookLoader(ContextLoader[int, Record | None]):
     """Live (non-archived) books by id."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[Record | None]:
-        stock = books_service.stock_context(self.context.settings)
         async with self.context.session() as session:
-            rows = await books_service.get_books(session, keys, stock, include_archived=False)
+            rows = await books_service.get_books(
+                session, keys, self.context.stock, include_archived=False
+            )
         return [rows.get(key) for key in keys]
 
 
@@ -31,9 +32,10 @@ class AnyBookLoader(ContextLoader[int, Record | None]):
     it leaves the catalog (order lines)."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[Record | None]:
-        stock = books_service.stock_context(self.context.settings)
         async with self.context.session() as session:
-            rows = await books_service.get_books(session, keys, stock, include_archived=True)
+            rows = await books_service.get_books(
+                session, keys, self.context.stock, include_archived=True
+            )
         return [rows.get(key) for key in keys]
 
 
@@ -95,13 +97,12 @@ class _NestedBooksLoader(ContextLoader[NestedBooksKey, Page[Record]]):
     ]
 
     async def batch_load_fn(self, keys: list[NestedBooksKey]) -> list[Page[Record]]:
-        stock = books_service.stock_context(self.context.settings)
         pages: dict[NestedBooksKey, Page[Record]] = {}
         async with self.context.session() as session:
             for (order, page), group in _grouped(keys).items():
                 ordering = books_service.nested_ordering(order)
                 ids = [key.owner_id for key in group]
-                found = await self.fetch(session, ids, ordering, page, stock)
+                found = await self.fetch(session, ids, ordering, page, self.context.stock)
                 pages.update({key: found[key.owner_id] for key in group})
         return [pages[key] for key in keys]
 

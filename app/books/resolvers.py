@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import strawberry
 from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from app.books import schemas
@@ -25,8 +26,8 @@ from app.books.types import Author, Book, BookOrder, Genre
 from app.core.errors import ValidationFailed
 from app.core.paging import PageArgs
 from app.core.validation import SINGLE_LINE, bounded
-from app.db.pagination import Record
-from app.graphql.connection import Connection
+from app.db.pagination import Page, Record
+from app.graphql.connection import Connection, keyset_connection
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.inputs import parse_arg, parse_input
@@ -145,16 +146,10 @@ class UpdateGenreInput:
     description: str | None = strawberry.field(default=UNSET, description="Description.")
 
 
-async def _is_admin(context: Context) -> bool:
-    viewer = await context.viewer()
-    return viewer is not None and viewer.is_admin
-
-
 async def book_by_id(context: Context, book_id: int, *, include_archived: bool) -> Book:
-    stock = books_service.stock_context(context.settings)
     async with context.session() as session:
         row = await books_service.get_book(
-            session, book_id, stock, include_archived=include_archived
+            session, book_id, context.stock, include_archived=include_archived
         )
     return Book.from_row(row)
 
@@ -174,33 +169,35 @@ async def catalog_page(
         filters=filters,
         order=order,
         args=args,
-        is_admin=await _is_admin(context),
+        is_admin=await context.is_admin(),
         trigram=context.features.trigram,
     )
-    stock = books_service.stock_context(context.settings)
     authors: dict[int, list[Record]] | None = None
     genres: dict[int, list[Record]] | None = None
-    async with context.session() as session:
-        page = await books_service.list_books(session, listing, stock)
+
+    async def fetch(session: AsyncSession) -> Page[Record]:
+        nonlocal authors, genres
+        page = await books_service.list_books(session, listing, context.stock)
         ids = [row.id for row in page.items]
         if "edges.node.authors" in wanted:
             authors = await books_service.authors_of_books(session, ids)
         if "edges.node.genres" in wanted:
             genres = await books_service.genres_of_books(session, ids)
-    nodes = [
-        Book.from_row(
+        return page
+
+    def node(row: Record) -> Book:
+        return Book.from_row(
             row,
             authors=None if authors is None else authors[row.id],
             genres=None if genres is None else genres[row.id],
         )
-        for row in page.items
-    ]
 
-    async def count() -> int:
-        async with context.session() as session:
-            return await books_service.count_books(session, listing, stock)
-
-    return Connection.from_page(page, nodes, count)
+    return await keyset_connection(
+        context,
+        fetch=fetch,
+        count=lambda session: books_service.count_books(session, listing, context.stock),
+        node=node,
+    )
 
 
 ISBN_ARG_MAX_LENGTH = 20  # an ISBN-13 with hyphens is 17
@@ -215,7 +212,7 @@ class BooksQuery:
     async def book(self, info: Info[Context, None], id: strawberry.ID) -> Book | None:
         book_id = decode_id(id, "Book", field="id")
         # Through the request's loader: `book`/`node` fields of one query share a statement.
-        loader = info.context.loader(viewers_book_loader(await _is_admin(info.context)))
+        loader = info.context.loader(viewers_book_loader(await info.context.is_admin()))
         row = await loader.load(book_id)
         if row is None:
             raise books_service.book_not_found()
@@ -230,11 +227,10 @@ class BooksQuery:
         except ValueError as error:
             raise ValidationFailed(f"isbn {error}", field="isbn") from None
         context = info.context
-        include_archived = await _is_admin(context)
-        stock = books_service.stock_context(context.settings)
+        include_archived = await context.is_admin()
         async with context.session() as session:
             row = await books_service.get_book_by_isbn(
-                session, isbn13, stock, include_archived=include_archived
+                session, isbn13, context.stock, include_archived=include_archived
             )
         return Book.from_row(row)
 
@@ -282,17 +278,13 @@ class BooksQuery:
         search = (
             parse_arg(AuthorSearch, filter.search or "", field="filter.search") if filter else ""
         )
-        context = info.context
-        async with context.session() as session:
-            page = await books_service.list_authors(
-                session, search, PageArgs(first, after, last, before)
-            )
-
-        async def count() -> int:
-            async with context.session() as session:
-                return await books_service.count_authors(session, search)
-
-        return Connection.from_page(page, [Author.from_row(row) for row in page.items], count)
+        args = PageArgs(first, after, last, before)
+        return await keyset_connection(
+            info.context,
+            fetch=lambda session: books_service.list_authors(session, search, args),
+            count=lambda session: books_service.count_authors(session, search),
+            node=Author.from_row,
+        )
 
     @strawberry.field(description="Every genre, by name.")
     async def genres(self, info: Info[Context, None]) -> list[Genre]:

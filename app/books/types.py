@@ -283,7 +283,7 @@ class Book(Node):
 
     @strawberry.field(description="Whether the book is in your wishlist (null when not signed in).")
     async def in_wishlist(self, info: Info[Context, None]) -> bool | None:
-        if await info.context.viewer() is None:
+        if await info.context.optional_viewer() is None:
             return None
         return await info.context.loader(InWishlistLoader).load(self.pk)
 
@@ -299,6 +299,5 @@ class Book(Node):
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Books by id; archived ones only for admins."""
-        viewer = await info.context.viewer()
-        loader = viewers_book_loader(viewer is not None and viewer.is_admin)
+        loader = viewers_book_loader(await info.context.is_admin())
         return await _nodes_by_id(cls, info, loader, node_ids)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from app.books import service as books_service
 from app.cart import service as cart_service
 from app.cart.types import Cart
 from app.graphql.context import Context
@@ -14,16 +13,17 @@ from app.graphql.permissions import IsAuthenticated
 
 
 async def read_cart(context: Context, user_id: int) -> Cart:
-    stock = books_service.stock_context(context.settings)
     async with context.session() as session:
-        return Cart.from_view(await cart_service.get_cart(session, user_id=user_id, stock=stock))
+        return Cart.from_view(
+            await cart_service.get_cart(session, user_id=user_id, stock=context.stock)
+        )
 
 
 @strawberry.type
 class CartQuery:
     @strawberry.field(description="Your cart.", permission_classes=[IsAuthenticated])
     async def cart(self, info: Info[Context, None]) -> Cart:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.viewer
         return await read_cart(info.context, viewer.id)
 
 
@@ -37,12 +37,11 @@ class CartMutation:
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int = 1
     ) -> Cart:
         context = info.context
-        viewer = await context.require_viewer()
+        viewer = context.viewer
         book = decode_id(book_id, "Book", field="bookId")
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
             await cart_service.add(
-                session, user_id=viewer.id, book_id=book, quantity=quantity, stock=stock
+                session, user_id=viewer.id, book_id=book, quantity=quantity, stock=context.stock
             )
         return await read_cart(context, viewer.id)
 
@@ -54,12 +53,11 @@ class CartMutation:
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int
     ) -> Cart:
         context = info.context
-        viewer = await context.require_viewer()
+        viewer = context.viewer
         book = decode_id(book_id, "Book", field="bookId")
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
             await cart_service.update(
-                session, user_id=viewer.id, book_id=book, quantity=quantity, stock=stock
+                session, user_id=viewer.id, book_id=book, quantity=quantity, stock=context.stock
             )
         return await read_cart(context, viewer.id)
 
@@ -69,7 +67,7 @@ class CartMutation:
     )
     async def remove_from_cart(self, info: Info[Context, None], book_id: strawberry.ID) -> Cart:
         context = info.context
-        viewer = await context.require_viewer()
+        viewer = context.viewer
         book = decode_id(book_id, "Book", field="bookId")
         async with context.transaction() as session:
             await cart_service.remove(session, user_id=viewer.id, book_id=book)
@@ -78,7 +76,7 @@ class CartMutation:
     @strawberry.mutation(description="Empty the cart.", permission_classes=[IsAuthenticated])
     async def clear_cart(self, info: Info[Context, None]) -> Cart:
         context = info.context
-        viewer = await context.require_viewer()
+        viewer = context.viewer
         async with context.transaction() as session:
             await cart_service.clear(session, user_id=viewer.id)
         return await read_cart(context, viewer.id)

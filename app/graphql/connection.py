@@ -6,10 +6,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, Self, TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.pagination import Page
+from app.graphql.context import Context
 
 NodeType = TypeVar("NodeType")
+R = TypeVar("R")
 
 
 @strawberry.type(description="Where a page sits in its list (Relay).")
@@ -69,3 +72,23 @@ class Connection(Generic[NodeType]):
             ],
             count_loader=count,
         )
+
+
+async def keyset_connection(
+    context: Context,
+    *,
+    fetch: Callable[[AsyncSession], Awaitable[Page[R]]],
+    count: Callable[[AsyncSession], Awaitable[int]],
+    node: Callable[[R], NodeType],
+) -> Connection[NodeType]:
+    """The Relay connection of every list field: `fetch` reads one keyset page, `node`
+    turns its items into GraphQL objects, and `count` counts the whole list, only when
+    `totalCount` is selected. Each runs on the request's session, taking its turn."""
+    async with context.session() as session:
+        page = await fetch(session)
+
+    async def total() -> int:
+        async with context.session() as session:
+            return await count(session)
+
+    return Connection.from_page(page, [node(item) for item in page.items], total)

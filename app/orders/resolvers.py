@@ -7,9 +7,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from app.books import service as books_service
 from app.core.paging import PageArgs
-from app.graphql.connection import Connection
+from app.graphql.connection import Connection, keyset_connection
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.inputs import parse_input
@@ -55,16 +54,16 @@ async def _orders_page(
     filters: OrderFilterInput | None,
     args: PageArgs,
 ) -> Connection[Order]:
-    async with context.session() as session:
-        page = await orders_service.list_orders(
+    return await keyset_connection(
+        context,
+        fetch=lambda session: orders_service.list_orders(
             session, user_id=user_id, filters=filters, args=args
-        )
-
-    async def count() -> int:
-        async with context.session() as session:
-            return await orders_service.count_orders(session, user_id=user_id, filters=filters)
-
-    return Connection.from_page(page, [Order.from_row(row) for row in page.items], count)
+        ),
+        count=lambda session: orders_service.count_orders(
+            session, user_id=user_id, filters=filters
+        ),
+        node=Order.from_row,
+    )
 
 
 @strawberry.type
@@ -74,7 +73,7 @@ class OrdersQuery:
         permission_classes=[IsAuthenticated],
     )
     async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.viewer
         return await _order(info.context, decode_id(id, "Order", field="id"), viewer)
 
     @strawberry.field(
@@ -89,7 +88,7 @@ class OrdersQuery:
         before: str | None = None,
         status: OrderStatus | None = None,
     ) -> Connection[Order]:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.viewer
         return await _orders_page(
             info.context,
             user_id=viewer.id,
@@ -124,12 +123,11 @@ class OrdersMutation:
     )
     async def checkout(self, info: Info[Context, None], input: CheckoutInput) -> Order:
         context = info.context
-        viewer = await context.require_viewer()
+        viewer = context.viewer
         data = parse_input(schemas.CheckoutInput, input)
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
             order = await orders_service.checkout(
-                session, context.settings, viewer=viewer, data=data, stock=stock
+                session, context.settings, viewer=viewer, data=data, stock=context.stock
             )
         return await _order(context, order.id, viewer)
 
@@ -140,12 +138,11 @@ class OrdersMutation:
     )
     async def cancel_order(self, info: Info[Context, None], id: strawberry.ID) -> Order:
         context = info.context
-        viewer = await context.require_viewer()
+        viewer = context.viewer
         order_id = decode_id(id, "Order", field="id")
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
             await orders_service.cancel(
-                session, context.settings, order_id=order_id, viewer=viewer, stock=stock
+                session, context.settings, order_id=order_id, viewer=viewer, stock=context.stock
             )
         return await _order(context, order_id, viewer)
 
@@ -158,11 +155,10 @@ class OrdersMutation:
         self, info: Info[Context, None], id: strawberry.ID, status: OrderStatus
     ) -> Order:
         context = info.context
-        viewer = await context.require_viewer()
+        viewer = context.viewer
         order_id = decode_id(id, "Order", field="id")
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
             await orders_service.update_status(
-                session, context.settings, order_id=order_id, status=status, stock=stock
+                session, context.settings, order_id=order_id, status=status, stock=context.stock
             )
         return await _order(context, order_id, viewer)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from app.books import service as books_service
 from app.books.resolvers import book_by_id
 from app.core.paging import PageArgs
-from app.graphql.connection import Connection
+from app.graphql.connection import Connection, keyset_connection
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.inputs import parse_input
@@ -36,18 +35,16 @@ async def _page(
     status: PrebookStatus | None,
     args: PageArgs,
 ) -> Connection[Prebook]:
-    async with context.session() as session:
-        page = await prebooks_service.list_prebooks(
+    return await keyset_connection(
+        context,
+        fetch=lambda session: prebooks_service.list_prebooks(
             session, user_id=user_id, book_id=book_id, status=status, args=args
-        )
-
-    async def count() -> int:
-        async with context.session() as session:
-            return await prebooks_service.count_prebooks(
-                session, user_id=user_id, book_id=book_id, status=status
-            )
-
-    return Connection.from_page(page, [Prebook.from_row(row) for row in page.items], count)
+        ),
+        count=lambda session: prebooks_service.count_prebooks(
+            session, user_id=user_id, book_id=book_id, status=status
+        ),
+        node=Prebook.from_row,
+    )
 
 
 async def _result(
@@ -71,7 +68,7 @@ class PrebooksQuery:
         before: str | None = None,
         status: PrebookStatus | None = None,
     ) -> Connection[Prebook]:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.viewer
         return await _page(
             info.context,
             user_id=viewer.id,
@@ -112,11 +109,12 @@ class PrebooksMutation:
     )
     async def prebook(self, info: Info[Context, None], input: PrebookInput) -> Prebook:
         context = info.context
-        viewer = await context.require_viewer()
+        viewer = context.viewer
         data = parse_input(schemas.PrebookInput, input)
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
-            prebook = await prebooks_service.create(session, viewer=viewer, data=data, stock=stock)
+            prebook = await prebooks_service.create(
+                session, viewer=viewer, data=data, stock=context.stock
+            )
             return Prebook.from_row(prebook)
 
     @strawberry.mutation(
@@ -126,12 +124,11 @@ class PrebooksMutation:
     )
     async def cancel_prebook(self, info: Info[Context, None], id: strawberry.ID) -> Prebook:
         context = info.context
-        viewer = await context.require_viewer()
+        viewer = context.viewer
         prebook_id = decode_id(id, "Prebook", field="id")
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
             await prebooks_service.cancel(
-                session, context.settings, prebook_id=prebook_id, viewer=viewer, stock=stock
+                session, context.settings, prebook_id=prebook_id, viewer=viewer, stock=context.stock
             )
         async with context.session() as session:
             rows = await prebooks_service.get_prebooks(session, [prebook_id], viewer)
@@ -148,10 +145,9 @@ class PrebooksMutation:
     ) -> RestockResult:
         context = info.context
         book = decode_id(book_id, "Book", field="bookId")
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
             served = await prebooks_service.restock(
-                session, context.settings, book_id=book, quantity=quantity, stock=stock
+                session, context.settings, book_id=book, quantity=quantity, stock=context.stock
             )
         return await _result(info, book, served)
 
@@ -165,9 +161,8 @@ class PrebooksMutation:
     ) -> RestockResult:
         context = info.context
         book = decode_id(book_id, "Book", field="bookId")
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
             served = await prebooks_service.fulfil(
-                session, context.settings, book_id=book, stock=stock
+                session, context.settings, book_id=book, stock=context.stock
             )
         return await _result(info, book, served)

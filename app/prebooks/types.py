@@ -94,7 +94,7 @@ class Prebook(Node):
     ) -> list[Self | None]:
         """Your prebooks (admins: anyone's); others resolve to null."""
         ids = [int(node_id) for node_id in node_ids]
-        viewer = await info.context.viewer()
+        viewer = await info.context.optional_viewer()
         if viewer is None:
             return [None] * len(ids)
         async with info.context.session() as session:

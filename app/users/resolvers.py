@@ -29,7 +29,7 @@ RefreshTokenArg = TypeAdapter(Annotated[str, Field(min_length=1, max_length=256)
 class UsersQuery:
     @strawberry.field(description="The signed-in user.", permission_classes=[IsAuthenticated])
     async def me(self, info: Info[Context, None]) -> User:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.viewer
         async with info.context.session() as session:
             return User.from_model(await users_service.get_user(session, viewer.id))
 
@@ -80,7 +80,7 @@ class UsersMutation:
         permission_classes=[IsAuthenticated],
     )
     async def logout_all(self, info: Info[Context, None]) -> bool:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.viewer
         async with info.context.transaction() as session:
             await users_service.logout_all(session, viewer=viewer)
         return True
@@ -92,7 +92,7 @@ class UsersMutation:
     async def update_me(self, info: Info[Context, None], input: UpdateMeInput) -> User:
         data = parse_input(schemas.UpdateMeInput, input)
         ctx = info.context
-        viewer = await ctx.require_viewer()
+        viewer = ctx.viewer
         async with ctx.transaction() as session:
             user = await users_service.update_me(
                 session, ctx.settings, viewer=viewer, data=data, client=ctx.client
@@ -106,7 +106,7 @@ class UsersMutation:
     async def change_password(self, info: Info[Context, None], input: ChangePasswordInput) -> bool:
         data = parse_input(schemas.ChangePasswordInput, input)
         ctx = info.context
-        viewer = await ctx.require_viewer()
+        viewer = ctx.viewer
         async with ctx.transaction() as session:
             await users_service.change_password(
                 session, ctx.settings, viewer=viewer, data=data, client=ctx.client

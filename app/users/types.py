@@ -49,7 +49,7 @@ class User(Node):
     ) -> list[User | None]:
         """Users by id, for `node`/`nodes`: only yourself, unless you are an admin."""
         wanted = [int(node_id) if node_id.isdigit() else None for node_id in node_ids]
-        viewer = await info.context.viewer()
+        viewer = await info.context.optional_viewer()
         if viewer is None:
             return [None] * len(wanted)
         visible = [i for i in wanted if i is not None and (viewer.is_admin or i == viewer.id)]

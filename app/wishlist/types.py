@@ -9,7 +9,6 @@ from typing import Self
 import strawberry
 from strawberry.types import Info
 
-from app.books import service as books_service
 from app.books.types import Book
 from app.db.pagination import Record
 from app.graphql.context import Context
@@ -38,12 +37,11 @@ class WishlistItem(Node):
     ) -> list[Self | None]:
         """Only your own wishlist items resolve."""
         ids = [int(node_id) for node_id in node_ids]
-        viewer = await info.context.viewer()
+        viewer = await info.context.optional_viewer()
         if viewer is None:
             return [None] * len(ids)
-        stock = books_service.stock_context(info.context.settings)
         async with info.context.session() as session:
             rows = await wishlist_service.get_items(
-                session, user_id=viewer.id, ids=ids, stock=stock
+                session, user_id=viewer.id, ids=ids, stock=info.context.stock
             )
         return [cls.from_row(rows[i]) if i in rows else None for i in ids]
