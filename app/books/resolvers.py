@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from pydantic import TypeAdapter
@@ -21,7 +19,17 @@ from app.books.loaders import (
     viewers_book_loader,
 )
 from app.books.models import SLUG_MAX_LENGTH
-from app.books.repository import Availability, BookOrderField
+from app.books.repository import BookOrderField
+from app.books.schemas import (
+    AuthorFilter,
+    BookFilter,
+    CreateAuthorInput,
+    CreateBookInput,
+    CreateGenreInput,
+    UpdateAuthorInput,
+    UpdateBookInput,
+    UpdateGenreInput,
+)
 from app.books.types import Author, Book, BookOrder, Genre
 from app.core.errors import ValidationFailed
 from app.core.paging import PageArgs
@@ -30,120 +38,12 @@ from app.db.pagination import Page, Record
 from app.graphql.connection import Connection, keyset_connection
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
-from app.graphql.inputs import parse_arg, parse_input
+from app.graphql.inputs import as_dict, parse_arg, parse_input
 from app.graphql.lookahead import selected_paths
 from app.graphql.permissions import IsAdmin
 
-UNSET: Any = strawberry.UNSET
-AuthorSearch = TypeAdapter(Annotated[str, bounded(200, min_length=0), SINGLE_LINE])
+AuthorSearch = TypeAdapter(schemas.AuthorSearch)
 SlugArg = TypeAdapter(Annotated[str, bounded(SLUG_MAX_LENGTH), SINGLE_LINE])
-
-
-@strawberry.input(description="Which books to list; every condition is optional (AND-ed).")
-class BookFilter:
-    search: str | None = strawberry.field(
-        default=None,
-        description="Words to look for in titles, authors and descriptions (web-search "
-        'syntax: "exact phrase", -exclude, or). Tolerates typos where the server can.',
-    )
-    author_id: strawberry.ID | None = strawberry.field(default=None, description="By this author.")
-    genre_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="In any of these genres (at most 20)."
-    )
-    min_price: Decimal | None = strawberry.field(default=None, description="Price at least.")
-    max_price: Decimal | None = strawberry.field(default=None, description="Price at most.")
-    in_stock: bool | None = strawberry.field(
-        default=None, description="true: can be bought now (IN_STOCK, LOW_STOCK); false: cannot."
-    )
-    availability: list[Availability] | None = strawberry.field(
-        default=None, description="Any of these availabilities."
-    )
-    released_after: date | None = strawberry.field(
-        default=None, description="Released on or after this date."
-    )
-    released_before: date | None = strawberry.field(
-        default=None, description="Released on or before this date."
-    )
-    include_archived: bool = strawberry.field(
-        default=False, description="Admins only: include archived books."
-    )
-
-
-@strawberry.input(description="Which authors to list.")
-class AuthorFilter:
-    search: str | None = strawberry.field(default=None, description="Part of the name.")
-
-
-@strawberry.input(description="A new book.")
-class CreateBookInput:
-    title: str = strawberry.field(description="Title (1-300 characters).")
-    isbn13: str = strawberry.field(description="ISBN-13, or an ISBN-10 (converted).")
-    price: Decimal = strawberry.field(description="Price, > 0, two decimals at most.")
-    release_date: date = strawberry.field(description="Release date (future = pre-order).")
-    author_ids: list[strawberry.ID] = strawberry.field(
-        description="Authors in credit order (1-20)."
-    )
-    genre_ids: list[strawberry.ID] = strawberry.field(
-        default_factory=list, description="Genres (at most 10)."
-    )
-    stock_quantity: int = strawberry.field(default=0, description="Initial stock (>= 0).")
-    subtitle: str | None = strawberry.field(default=None, description="Subtitle.")
-    description: str | None = strawberry.field(default=None, description="Blurb.")
-    page_count: int | None = strawberry.field(default=None, description="Number of pages.")
-    language: str | None = strawberry.field(default=None, description="BCP 47 tag, e.g. en.")
-    publisher: str | None = strawberry.field(default=None, description="Publisher.")
-    cover_url: str | None = strawberry.field(default=None, description="http(s) URL of the cover.")
-
-
-@strawberry.input(
-    description="Changes to a book: omitted fields stay, null clears an optional field. "
-    "Stock is changed by restocking and sales, not here."
-)
-class UpdateBookInput:
-    title: str | None = strawberry.field(default=UNSET, description="Title.")
-    isbn13: str | None = strawberry.field(default=UNSET, description="ISBN-13 or ISBN-10.")
-    price: Decimal | None = strawberry.field(default=UNSET, description="Price.")
-    release_date: date | None = strawberry.field(default=UNSET, description="Release date.")
-    author_ids: list[strawberry.ID] | None = strawberry.field(
-        default=UNSET, description="Replaces the authors (in credit order)."
-    )
-    genre_ids: list[strawberry.ID] | None = strawberry.field(
-        default=UNSET, description="Replaces the genres."
-    )
-    subtitle: str | None = strawberry.field(default=UNSET, description="Subtitle.")
-    description: str | None = strawberry.field(default=UNSET, description="Blurb.")
-    page_count: int | None = strawberry.field(default=UNSET, description="Number of pages.")
-    language: str | None = strawberry.field(default=UNSET, description="BCP 47 tag.")
-    publisher: str | None = strawberry.field(default=UNSET, description="Publisher.")
-    cover_url: str | None = strawberry.field(default=UNSET, description="Cover URL.")
-
-
-@strawberry.input(description="A new author.")
-class CreateAuthorInput:
-    name: str = strawberry.field(description="Name (1-200 characters).")
-    bio: str | None = strawberry.field(default=None, description="Short biography.")
-
-
-@strawberry.input(description="Changes to an author; omitted fields stay.")
-class UpdateAuthorInput:
-    name: str | None = strawberry.field(default=UNSET, description="Name.")
-    bio: str | None = strawberry.field(default=UNSET, description="Biography (null clears).")
-
-
-@strawberry.input(description="A new genre.")
-class CreateGenreInput:
-    name: str = strawberry.field(description="Name (unique).")
-    slug: str | None = strawberry.field(
-        default=None, description="Unique URL name; derived from the name when omitted."
-    )
-    description: str | None = strawberry.field(default=None, description="What it covers.")
-
-
-@strawberry.input(description="Changes to a genre; omitted fields stay.")
-class UpdateGenreInput:
-    name: str | None = strawberry.field(default=UNSET, description="Name.")
-    slug: str | None = strawberry.field(default=UNSET, description="Slug.")
-    description: str | None = strawberry.field(default=UNSET, description="Description.")
 
 
 async def book_by_id(context: Context, book_id: int, *, include_archived: bool) -> Book:
@@ -275,9 +175,9 @@ class BooksQuery:
         before: str | None = None,
         filter: AuthorFilter | None = None,
     ) -> Connection[Author]:
-        search = (
-            parse_arg(AuthorSearch, filter.search or "", field="filter.search") if filter else ""
-        )
+        # One argument of the filter, validated alone: its errors name `filter.search`.
+        text = as_dict(filter).get("search") if filter else None
+        search = parse_arg(AuthorSearch, text or "", field="filter.search")
         args = PageArgs(first, after, last, before)
         return await keyset_connection(
             info.context,

@@ -39,15 +39,6 @@ from app.graphql.permissions import IsAdmin
 from app.wishlist.loaders import InWishlistLoader
 
 graphql_enum(
-    description="Whether a book can be bought now.",
-    values={
-        "IN_STOCK": "Released and in stock.",
-        "LOW_STOCK": "Released, only a few copies left.",
-        "OUT_OF_STOCK": "Released but sold out; it can be pre-ordered (prebooked).",
-        "PREORDER": "Not released yet; it can be pre-ordered (prebooked).",
-    },
-)(Availability)
-graphql_enum(
     description="What to order a book list by.",
     values={
         "TITLE": "Title, alphabetically.",

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.addresses.models import columns_with_address
 from app.db.pagination import Ordering, Page, PageRequest, Record, SortKey, apply_keyset, to_page
 from app.orders.models import Order, OrderItem, OrderStatus
 
@@ -18,7 +19,7 @@ NEWEST_FIRST = Ordering(
     (SortKey(Order.created_at, "sort_created_at", datetime), SortKey(Order.id, "sort_id", int)),
     descending=True,
 )
-ORDER_COLUMNS: tuple[Any, ...] = tuple(Order.__table__.columns)
+ORDER_COLUMNS = columns_with_address(Order, Order.shipping_address)
 ITEM_COLUMNS: tuple[Any, ...] = (
     OrderItem.id,
     OrderItem.order_id,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import strawberry
 from strawberry.types import Info
 
@@ -16,30 +14,9 @@ from app.graphql.permissions import IsAdmin, IsAuthenticated
 from app.orders import schemas
 from app.orders import service as orders_service
 from app.orders.models import OrderStatus
-from app.orders.schemas import OrderFilterInput
-from app.orders.types import AddressInput, Order
+from app.orders.schemas import CheckoutInput, OrderFilter, OrderFilterInput
+from app.orders.types import Order
 from app.users.schemas import Viewer
-
-
-@strawberry.input(description="Turn the cart into an order.")
-class CheckoutInput:
-    idempotency_key: str = strawberry.field(
-        description="8-255 printable characters, new for each order (e.g. a UUID). Sending "
-        "the same checkout again with the same key returns the same order."
-    )
-    shipping_address: AddressInput = strawberry.field(description="Where to ship.")
-
-
-@strawberry.input(description="Which orders to list (admins).")
-class OrderFilter:
-    status: OrderStatus | None = strawberry.field(default=None, description="In this status.")
-    user_id: strawberry.ID | None = strawberry.field(default=None, description="Of this user.")
-    created_after: datetime | None = strawberry.field(
-        default=None, description="Placed at or after this time."
-    )
-    created_before: datetime | None = strawberry.field(
-        default=None, description="Placed at or before this time."
-    )
 
 
 async def _order(context: Context, order_id: int, viewer: Viewer) -> Order:
@@ -124,7 +101,7 @@ class OrdersMutation:
     async def checkout(self, info: Info[Context, None], input: CheckoutInput) -> Order:
         context = info.context
         viewer = context.viewer
-        data = parse_input(schemas.CheckoutInput, input)
+        data = parse_input(schemas.CheckoutData, input)
         async with context.transaction() as session:
             order = await orders_service.checkout(
                 session, context.settings, viewer=viewer, data=data, stock=context.stock

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.addresses.models import PostalAddress
 from app.books import service as books_service
 from app.books.repository import Stock
 from app.cart import service as cart_service
@@ -19,7 +20,7 @@ from app.core.paging import PageArgs
 from app.db.pagination import Page, Record
 from app.orders.models import Order, OrderStatus
 from app.orders.repository import NEWEST_FIRST, OrderRepository
-from app.orders.schemas import Address, CheckoutInput, OrderFilterInput
+from app.orders.schemas import CheckoutData, OrderFilterInput
 from app.users.schemas import Viewer
 
 # Where each status may go next. CANCELLED and DELIVERED are final.
@@ -68,7 +69,7 @@ async def place_order(
     *,
     user_id: int,
     lines: Sequence[OrderLine],
-    address: Address,
+    address: PostalAddress,
     status: OrderStatus,
     currency: str,
     idempotency_key: str | None = None,
@@ -83,12 +84,7 @@ async def place_order(
         # No shipping fees, taxes or payments yet: the total is the subtotal.
         total=subtotal,
         currency=currency,
-        ship_full_name=address.full_name,
-        ship_line1=address.line1,
-        ship_line2=address.line2,
-        ship_city=address.city,
-        ship_postal_code=address.postal_code,
-        ship_country=address.country,
+        shipping_address=address,
         idempotency_key=idempotency_key,
         request_fingerprint=address.fingerprint() if idempotency_key else None,
         confirmed_at=now if status is OrderStatus.CONFIRMED else None,
@@ -97,7 +93,7 @@ async def place_order(
 
 
 async def checkout(
-    session: AsyncSession, settings: Settings, *, viewer: Viewer, data: CheckoutInput, stock: Stock
+    session: AsyncSession, settings: Settings, *, viewer: Viewer, data: CheckoutData, stock: Stock
 ) -> Order:
     """Turn the cart into a PENDING order in one transaction.
 
@@ -128,7 +124,7 @@ async def checkout(
         session,
         user_id=viewer.id,
         lines=lines,
-        address=data.shipping_address,
+        address=data.shipping_address.value(),
         status=OrderStatus.PENDING,
         currency=settings.currency,
         idempotency_key=data.idempotency_key,
@@ -138,11 +134,11 @@ async def checkout(
 
 
 async def _replay(
-    session: AsyncSession, previous: Order, data: CheckoutInput, cart: dict[int, int]
+    session: AsyncSession, previous: Order, data: CheckoutData, cart: dict[int, int]
 ) -> Order:
     """A key seen before: the same checkout again (a retry, or a racing duplicate that
     waited for the first) gets the same order; anything else is a misuse of the key."""
-    same_address = previous.request_fingerprint == data.shipping_address.fingerprint()
+    same_address = previous.request_fingerprint == data.shipping_address.value().fingerprint()
     ordered = await OrderRepository(session).quantities(previous.id)
     if same_address and (not cart or cart == ordered):
         return previous

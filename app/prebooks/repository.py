@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.addresses.models import columns_with_address
 from app.books.models import Book
 from app.db.pagination import Ordering, Page, PageRequest, Record, SortKey, apply_keyset, to_page
 from app.prebooks.models import Prebook, PrebookStatus
@@ -20,7 +21,7 @@ NEWEST_FIRST = Ordering(
     (SortKey(Prebook.created_at, "sort_created_at", datetime), SortKey(Prebook.id, "sort_id", int)),
     descending=True,
 )
-PREBOOK_COLUMNS: tuple[Any, ...] = tuple(Prebook.__table__.columns)
+PREBOOK_COLUMNS = columns_with_address(Prebook, Prebook.shipping_address)
 _QUEUE_ORDER = (Prebook.created_at, Prebook.id)
 
 

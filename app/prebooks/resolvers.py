@@ -12,19 +12,12 @@ from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.inputs import parse_input
 from app.graphql.permissions import IsAdmin, IsAuthenticated
-from app.orders.types import AddressInput
 from app.prebooks import schemas
 from app.prebooks import service as prebooks_service
 from app.prebooks.models import Prebook as PrebookModel
 from app.prebooks.models import PrebookStatus
+from app.prebooks.schemas import PrebookInput
 from app.prebooks.types import Prebook, RestockResult
-
-
-@strawberry.input(description="Reserve copies of a book that can't be bought now.")
-class PrebookInput:
-    book_id: strawberry.ID = strawberry.field(description="The book.")
-    quantity: int = strawberry.field(description="Copies (1-10).")
-    shipping_address: AddressInput = strawberry.field(description="Where the order will ship.")
 
 
 async def _page(
@@ -110,7 +103,7 @@ class PrebooksMutation:
     async def prebook(self, info: Info[Context, None], input: PrebookInput) -> Prebook:
         context = info.context
         viewer = context.viewer
-        data = parse_input(schemas.PrebookInput, input)
+        data = parse_input(schemas.PrebookData, input)
         async with context.transaction() as session:
             prebook = await prebooks_service.create(
                 session, viewer=viewer, data=data, stock=context.stock

@@ -1,23 +1,25 @@
-"""Validated prebook inputs."""
+"""The prebook input, defined once (GraphQL shape, description, limits)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
-from pydantic.alias_generators import to_camel
+from pydantic import BeforeValidator, Field
 
+from app.addresses.schemas import Address
 from app.graphql.ids import id_decoder
-from app.orders.schemas import Address
+from app.graphql.inputs import GLOBAL_ID, Input, graphql_input
 
 
-class PrebookInput(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+class PrebookData(Input):
+    book_id: Annotated[int, BeforeValidator(id_decoder("Book")), GLOBAL_ID] = Field(
+        description="The book."
     )
-
-    book_id: Annotated[int, BeforeValidator(id_decoder("Book"))]
     # The 1-10 range is a business rule with its own code (PREBOOK_QUANTITY_INVALID),
     # checked by the service.
-    quantity: int
-    shipping_address: Address
+    quantity: int = Field(description="Copies (1-10).")
+    shipping_address: Address = Field(description="Where the order will ship.")
+
+
+@graphql_input(PrebookData, description="Reserve copies of a book that can't be bought now.")
+class PrebookInput: ...

@@ -24,11 +24,10 @@ from app.core.paging import PageArgs
 from app.db.pagination import Page, Record
 from app.orders import service as orders_service
 from app.orders.models import OrderStatus
-from app.orders.schemas import Address
 from app.orders.service import OrderLine
 from app.prebooks.models import MAX_PREBOOK_QUANTITY, Prebook, PrebookStatus
 from app.prebooks.repository import NEWEST_FIRST, PrebookRepository
-from app.prebooks.schemas import PrebookInput
+from app.prebooks.schemas import PrebookData
 from app.users.schemas import Viewer
 
 MAX_RESTOCK = 100_000
@@ -39,7 +38,7 @@ def prebook_not_found() -> NotFoundError:
 
 
 async def create(
-    session: AsyncSession, *, viewer: Viewer, data: PrebookInput, stock: Stock
+    session: AsyncSession, *, viewer: Viewer, data: PrebookData, stock: Stock
 ) -> Prebook:
     if not 1 <= data.quantity <= MAX_PREBOOK_QUANTITY:
         raise ValidationFailed(
@@ -59,19 +58,13 @@ async def create(
             code=ErrorCode.PREBOOK_NOT_ALLOWED,
             field="input.bookId",
         )
-    address = data.shipping_address
     prebook = Prebook(
         user_id=viewer.id,
         book_id=book.id,
         quantity=data.quantity,
         status=PrebookStatus.PENDING,
         price_at_prebook=book.price,
-        ship_full_name=address.full_name,
-        ship_line1=address.line1,
-        ship_line2=address.line2,
-        ship_city=address.city,
-        ship_postal_code=address.postal_code,
-        ship_country=address.country,
+        shipping_address=data.shipping_address.value(),
     )
     prebooks = PrebookRepository(session)
     if not await prebooks.add(prebook):
@@ -117,17 +110,6 @@ async def cancel(
     return await serve_queue(session, settings, book_id=prebook.book_id, stock=stock)
 
 
-def _address(prebook: Prebook) -> Address:
-    return Address(
-        full_name=prebook.ship_full_name,
-        line1=prebook.ship_line1,
-        line2=prebook.ship_line2,
-        city=prebook.ship_city,
-        postal_code=prebook.ship_postal_code,
-        country=prebook.ship_country,
-    )
-
-
 async def serve_queue(
     session: AsyncSession, settings: Settings, *, book_id: int, stock: Stock, added: int = 0
 ) -> list[Prebook]:
@@ -157,7 +139,7 @@ async def serve_queue(
                 session,
                 user_id=prebook.user_id,
                 lines=[OrderLine(book_id, book.title, price, prebook.quantity)],
-                address=_address(prebook),
+                address=prebook.shipping_address,
                 status=OrderStatus.CONFIRMED,
                 currency=settings.currency,
             )

@@ -10,13 +10,14 @@ from typing import Any, Self
 import strawberry
 from strawberry.types import Info
 
+from app.addresses.types import Address
 from app.books.loaders import AnyBookLoader
 from app.books.types import Book
 from app.graphql.context import Context
 from app.graphql.enums import graphql_enum
 from app.graphql.node import Node, global_id
 from app.orders.loaders import OrderLoader
-from app.orders.types import Address, Order
+from app.orders.types import Order
 from app.prebooks import service as prebooks_service
 from app.prebooks.loaders import QueuePositionLoader
 from app.prebooks.models import PrebookStatus
@@ -56,7 +57,7 @@ class Prebook(Node):
             id=global_id("Prebook", row.id),
             pk=row.id,
             quantity=row.quantity,
-            shipping_address=Address.from_row(row),
+            shipping_address=Address.of(row.shipping_address),
             status=PrebookStatus(row.status),
             price_at_prebook=row.price_at_prebook,
             created_at=row.created_at,

@@ -1,0 +1,30 @@
+"""The GraphQL type of a postal address."""
+
+from __future__ import annotations
+
+from typing import Self
+
+import strawberry
+
+from app.addresses.models import PostalAddress
+
+
+@strawberry.type(description="A postal address.")
+class Address:
+    full_name: str = strawberry.field(description="Recipient.")
+    line1: str = strawberry.field(description="Street and number.")
+    line2: str | None = strawberry.field(description="Apartment, floor, c/o...")
+    city: str = strawberry.field(description="City.")
+    postal_code: str = strawberry.field(description="Postal code.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+
+    @classmethod
+    def of(cls, address: PostalAddress) -> Self:
+        return cls(
+            full_name=address.full_name,
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            postal_code=address.postal_code,
+            country=address.country,
+        )
