@@ -134,3 +134,20 @@ def test_no_import_cycle_among_app_modules() -> None:
 def test_the_cycle_finder_names_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c", "a"]]
+
+
+def test_orders_and_prebooks_move_stock_through_inventory_not_each_other() -> None:
+    """Below the GraphQL layer (a prebook's `order` field may show an Order), neither
+    domain imports the other: both stand on app.inventory."""
+    graph = import_graph()
+    layers = ("models", "schemas", "repository", "service")
+    crossing = [
+        f"{module} -> {target}"
+        for one, other in (("orders", "prebooks"), ("prebooks", "orders"))
+        for module in (f"app.{one}.{layer}" for layer in layers)
+        for target in sorted(graph.get(module, ()))
+        if target.startswith(f"app.{other}.")
+    ]
+    assert "app.inventory.service" in graph["app.orders.service"]
+    assert "app.inventory.service" in graph["app.prebooks.service"]
+    assert not crossing, crossing

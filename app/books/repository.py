@@ -14,7 +14,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Float,
     Integer,
     Select,
@@ -22,7 +21,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
-    column,
     delete,
     exists,
     func,
@@ -32,7 +30,6 @@ from sqlalchemy import (
     select,
     union_all,
     update,
-    values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -371,46 +368,6 @@ class BookRepository:
         return await self.session.scalar(statement.limit(1)) is not None
 
     # -- writing ----------------------------------------------------------------------
-
-    async def lock_for_sale(self, book_ids: Sequence[int]) -> dict[int, Record]:
-        """Lock the books' rows in ascending id order, whoever asks: two checkouts of the
-        same books then wait for each other instead of deadlocking."""
-        statement = (
-            select(
-                Book.id,
-                Book.title,
-                Book.price,
-                Book.stock_quantity,
-                Book.prebook_demand,
-                Book.is_archived,
-                Book.release_date,
-            )
-            .where(Book.id.in_(book_ids))
-            .order_by(Book.id)
-            .with_for_update()
-        )
-        return {row.id: row for row in await self.session.execute(statement)}
-
-    async def adjust_demand(self, book_id: int, delta: int) -> None:
-        await self.session.execute(
-            update(Book)
-            .where(Book.id == book_id)
-            .values(prebook_demand=Book.prebook_demand + delta, updated_at=func.now())
-        )
-
-    async def adjust_stock(self, deltas: dict[int, int]) -> None:
-        """Add (or, negative, take) copies, in one statement. The CHECK constraint
-        `stock_quantity >= 0` is the backstop against overselling."""
-        if not deltas:
-            return
-        changes = values(
-            column("book_id", BigInteger), column("delta", Integer), name="changes"
-        ).data(sorted(deltas.items()))
-        await self.session.execute(
-            update(Book)
-            .where(Book.id == changes.c.book_id)
-            .values(stock_quantity=Book.stock_quantity + changes.c.delta, updated_at=func.now())
-        )
 
     async def lock(self, book_id: int) -> Book | None:
         result = await self.session.scalars(

@@ -200,24 +200,6 @@ async def genres_of_books(session: AsyncSession, ids: Sequence[int]) -> dict[int
     return await BookRepository(session).genres_of_books(ids) if ids else {}
 
 
-# -- stock (for orders and prebooks) ---------------------------------------------------------
-
-
-async def lock_for_sale(session: AsyncSession, book_ids: Sequence[int]) -> dict[int, Record]:
-    """Lock the books (ascending id order, deadlock-free) and return their sale data."""
-    return await BookRepository(session).lock_for_sale(book_ids) if book_ids else {}
-
-
-async def adjust_stock(session: AsyncSession, deltas: dict[int, int]) -> None:
-    """Add (positive) or take (negative) copies; call with the books locked."""
-    await BookRepository(session).adjust_stock(deltas)
-
-
-async def adjust_prebook_demand(session: AsyncSession, book_id: int, delta: int) -> None:
-    """Copies waited for by prebooks (call with the book locked)."""
-    await BookRepository(session).adjust_demand(book_id, delta)
-
-
 def sellable(book: Record) -> int:
     """Copies a shopper can buy now: none while prebooks wait (they are served first)."""
     return 0 if book.prebook_demand > 0 else int(book.stock_quantity)

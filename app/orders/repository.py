@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -40,14 +40,6 @@ class OrderRepository:
             select(Order).where(Order.user_id == user_id, Order.idempotency_key == idempotency_key)
         )
         return result.one_or_none()
-
-    async def add(self, order: Order, items: list[dict[str, Any]]) -> Order:
-        self.session.add(order)
-        await self.session.flush()
-        await self.session.execute(
-            insert(OrderItem), [{**item, "order_id": order.id} for item in items]
-        )
-        return order
 
     async def lock(self, order_id: int) -> Order | None:
         result = await self.session.scalars(

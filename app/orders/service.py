@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.addresses.models import PostalAddress
 from app.books import service as books_service
 from app.books.repository import Stock
 from app.cart import service as cart_service
@@ -18,6 +15,8 @@ from app.core.config import Settings
 from app.core.errors import AppError, ConflictError, ErrorCode, GlobalRef, NotFoundError
 from app.core.paging import PageArgs
 from app.db.pagination import Page, Record
+from app.inventory import service as inventory
+from app.inventory.service import OrderLine
 from app.orders.models import Order, OrderStatus
 from app.orders.repository import NEWEST_FIRST, OrderRepository
 from app.orders.schemas import CheckoutData, OrderFilterInput
@@ -43,55 +42,6 @@ def order_not_found() -> NotFoundError:
     return NotFoundError("Order not found", code=ErrorCode.ORDER_NOT_FOUND, field="id")
 
 
-@dataclass(frozen=True, slots=True)
-class OrderLine:
-    book_id: int
-    title: str
-    unit_price: Decimal
-    quantity: int
-
-    @property
-    def line_total(self) -> Decimal:
-        return self.unit_price * self.quantity
-
-    def as_row(self) -> dict[str, Any]:
-        return {
-            "book_id": self.book_id,
-            "title": self.title,
-            "unit_price": self.unit_price,
-            "quantity": self.quantity,
-            "line_total": self.line_total,
-        }
-
-
-async def place_order(
-    session: AsyncSession,
-    *,
-    user_id: int,
-    lines: Sequence[OrderLine],
-    address: PostalAddress,
-    status: OrderStatus,
-    currency: str,
-    idempotency_key: str | None = None,
-) -> Order:
-    """Record an order (stock already taken by the caller). Also used by prebooks."""
-    subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
-    now = datetime.now(UTC)
-    order = Order(
-        user_id=user_id,
-        status=status,
-        subtotal=subtotal,
-        # No shipping fees, taxes or payments yet: the total is the subtotal.
-        total=subtotal,
-        currency=currency,
-        shipping_address=address,
-        idempotency_key=idempotency_key,
-        request_fingerprint=address.fingerprint() if idempotency_key else None,
-        confirmed_at=now if status is OrderStatus.CONFIRMED else None,
-    )
-    return await OrderRepository(session).add(order, [line.as_row() for line in lines])
-
-
 async def checkout(
     session: AsyncSession, settings: Settings, *, viewer: Viewer, data: CheckoutData, stock: Stock
 ) -> Order:
@@ -111,16 +61,14 @@ async def checkout(
     if not wanted:
         raise AppError("Your cart is empty", code=ErrorCode.CART_EMPTY)
 
-    locked = await books_service.lock_for_sale(session, list(wanted))
+    locked = await inventory.lock(session, list(wanted))
     _refuse_unsellable(wanted, locked, stock)
-    await books_service.adjust_stock(
-        session, {book_id: -quantity for book_id, quantity in wanted.items()}
-    )
+    await inventory.adjust(session, {book_id: -quantity for book_id, quantity in wanted.items()})
     lines = [
         OrderLine(book_id, locked[book_id].title, locked[book_id].price, quantity)
         for book_id, quantity in sorted(wanted.items())
     ]
-    order = await place_order(
+    order = await inventory.place_order(
         session,
         user_id=viewer.id,
         lines=lines,
@@ -242,27 +190,15 @@ async def _change_status(
             extensions={"from": order.status.value, "to": to.value},
         )
     if to is OrderStatus.CANCELLED:
-        await _return_stock(session, settings, order, stock)
+        # Exactly once: in the transaction of the status change. Waiting prebooks get the
+        # copies first, as on a restock.
+        returned = await OrderRepository(session).quantities(order.id)
+        await inventory.put_back(session, settings, copies=returned, stock=stock)
     now = datetime.now(UTC)
     order.status = to
     setattr(order, _STATUS_TIMESTAMP[to], now)
     order.updated_at = now  # the same clock as the status timestamp
     await session.flush()
-
-
-async def _return_stock(
-    session: AsyncSession, settings: Settings, order: Order, stock: Stock
-) -> None:
-    """Put a cancelled order's copies back, in the same transaction as the status change
-    (so exactly once). Waiting prebooks get them first, as on a restock."""
-    # Imported here: prebooks place orders through this module.
-    from app.prebooks import service as prebooks_service
-
-    returned = await OrderRepository(session).quantities(order.id)
-    for book_id, quantity in sorted(returned.items()):
-        await prebooks_service.serve_queue(
-            session, settings, book_id=book_id, stock=stock, added=quantity
-        )
 
 
 async def cancel(

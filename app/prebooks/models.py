@@ -73,3 +73,7 @@ class Prebook(TimestampMixin, Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     fulfilled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# The order of a book's queue (first come, first served), as `ix_prebooks_book_id_queue`.
+QUEUE_ORDER = (Prebook.created_at, Prebook.id)

@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.addresses.models import columns_with_address
 from app.books.models import Book
 from app.db.pagination import Ordering, Page, PageRequest, Record, SortKey, apply_keyset, to_page
-from app.prebooks.models import Prebook, PrebookStatus
+from app.prebooks.models import QUEUE_ORDER, Prebook, PrebookStatus
 
 NEWEST_FIRST = Ordering(
     "CREATED_AT:DESC",
@@ -22,7 +22,6 @@ NEWEST_FIRST = Ordering(
     descending=True,
 )
 PREBOOK_COLUMNS = columns_with_address(Prebook, Prebook.shipping_address)
-_QUEUE_ORDER = (Prebook.created_at, Prebook.id)
 
 
 class PrebookRepository:
@@ -59,17 +58,6 @@ class PrebookRepository:
         )
         return result.one_or_none()
 
-    async def lock_queue(self, book_id: int) -> Sequence[Prebook]:
-        """The book's waiting prebooks, first come first, locked (a concurrent cancel waits,
-        and one cancelled meanwhile drops out of the queue)."""
-        result = await self.session.scalars(
-            select(Prebook)
-            .where(Prebook.book_id == book_id, Prebook.status == PrebookStatus.PENDING)
-            .order_by(*_QUEUE_ORDER)
-            .with_for_update()
-        )
-        return result.all()
-
     async def get_rows(self, prebook_ids: Sequence[int]) -> dict[int, Record]:
         statement = select(*PREBOOK_COLUMNS).where(Prebook.id.in_(prebook_ids))
         return {row.id: row for row in await self.session.execute(statement)}
@@ -83,7 +71,7 @@ class PrebookRepository:
             select(
                 Prebook.id,
                 func.row_number()
-                .over(partition_by=Prebook.book_id, order_by=_QUEUE_ORDER)
+                .over(partition_by=Prebook.book_id, order_by=QUEUE_ORDER)
                 .label("position"),
             )
             .where(Prebook.status == PrebookStatus.PENDING, Prebook.book_id.in_(books))
