@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Any
 
 from sqlalchemy import String
 from sqlalchemy.orm import Composite, composite, mapped_column
@@ -44,10 +43,3 @@ def address_columns(prefix: str) -> Composite[PostalAddress]:
         mapped_column(f"{prefix}postal_code", String(POSTAL_CODE_MAX_LENGTH), nullable=False),
         mapped_column(f"{prefix}country", String(2), nullable=False),
     )
-
-
-def columns_with_address(mapped: Any, address: Any) -> tuple[Any, ...]:
-    """Every column of `mapped` for a select, its address columns read as one attribute
-    (`address`, a composite of `address_columns`) holding a PostalAddress."""
-    inline = set(address.property.columns)
-    return (*(column for column in mapped.__table__.columns if column not in inline), address)

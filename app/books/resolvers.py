@@ -22,10 +22,13 @@ from app.books.models import SLUG_MAX_LENGTH
 from app.books.repository import BookOrderField
 from app.books.schemas import (
     AuthorFilter,
+    AuthorRow,
     BookFilter,
+    BookRow,
     CreateAuthorInput,
     CreateBookInput,
     CreateGenreInput,
+    GenreRow,
     UpdateAuthorInput,
     UpdateBookInput,
     UpdateGenreInput,
@@ -34,7 +37,7 @@ from app.books.types import Author, Book, BookOrder, Genre
 from app.core.errors import ValidationFailed
 from app.core.paging import PageArgs
 from app.core.validation import SINGLE_LINE, bounded
-from app.db.pagination import Page, Record
+from app.db.pagination import Page
 from app.graphql.connection import Connection, keyset_connection
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
@@ -72,10 +75,10 @@ async def catalog_page(
         is_admin=await context.is_admin(),
         trigram=context.features.trigram,
     )
-    authors: dict[int, list[Record]] | None = None
-    genres: dict[int, list[Record]] | None = None
+    authors: dict[int, list[AuthorRow]] | None = None
+    genres: dict[int, list[GenreRow]] | None = None
 
-    async def fetch(session: AsyncSession) -> Page[Record]:
+    async def fetch(session: AsyncSession) -> Page[BookRow]:
         nonlocal authors, genres
         page = await books_service.list_books(session, listing, context.stock)
         ids = [row.id for row in page.items]
@@ -85,7 +88,7 @@ async def catalog_page(
             genres = await books_service.genres_of_books(session, ids)
         return page
 
-    def node(row: Record) -> Book:
+    def node(row: BookRow) -> Book:
         return Book.from_row(
             row,
             authors=None if authors is None else authors[row.id],

@@ -1,11 +1,13 @@
-"""Catalog inputs, each defined once (GraphQL shape, description, limits, normalisation):
-ISBNs, money, dates, bounded strings and lists."""
+"""Catalog read shapes, and inputs each defined once (GraphQL shape, description, limits,
+normalisation): ISBNs, money, dates, bounded strings and lists."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, HttpUrl, model_validator
@@ -21,11 +23,18 @@ from app.books.models import (
     TITLE_MAX_LENGTH,
     URL_MAX_LENGTH,
 )
-from app.books.repository import Availability
 from app.core.validation import MULTI_LINE, SINGLE_LINE, bounded
 from app.graphql.enums import graphql_enum
 from app.graphql.ids import id_decoder
 from app.graphql.inputs import GLOBAL_ID, Input, graphql_input
+
+
+class Availability(StrEnum):
+    IN_STOCK = "IN_STOCK"
+    LOW_STOCK = "LOW_STOCK"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    PREORDER = "PREORDER"
+
 
 graphql_enum(
     description="Whether a book can be bought now.",
@@ -36,6 +45,50 @@ graphql_enum(
         "PREORDER": "Not released yet; it can be pre-ordered (prebooked).",
     },
 )(Availability)
+
+
+# -- what the repository reads --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BookRow:
+    id: int
+    title: str
+    subtitle: str | None
+    isbn13: str
+    description: str | None
+    price: Decimal
+    stock_quantity: int
+    prebook_demand: int
+    release_date: date
+    page_count: int | None
+    language: str | None
+    publisher: str | None
+    cover_url: str | None
+    is_archived: bool
+    created_at: datetime
+    updated_at: datetime
+    availability: str  # an Availability, computed against the request's Stock
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorRow:
+    id: int
+    name: str
+    bio: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GenreRow:
+    id: int
+    name: str
+    slug: str
+    description: str | None
+
+
+# -- inputs ---------------------------------------------------------------------------------
 
 MAX_AUTHORS_PER_BOOK = 20
 MAX_GENRES_PER_BOOK = 10

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -27,9 +27,10 @@ from app.books.loaders import (
     NestedBooksKey,
     viewers_book_loader,
 )
-from app.books.repository import Availability, BookOrderField
+from app.books.repository import BookOrderField
+from app.books.schemas import AuthorRow, Availability, BookRow, GenreRow
 from app.core.paging import PageArgs
-from app.db.pagination import Page, Record
+from app.db.pagination import Page
 from app.graphql.connection import Connection
 from app.graphql.context import Context
 from app.graphql.enums import SortDirection, graphql_enum
@@ -65,7 +66,7 @@ def _order(order_by: BookOrder | None) -> tuple[BookOrderField, bool] | None:
 
 class _FromRow(Protocol):
     @classmethod
-    def from_row(cls, row: Record) -> Self: ...
+    def from_row(cls, row: Any) -> Self: ...
 
 
 _N = TypeVar("_N", bound=_FromRow)
@@ -74,7 +75,7 @@ _N = TypeVar("_N", bound=_FromRow)
 async def _nodes_by_id(
     node_type: type[_N],
     info: Info[Context, None],
-    loader: type[ContextLoader[int, Record | None]],
+    loader: type[ContextLoader[int, Any | None]],
     node_ids: Iterable[str],
 ) -> list[_N | None]:
     """`resolve_nodes` of a catalog type: through the request's loader, None where missing."""
@@ -84,7 +85,7 @@ async def _nodes_by_id(
 
 async def _nested_books(
     context: Context,
-    pages: type[ContextLoader[NestedBooksKey, Page[Record]]],
+    pages: type[ContextLoader[NestedBooksKey, Page[BookRow]]],
     counts: type[ContextLoader[int, int]],
     owner: int,
     args: PageArgs,
@@ -110,7 +111,7 @@ class Author(Node):
     updated_at: datetime = strawberry.field(description="When the author last changed.")
 
     @classmethod
-    def from_row(cls, row: Record) -> Self:
+    def from_row(cls, row: AuthorRow) -> Self:
         return cls(
             id=global_id("Author", row.id),
             pk=row.id,
@@ -154,7 +155,7 @@ class Genre(Node):
     description: str | None = strawberry.field(description="What the genre covers.")
 
     @classmethod
-    def from_row(cls, row: Record) -> Self:
+    def from_row(cls, row: GenreRow) -> Self:
         return cls(
             id=global_id("Genre", row.id),
             pk=row.id,
@@ -216,10 +217,10 @@ class Book(Node):
     @classmethod
     def from_row(
         cls,
-        row: Record,
+        row: BookRow,
         *,
-        authors: Sequence[Record] | None = None,
-        genres: Sequence[Record] | None = None,
+        authors: Sequence[AuthorRow] | None = None,
+        genres: Sequence[GenreRow] | None = None,
     ) -> Self:
         return cls(
             id=global_id("Book", row.id),

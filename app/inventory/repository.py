@@ -10,33 +10,28 @@ from sqlalchemy import BigInteger, Integer, column, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books.models import Book
-from app.db.pagination import Record
+from app.db.rows import Shape
+from app.inventory.schemas import StockRow
 from app.orders.models import Order, OrderItem
 from app.prebooks.models import QUEUE_ORDER, Prebook, PrebookStatus
+
+STOCK = Shape(StockRow, Book)
 
 
 class InventoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def lock(self, book_ids: Sequence[int]) -> dict[int, Record]:
+    async def lock(self, book_ids: Sequence[int]) -> dict[int, StockRow]:
         """Lock the books' rows in ascending id order, whoever asks: two checkouts of the
         same books then wait for each other instead of deadlocking."""
         statement = (
-            select(
-                Book.id,
-                Book.title,
-                Book.price,
-                Book.stock_quantity,
-                Book.prebook_demand,
-                Book.is_archived,
-                Book.release_date,
-            )
+            select(*STOCK.columns())
             .where(Book.id.in_(book_ids))
             .order_by(Book.id)
             .with_for_update()
         )
-        return {row.id: row for row in await self.session.execute(statement)}
+        return {row.id: row for row in STOCK.all(await self.session.execute(statement))}
 
     async def adjust_holds(self, book_id: int, delta: int) -> None:
         await self.session.execute(

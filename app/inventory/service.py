@@ -22,8 +22,8 @@ from app.books.repository import Stock
 from app.books.schemas import MAX_STOCK
 from app.core.config import Settings
 from app.core.errors import ValidationFailed
-from app.db.pagination import Record
 from app.inventory.repository import InventoryRepository
+from app.inventory.schemas import StockRow
 from app.orders.models import Order, OrderStatus
 from app.prebooks.models import Prebook, PrebookStatus
 
@@ -49,7 +49,7 @@ class OrderLine:
         }
 
 
-async def lock(session: AsyncSession, book_ids: Sequence[int]) -> dict[int, Record]:
+async def lock(session: AsyncSession, book_ids: Sequence[int]) -> dict[int, StockRow]:
     """Lock the books (ascending id order, deadlock-free) and return their sale data."""
     return await InventoryRepository(session).lock(book_ids) if book_ids else {}
 

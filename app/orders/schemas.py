@@ -1,13 +1,16 @@
-"""Order inputs, each defined once (GraphQL shape, description, limits): checkout and the
-admins' filter."""
+"""Order read shapes, and inputs each defined once (GraphQL shape, description, limits):
+checkout and the admins' filter."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Self
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from app.addresses.models import PostalAddress
 from app.addresses.schemas import Address
 from app.graphql.enums import graphql_enum
 from app.graphql.ids import id_decoder
@@ -27,6 +30,33 @@ graphql_enum(
         "CANCELLED": "Cancelled; its copies went back into stock.",
     },
 )(OrderStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    id: int
+    user_id: int
+    status: OrderStatus
+    subtotal: Decimal
+    total: Decimal
+    currency: str
+    shipping_address: PostalAddress
+    created_at: datetime
+    updated_at: datetime
+    confirmed_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItemRow:
+    order_id: int
+    book_id: int
+    title: str
+    unit_price: Decimal
+    quantity: int
+    line_total: Decimal
 
 
 class CheckoutData(Input):

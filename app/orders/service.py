@@ -14,12 +14,13 @@ from app.cart import service as cart_service
 from app.core.config import Settings
 from app.core.errors import AppError, ConflictError, ErrorCode, GlobalRef, NotFoundError
 from app.core.paging import PageArgs
-from app.db.pagination import Page, Record
+from app.db.pagination import Page
 from app.inventory import service as inventory
+from app.inventory.schemas import StockRow
 from app.inventory.service import OrderLine
 from app.orders.models import Order, OrderStatus
 from app.orders.repository import NEWEST_FIRST, OrderRepository
-from app.orders.schemas import CheckoutData, OrderFilterInput
+from app.orders.schemas import CheckoutData, OrderFilterInput, OrderItemRow, OrderRow
 from app.users.schemas import Viewer
 
 # Where each status may go next. CANCELLED and DELIVERED are final.
@@ -97,7 +98,7 @@ async def _replay(
     )
 
 
-def _refuse_unsellable(wanted: dict[int, int], locked: dict[int, Record], stock: Stock) -> None:
+def _refuse_unsellable(wanted: dict[int, int], locked: dict[int, StockRow], stock: Stock) -> None:
     for book_id in sorted(wanted):
         book = locked.get(book_id)
         if book is None or book.is_archived:
@@ -129,11 +130,11 @@ def _refuse_unsellable(wanted: dict[int, int], locked: dict[int, Record], stock:
         )
 
 
-def _visible(order: Record | Order, viewer: Viewer) -> bool:
+def _visible(order: OrderRow | Order, viewer: Viewer) -> bool:
     return viewer.is_admin or order.user_id == viewer.id
 
 
-async def get_order(session: AsyncSession, order_id: int, viewer: Viewer) -> Record:
+async def get_order(session: AsyncSession, order_id: int, viewer: Viewer) -> OrderRow:
     row = (await OrderRepository(session).get_rows([order_id])).get(order_id)
     if row is None or not _visible(row, viewer):
         raise order_not_found()  # never reveal that someone else's order exists
@@ -142,12 +143,14 @@ async def get_order(session: AsyncSession, order_id: int, viewer: Viewer) -> Rec
 
 async def get_orders(
     session: AsyncSession, order_ids: Sequence[int], viewer: Viewer
-) -> dict[int, Record]:
+) -> dict[int, OrderRow]:
     rows = await OrderRepository(session).get_rows(order_ids) if order_ids else {}
     return {order_id: row for order_id, row in rows.items() if _visible(row, viewer)}
 
 
-async def items_of(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, list[Record]]:
+async def items_of(
+    session: AsyncSession, order_ids: Sequence[int]
+) -> dict[int, list[OrderItemRow]]:
     return await OrderRepository(session).items_of(order_ids) if order_ids else {}
 
 
@@ -167,7 +170,7 @@ async def list_orders(
     user_id: int | None,
     filters: OrderFilterInput | None,
     args: PageArgs,
-) -> Page[Record]:
+) -> Page[OrderRow]:
     """A page of orders, newest first: one user's, or (user_id None, admins) anyone's."""
     page = args.request(NEWEST_FIRST)
     return await OrderRepository(session).list_page(page, **_filters(user_id, filters))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Self
+from typing import Self
 
 import strawberry
 from strawberry.types import Info
@@ -13,13 +13,13 @@ from strawberry.types import Info
 from app.addresses.types import Address
 from app.books.loaders import AnyBookLoader
 from app.books.types import Book
-from app.db.pagination import Record
 from app.graphql.context import Context
 from app.graphql.node import Node, global_id
 from app.graphql.permissions import IsAdmin
 from app.orders import service as orders_service
 from app.orders.loaders import OrderItemsLoader
 from app.orders.models import OrderStatus
+from app.orders.schemas import OrderItemRow, OrderRow
 from app.users.loaders import UserLoader
 from app.users.types import User
 
@@ -33,7 +33,7 @@ class OrderItem:
     book_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Record) -> Self:
+    def from_row(cls, row: OrderItemRow) -> Self:
         return cls(
             title=row.title,
             unit_price=row.unit_price,
@@ -68,7 +68,7 @@ class Order(Node):
     user_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Any) -> Self:
+    def from_row(cls, row: OrderRow) -> Self:
         return cls(
             id=global_id("Order", row.id),
             pk=row.id,

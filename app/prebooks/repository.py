@@ -11,17 +11,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.addresses.models import columns_with_address
 from app.books.models import Book
-from app.db.pagination import Ordering, Page, PageRequest, Record, SortKey, apply_keyset, to_page
+from app.db.pagination import Ordering, Page, PageRequest, SortKey, apply_keyset, to_page
+from app.db.rows import Shape
 from app.prebooks.models import QUEUE_ORDER, Prebook, PrebookStatus
+from app.prebooks.schemas import PrebookRow
 
 NEWEST_FIRST = Ordering(
     "CREATED_AT:DESC",
     (SortKey(Prebook.created_at, "sort_created_at", datetime), SortKey(Prebook.id, "sort_id", int)),
     descending=True,
 )
-PREBOOK_COLUMNS = columns_with_address(Prebook, Prebook.shipping_address)
+PREBOOK = Shape(PrebookRow, Prebook)
 
 
 class PrebookRepository:
@@ -58,9 +59,9 @@ class PrebookRepository:
         )
         return result.one_or_none()
 
-    async def get_rows(self, prebook_ids: Sequence[int]) -> dict[int, Record]:
-        statement = select(*PREBOOK_COLUMNS).where(Prebook.id.in_(prebook_ids))
-        return {row.id: row for row in await self.session.execute(statement)}
+    async def get_rows(self, prebook_ids: Sequence[int]) -> dict[int, PrebookRow]:
+        statement = select(*PREBOOK.columns()).where(Prebook.id.in_(prebook_ids))
+        return {row.id: row for row in PREBOOK.all(await self.session.execute(statement))}
 
     async def queue_positions(self, prebook_ids: Sequence[int]) -> dict[int, int]:
         """1-based place in its book's queue of each given prebook that is waiting."""
@@ -94,11 +95,11 @@ class PrebookRepository:
             conditions.append(Prebook.status == status)
         return conditions
 
-    async def list_page(self, page: PageRequest, **filters: Any) -> Page[Record]:
-        statement = select(*PREBOOK_COLUMNS, *NEWEST_FIRST.columns())
+    async def list_page(self, page: PageRequest, **filters: Any) -> Page[PrebookRow]:
+        statement = select(*PREBOOK.columns(), *NEWEST_FIRST.columns())
         statement = statement.where(*self._conditions(**filters))
         rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
-        return to_page(rows, NEWEST_FIRST, page)
+        return to_page(rows, NEWEST_FIRST, page, PREBOOK.of)
 
     async def count(self, **filters: Any) -> int:
         statement = select(func.count()).select_from(Prebook).where(*self._conditions(**filters))

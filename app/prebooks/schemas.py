@@ -1,14 +1,35 @@
-"""The prebook input, defined once (GraphQL shape, description, limits)."""
+"""What the prebooks repository reads, and the prebook input, defined once (GraphQL
+shape, description, limits)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
+from app.addresses.models import PostalAddress
 from app.addresses.schemas import Address
 from app.graphql.ids import id_decoder
 from app.graphql.inputs import GLOBAL_ID, Input, graphql_input
+from app.prebooks.models import PrebookStatus
+
+
+@dataclass(frozen=True, slots=True)
+class PrebookRow:
+    id: int
+    user_id: int
+    book_id: int
+    quantity: int
+    status: PrebookStatus
+    price_at_prebook: Decimal
+    shipping_address: PostalAddress
+    order_id: int | None
+    created_at: datetime
+    fulfilled_at: datetime | None
+    cancelled_at: datetime | None
 
 
 class PrebookData(Input):

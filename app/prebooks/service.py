@@ -20,11 +20,11 @@ from app.core.errors import (
     ValidationFailed,
 )
 from app.core.paging import PageArgs
-from app.db.pagination import Page, Record
+from app.db.pagination import Page
 from app.inventory import service as inventory
 from app.prebooks.models import MAX_PREBOOK_QUANTITY, Prebook, PrebookStatus
 from app.prebooks.repository import NEWEST_FIRST, PrebookRepository
-from app.prebooks.schemas import PrebookData
+from app.prebooks.schemas import PrebookData, PrebookRow
 from app.users.schemas import Viewer
 
 MAX_RESTOCK = 100_000
@@ -150,7 +150,7 @@ async def list_prebooks(
     book_id: int | None,
     status: PrebookStatus | None,
     args: PageArgs,
-) -> Page[Record]:
+) -> Page[PrebookRow]:
     """Newest first: one user's prebooks, or (user_id None, admins) anyone's."""
     page = args.request(NEWEST_FIRST)
     return await PrebookRepository(session).list_page(page, **_filters(user_id, book_id, status))
@@ -168,7 +168,7 @@ async def count_prebooks(
 
 async def get_prebooks(
     session: AsyncSession, ids: Sequence[int], viewer: Viewer
-) -> dict[int, Record]:
+) -> dict[int, PrebookRow]:
     rows = await PrebookRepository(session).get_rows(ids) if ids else {}
     return {i: row for i, row in rows.items() if viewer.is_admin or row.user_id == viewer.id}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Self
+from typing import Self
 
 import strawberry
 from strawberry.types import Info
@@ -20,7 +20,9 @@ from app.orders.loaders import OrderLoader
 from app.orders.types import Order
 from app.prebooks import service as prebooks_service
 from app.prebooks.loaders import QueuePositionLoader
+from app.prebooks.models import Prebook as PrebookModel
 from app.prebooks.models import PrebookStatus
+from app.prebooks.schemas import PrebookRow
 
 graphql_enum(
     description="Where a prebook is.",
@@ -52,7 +54,7 @@ class Prebook(Node):
     order_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: Any) -> Self:
+    def from_row(cls, row: PrebookRow | PrebookModel) -> Self:
         return cls(
             id=global_id("Prebook", row.id),
             pk=row.id,

@@ -10,10 +10,10 @@ import strawberry
 from strawberry.types import Info
 
 from app.books.types import Book
-from app.db.pagination import Record
 from app.graphql.context import Context
 from app.graphql.node import Node, global_id
 from app.wishlist import service as wishlist_service
+from app.wishlist.schemas import WishlistItemRow
 
 
 @strawberry.type(description="A book you saved for later.")
@@ -23,12 +23,12 @@ class WishlistItem(Node):
     added_at: datetime = strawberry.field(description="When it was saved.")
 
     @classmethod
-    def from_row(cls, row: Record) -> Self:
+    def from_row(cls, row: WishlistItemRow) -> Self:
         return cls(
             id=global_id("WishlistItem", row.item_id),
             pk=row.item_id,
-            book=Book.from_row(row),
-            added_at=row.item_added_at,
+            book=Book.from_row(row.book),
+            added_at=row.added_at,
         )
 
     @classmethod
