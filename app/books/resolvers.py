@@ -38,7 +38,7 @@ from app.core.errors import ValidationFailed
 from app.core.paging import PageArgs
 from app.core.validation import SINGLE_LINE, bounded
 from app.db.pagination import Page
-from app.graphql.connection import Connection, keyset_connection
+from app.graphql.connection import Connection, keyset_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.inputs import as_dict, parse_arg, parse_input
@@ -141,13 +141,11 @@ class BooksQuery:
         description="The catalog, a page at a time. Default order: newest first, or by "
         "relevance when searching. `first`/`last` at most 100."
     )
+    @paginated
     async def books(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
         filter: BookFilter | None = None,
         order_by: BookOrder | None = None,
     ) -> Connection[Book]:
@@ -156,7 +154,7 @@ class BooksQuery:
             info.context,
             filters=filters,
             order=order_by.as_tuple() if order_by else None,
-            args=PageArgs(first, after, last, before),
+            args=page,
             wanted=selected_paths(info),
         )
 
@@ -169,19 +167,17 @@ class BooksQuery:
         return Author.from_row(row)
 
     @strawberry.field(description="Authors by name, a page at a time.")
+    @paginated
     async def authors(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
         filter: AuthorFilter | None = None,
     ) -> Connection[Author]:
         # One argument of the filter, validated alone: its errors name `filter.search`.
         text = as_dict(filter).get("search") if filter else None
         search = parse_arg(AuthorSearch, text or "", field="filter.search")
-        args = PageArgs(first, after, last, before)
+        args = page
         return await keyset_connection(
             info.context,
             fetch=lambda session: books_service.list_authors(session, search, args),

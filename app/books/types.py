@@ -31,7 +31,7 @@ from app.books.repository import BookOrderField
 from app.books.schemas import AuthorRow, Availability, BookRow, GenreRow
 from app.core.paging import PageArgs
 from app.db.pagination import Page
-from app.graphql.connection import Connection
+from app.graphql.connection import Connection, paginated
 from app.graphql.context import Context
 from app.graphql.enums import SortDirection, graphql_enum
 from app.graphql.loaders import ContextLoader
@@ -122,13 +122,11 @@ class Author(Node):
         )
 
     @strawberry.field(description="Books by this author; default order: newest release first.")
+    @paginated
     async def books(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
         order_by: BookOrder | None = None,
     ) -> Connection[Book]:
         return await _nested_books(
@@ -136,7 +134,7 @@ class Author(Node):
             AuthorBooksLoader,
             AuthorBookCountLoader,
             self.pk,
-            PageArgs(first, after, last, before),
+            page,
             order_by,
         )
 
@@ -165,13 +163,11 @@ class Genre(Node):
         )
 
     @strawberry.field(description="Books in this genre; default order: newest release first.")
+    @paginated
     async def books(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
         order_by: BookOrder | None = None,
     ) -> Connection[Book]:
         return await _nested_books(
@@ -179,7 +175,7 @@ class Genre(Node):
             GenreBooksLoader,
             GenreBookCountLoader,
             self.pk,
-            PageArgs(first, after, last, before),
+            page,
             order_by,
         )
 

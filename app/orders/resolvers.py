@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.core.paging import PageArgs
-from app.graphql.connection import Connection, keyset_connection
+from app.graphql.connection import Connection, keyset_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.inputs import parse_input
@@ -56,13 +56,11 @@ class OrdersQuery:
     @strawberry.field(
         description="Your orders, newest first.", permission_classes=[IsAuthenticated]
     )
+    @paginated
     async def my_orders(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
         status: OrderStatus | None = None,
     ) -> Connection[Order]:
         viewer = info.context.viewer
@@ -70,25 +68,21 @@ class OrdersQuery:
             info.context,
             user_id=viewer.id,
             filters=OrderFilterInput(status=status),
-            args=PageArgs(first, after, last, before),
+            args=page,
         )
 
     @strawberry.field(
         description="Every order, newest first (admins).", permission_classes=[IsAdmin]
     )
+    @paginated
     async def orders(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
         filter: OrderFilter | None = None,
     ) -> Connection[Order]:
         filters = parse_input(OrderFilterInput, filter, field="filter") if filter else None
-        return await _orders_page(
-            info.context, user_id=None, filters=filters, args=PageArgs(first, after, last, before)
-        )
+        return await _orders_page(info.context, user_id=None, filters=filters, args=page)
 
 
 @strawberry.type

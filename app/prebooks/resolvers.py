@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from app.books.resolvers import book_by_id
 from app.core.paging import PageArgs
-from app.graphql.connection import Connection, keyset_connection
+from app.graphql.connection import Connection, keyset_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.inputs import parse_input
@@ -52,13 +52,11 @@ class PrebooksQuery:
     @strawberry.field(
         description="Your prebooks, newest first.", permission_classes=[IsAuthenticated]
     )
+    @paginated
     async def my_prebooks(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
         status: PrebookStatus | None = None,
     ) -> Connection[Prebook]:
         viewer = info.context.viewer
@@ -67,21 +65,19 @@ class PrebooksQuery:
             user_id=viewer.id,
             book_id=None,
             status=status,
-            args=PageArgs(first, after, last, before),
+            args=page,
         )
 
     @strawberry.field(
         description="Everyone's prebooks, newest first (admins).", permission_classes=[IsAdmin]
     )
+    @paginated
     async def prebooks(
         self,
         info: Info[Context, None],
         book_id: strawberry.ID | None = None,
         status: PrebookStatus | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
     ) -> Connection[Prebook]:
         book = decode_id(book_id, "Book", field="bookId") if book_id is not None else None
         return await _page(
@@ -89,7 +85,7 @@ class PrebooksQuery:
             user_id=None,
             book_id=book,
             status=status,
-            args=PageArgs(first, after, last, before),
+            args=page,
         )
 
 

@@ -8,7 +8,7 @@ from strawberry.types import Info
 from app.cart.resolvers import read_cart
 from app.cart.types import Cart
 from app.core.paging import PageArgs
-from app.graphql.connection import Connection, keyset_connection
+from app.graphql.connection import Connection, keyset_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.permissions import IsAuthenticated
@@ -22,17 +22,15 @@ class WishlistQuery:
         description="Books you saved for later, newest first (archived books drop out).",
         permission_classes=[IsAuthenticated],
     )
+    @paginated
     async def wishlist(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
     ) -> Connection[WishlistItem]:
         context = info.context
         viewer = context.viewer
-        args = PageArgs(first, after, last, before)
+        args = page
         return await keyset_connection(
             context,
             fetch=lambda session: wishlist_service.list_items(
