@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Self
 
 import strawberry
@@ -20,11 +21,4 @@ class Address:
 
     @classmethod
     def of(cls, address: PostalAddress) -> Self:
-        return cls(
-            full_name=address.full_name,
-            line1=address.line1,
-            line2=address.line2,
-            city=address.city,
-            postal_code=address.postal_code,
-            country=address.country,
-        )
+        return cls(**dataclasses.asdict(address))

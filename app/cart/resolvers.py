@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from app.cart import service as cart_service
@@ -19,12 +22,21 @@ async def read_cart(context: Context, user_id: int) -> Cart:
         )
 
 
+async def change_cart(
+    context: Context, change: Callable[[AsyncSession, int], Awaitable[None]]
+) -> Cart:
+    """Apply `change(session, user_id)` to the viewer's cart in one unit of work, and answer
+    with the cart as it is then."""
+    async with context.transaction() as session:
+        await change(session, context.viewer.id)
+    return await read_cart(context, context.viewer.id)
+
+
 @strawberry.type
 class CartQuery:
     @strawberry.field(description="Your cart.", permission_classes=[IsAuthenticated])
     async def cart(self, info: Info[Context, None]) -> Cart:
-        viewer = info.context.viewer
-        return await read_cart(info.context, viewer.id)
+        return await read_cart(info.context, info.context.viewer.id)
 
 
 @strawberry.type
@@ -36,14 +48,13 @@ class CartMutation:
     async def add_to_cart(
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int = 1
     ) -> Cart:
-        context = info.context
-        viewer = context.viewer
-        book = decode_id(book_id, "Book", field="bookId")
-        async with context.transaction() as session:
-            await cart_service.add(
-                session, user_id=viewer.id, book_id=book, quantity=quantity, stock=context.stock
-            )
-        return await read_cart(context, viewer.id)
+        book, stock = decode_id(book_id, "Book", field="bookId"), info.context.stock
+        return await change_cart(
+            info.context,
+            lambda session, user_id: cart_service.add(
+                session, user_id=user_id, book_id=book, quantity=quantity, stock=stock
+            ),
+        )
 
     @strawberry.mutation(
         description="Set how many copies of a book the cart holds (0 removes it).",
@@ -52,31 +63,27 @@ class CartMutation:
     async def update_cart_item(
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int
     ) -> Cart:
-        context = info.context
-        viewer = context.viewer
-        book = decode_id(book_id, "Book", field="bookId")
-        async with context.transaction() as session:
-            await cart_service.update(
-                session, user_id=viewer.id, book_id=book, quantity=quantity, stock=context.stock
-            )
-        return await read_cart(context, viewer.id)
+        book, stock = decode_id(book_id, "Book", field="bookId"), info.context.stock
+        return await change_cart(
+            info.context,
+            lambda session, user_id: cart_service.update(
+                session, user_id=user_id, book_id=book, quantity=quantity, stock=stock
+            ),
+        )
 
     @strawberry.mutation(
         description="Take a book out of the cart (harmless if it isn't there).",
         permission_classes=[IsAuthenticated],
     )
     async def remove_from_cart(self, info: Info[Context, None], book_id: strawberry.ID) -> Cart:
-        context = info.context
-        viewer = context.viewer
         book = decode_id(book_id, "Book", field="bookId")
-        async with context.transaction() as session:
-            await cart_service.remove(session, user_id=viewer.id, book_id=book)
-        return await read_cart(context, viewer.id)
+        return await change_cart(
+            info.context,
+            lambda session, user_id: cart_service.remove(session, user_id=user_id, book_id=book),
+        )
 
     @strawberry.mutation(description="Empty the cart.", permission_classes=[IsAuthenticated])
     async def clear_cart(self, info: Info[Context, None]) -> Cart:
-        context = info.context
-        viewer = context.viewer
-        async with context.transaction() as session:
-            await cart_service.clear(session, user_id=viewer.id)
-        return await read_cart(context, viewer.id)
+        return await change_cart(
+            info.context, lambda session, user_id: cart_service.clear(session, user_id=user_id)
+        )

@@ -17,7 +17,7 @@ from app.cart.schemas import CartWarning as CartWarningData
 from app.core.errors import ErrorCode
 from app.graphql.context import Context
 from app.graphql.ids import encode_id
-from app.graphql.node import Node, global_id
+from app.graphql.node import Node, global_id, viewers_nodes
 
 
 @strawberry.type(
@@ -68,15 +68,15 @@ class CartItem(Node):
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Lines of your own cart only."""
-        ids = [int(node_id) for node_id in node_ids]
-        viewer = await info.context.optional_viewer()
-        if viewer is None:
-            return [None] * len(ids)
-        async with info.context.session() as session:
-            lines = await cart_service.get_lines(
-                session, user_id=viewer.id, item_ids=ids, stock=info.context.stock
-            )
-        return [cls.from_line(lines[i]) if i in lines else None for i in ids]
+        stock = info.context.stock
+        return await viewers_nodes(
+            info,
+            node_ids,
+            lambda session, ids, viewer: cart_service.get_lines(
+                session, user_id=viewer.id, item_ids=ids, stock=stock
+            ),
+            cls.from_line,
+        )
 
 
 @strawberry.type(description="Your cart: kept on the server, the same on every device.")

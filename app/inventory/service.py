@@ -78,19 +78,13 @@ async def place_order(
     """Record an order (stock already taken by the caller): a checkout's, or a served
     prebook's."""
     subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
-    now = datetime.now(UTC)
-    order = Order(
-        user_id=user_id,
-        status=status,
-        subtotal=subtotal,
-        # No shipping fees, taxes or payments yet: the total is the subtotal.
-        total=subtotal,
-        currency=currency,
-        shipping_address=address,
-        idempotency_key=idempotency_key,
-        request_fingerprint=address.fingerprint() if idempotency_key else None,
-        confirmed_at=now if status is OrderStatus.CONFIRMED else None,
-    )
+    # No shipping fees, taxes or payments yet: the total is the subtotal.
+    order = Order(user_id=user_id, status=status, subtotal=subtotal, total=subtotal)
+    order.currency, order.shipping_address = currency, address
+    if idempotency_key:
+        order.idempotency_key, order.request_fingerprint = idempotency_key, address.fingerprint()
+    if status is OrderStatus.CONFIRMED:
+        order.confirmed_at = datetime.now(UTC)
     return await InventoryRepository(session).add_order(order, [line.as_row() for line in lines])
 
 

@@ -16,12 +16,12 @@ from app.orders import service as orders_service
 from app.orders.models import OrderStatus
 from app.orders.schemas import CheckoutInput, OrderFilter, OrderFilterInput
 from app.orders.types import Order
-from app.users.schemas import Viewer
 
 
-async def _order(context: Context, order_id: int, viewer: Viewer) -> Order:
+async def _order(context: Context, order_id: int) -> Order:
+    """The order as the viewer (signed in: every caller is under a permission) may see it."""
     async with context.session() as session:
-        return Order.from_row(await orders_service.get_order(session, order_id, viewer))
+        return Order.from_row(await orders_service.get_order(session, order_id, context.viewer))
 
 
 async def _orders_page(
@@ -50,8 +50,7 @@ class OrdersQuery:
         permission_classes=[IsAuthenticated],
     )
     async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
-        viewer = info.context.viewer
-        return await _order(info.context, decode_id(id, "Order", field="id"), viewer)
+        return await _order(info.context, decode_id(id, "Order", field="id"))
 
     @strawberry.field(
         description="Your orders, newest first.", permission_classes=[IsAuthenticated]
@@ -63,12 +62,9 @@ class OrdersQuery:
         page: PageArgs = PageArgs(),
         status: OrderStatus | None = None,
     ) -> Connection[Order]:
-        viewer = info.context.viewer
+        filters = OrderFilterInput(status=status)
         return await _orders_page(
-            info.context,
-            user_id=viewer.id,
-            filters=OrderFilterInput(status=status),
-            args=page,
+            info.context, user_id=info.context.viewer.id, filters=filters, args=page
         )
 
     @strawberry.field(
@@ -94,13 +90,12 @@ class OrdersMutation:
     )
     async def checkout(self, info: Info[Context, None], input: CheckoutInput) -> Order:
         context = info.context
-        viewer = context.viewer
         data = parse_input(schemas.CheckoutData, input)
         async with context.transaction() as session:
             order = await orders_service.checkout(
-                session, context.settings, viewer=viewer, data=data, stock=context.stock
+                session, context.settings, viewer=context.viewer, data=data, stock=context.stock
             )
-        return await _order(context, order.id, viewer)
+        return await _order(context, order.id)
 
     @strawberry.mutation(
         description="Cancel your order while it is PENDING or CONFIRMED; its copies go back "
@@ -108,14 +103,16 @@ class OrdersMutation:
         permission_classes=[IsAuthenticated],
     )
     async def cancel_order(self, info: Info[Context, None], id: strawberry.ID) -> Order:
-        context = info.context
-        viewer = context.viewer
-        order_id = decode_id(id, "Order", field="id")
+        context, order_id = info.context, decode_id(id, "Order", field="id")
         async with context.transaction() as session:
             await orders_service.cancel(
-                session, context.settings, order_id=order_id, viewer=viewer, stock=context.stock
+                session,
+                context.settings,
+                order_id=order_id,
+                viewer=context.viewer,
+                stock=context.stock,
             )
-        return await _order(context, order_id, viewer)
+        return await _order(context, order_id)
 
     @strawberry.mutation(
         description="Move an order along PENDING → CONFIRMED → SHIPPED → DELIVERED, or to "
@@ -125,11 +122,9 @@ class OrdersMutation:
     async def update_order_status(
         self, info: Info[Context, None], id: strawberry.ID, status: OrderStatus
     ) -> Order:
-        context = info.context
-        viewer = context.viewer
-        order_id = decode_id(id, "Order", field="id")
+        context, order_id = info.context, decode_id(id, "Order", field="id")
         async with context.transaction() as session:
             await orders_service.update_status(
                 session, context.settings, order_id=order_id, status=status, stock=context.stock
             )
-        return await _order(context, order_id, viewer)
+        return await _order(context, order_id)

@@ -14,7 +14,7 @@ from app.addresses.types import Address
 from app.books.loaders import AnyBookLoader
 from app.books.types import Book
 from app.graphql.context import Context
-from app.graphql.node import Node, global_id
+from app.graphql.node import Node, global_id, viewers_nodes
 from app.graphql.permissions import IsAdmin
 from app.orders import service as orders_service
 from app.orders.loaders import OrderItemsLoader
@@ -102,10 +102,4 @@ class Order(Node):
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Your orders (any order for admins); others resolve to null."""
-        ids = [int(node_id) for node_id in node_ids]
-        viewer = await info.context.optional_viewer()
-        if viewer is None:
-            return [None] * len(ids)
-        async with info.context.session() as session:
-            rows = await orders_service.get_orders(session, ids, viewer)
-        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+        return await viewers_nodes(info, node_ids, orders_service.get_orders, cls.from_row)

@@ -60,13 +60,7 @@ class PrebooksQuery:
         status: PrebookStatus | None = None,
     ) -> Connection[Prebook]:
         viewer = info.context.viewer
-        return await _page(
-            info.context,
-            user_id=viewer.id,
-            book_id=None,
-            status=status,
-            args=page,
-        )
+        return await _page(info.context, user_id=viewer.id, book_id=None, status=status, args=page)
 
     @strawberry.field(
         description="Everyone's prebooks, newest first (admins).", permission_classes=[IsAdmin]
@@ -80,13 +74,7 @@ class PrebooksQuery:
         page: PageArgs = PageArgs(),
     ) -> Connection[Prebook]:
         book = decode_id(book_id, "Book", field="bookId") if book_id is not None else None
-        return await _page(
-            info.context,
-            user_id=None,
-            book_id=book,
-            status=status,
-            args=page,
-        )
+        return await _page(info.context, user_id=None, book_id=book, status=status, args=page)
 
 
 @strawberry.type
@@ -98,11 +86,10 @@ class PrebooksMutation:
     )
     async def prebook(self, info: Info[Context, None], input: PrebookInput) -> Prebook:
         context = info.context
-        viewer = context.viewer
         data = parse_input(schemas.PrebookData, input)
         async with context.transaction() as session:
             prebook = await prebooks_service.create(
-                session, viewer=viewer, data=data, stock=context.stock
+                session, viewer=context.viewer, data=data, stock=context.stock
             )
             return Prebook.from_row(prebook)
 

@@ -15,7 +15,7 @@ from app.books.loaders import AnyBookLoader
 from app.books.types import Book
 from app.graphql.context import Context
 from app.graphql.enums import graphql_enum
-from app.graphql.node import Node, global_id
+from app.graphql.node import Node, global_id, viewers_nodes
 from app.orders.loaders import OrderLoader
 from app.orders.types import Order
 from app.prebooks import service as prebooks_service
@@ -96,13 +96,7 @@ class Prebook(Node):
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Your prebooks (admins: anyone's); others resolve to null."""
-        ids = [int(node_id) for node_id in node_ids]
-        viewer = await info.context.optional_viewer()
-        if viewer is None:
-            return [None] * len(ids)
-        async with info.context.session() as session:
-            rows = await prebooks_service.get_prebooks(session, ids, viewer)
-        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+        return await viewers_nodes(info, node_ids, prebooks_service.get_prebooks, cls.from_row)
 
 
 @strawberry.type(description="What a restock (or a release) did.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from app.cart.resolvers import read_cart
+from app.cart.resolvers import change_cart
 from app.cart.types import Cart
 from app.core.paging import PageArgs
 from app.graphql.connection import Connection, keyset_connection, paginated
@@ -79,11 +79,10 @@ class WishlistMutation:
     async def move_wishlist_item_to_cart(
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int = 1
     ) -> Cart:
-        context = info.context
-        viewer = context.viewer
-        book = decode_id(book_id, "Book", field="bookId")
-        async with context.transaction() as session:
-            await wishlist_service.move_to_cart(
-                session, user_id=viewer.id, book_id=book, quantity=quantity, stock=context.stock
-            )
-        return await read_cart(context, viewer.id)
+        book, stock = decode_id(book_id, "Book", field="bookId"), info.context.stock
+        return await change_cart(
+            info.context,
+            lambda session, user_id: wishlist_service.move_to_cart(
+                session, user_id=user_id, book_id=book, quantity=quantity, stock=stock
+            ),
+        )

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from app.books.types import Book
 from app.graphql.context import Context
-from app.graphql.node import Node, global_id
+from app.graphql.node import Node, global_id, viewers_nodes
 from app.wishlist import service as wishlist_service
 from app.wishlist.schemas import WishlistItemRow
 
@@ -36,12 +36,12 @@ class WishlistItem(Node):
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Only your own wishlist items resolve."""
-        ids = [int(node_id) for node_id in node_ids]
-        viewer = await info.context.optional_viewer()
-        if viewer is None:
-            return [None] * len(ids)
-        async with info.context.session() as session:
-            rows = await wishlist_service.get_items(
-                session, user_id=viewer.id, ids=ids, stock=info.context.stock
-            )
-        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+        stock = info.context.stock
+        return await viewers_nodes(
+            info,
+            node_ids,
+            lambda session, ids, viewer: wishlist_service.get_items(
+                session, user_id=viewer.id, ids=ids, stock=stock
+            ),
+            cls.from_row,
+        )
