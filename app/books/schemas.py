@@ -10,8 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, HttpUrl, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl, model_validator
 
 from app.books.models import (
     DESCRIPTION_MAX_LENGTH,
@@ -153,12 +152,6 @@ def _unique(values: list[int]) -> list[int]:
     return values
 
 
-def _forbid_null(model: BaseModel, *names: str) -> None:
-    for name in names:
-        if name in model.model_fields_set and getattr(model, name) is None:
-            raise ValueError(f"`{to_camel(name)}` cannot be null")
-
-
 AuthorIDs = Annotated[
     list[AuthorID],
     Field(min_length=1, max_length=MAX_AUTHORS_PER_BOOK),
@@ -256,10 +249,7 @@ class BookUpdateInput(Input):
     publisher: Name | None = Field(default=None, description="Publisher.")
     cover_url: CoverUrl | None = Field(default=None, description="Cover URL.")
 
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> Self:
-        _forbid_null(self, "title", "isbn13", "price", "release_date", "author_ids", "genre_ids")
-        return self
+    not_null = ("title", "isbn13", "price", "release_date", "author_ids", "genre_ids")
 
 
 @graphql_input(
@@ -284,10 +274,7 @@ class AuthorUpdateInput(Input):
     name: Name | None = Field(default=None, description="Name.")
     bio: LongText | None = Field(default=None, description="Biography (null clears).")
 
-    @model_validator(mode="after")
-    def _name_stays_set(self) -> Self:
-        _forbid_null(self, "name")
-        return self
+    not_null = ("name",)
 
 
 @graphql_input(
@@ -313,10 +300,7 @@ class GenreUpdateInput(Input):
     slug: Slug | None = Field(default=None, description="Slug.")
     description: LongText | None = Field(default=None, description="Description.")
 
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> Self:
-        _forbid_null(self, "name", "slug")
-        return self
+    not_null = ("name", "slug")
 
 
 @graphql_input(

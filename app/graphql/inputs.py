@@ -18,10 +18,18 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Self, TypeVar, Union, get_args, get_origin
 
 import strawberry
-from pydantic import BaseModel, ConfigDict, EmailStr, HttpUrl, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    HttpUrl,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 from strawberry.types.unset import UnsetType
 
@@ -38,6 +46,15 @@ class Input(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
     )
+    # Fields a partial update may leave out but not send as null (they are required).
+    not_null: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _sent_not_null(self) -> Self:
+        for name in self.not_null:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"`{to_camel(name)}` cannot be null")
+        return self
 
     def given(self) -> dict[str, Any]:
         """The fields the client sent (partial updates), by Python name."""

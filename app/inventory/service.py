@@ -9,10 +9,8 @@ served here becomes a CONFIRMED order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,30 +21,9 @@ from app.books.schemas import MAX_STOCK
 from app.core.config import Settings
 from app.core.errors import ValidationFailed
 from app.inventory.repository import InventoryRepository
-from app.inventory.schemas import StockRow
+from app.inventory.schemas import OrderLine, StockRow
 from app.orders.models import Order, OrderStatus
 from app.prebooks.models import Prebook, PrebookStatus
-
-
-@dataclass(frozen=True, slots=True)
-class OrderLine:
-    book_id: int
-    title: str
-    unit_price: Decimal
-    quantity: int
-
-    @property
-    def line_total(self) -> Decimal:
-        return self.unit_price * self.quantity
-
-    def as_row(self) -> dict[str, Any]:
-        return {
-            "book_id": self.book_id,
-            "title": self.title,
-            "unit_price": self.unit_price,
-            "quantity": self.quantity,
-            "line_total": self.line_total,
-        }
 
 
 async def lock(session: AsyncSession, book_ids: Sequence[int]) -> dict[int, StockRow]:

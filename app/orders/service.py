@@ -16,8 +16,7 @@ from app.core.errors import AppError, ConflictError, ErrorCode, GlobalRef, NotFo
 from app.core.paging import PageArgs
 from app.db.pagination import Page
 from app.inventory import service as inventory
-from app.inventory.schemas import StockRow
-from app.inventory.service import OrderLine
+from app.inventory.schemas import OrderLine, StockRow
 from app.orders.models import Order, OrderStatus
 from app.orders.repository import NEWEST_FIRST, OrderRepository
 from app.orders.schemas import CheckoutData, OrderFilterInput, OrderItemRow, OrderRow
