@@ -72,34 +72,43 @@ class _FromRow(Protocol):
 _N = TypeVar("_N", bound=_FromRow)
 
 
-async def _nodes_by_id(
+async def _load_nodes(
     node_type: type[_N],
     info: Info[Context, None],
-    loader: type[ContextLoader[int, Any | None]],
+    loader: type[ContextLoader[int, Any]],
     node_ids: Iterable[str],
 ) -> list[_N | None]:
-    """`resolve_nodes` of a catalog type: through the request's loader, None where missing."""
+    """Catalog objects by id through the request's loader, None where missing."""
     rows = await info.context.loader(loader).load_many([int(i) for i in node_ids])
     return [None if row is None else node_type.from_row(row) for row in rows]
 
 
-async def _nested_books(
-    context: Context,
+def _shelf_books(
     pages: type[ContextLoader[NestedBooksKey, Page[BookRow]]],
     counts: type[ContextLoader[int, int]],
-    owner: int,
-    args: PageArgs,
-    order_by: BookOrder | None,
-) -> Connection[Book]:
-    """The books of an author or a genre, batched with the other owners' on the page."""
-    order = _order(order_by)
-    page = args.request(books_service.nested_ordering(order))
-    found = await context.loader(pages).load(NestedBooksKey(owner, order, page))
-    return Connection.from_page(
-        found,
-        [Book.from_row(row) for row in found.items],
-        count=lambda: context.loader(counts).load(owner),
-    )
+    *,
+    description: str,
+) -> Any:
+    """The `books` field of an author or a genre, batched with the other owners' on the
+    page through `pages` and `counts`."""
+
+    @paginated
+    async def books(
+        self: Author | Genre,
+        info: Info[Context, None],
+        page: PageArgs = PageArgs(),
+        order_by: BookOrder | None = None,
+    ) -> Connection[Book]:
+        context, order = info.context, _order(order_by)
+        request = page.request(books_service.nested_ordering(order))
+        found = await context.loader(pages).load(NestedBooksKey(self.pk, order, request))
+        return Connection.from_page(
+            found,
+            [Book.from_row(row) for row in found.items],
+            count=lambda: context.loader(counts).load(self.pk),
+        )
+
+    return strawberry.field(resolver=books, description=description)
 
 
 @strawberry.type(description="A person credited on books.")
@@ -121,28 +130,17 @@ class Author(Node):
             updated_at=row.updated_at,
         )
 
-    @strawberry.field(description="Books by this author; default order: newest release first.")
-    @paginated
-    async def books(
-        self,
-        info: Info[Context, None],
-        page: PageArgs = PageArgs(),
-        order_by: BookOrder | None = None,
-    ) -> Connection[Book]:
-        return await _nested_books(
-            info.context,
-            AuthorBooksLoader,
-            AuthorBookCountLoader,
-            self.pk,
-            page,
-            order_by,
-        )
+    books = _shelf_books(
+        AuthorBooksLoader,
+        AuthorBookCountLoader,
+        description="Books by this author; default order: newest release first.",
+    )
 
     @classmethod
     async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        return await _nodes_by_id(cls, info, AuthorLoader, node_ids)
+        return await _load_nodes(cls, info, AuthorLoader, node_ids)
 
 
 @strawberry.type(description="A shelf of the catalog (Fantasy, History, ...).")
@@ -162,28 +160,17 @@ class Genre(Node):
             description=row.description,
         )
 
-    @strawberry.field(description="Books in this genre; default order: newest release first.")
-    @paginated
-    async def books(
-        self,
-        info: Info[Context, None],
-        page: PageArgs = PageArgs(),
-        order_by: BookOrder | None = None,
-    ) -> Connection[Book]:
-        return await _nested_books(
-            info.context,
-            GenreBooksLoader,
-            GenreBookCountLoader,
-            self.pk,
-            page,
-            order_by,
-        )
+    books = _shelf_books(
+        GenreBooksLoader,
+        GenreBookCountLoader,
+        description="Books in this genre; default order: newest release first.",
+    )
 
     @classmethod
     async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        return await _nodes_by_id(cls, info, GenreLoader, node_ids)
+        return await _load_nodes(cls, info, GenreLoader, node_ids)
 
 
 @strawberry.type(description="A book in the catalog.")
@@ -288,4 +275,4 @@ class Book(Node):
     ) -> list[Self | None]:
         """Books by id; archived ones only for admins."""
         loader = viewers_book_loader(await info.context.is_admin())
-        return await _nodes_by_id(cls, info, loader, node_ids)
+        return await _load_nodes(cls, info, loader, node_ids)
