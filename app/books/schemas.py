@@ -211,23 +211,33 @@ class AuthorFilterInput(Input):
 class AuthorFilter: ...
 
 
+# Validation runs (and reports errors) in field order; the GraphQL inputs list their fields
+# in another order, given to `graphql_input`.
+_CREATE_ORDER = ("title", "isbn13", "price", "release_date", "author_ids", "genre_ids")
+_OPTIONAL_ORDER = ("subtitle", "description", "page_count", "language", "publisher", "cover_url")
+
+
 class BookCreateInput(Input):
     title: Title = Field(description="Title (1-300 characters).")
-    isbn13: Isbn = Field(description="ISBN-13, or an ISBN-10 (converted).")
-    price: Price = Field(description="Price, > 0, two decimals at most.")
-    release_date: date = Field(description="Release date (future = pre-order).")
-    author_ids: AuthorIDs = Field(description="Authors in credit order (1-20).")
-    genre_ids: GenreIDs = Field(default=[], description="Genres (at most 10).")
-    stock_quantity: Stock = Field(default=0, description="Initial stock (>= 0).")
     subtitle: Title | None = Field(default=None, description="Subtitle.")
+    isbn13: Isbn = Field(description="ISBN-13, or an ISBN-10 (converted).")
     description: LongText | None = Field(default=None, description="Blurb.")
+    price: Price = Field(description="Price, > 0, two decimals at most.")
+    stock_quantity: Stock = Field(default=0, description="Initial stock (>= 0).")
+    release_date: date = Field(description="Release date (future = pre-order).")
     page_count: PageCount | None = Field(default=None, description="Number of pages.")
     language: Language | None = Field(default=None, description="BCP 47 tag, e.g. en.")
     publisher: Name | None = Field(default=None, description="Publisher.")
     cover_url: CoverUrl | None = Field(default=None, description="http(s) URL of the cover.")
+    author_ids: AuthorIDs = Field(description="Authors in credit order (1-20).")
+    genre_ids: GenreIDs = Field(default=[], description="Genres (at most 10).")
 
 
-@graphql_input(BookCreateInput, description="A new book.")
+@graphql_input(
+    BookCreateInput,
+    description="A new book.",
+    order=(*_CREATE_ORDER, "stock_quantity", *_OPTIONAL_ORDER),
+)
 class CreateBookInput: ...
 
 
@@ -235,21 +245,21 @@ class BookUpdateInput(Input):
     """Every field optional; a field sent as null clears it (where that is allowed)."""
 
     title: Title | None = Field(default=None, description="Title.")
+    subtitle: Title | None = Field(default=None, description="Subtitle.")
     isbn13: Isbn | None = Field(default=None, description="ISBN-13 or ISBN-10.")
+    description: LongText | None = Field(default=None, description="Blurb.")
     price: Price | None = Field(default=None, description="Price.")
     release_date: date | None = Field(default=None, description="Release date.")
-    author_ids: AuthorIDs | None = Field(
-        default=None, description="Replaces the authors (in credit order)."
-    )
-    genre_ids: GenreIDs | None = Field(default=None, description="Replaces the genres.")
-    subtitle: Title | None = Field(default=None, description="Subtitle.")
-    description: LongText | None = Field(default=None, description="Blurb.")
     page_count: PageCount | None = Field(default=None, description="Number of pages.")
     language: Language | None = Field(default=None, description="BCP 47 tag.")
     publisher: Name | None = Field(default=None, description="Publisher.")
     cover_url: CoverUrl | None = Field(default=None, description="Cover URL.")
+    author_ids: AuthorIDs | None = Field(
+        default=None, description="Replaces the authors (in credit order)."
+    )
+    genre_ids: GenreIDs | None = Field(default=None, description="Replaces the genres.")
 
-    not_null = ("title", "isbn13", "price", "release_date", "author_ids", "genre_ids")
+    not_null = _CREATE_ORDER
 
 
 @graphql_input(
@@ -257,6 +267,7 @@ class BookUpdateInput(Input):
     description="Changes to a book: omitted fields stay, null clears an optional field. "
     "Stock is changed by restocking and sales, not here.",
     partial=True,
+    order=(*_CREATE_ORDER, *_OPTIONAL_ORDER),
 )
 class UpdateBookInput: ...
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -106,15 +106,24 @@ def _graphql_type(annotation: Any, metadata: list[Any]) -> Any:
 
 
 def graphql_input(
-    model: type[BaseModel], *, description: str, partial: bool = False
+    model: type[BaseModel],
+    *,
+    description: str,
+    partial: bool = False,
+    order: Sequence[str] | None = None,
 ) -> Callable[[type[T]], type[T]]:
     """Fill the (empty) decorated class with `model`'s fields and make it a Strawberry
     input named after the class. `partial`: every field defaults to UNSET, so an update
-    tells a field left out from one sent as null."""
+    tells a field left out from one sent as null. `order`: the GraphQL field order, when
+    it is not the model's (which is the order validation reports errors in)."""
+    names = list(order or model.model_fields)
+    if sorted(names) != sorted(model.model_fields):
+        raise TypeError(f"`order` must name every field of {model.__name__} once")
 
     def build(cls: type[T]) -> type[T]:
         annotations: dict[str, Any] = {}
-        for name, info in model.model_fields.items():
+        for name in names:
+            info = model.model_fields[name]
             if not info.description:
                 raise TypeError(f"{model.__name__}.{name} needs a description")
             annotations[name] = _graphql_type(info.annotation, info.metadata)
