@@ -14,7 +14,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Float,
     Integer,
     Select,
@@ -22,7 +21,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
-    column,
     delete,
     exists,
     func,
@@ -32,7 +30,6 @@ from sqlalchemy import (
     select,
     union_all,
     update,
-    values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -41,25 +38,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from app.books.models import Author, Book, Genre, book_authors, book_genres
+from app.books.schemas import AuthorRow, Availability, BookRow, GenreRow
 from app.db.base import violated_constraint
 from app.db.pagination import (
     Ordering,
     Page,
     PageRequest,
-    Record,
     SortKey,
     apply_keyset,
     apply_keyset_per_group,
     to_page,
     to_pages,
 )
-
-
-class Availability(StrEnum):
-    IN_STOCK = "IN_STOCK"
-    LOW_STOCK = "LOW_STOCK"
-    OUT_OF_STOCK = "OUT_OF_STOCK"
-    PREORDER = "PREORDER"
+from app.db.rows import Shape
 
 
 class BookOrderField(StrEnum):
@@ -118,26 +109,15 @@ def availability_of(stock: Stock) -> ColumnElement[str]:
     )
 
 
-BOOK_COLUMNS: tuple[Any, ...] = (
-    Book.id,
-    Book.title,
-    Book.subtitle,
-    Book.isbn13,
-    Book.description,
-    Book.price,
-    Book.stock_quantity,
-    Book.prebook_demand,
-    Book.release_date,
-    Book.page_count,
-    Book.language,
-    Book.publisher,
-    Book.cover_url,
-    Book.is_archived,
-    Book.created_at,
-    Book.updated_at,
-)
-AUTHOR_COLUMNS = (Author.id, Author.name, Author.bio, Author.created_at, Author.updated_at)
-GENRE_COLUMNS = (Genre.id, Genre.name, Genre.slug, Genre.description)
+BOOK = Shape(BookRow, Book, availability=None)
+AUTHOR = Shape(AuthorRow, Author)
+GENRE = Shape(GenreRow, Genre)
+
+
+def book_columns(stock: Stock) -> list[Any]:
+    """The select list of a BookRow (for other domains' joins too)."""
+    return BOOK.columns(availability=availability_of(stock).label("availability"))
+
 
 _SORT_COLUMNS: dict[BookOrderField, tuple[Any, str, type]] = {
     BookOrderField.TITLE: (Book.title, "sort_title", str),
@@ -252,7 +232,7 @@ class BookRepository:
         return conditions
 
     def _book_select(self, stock: Stock) -> Select[Any]:
-        return select(*BOOK_COLUMNS, availability_of(stock).label("availability"))
+        return select(*book_columns(stock))
 
     async def list_page(
         self,
@@ -261,11 +241,11 @@ class BookRepository:
         ordering: Ordering,
         page: PageRequest,
         search: Search | None,
-    ) -> Page[Record]:
+    ) -> Page[BookRow]:
         statement = self._book_select(stock).add_columns(*ordering.columns())
         statement = statement.where(*self._conditions(criteria, stock, search))
         rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
-        return to_page(rows, ordering, page)
+        return to_page(rows, ordering, page, BOOK.of)
 
     async def count(self, criteria: BookCriteria, stock: Stock, search: Search | None) -> int:
         statement = select(func.count()).select_from(Book)
@@ -274,12 +254,12 @@ class BookRepository:
 
     async def pages_by_author(
         self, author_ids: Sequence[int], stock: Stock, ordering: Ordering, page: PageRequest
-    ) -> dict[int, Page[Record]]:
+    ) -> dict[int, Page[BookRow]]:
         return await self._pages_by(book_authors, "author_id", author_ids, stock, ordering, page)
 
     async def pages_by_genre(
         self, genre_ids: Sequence[int], stock: Stock, ordering: Ordering, page: PageRequest
-    ) -> dict[int, Page[Record]]:
+    ) -> dict[int, Page[BookRow]]:
         return await self._pages_by(book_genres, "genre_id", genre_ids, stock, ordering, page)
 
     async def count_by_author(self, author_ids: Sequence[int]) -> dict[int, int]:
@@ -296,7 +276,7 @@ class BookRepository:
         stock: Stock,
         ordering: Ordering,
         page: PageRequest,
-    ) -> dict[int, Page[Record]]:
+    ) -> dict[int, Page[BookRow]]:
         """A page of unarchived books for each owner (author or genre) linked by `link`."""
         owner = link.c[owner_column]
         statement = (
@@ -307,7 +287,7 @@ class BookRepository:
         )
         query = apply_keyset_per_group(statement, owner, ordering, page)
         rows = (await self.session.execute(query)).all()
-        return to_pages(rows, owner_ids, ordering, page)
+        return to_pages(rows, owner_ids, ordering, page, BOOK.of)
 
     async def _count_by(
         self, link: Table, owner_column: str, owner_ids: Sequence[int]
@@ -324,44 +304,44 @@ class BookRepository:
 
     async def get_rows(
         self, book_ids: Sequence[int], stock: Stock, *, include_archived: bool
-    ) -> dict[int, Record]:
+    ) -> dict[int, BookRow]:
         statement = self._book_select(stock).where(Book.id.in_(book_ids))
         if not include_archived:
             statement = statement.where(~Book.is_archived)
-        return {row.id: row for row in await self.session.execute(statement)}
+        return {row.id: row for row in BOOK.all(await self.session.execute(statement))}
 
     async def get_row_by_isbn(
         self, isbn13: str, stock: Stock, *, include_archived: bool
-    ) -> Record | None:
+    ) -> BookRow | None:
         statement = self._book_select(stock).where(Book.isbn13 == isbn13)
         if not include_archived:
             statement = statement.where(~Book.is_archived)
-        row: Record | None = (await self.session.execute(statement)).one_or_none()
-        return row
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else BOOK.of(row)
 
-    async def authors_of_books(self, book_ids: Sequence[int]) -> dict[int, list[Record]]:
+    async def authors_of_books(self, book_ids: Sequence[int]) -> dict[int, list[AuthorRow]]:
         """Each book's authors in credit order."""
         statement = (
-            select(book_authors.c.book_id.label("book_id"), *AUTHOR_COLUMNS)
+            select(*AUTHOR.columns(), book_authors.c.book_id.label("book_id"))
             .join(Author, Author.id == book_authors.c.author_id)
             .where(book_authors.c.book_id == any_(_id_array(book_ids)))
             .order_by(book_authors.c.book_id, book_authors.c.position)
         )
-        result: dict[int, list[Record]] = {book_id: [] for book_id in book_ids}
+        result: dict[int, list[AuthorRow]] = {book_id: [] for book_id in book_ids}
         for row in await self.session.execute(statement):
-            result[row.book_id].append(row)
+            result[row.book_id].append(AUTHOR.of(row))
         return result
 
-    async def genres_of_books(self, book_ids: Sequence[int]) -> dict[int, list[Record]]:
+    async def genres_of_books(self, book_ids: Sequence[int]) -> dict[int, list[GenreRow]]:
         statement = (
-            select(book_genres.c.book_id.label("book_id"), *GENRE_COLUMNS)
+            select(*GENRE.columns(), book_genres.c.book_id.label("book_id"))
             .join(Genre, Genre.id == book_genres.c.genre_id)
             .where(book_genres.c.book_id == any_(_id_array(book_ids)))
             .order_by(book_genres.c.book_id, Genre.name)
         )
-        result: dict[int, list[Record]] = {book_id: [] for book_id in book_ids}
+        result: dict[int, list[GenreRow]] = {book_id: [] for book_id in book_ids}
         for row in await self.session.execute(statement):
-            result[row.book_id].append(row)
+            result[row.book_id].append(GENRE.of(row))
         return result
 
     async def isbn_taken(self, isbn13: str, *, except_id: int | None = None) -> bool:
@@ -371,46 +351,6 @@ class BookRepository:
         return await self.session.scalar(statement.limit(1)) is not None
 
     # -- writing ----------------------------------------------------------------------
-
-    async def lock_for_sale(self, book_ids: Sequence[int]) -> dict[int, Record]:
-        """Lock the books' rows in ascending id order, whoever asks: two checkouts of the
-        same books then wait for each other instead of deadlocking."""
-        statement = (
-            select(
-                Book.id,
-                Book.title,
-                Book.price,
-                Book.stock_quantity,
-                Book.prebook_demand,
-                Book.is_archived,
-                Book.release_date,
-            )
-            .where(Book.id.in_(book_ids))
-            .order_by(Book.id)
-            .with_for_update()
-        )
-        return {row.id: row for row in await self.session.execute(statement)}
-
-    async def adjust_demand(self, book_id: int, delta: int) -> None:
-        await self.session.execute(
-            update(Book)
-            .where(Book.id == book_id)
-            .values(prebook_demand=Book.prebook_demand + delta, updated_at=func.now())
-        )
-
-    async def adjust_stock(self, deltas: dict[int, int]) -> None:
-        """Add (or, negative, take) copies, in one statement. The CHECK constraint
-        `stock_quantity >= 0` is the backstop against overselling."""
-        if not deltas:
-            return
-        changes = values(
-            column("book_id", BigInteger), column("delta", Integer), name="changes"
-        ).data(sorted(deltas.items()))
-        await self.session.execute(
-            update(Book)
-            .where(Book.id == changes.c.book_id)
-            .values(stock_quantity=Book.stock_quantity + changes.c.delta, updated_at=func.now())
-        )
 
     async def lock(self, book_id: int) -> Book | None:
         result = await self.session.scalars(
@@ -489,18 +429,18 @@ class AuthorRepository:
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return [Author.name.ilike(pattern, escape="\\")]
 
-    async def list_page(self, search: str | None, page: PageRequest) -> Page[Record]:
-        statement = select(*AUTHOR_COLUMNS, *self.ORDERING.columns()).where(*self._search(search))
+    async def list_page(self, search: str | None, page: PageRequest) -> Page[AuthorRow]:
+        statement = select(*AUTHOR.columns(), *self.ORDERING.columns()).where(*self._search(search))
         rows = (await self.session.execute(apply_keyset(statement, self.ORDERING, page))).all()
-        return to_page(rows, self.ORDERING, page)
+        return to_page(rows, self.ORDERING, page, AUTHOR.of)
 
     async def count(self, search: str | None) -> int:
         statement = select(func.count()).select_from(Author).where(*self._search(search))
         return int(await self.session.scalar(statement) or 0)
 
-    async def get_rows(self, author_ids: Sequence[int]) -> dict[int, Record]:
-        statement = select(*AUTHOR_COLUMNS).where(Author.id.in_(author_ids))
-        return {row.id: row for row in await self.session.execute(statement)}
+    async def get_rows(self, author_ids: Sequence[int]) -> dict[int, AuthorRow]:
+        statement = select(*AUTHOR.columns()).where(Author.id.in_(author_ids))
+        return {row.id: row for row in AUTHOR.all(await self.session.execute(statement))}
 
     async def existing_ids(self, author_ids: Sequence[int]) -> set[int]:
         result = await self.session.scalars(select(Author.id).where(Author.id.in_(author_ids)))
@@ -535,16 +475,17 @@ class GenreRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def list_all(self) -> Sequence[Record]:
-        return (await self.session.execute(select(*GENRE_COLUMNS).order_by(Genre.name))).all()
+    async def list_all(self) -> list[GenreRow]:
+        return GENRE.all(await self.session.execute(select(*GENRE.columns()).order_by(Genre.name)))
 
-    async def get_by_slug(self, slug: str) -> Record | None:
-        statement = select(*GENRE_COLUMNS).where(Genre.slug == slug)
-        return (await self.session.execute(statement)).one_or_none()
+    async def get_by_slug(self, slug: str) -> GenreRow | None:
+        statement = select(*GENRE.columns()).where(Genre.slug == slug)
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else GENRE.of(row)
 
-    async def get_rows(self, genre_ids: Sequence[int]) -> dict[int, Record]:
-        statement = select(*GENRE_COLUMNS).where(Genre.id.in_(genre_ids))
-        return {row.id: row for row in await self.session.execute(statement)}
+    async def get_rows(self, genre_ids: Sequence[int]) -> dict[int, GenreRow]:
+        statement = select(*GENRE.columns()).where(Genre.id.in_(genre_ids))
+        return {row.id: row for row in GENRE.all(await self.session.execute(statement))}
 
     async def existing_ids(self, genre_ids: Sequence[int]) -> set[int]:
         result = await self.session.scalars(select(Genre.id).where(Genre.id.in_(genre_ids)))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from app.books import schemas
@@ -20,141 +19,40 @@ from app.books.loaders import (
     viewers_book_loader,
 )
 from app.books.models import SLUG_MAX_LENGTH
-from app.books.repository import Availability, BookOrderField
+from app.books.repository import BookOrderField
+from app.books.schemas import (
+    AuthorFilter,
+    AuthorRow,
+    BookFilter,
+    BookRow,
+    CreateAuthorInput,
+    CreateBookInput,
+    CreateGenreInput,
+    GenreRow,
+    UpdateAuthorInput,
+    UpdateBookInput,
+    UpdateGenreInput,
+)
 from app.books.types import Author, Book, BookOrder, Genre
 from app.core.errors import ValidationFailed
 from app.core.paging import PageArgs
 from app.core.validation import SINGLE_LINE, bounded
-from app.db.pagination import Record
-from app.graphql.connection import Connection
+from app.db.pagination import Page
+from app.graphql.connection import Connection, keyset_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
-from app.graphql.inputs import parse_arg, parse_input
+from app.graphql.inputs import as_dict, parse_arg, parse_input
 from app.graphql.lookahead import selected_paths
 from app.graphql.permissions import IsAdmin
 
-UNSET: Any = strawberry.UNSET
-AuthorSearch = TypeAdapter(Annotated[str, bounded(200, min_length=0), SINGLE_LINE])
+AuthorSearch = TypeAdapter(schemas.AuthorSearch)
 SlugArg = TypeAdapter(Annotated[str, bounded(SLUG_MAX_LENGTH), SINGLE_LINE])
 
 
-@strawberry.input(description="Which books to list; every condition is optional (AND-ed).")
-class BookFilter:
-    search: str | None = strawberry.field(
-        default=None,
-        description="Words to look for in titles, authors and descriptions (web-search "
-        'syntax: "exact phrase", -exclude, or). Tolerates typos where the server can.',
-    )
-    author_id: strawberry.ID | None = strawberry.field(default=None, description="By this author.")
-    genre_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="In any of these genres (at most 20)."
-    )
-    min_price: Decimal | None = strawberry.field(default=None, description="Price at least.")
-    max_price: Decimal | None = strawberry.field(default=None, description="Price at most.")
-    in_stock: bool | None = strawberry.field(
-        default=None, description="true: can be bought now (IN_STOCK, LOW_STOCK); false: cannot."
-    )
-    availability: list[Availability] | None = strawberry.field(
-        default=None, description="Any of these availabilities."
-    )
-    released_after: date | None = strawberry.field(
-        default=None, description="Released on or after this date."
-    )
-    released_before: date | None = strawberry.field(
-        default=None, description="Released on or before this date."
-    )
-    include_archived: bool = strawberry.field(
-        default=False, description="Admins only: include archived books."
-    )
-
-
-@strawberry.input(description="Which authors to list.")
-class AuthorFilter:
-    search: str | None = strawberry.field(default=None, description="Part of the name.")
-
-
-@strawberry.input(description="A new book.")
-class CreateBookInput:
-    title: str = strawberry.field(description="Title (1-300 characters).")
-    isbn13: str = strawberry.field(description="ISBN-13, or an ISBN-10 (converted).")
-    price: Decimal = strawberry.field(description="Price, > 0, two decimals at most.")
-    release_date: date = strawberry.field(description="Release date (future = pre-order).")
-    author_ids: list[strawberry.ID] = strawberry.field(
-        description="Authors in credit order (1-20)."
-    )
-    genre_ids: list[strawberry.ID] = strawberry.field(
-        default_factory=list, description="Genres (at most 10)."
-    )
-    stock_quantity: int = strawberry.field(default=0, description="Initial stock (>= 0).")
-    subtitle: str | None = strawberry.field(default=None, description="Subtitle.")
-    description: str | None = strawberry.field(default=None, description="Blurb.")
-    page_count: int | None = strawberry.field(default=None, description="Number of pages.")
-    language: str | None = strawberry.field(default=None, description="BCP 47 tag, e.g. en.")
-    publisher: str | None = strawberry.field(default=None, description="Publisher.")
-    cover_url: str | None = strawberry.field(default=None, description="http(s) URL of the cover.")
-
-
-@strawberry.input(
-    description="Changes to a book: omitted fields stay, null clears an optional field. "
-    "Stock is changed by restocking and sales, not here."
-)
-class UpdateBookInput:
-    title: str | None = strawberry.field(default=UNSET, description="Title.")
-    isbn13: str | None = strawberry.field(default=UNSET, description="ISBN-13 or ISBN-10.")
-    price: Decimal | None = strawberry.field(default=UNSET, description="Price.")
-    release_date: date | None = strawberry.field(default=UNSET, description="Release date.")
-    author_ids: list[strawberry.ID] | None = strawberry.field(
-        default=UNSET, description="Replaces the authors (in credit order)."
-    )
-    genre_ids: list[strawberry.ID] | None = strawberry.field(
-        default=UNSET, description="Replaces the genres."
-    )
-    subtitle: str | None = strawberry.field(default=UNSET, description="Subtitle.")
-    description: str | None = strawberry.field(default=UNSET, description="Blurb.")
-    page_count: int | None = strawberry.field(default=UNSET, description="Number of pages.")
-    language: str | None = strawberry.field(default=UNSET, description="BCP 47 tag.")
-    publisher: str | None = strawberry.field(default=UNSET, description="Publisher.")
-    cover_url: str | None = strawberry.field(default=UNSET, description="Cover URL.")
-
-
-@strawberry.input(description="A new author.")
-class CreateAuthorInput:
-    name: str = strawberry.field(description="Name (1-200 characters).")
-    bio: str | None = strawberry.field(default=None, description="Short biography.")
-
-
-@strawberry.input(description="Changes to an author; omitted fields stay.")
-class UpdateAuthorInput:
-    name: str | None = strawberry.field(default=UNSET, description="Name.")
-    bio: str | None = strawberry.field(default=UNSET, description="Biography (null clears).")
-
-
-@strawberry.input(description="A new genre.")
-class CreateGenreInput:
-    name: str = strawberry.field(description="Name (unique).")
-    slug: str | None = strawberry.field(
-        default=None, description="Unique URL name; derived from the name when omitted."
-    )
-    description: str | None = strawberry.field(default=None, description="What it covers.")
-
-
-@strawberry.input(description="Changes to a genre; omitted fields stay.")
-class UpdateGenreInput:
-    name: str | None = strawberry.field(default=UNSET, description="Name.")
-    slug: str | None = strawberry.field(default=UNSET, description="Slug.")
-    description: str | None = strawberry.field(default=UNSET, description="Description.")
-
-
-async def _is_admin(context: Context) -> bool:
-    viewer = await context.viewer()
-    return viewer is not None and viewer.is_admin
-
-
 async def book_by_id(context: Context, book_id: int, *, include_archived: bool) -> Book:
-    stock = books_service.stock_context(context.settings)
     async with context.session() as session:
         row = await books_service.get_book(
-            session, book_id, stock, include_archived=include_archived
+            session, book_id, context.stock, include_archived=include_archived
         )
     return Book.from_row(row)
 
@@ -174,33 +72,35 @@ async def catalog_page(
         filters=filters,
         order=order,
         args=args,
-        is_admin=await _is_admin(context),
+        is_admin=await context.is_admin(),
         trigram=context.features.trigram,
     )
-    stock = books_service.stock_context(context.settings)
-    authors: dict[int, list[Record]] | None = None
-    genres: dict[int, list[Record]] | None = None
-    async with context.session() as session:
-        page = await books_service.list_books(session, listing, stock)
+    authors: dict[int, list[AuthorRow]] | None = None
+    genres: dict[int, list[GenreRow]] | None = None
+
+    async def fetch(session: AsyncSession) -> Page[BookRow]:
+        nonlocal authors, genres
+        page = await books_service.list_books(session, listing, context.stock)
         ids = [row.id for row in page.items]
         if "edges.node.authors" in wanted:
             authors = await books_service.authors_of_books(session, ids)
         if "edges.node.genres" in wanted:
             genres = await books_service.genres_of_books(session, ids)
-    nodes = [
-        Book.from_row(
+        return page
+
+    def node(row: BookRow) -> Book:
+        return Book.from_row(
             row,
             authors=None if authors is None else authors[row.id],
             genres=None if genres is None else genres[row.id],
         )
-        for row in page.items
-    ]
 
-    async def count() -> int:
-        async with context.session() as session:
-            return await books_service.count_books(session, listing, stock)
-
-    return Connection.from_page(page, nodes, count)
+    return await keyset_connection(
+        context,
+        fetch=fetch,
+        count=lambda session: books_service.count_books(session, listing, context.stock),
+        node=node,
+    )
 
 
 ISBN_ARG_MAX_LENGTH = 20  # an ISBN-13 with hyphens is 17
@@ -215,7 +115,7 @@ class BooksQuery:
     async def book(self, info: Info[Context, None], id: strawberry.ID) -> Book | None:
         book_id = decode_id(id, "Book", field="id")
         # Through the request's loader: `book`/`node` fields of one query share a statement.
-        loader = info.context.loader(viewers_book_loader(await _is_admin(info.context)))
+        loader = info.context.loader(viewers_book_loader(await info.context.is_admin()))
         row = await loader.load(book_id)
         if row is None:
             raise books_service.book_not_found()
@@ -230,11 +130,10 @@ class BooksQuery:
         except ValueError as error:
             raise ValidationFailed(f"isbn {error}", field="isbn") from None
         context = info.context
-        include_archived = await _is_admin(context)
-        stock = books_service.stock_context(context.settings)
+        include_archived = await context.is_admin()
         async with context.session() as session:
             row = await books_service.get_book_by_isbn(
-                session, isbn13, stock, include_archived=include_archived
+                session, isbn13, context.stock, include_archived=include_archived
             )
         return Book.from_row(row)
 
@@ -242,13 +141,11 @@ class BooksQuery:
         description="The catalog, a page at a time. Default order: newest first, or by "
         "relevance when searching. `first`/`last` at most 100."
     )
+    @paginated
     async def books(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
         filter: BookFilter | None = None,
         order_by: BookOrder | None = None,
     ) -> Connection[Book]:
@@ -257,7 +154,7 @@ class BooksQuery:
             info.context,
             filters=filters,
             order=order_by.as_tuple() if order_by else None,
-            args=PageArgs(first, after, last, before),
+            args=page,
             wanted=selected_paths(info),
         )
 
@@ -270,29 +167,23 @@ class BooksQuery:
         return Author.from_row(row)
 
     @strawberry.field(description="Authors by name, a page at a time.")
+    @paginated
     async def authors(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
         filter: AuthorFilter | None = None,
     ) -> Connection[Author]:
-        search = (
-            parse_arg(AuthorSearch, filter.search or "", field="filter.search") if filter else ""
+        # One argument of the filter, validated alone: its errors name `filter.search`.
+        text = as_dict(filter).get("search") if filter else None
+        search = parse_arg(AuthorSearch, text or "", field="filter.search")
+        args = page
+        return await keyset_connection(
+            info.context,
+            fetch=lambda session: books_service.list_authors(session, search, args),
+            count=lambda session: books_service.count_authors(session, search),
+            node=Author.from_row,
         )
-        context = info.context
-        async with context.session() as session:
-            page = await books_service.list_authors(
-                session, search, PageArgs(first, after, last, before)
-            )
-
-        async def count() -> int:
-            async with context.session() as session:
-                return await books_service.count_authors(session, search)
-
-        return Connection.from_page(page, [Author.from_row(row) for row in page.items], count)
 
     @strawberry.field(description="Every genre, by name.")
     async def genres(self, info: Info[Context, None]) -> list[Genre]:

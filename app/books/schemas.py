@@ -1,22 +1,16 @@
-"""Validated catalog inputs: ISBNs, money, dates, bounded strings and lists."""
+"""Catalog read shapes, and inputs each defined once (GraphQL shape, description, limits,
+normalisation): ISBNs, money, dates, bounded strings and lists."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from enum import StrEnum
+from typing import Annotated, Self
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    HttpUrl,
-    model_validator,
-)
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl, model_validator
 
 from app.books.models import (
     DESCRIPTION_MAX_LENGTH,
@@ -28,9 +22,72 @@ from app.books.models import (
     TITLE_MAX_LENGTH,
     URL_MAX_LENGTH,
 )
-from app.books.repository import Availability
 from app.core.validation import MULTI_LINE, SINGLE_LINE, bounded
+from app.graphql.enums import graphql_enum
 from app.graphql.ids import id_decoder
+from app.graphql.inputs import GLOBAL_ID, Input, graphql_input
+
+
+class Availability(StrEnum):
+    IN_STOCK = "IN_STOCK"
+    LOW_STOCK = "LOW_STOCK"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    PREORDER = "PREORDER"
+
+
+graphql_enum(
+    description="Whether a book can be bought now.",
+    values={
+        "IN_STOCK": "Released and in stock.",
+        "LOW_STOCK": "Released, only a few copies left.",
+        "OUT_OF_STOCK": "Released but sold out; it can be pre-ordered (prebooked).",
+        "PREORDER": "Not released yet; it can be pre-ordered (prebooked).",
+    },
+)(Availability)
+
+
+# -- what the repository reads --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BookRow:
+    id: int
+    title: str
+    subtitle: str | None
+    isbn13: str
+    description: str | None
+    price: Decimal
+    stock_quantity: int
+    prebook_demand: int
+    release_date: date
+    page_count: int | None
+    language: str | None
+    publisher: str | None
+    cover_url: str | None
+    is_archived: bool
+    created_at: datetime
+    updated_at: datetime
+    availability: str  # an Availability, computed against the request's Stock
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorRow:
+    id: int
+    name: str
+    bio: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GenreRow:
+    id: int
+    name: str
+    slug: str
+    description: str | None
+
+
+# -- inputs ---------------------------------------------------------------------------------
 
 MAX_AUTHORS_PER_BOOK = 20
 MAX_GENRES_PER_BOOK = 10
@@ -84,8 +141,9 @@ CoverUrl = Annotated[HttpUrl, Field(max_length=URL_MAX_LENGTH)]
 PageCount = Annotated[int, Field(gt=0, le=100_000)]
 MAX_STOCK = 1_000_000  # copies of one book; far from the column's int4 limit
 Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
-AuthorID = Annotated[int, BeforeValidator(id_decoder("Author"))]
-GenreID = Annotated[int, BeforeValidator(id_decoder("Genre"))]
+AuthorID = Annotated[int, BeforeValidator(id_decoder("Author")), GLOBAL_ID]
+GenreID = Annotated[int, BeforeValidator(id_decoder("Genre")), GLOBAL_ID]
+AuthorSearch = Annotated[str, bounded(NAME_MAX_LENGTH, min_length=0), SINGLE_LINE]
 
 
 def _unique(values: list[int]) -> list[int]:
@@ -94,33 +152,39 @@ def _unique(values: list[int]) -> list[int]:
     return values
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+AuthorIDs = Annotated[
+    list[AuthorID],
+    Field(min_length=1, max_length=MAX_AUTHORS_PER_BOOK),
+    AfterValidator(_unique),
+]
+GenreIDs = Annotated[list[GenreID], Field(max_length=MAX_GENRES_PER_BOOK), AfterValidator(_unique)]
+
+
+class BookFilterInput(Input):
+    search: Annotated[str, bounded(SEARCH_MAX_LENGTH, min_length=0), SINGLE_LINE] | None = Field(
+        default=None,
+        description="Words to look for in titles, authors and descriptions (web-search "
+        'syntax: "exact phrase", -exclude, or). Tolerates typos where the server can.',
     )
-
-    def given(self) -> dict[str, Any]:
-        """The fields the client sent (partial updates), by Python name."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
-
-
-def _forbid_null(model: BaseModel, *names: str) -> None:
-    for name in names:
-        if name in model.model_fields_set and getattr(model, name) is None:
-            raise ValueError(f"`{to_camel(name)}` cannot be null")
-
-
-class BookFilterInput(_Input):
-    search: Annotated[str, bounded(SEARCH_MAX_LENGTH, min_length=0), SINGLE_LINE] | None = None
-    author_id: AuthorID | None = None
-    genre_ids: Annotated[list[GenreID], Field(max_length=MAX_FILTER_GENRES)] | None = None
-    min_price: PriceBound | None = None
-    max_price: PriceBound | None = None
-    in_stock: bool | None = None
-    availability: Annotated[list[Availability], Field(max_length=4)] | None = None
-    released_after: date | None = None
-    released_before: date | None = None
-    include_archived: bool = False
+    author_id: AuthorID | None = Field(default=None, description="By this author.")
+    genre_ids: Annotated[list[GenreID], Field(max_length=MAX_FILTER_GENRES)] | None = Field(
+        default=None, description="In any of these genres (at most 20)."
+    )
+    min_price: PriceBound | None = Field(default=None, description="Price at least.")
+    max_price: PriceBound | None = Field(default=None, description="Price at most.")
+    in_stock: bool | None = Field(
+        default=None, description="true: can be bought now (IN_STOCK, LOW_STOCK); false: cannot."
+    )
+    availability: Annotated[list[Availability], Field(max_length=4)] | None = Field(
+        default=None, description="Any of these availabilities."
+    )
+    released_after: date | None = Field(default=None, description="Released on or after this date.")
+    released_before: date | None = Field(
+        default=None, description="Released on or before this date."
+    )
+    include_archived: bool = Field(
+        default=False, description="Admins only: include archived books."
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> Self:
@@ -133,87 +197,124 @@ class BookFilterInput(_Input):
         return self
 
 
-class BookCreateInput(_Input):
-    title: Title
-    subtitle: Title | None = None
-    isbn13: Isbn
-    description: LongText | None = None
-    price: Price
-    stock_quantity: Stock = 0
-    release_date: date
-    page_count: PageCount | None = None
-    language: Language | None = None
-    publisher: Name | None = None
-    cover_url: CoverUrl | None = None
-    author_ids: Annotated[
-        list[AuthorID],
-        Field(min_length=1, max_length=MAX_AUTHORS_PER_BOOK),
-        AfterValidator(_unique),
-    ]
-    genre_ids: Annotated[
-        list[GenreID], Field(max_length=MAX_GENRES_PER_BOOK), AfterValidator(_unique)
-    ] = []
+@graphql_input(
+    BookFilterInput, description="Which books to list; every condition is optional (AND-ed)."
+)
+class BookFilter: ...
 
 
-class BookUpdateInput(_Input):
+class AuthorFilterInput(Input):
+    search: AuthorSearch | None = Field(default=None, description="Part of the name.")
+
+
+@graphql_input(AuthorFilterInput, description="Which authors to list.")
+class AuthorFilter: ...
+
+
+# Validation runs (and reports errors) in field order; the GraphQL inputs list their fields
+# in another order, given to `graphql_input`.
+_CREATE_ORDER = ("title", "isbn13", "price", "release_date", "author_ids", "genre_ids")
+_OPTIONAL_ORDER = ("subtitle", "description", "page_count", "language", "publisher", "cover_url")
+
+
+class BookCreateInput(Input):
+    title: Title = Field(description="Title (1-300 characters).")
+    subtitle: Title | None = Field(default=None, description="Subtitle.")
+    isbn13: Isbn = Field(description="ISBN-13, or an ISBN-10 (converted).")
+    description: LongText | None = Field(default=None, description="Blurb.")
+    price: Price = Field(description="Price, > 0, two decimals at most.")
+    stock_quantity: Stock = Field(default=0, description="Initial stock (>= 0).")
+    release_date: date = Field(description="Release date (future = pre-order).")
+    page_count: PageCount | None = Field(default=None, description="Number of pages.")
+    language: Language | None = Field(default=None, description="BCP 47 tag, e.g. en.")
+    publisher: Name | None = Field(default=None, description="Publisher.")
+    cover_url: CoverUrl | None = Field(default=None, description="http(s) URL of the cover.")
+    author_ids: AuthorIDs = Field(description="Authors in credit order (1-20).")
+    genre_ids: GenreIDs = Field(default=[], description="Genres (at most 10).")
+
+
+@graphql_input(
+    BookCreateInput,
+    description="A new book.",
+    order=(*_CREATE_ORDER, "stock_quantity", *_OPTIONAL_ORDER),
+)
+class CreateBookInput: ...
+
+
+class BookUpdateInput(Input):
     """Every field optional; a field sent as null clears it (where that is allowed)."""
 
-    title: Title | None = None
-    subtitle: Title | None = None
-    isbn13: Isbn | None = None
-    description: LongText | None = None
-    price: Price | None = None
-    release_date: date | None = None
-    page_count: PageCount | None = None
-    language: Language | None = None
-    publisher: Name | None = None
-    cover_url: CoverUrl | None = None
-    author_ids: (
-        Annotated[
-            list[AuthorID],
-            Field(min_length=1, max_length=MAX_AUTHORS_PER_BOOK),
-            AfterValidator(_unique),
-        ]
-        | None
-    ) = None
-    genre_ids: (
-        Annotated[list[GenreID], Field(max_length=MAX_GENRES_PER_BOOK), AfterValidator(_unique)]
-        | None
-    ) = None
+    title: Title | None = Field(default=None, description="Title.")
+    subtitle: Title | None = Field(default=None, description="Subtitle.")
+    isbn13: Isbn | None = Field(default=None, description="ISBN-13 or ISBN-10.")
+    description: LongText | None = Field(default=None, description="Blurb.")
+    price: Price | None = Field(default=None, description="Price.")
+    release_date: date | None = Field(default=None, description="Release date.")
+    page_count: PageCount | None = Field(default=None, description="Number of pages.")
+    language: Language | None = Field(default=None, description="BCP 47 tag.")
+    publisher: Name | None = Field(default=None, description="Publisher.")
+    cover_url: CoverUrl | None = Field(default=None, description="Cover URL.")
+    author_ids: AuthorIDs | None = Field(
+        default=None, description="Replaces the authors (in credit order)."
+    )
+    genre_ids: GenreIDs | None = Field(default=None, description="Replaces the genres.")
 
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> Self:
-        _forbid_null(self, "title", "isbn13", "price", "release_date", "author_ids", "genre_ids")
-        return self
+    not_null = _CREATE_ORDER
 
 
-class AuthorCreateInput(_Input):
-    name: Name
-    bio: LongText | None = None
+@graphql_input(
+    BookUpdateInput,
+    description="Changes to a book: omitted fields stay, null clears an optional field. "
+    "Stock is changed by restocking and sales, not here.",
+    partial=True,
+    order=(*_CREATE_ORDER, *_OPTIONAL_ORDER),
+)
+class UpdateBookInput: ...
 
 
-class AuthorUpdateInput(_Input):
-    name: Name | None = None
-    bio: LongText | None = None
-
-    @model_validator(mode="after")
-    def _name_stays_set(self) -> Self:
-        _forbid_null(self, "name")
-        return self
+class AuthorCreateInput(Input):
+    name: Name = Field(description="Name (1-200 characters).")
+    bio: LongText | None = Field(default=None, description="Short biography.")
 
 
-class GenreCreateInput(_Input):
-    name: GenreName
-    slug: Slug | None = None
-    description: LongText | None = None
+@graphql_input(AuthorCreateInput, description="A new author.")
+class CreateAuthorInput: ...
 
 
-class GenreUpdateInput(_Input):
-    name: GenreName | None = None
-    slug: Slug | None = None
-    description: LongText | None = None
+class AuthorUpdateInput(Input):
+    name: Name | None = Field(default=None, description="Name.")
+    bio: LongText | None = Field(default=None, description="Biography (null clears).")
 
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> Self:
-        _forbid_null(self, "name", "slug")
-        return self
+    not_null = ("name",)
+
+
+@graphql_input(
+    AuthorUpdateInput, description="Changes to an author; omitted fields stay.", partial=True
+)
+class UpdateAuthorInput: ...
+
+
+class GenreCreateInput(Input):
+    name: GenreName = Field(description="Name (unique).")
+    slug: Slug | None = Field(
+        default=None, description="Unique URL name; derived from the name when omitted."
+    )
+    description: LongText | None = Field(default=None, description="What it covers.")
+
+
+@graphql_input(GenreCreateInput, description="A new genre.")
+class CreateGenreInput: ...
+
+
+class GenreUpdateInput(Input):
+    name: GenreName | None = Field(default=None, description="Name.")
+    slug: Slug | None = Field(default=None, description="Slug.")
+    description: LongText | None = Field(default=None, description="Description.")
+
+    not_null = ("name", "slug")
+
+
+@graphql_input(
+    GenreUpdateInput, description="Changes to a genre; omitted fields stay.", partial=True
+)
+class UpdateGenreInput: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,11 +22,14 @@ from app.books.repository import (
 )
 from app.books.schemas import (
     AuthorCreateInput,
+    AuthorRow,
     AuthorUpdateInput,
     BookCreateInput,
     BookFilterInput,
+    BookRow,
     BookUpdateInput,
     GenreCreateInput,
+    GenreRow,
     GenreUpdateInput,
     slugify,
 )
@@ -39,7 +43,7 @@ from app.core.errors import (
     ValidationFailed,
 )
 from app.core.paging import PageArgs
-from app.db.pagination import Ordering, Page, PageRequest, Record
+from app.db.pagination import Ordering, Page, PageRequest
 
 DEFAULT_ORDER = (BookOrderField.CREATED_AT, True)
 NESTED_ORDER = (BookOrderField.RELEASE_DATE, True)
@@ -111,7 +115,7 @@ def plan_listing(
     return Listing(criteria, search, ordering, args.request(ordering))
 
 
-async def list_books(session: AsyncSession, listing: Listing, stock: Stock) -> Page[Record]:
+async def list_books(session: AsyncSession, listing: Listing, stock: Stock) -> Page[BookRow]:
     return await BookRepository(session).list_page(
         listing.criteria, stock, listing.ordering, listing.page, listing.search
     )
@@ -135,7 +139,7 @@ async def books_by_author(
     ordering: Ordering,
     page: PageRequest,
     stock: Stock,
-) -> dict[int, Page[Record]]:
+) -> dict[int, Page[BookRow]]:
     return await BookRepository(session).pages_by_author(author_ids, stock, ordering, page)
 
 
@@ -145,7 +149,7 @@ async def books_by_genre(
     ordering: Ordering,
     page: PageRequest,
     stock: Stock,
-) -> dict[int, Page[Record]]:
+) -> dict[int, Page[BookRow]]:
     return await BookRepository(session).pages_by_genre(genre_ids, stock, ordering, page)
 
 
@@ -159,7 +163,7 @@ async def count_books_by_genre(session: AsyncSession, ids: Sequence[int]) -> dic
 
 async def get_books(
     session: AsyncSession, ids: Sequence[int], stock: Stock, *, include_archived: bool
-) -> dict[int, Record]:
+) -> dict[int, BookRow]:
     """Books by id (archived ones only for admins: `include_archived`)."""
     if not ids:
         return {}
@@ -173,7 +177,7 @@ async def get_book(
     *,
     include_archived: bool,
     field: str = "id",
-) -> Record:
+) -> BookRow:
     """The book, or BOOK_NOT_FOUND on `field` (the argument that named it)."""
     rows = await get_books(session, [book_id], stock, include_archived=include_archived)
     if book_id not in rows:
@@ -183,7 +187,7 @@ async def get_book(
 
 async def get_book_by_isbn(
     session: AsyncSession, isbn13: str, stock: Stock, *, include_archived: bool
-) -> Record:
+) -> BookRow:
     row = await BookRepository(session).get_row_by_isbn(
         isbn13, stock, include_archived=include_archived
     )
@@ -192,33 +196,22 @@ async def get_book_by_isbn(
     return row
 
 
-async def authors_of_books(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Record]]:
+async def authors_of_books(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[AuthorRow]]:
     return await BookRepository(session).authors_of_books(ids) if ids else {}
 
 
-async def genres_of_books(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Record]]:
+async def genres_of_books(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[GenreRow]]:
     return await BookRepository(session).genres_of_books(ids) if ids else {}
 
 
-# -- stock (for orders and prebooks) ---------------------------------------------------------
+class Stocked(Protocol):
+    @property
+    def stock_quantity(self) -> int: ...
+    @property
+    def prebook_demand(self) -> int: ...
 
 
-async def lock_for_sale(session: AsyncSession, book_ids: Sequence[int]) -> dict[int, Record]:
-    """Lock the books (ascending id order, deadlock-free) and return their sale data."""
-    return await BookRepository(session).lock_for_sale(book_ids) if book_ids else {}
-
-
-async def adjust_stock(session: AsyncSession, deltas: dict[int, int]) -> None:
-    """Add (positive) or take (negative) copies; call with the books locked."""
-    await BookRepository(session).adjust_stock(deltas)
-
-
-async def adjust_prebook_demand(session: AsyncSession, book_id: int, delta: int) -> None:
-    """Copies waited for by prebooks (call with the book locked)."""
-    await BookRepository(session).adjust_demand(book_id, delta)
-
-
-def sellable(book: Record) -> int:
+def sellable(book: Stocked) -> int:
     """Copies a shopper can buy now: none while prebooks wait (they are served first)."""
     return 0 if book.prebook_demand > 0 else int(book.stock_quantity)
 
@@ -226,7 +219,7 @@ def sellable(book: Record) -> int:
 # -- authors and genres -------------------------------------------------------------------
 
 
-async def list_authors(session: AsyncSession, search: str, args: PageArgs) -> Page[Record]:
+async def list_authors(session: AsyncSession, search: str, args: PageArgs) -> Page[AuthorRow]:
     repository = AuthorRepository(session)
     return await repository.list_page(search, args.request(AuthorRepository.ORDERING))
 
@@ -235,26 +228,26 @@ async def count_authors(session: AsyncSession, search: str) -> int:
     return await AuthorRepository(session).count(search)
 
 
-async def get_authors(session: AsyncSession, ids: Sequence[int]) -> dict[int, Record]:
+async def get_authors(session: AsyncSession, ids: Sequence[int]) -> dict[int, AuthorRow]:
     return await AuthorRepository(session).get_rows(ids) if ids else {}
 
 
-async def get_author(session: AsyncSession, author_id: int) -> Record:
+async def get_author(session: AsyncSession, author_id: int) -> AuthorRow:
     rows = await get_authors(session, [author_id])
     if author_id not in rows:
         raise author_not_found()
     return rows[author_id]
 
 
-async def list_genres(session: AsyncSession) -> Sequence[Record]:
+async def list_genres(session: AsyncSession) -> Sequence[GenreRow]:
     return await GenreRepository(session).list_all()
 
 
-async def get_genres(session: AsyncSession, ids: Sequence[int]) -> dict[int, Record]:
+async def get_genres(session: AsyncSession, ids: Sequence[int]) -> dict[int, GenreRow]:
     return await GenreRepository(session).get_rows(ids) if ids else {}
 
 
-async def get_genre_by_slug(session: AsyncSession, slug: str) -> Record:
+async def get_genre_by_slug(session: AsyncSession, slug: str) -> GenreRow:
     row = await GenreRepository(session).get_by_slug(slug.lower())
     if row is None:
         raise genre_not_found(field="slug")

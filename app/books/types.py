@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -27,10 +27,11 @@ from app.books.loaders import (
     NestedBooksKey,
     viewers_book_loader,
 )
-from app.books.repository import Availability, BookOrderField
+from app.books.repository import BookOrderField
+from app.books.schemas import AuthorRow, Availability, BookRow, GenreRow
 from app.core.paging import PageArgs
-from app.db.pagination import Page, Record
-from app.graphql.connection import Connection
+from app.db.pagination import Page
+from app.graphql.connection import Connection, paginated
 from app.graphql.context import Context
 from app.graphql.enums import SortDirection, graphql_enum
 from app.graphql.loaders import ContextLoader
@@ -38,15 +39,6 @@ from app.graphql.node import Node, global_id
 from app.graphql.permissions import IsAdmin
 from app.wishlist.loaders import InWishlistLoader
 
-graphql_enum(
-    description="Whether a book can be bought now.",
-    values={
-        "IN_STOCK": "Released and in stock.",
-        "LOW_STOCK": "Released, only a few copies left.",
-        "OUT_OF_STOCK": "Released but sold out; it can be pre-ordered (prebooked).",
-        "PREORDER": "Not released yet; it can be pre-ordered (prebooked).",
-    },
-)(Availability)
 graphql_enum(
     description="What to order a book list by.",
     values={
@@ -74,40 +66,49 @@ def _order(order_by: BookOrder | None) -> tuple[BookOrderField, bool] | None:
 
 class _FromRow(Protocol):
     @classmethod
-    def from_row(cls, row: Record) -> Self: ...
+    def from_row(cls, row: Any) -> Self: ...
 
 
 _N = TypeVar("_N", bound=_FromRow)
 
 
-async def _nodes_by_id(
+async def _load_nodes(
     node_type: type[_N],
     info: Info[Context, None],
-    loader: type[ContextLoader[int, Record | None]],
+    loader: type[ContextLoader[int, Any]],
     node_ids: Iterable[str],
 ) -> list[_N | None]:
-    """`resolve_nodes` of a catalog type: through the request's loader, None where missing."""
+    """Catalog objects by id through the request's loader, None where missing."""
     rows = await info.context.loader(loader).load_many([int(i) for i in node_ids])
     return [None if row is None else node_type.from_row(row) for row in rows]
 
 
-async def _nested_books(
-    context: Context,
-    pages: type[ContextLoader[NestedBooksKey, Page[Record]]],
+def _shelf_books(
+    pages: type[ContextLoader[NestedBooksKey, Page[BookRow]]],
     counts: type[ContextLoader[int, int]],
-    owner: int,
-    args: PageArgs,
-    order_by: BookOrder | None,
-) -> Connection[Book]:
-    """The books of an author or a genre, batched with the other owners' on the page."""
-    order = _order(order_by)
-    page = args.request(books_service.nested_ordering(order))
-    found = await context.loader(pages).load(NestedBooksKey(owner, order, page))
-    return Connection.from_page(
-        found,
-        [Book.from_row(row) for row in found.items],
-        count=lambda: context.loader(counts).load(owner),
-    )
+    *,
+    description: str,
+) -> Any:
+    """The `books` field of an author or a genre, batched with the other owners' on the
+    page through `pages` and `counts`."""
+
+    @paginated
+    async def books(
+        self: Author | Genre,
+        info: Info[Context, None],
+        page: PageArgs = PageArgs(),
+        order_by: BookOrder | None = None,
+    ) -> Connection[Book]:
+        context, order = info.context, _order(order_by)
+        request = page.request(books_service.nested_ordering(order))
+        found = await context.loader(pages).load(NestedBooksKey(self.pk, order, request))
+        return Connection.from_page(
+            found,
+            [Book.from_row(row) for row in found.items],
+            count=lambda: context.loader(counts).load(self.pk),
+        )
+
+    return strawberry.field(resolver=books, description=description)
 
 
 @strawberry.type(description="A person credited on books.")
@@ -119,7 +120,7 @@ class Author(Node):
     updated_at: datetime = strawberry.field(description="When the author last changed.")
 
     @classmethod
-    def from_row(cls, row: Record) -> Self:
+    def from_row(cls, row: AuthorRow) -> Self:
         return cls(
             id=global_id("Author", row.id),
             pk=row.id,
@@ -129,30 +130,17 @@ class Author(Node):
             updated_at=row.updated_at,
         )
 
-    @strawberry.field(description="Books by this author; default order: newest release first.")
-    async def books(
-        self,
-        info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        order_by: BookOrder | None = None,
-    ) -> Connection[Book]:
-        return await _nested_books(
-            info.context,
-            AuthorBooksLoader,
-            AuthorBookCountLoader,
-            self.pk,
-            PageArgs(first, after, last, before),
-            order_by,
-        )
+    books = _shelf_books(
+        AuthorBooksLoader,
+        AuthorBookCountLoader,
+        description="Books by this author; default order: newest release first.",
+    )
 
     @classmethod
     async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        return await _nodes_by_id(cls, info, AuthorLoader, node_ids)
+        return await _load_nodes(cls, info, AuthorLoader, node_ids)
 
 
 @strawberry.type(description="A shelf of the catalog (Fantasy, History, ...).")
@@ -163,7 +151,7 @@ class Genre(Node):
     description: str | None = strawberry.field(description="What the genre covers.")
 
     @classmethod
-    def from_row(cls, row: Record) -> Self:
+    def from_row(cls, row: GenreRow) -> Self:
         return cls(
             id=global_id("Genre", row.id),
             pk=row.id,
@@ -172,30 +160,17 @@ class Genre(Node):
             description=row.description,
         )
 
-    @strawberry.field(description="Books in this genre; default order: newest release first.")
-    async def books(
-        self,
-        info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        order_by: BookOrder | None = None,
-    ) -> Connection[Book]:
-        return await _nested_books(
-            info.context,
-            GenreBooksLoader,
-            GenreBookCountLoader,
-            self.pk,
-            PageArgs(first, after, last, before),
-            order_by,
-        )
+    books = _shelf_books(
+        GenreBooksLoader,
+        GenreBookCountLoader,
+        description="Books in this genre; default order: newest release first.",
+    )
 
     @classmethod
     async def resolve_nodes(
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        return await _nodes_by_id(cls, info, GenreLoader, node_ids)
+        return await _load_nodes(cls, info, GenreLoader, node_ids)
 
 
 @strawberry.type(description="A book in the catalog.")
@@ -225,10 +200,10 @@ class Book(Node):
     @classmethod
     def from_row(
         cls,
-        row: Record,
+        row: BookRow,
         *,
-        authors: Sequence[Record] | None = None,
-        genres: Sequence[Record] | None = None,
+        authors: Sequence[AuthorRow] | None = None,
+        genres: Sequence[GenreRow] | None = None,
     ) -> Self:
         return cls(
             id=global_id("Book", row.id),
@@ -283,7 +258,7 @@ class Book(Node):
 
     @strawberry.field(description="Whether the book is in your wishlist (null when not signed in).")
     async def in_wishlist(self, info: Info[Context, None]) -> bool | None:
-        if await info.context.viewer() is None:
+        if await info.context.optional_viewer() is None:
             return None
         return await info.context.loader(InWishlistLoader).load(self.pk)
 
@@ -299,6 +274,5 @@ class Book(Node):
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Books by id; archived ones only for admins."""
-        viewer = await info.context.viewer()
-        loader = viewers_book_loader(viewer is not None and viewer.is_admin)
-        return await _nodes_by_id(cls, info, loader, node_ids)
+        loader = viewers_book_loader(await info.context.is_admin())
+        return await _load_nodes(cls, info, loader, node_ids)

@@ -11,9 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books.models import Book
-from app.books.repository import BOOK_COLUMNS, Stock, availability_of
+from app.books.repository import BOOK, Stock, book_columns
 from app.cart.models import Cart, CartItem
-from app.db.pagination import Record
+from app.cart.schemas import CartLine
 
 
 class CartRepository:
@@ -35,17 +35,16 @@ class CartRepository:
 
     async def lines(
         self, user_id: int, stock: Stock, item_ids: Sequence[int] | None = None
-    ) -> Sequence[Record]:
+    ) -> list[CartLine]:
         """The cart's lines (or those of `item_ids`) with their books (current price, stock,
         availability), in the order they were added."""
         statement = (
             select(
                 CartItem.id.label("item_id"),
                 CartItem.quantity.label("item_quantity"),
-                CartItem.price_when_added.label("item_price_when_added"),
                 CartItem.added_at.label("item_added_at"),
-                *BOOK_COLUMNS,
-                availability_of(stock).label("availability"),
+                CartItem.price_when_added.label("item_price_when_added"),
+                *book_columns(stock),
             )
             .join(Book, Book.id == CartItem.book_id)
             .where(CartItem.user_id == user_id)
@@ -53,7 +52,16 @@ class CartRepository:
         )
         if item_ids is not None:
             statement = statement.where(CartItem.id.in_(item_ids))
-        return (await self.session.execute(statement)).all()
+        return [
+            CartLine(
+                row.item_id,
+                row.item_quantity,
+                row.item_added_at,
+                row.item_price_when_added,
+                BOOK.of(row[4:]),
+            )
+            for row in await self.session.execute(statement)
+        ]
 
     async def quantity_of(self, user_id: int, book_id: int) -> int | None:
         return await self.session.scalar(

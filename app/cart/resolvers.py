@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from app.books import service as books_service
 from app.cart import service as cart_service
 from app.cart.types import Cart
 from app.graphql.context import Context
@@ -14,17 +16,27 @@ from app.graphql.permissions import IsAuthenticated
 
 
 async def read_cart(context: Context, user_id: int) -> Cart:
-    stock = books_service.stock_context(context.settings)
     async with context.session() as session:
-        return Cart.from_view(await cart_service.get_cart(session, user_id=user_id, stock=stock))
+        return Cart.from_view(
+            await cart_service.get_cart(session, user_id=user_id, stock=context.stock)
+        )
+
+
+async def change_cart(
+    context: Context, change: Callable[[AsyncSession, int], Awaitable[None]]
+) -> Cart:
+    """Apply `change(session, user_id)` to the viewer's cart in one unit of work, and answer
+    with the cart as it is then."""
+    async with context.transaction() as session:
+        await change(session, context.viewer.id)
+    return await read_cart(context, context.viewer.id)
 
 
 @strawberry.type
 class CartQuery:
     @strawberry.field(description="Your cart.", permission_classes=[IsAuthenticated])
     async def cart(self, info: Info[Context, None]) -> Cart:
-        viewer = await info.context.require_viewer()
-        return await read_cart(info.context, viewer.id)
+        return await read_cart(info.context, info.context.viewer.id)
 
 
 @strawberry.type
@@ -36,15 +48,13 @@ class CartMutation:
     async def add_to_cart(
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int = 1
     ) -> Cart:
-        context = info.context
-        viewer = await context.require_viewer()
-        book = decode_id(book_id, "Book", field="bookId")
-        stock = books_service.stock_context(context.settings)
-        async with context.transaction() as session:
-            await cart_service.add(
-                session, user_id=viewer.id, book_id=book, quantity=quantity, stock=stock
-            )
-        return await read_cart(context, viewer.id)
+        book, stock = decode_id(book_id, "Book", field="bookId"), info.context.stock
+        return await change_cart(
+            info.context,
+            lambda session, user_id: cart_service.add(
+                session, user_id=user_id, book_id=book, quantity=quantity, stock=stock
+            ),
+        )
 
     @strawberry.mutation(
         description="Set how many copies of a book the cart holds (0 removes it).",
@@ -53,32 +63,27 @@ class CartMutation:
     async def update_cart_item(
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int
     ) -> Cart:
-        context = info.context
-        viewer = await context.require_viewer()
-        book = decode_id(book_id, "Book", field="bookId")
-        stock = books_service.stock_context(context.settings)
-        async with context.transaction() as session:
-            await cart_service.update(
-                session, user_id=viewer.id, book_id=book, quantity=quantity, stock=stock
-            )
-        return await read_cart(context, viewer.id)
+        book, stock = decode_id(book_id, "Book", field="bookId"), info.context.stock
+        return await change_cart(
+            info.context,
+            lambda session, user_id: cart_service.update(
+                session, user_id=user_id, book_id=book, quantity=quantity, stock=stock
+            ),
+        )
 
     @strawberry.mutation(
         description="Take a book out of the cart (harmless if it isn't there).",
         permission_classes=[IsAuthenticated],
     )
     async def remove_from_cart(self, info: Info[Context, None], book_id: strawberry.ID) -> Cart:
-        context = info.context
-        viewer = await context.require_viewer()
         book = decode_id(book_id, "Book", field="bookId")
-        async with context.transaction() as session:
-            await cart_service.remove(session, user_id=viewer.id, book_id=book)
-        return await read_cart(context, viewer.id)
+        return await change_cart(
+            info.context,
+            lambda session, user_id: cart_service.remove(session, user_id=user_id, book_id=book),
+        )
 
     @strawberry.mutation(description="Empty the cart.", permission_classes=[IsAuthenticated])
     async def clear_cart(self, info: Info[Context, None]) -> Cart:
-        context = info.context
-        viewer = await context.require_viewer()
-        async with context.transaction() as session:
-            await cart_service.clear(session, user_id=viewer.id)
-        return await read_cart(context, viewer.id)
+        return await change_cart(
+            info.context, lambda session, user_id: cart_service.clear(session, user_id=user_id)
+        )

@@ -1,4 +1,4 @@
-"""Cart DTOs: what the service hands to the GraphQL types."""
+"""Cart DTOs: what the repository reads and the service hands to the GraphQL types."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from app.books.schemas import BookRow
 from app.core.errors import ErrorCode
-from app.db.pagination import Record
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,12 +24,11 @@ class CartLine:
     quantity: int
     added_at: datetime
     price_when_added: Decimal
-    book: Record  # the book row, with current price and stock
+    book: BookRow  # with its current price and stock
 
     @property
     def unit_price(self) -> Decimal:
-        price: Decimal = self.book.price
-        return price
+        return self.book.price
 
     @property
     def line_total(self) -> Decimal:

@@ -8,11 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books import service as books_service
 from app.books.repository import Stock
+from app.books.schemas import BookRow
 from app.cart.models import MAX_LINE_QUANTITY, MAX_LINES
 from app.cart.repository import CartRepository
 from app.cart.schemas import CartLine, CartView, CartWarning
 from app.core.errors import AppError, ErrorCode, ValidationFailed
-from app.db.pagination import Record
 
 
 def _check_quantity(quantity: int, *, allow_zero: bool = False) -> None:
@@ -36,7 +36,7 @@ def out_of_stock(book_id: int, available: int) -> AppError:
     )
 
 
-async def _sellable_book(session: AsyncSession, book_id: int, stock: Stock) -> Record:
+async def _sellable_book(session: AsyncSession, book_id: int, stock: Stock) -> BookRow:
     """The book, if it can go in a cart: it exists, isn't archived, is released."""
     rows = await books_service.get_books(session, [book_id], stock, include_archived=False)
     book = rows.get(book_id)
@@ -155,29 +155,18 @@ def _warnings(line: CartLine, stock: Stock) -> list[CartWarning]:
     return warnings
 
 
-def _line(row: Record) -> CartLine:
-    return CartLine(
-        item_id=row.item_id,
-        quantity=row.item_quantity,
-        added_at=row.item_added_at,
-        price_when_added=row.item_price_when_added,
-        book=row,
-    )
-
-
 async def get_lines(
     session: AsyncSession, *, user_id: int, item_ids: Sequence[int], stock: Stock
 ) -> dict[int, CartLine]:
     """Lines of the user's cart by id (others' lines are simply not found)."""
-    rows = await CartRepository(session).lines(user_id, stock, item_ids) if item_ids else []
-    return {row.item_id: _line(row) for row in rows}
+    lines = await CartRepository(session).lines(user_id, stock, item_ids) if item_ids else []
+    return {line.item_id: line for line in lines}
 
 
 async def get_cart(session: AsyncSession, *, user_id: int, stock: Stock) -> CartView:
     carts = CartRepository(session)
-    rows = await carts.lines(user_id, stock)
+    lines = await carts.lines(user_id, stock)
     updated_at = await carts.updated_at(user_id)
-    lines = [_line(row) for row in rows]
     warnings = [warning for line in lines for warning in _warnings(line, stock)]
     return CartView(user_id=user_id, updated_at=updated_at, lines=lines, warnings=warnings)
 

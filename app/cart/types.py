@@ -10,7 +10,6 @@ from typing import Self
 import strawberry
 from strawberry.types import Info
 
-from app.books import service as books_service
 from app.books.types import Book
 from app.cart import service as cart_service
 from app.cart.schemas import CartLine, CartView
@@ -18,7 +17,7 @@ from app.cart.schemas import CartWarning as CartWarningData
 from app.core.errors import ErrorCode
 from app.graphql.context import Context
 from app.graphql.ids import encode_id
-from app.graphql.node import Node, global_id
+from app.graphql.node import Node, global_id, viewers_nodes
 
 
 @strawberry.type(
@@ -69,16 +68,15 @@ class CartItem(Node):
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Lines of your own cart only."""
-        ids = [int(node_id) for node_id in node_ids]
-        viewer = await info.context.viewer()
-        if viewer is None:
-            return [None] * len(ids)
-        stock = books_service.stock_context(info.context.settings)
-        async with info.context.session() as session:
-            lines = await cart_service.get_lines(
+        stock = info.context.stock
+        return await viewers_nodes(
+            info,
+            node_ids,
+            lambda session, ids, viewer: cart_service.get_lines(
                 session, user_id=viewer.id, item_ids=ids, stock=stock
-            )
-        return [cls.from_line(lines[i]) if i in lines else None for i in ids]
+            ),
+            cls.from_line,
+        )
 
 
 @strawberry.type(description="Your cart: kept on the server, the same on every device.")
@@ -112,12 +110,11 @@ class Cart(Node):
     ) -> list[Self | None]:
         """Your own cart only (its id is yours alone)."""
         ids = [int(node_id) for node_id in node_ids]
-        viewer = await info.context.viewer()
+        viewer = await info.context.optional_viewer()
         if viewer is None or viewer.id not in ids:
             return [None] * len(ids)
-        stock = books_service.stock_context(info.context.settings)
         async with info.context.session() as session:
             cart = cls.from_view(
-                await cart_service.get_cart(session, user_id=viewer.id, stock=stock)
+                await cart_service.get_cart(session, user_id=viewer.id, stock=info.context.stock)
             )
         return [cart if i == viewer.id else None for i in ids]

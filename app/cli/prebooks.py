@@ -12,6 +12,7 @@ from app.books import service as books_service
 from app.cli.database import resolve_database_url
 from app.core.config import get_settings
 from app.db.session import Database
+from app.inventory import service as inventory
 from app.prebooks import service as prebooks_service
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ async def fulfil_all() -> tuple[list[str], bool]:
         for book_id in book_ids:
             try:
                 async with database.sessionmaker() as session, session.begin():
-                    served = await prebooks_service.serve_queue(
+                    served = await inventory.serve_queue(
                         session, settings, book_id=book_id, stock=stock
                     )
             except Exception:  # one book's failure must not stop the others

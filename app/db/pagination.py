@@ -11,19 +11,17 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Row, Select, and_, func, literal, select, tuple_
+from sqlalchemy import Select, and_, func, literal, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 T = TypeVar("T")
-# A result row of any shape (reads select plain columns, not ORM entities).
-Record: TypeAlias = Row[*tuple[Any, ...]]
 
 
 # eq=False: these hold SQL expressions, whose `==` builds SQL instead of comparing.
@@ -99,16 +97,19 @@ def apply_keyset(statement: Select[Any], ordering: Ordering, page: PageRequest) 
     return statement.limit(page.limit + 1)
 
 
-def to_page(rows: Sequence[Any], ordering: Ordering, page: PageRequest) -> Page[Any]:
-    """Rows of a query built with `apply_keyset` as a page, in the ordering's direction."""
+def to_page(
+    rows: Sequence[Any], ordering: Ordering, page: PageRequest, make: Callable[[Any], T]
+) -> Page[T]:
+    """Rows of a query built with `apply_keyset` as a page of `make(row)`, in the ordering's
+    direction."""
     has_more = len(rows) > page.limit
-    items = list(rows[: page.limit])
+    kept = list(rows[: page.limit])
     if page.from_end:
-        items.reverse()
+        kept.reverse()
     cursors = [
-        encode_cursor(ordering, tuple(getattr(row, k.label) for k in ordering.keys))
-        for row in items
+        encode_cursor(ordering, tuple(getattr(row, k.label) for k in ordering.keys)) for row in kept
     ]
+    items = [make(row) for row in kept]
     if page.from_end:
         return Page(
             items, cursors, has_next_page=page.before is not None, has_previous_page=has_more
@@ -206,11 +207,15 @@ def apply_keyset_per_group(
 
 
 def to_pages(
-    rows: Sequence[Any], groups: Sequence[Any], ordering: Ordering, page: PageRequest
-) -> dict[Any, Page[Any]]:
+    rows: Sequence[Any],
+    groups: Sequence[Any],
+    ordering: Ordering,
+    page: PageRequest,
+    make: Callable[[Any], T],
+) -> dict[Any, Page[T]]:
     """Split the rows of `apply_keyset_per_group` into one page per group (empty pages for
     groups without rows)."""
     grouped: dict[Any, list[Any]] = {group: [] for group in groups}
     for row in rows:
         grouped.setdefault(row.group_key, []).append(row)
-    return {group: to_page(items, ordering, page) for group, items in grouped.items()}
+    return {group: to_page(items, ordering, page, make) for group, items in grouped.items()}

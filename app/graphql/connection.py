@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, Self, TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.paging import PageArgs
 from app.db.pagination import Page
+from app.graphql.context import Context
 
 NodeType = TypeVar("NodeType")
+R = TypeVar("R")
+_RELAY_ARGUMENTS = {
+    "first": int | None,
+    "after": str | None,
+    "last": int | None,
+    "before": str | None,
+}
 
 
 @strawberry.type(description="Where a page sits in its list (Relay).")
@@ -69,3 +81,48 @@ class Connection(Generic[NodeType]):
             ],
             count_loader=count,
         )
+
+
+async def keyset_connection(
+    context: Context,
+    *,
+    fetch: Callable[[AsyncSession], Awaitable[Page[R]]],
+    count: Callable[[AsyncSession], Awaitable[int]],
+    node: Callable[[R], NodeType],
+) -> Connection[NodeType]:
+    """The Relay connection of every list field: `fetch` reads one keyset page, `node`
+    turns its items into GraphQL objects, and `count` counts the whole list, only when
+    `totalCount` is selected. Each runs on the request's session, taking its turn."""
+    async with context.session() as session:
+        page = await fetch(session)
+
+    async def total() -> int:
+        async with context.session() as session:
+            return await count(session)
+
+    return Connection.from_page(page, [node(item) for item in page.items], total)
+
+
+def paginated(resolver: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
+    """The Relay arguments of a list field, declared once: the resolver takes `page:
+    PageArgs`, and the schema shows `first`/`after`/`last`/`before` in its place."""
+    signature = inspect.signature(resolver)
+    parameters: list[inspect.Parameter] = []
+    for parameter in signature.parameters.values():
+        if parameter.name != "page":
+            parameters.append(parameter)
+            continue
+        for name, annotation in _RELAY_ARGUMENTS.items():
+            parameters.append(parameter.replace(name=name, default=None, annotation=annotation))
+
+    @functools.wraps(resolver)
+    async def with_page(*args: Any, **kwargs: Any) -> R:
+        values = [kwargs.pop(name, None) for name in _RELAY_ARGUMENTS]
+        return await resolver(*args, page=PageArgs(*values), **kwargs)
+
+    del with_page.__wrapped__  # Strawberry reads the signature below, not the resolver's
+    with_page.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    with_page.__annotations__ = {
+        parameter.name: parameter.annotation for parameter in parameters
+    } | {"return": signature.return_annotation}
+    return with_page

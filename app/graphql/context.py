@@ -14,6 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.fastapi import BaseContext
 
+from app.books import service as books_service
+from app.books.repository import Stock
 from app.core.config import Settings
 from app.core.errors import AppError, AuthenticationError
 from app.core.request_context import current_record
@@ -156,7 +158,7 @@ class Context(BaseContext):
             record.user_id = viewer.id
         return viewer, None
 
-    async def viewer(self) -> Viewer | None:
+    async def optional_viewer(self) -> Viewer | None:
         """The signed-in user, or None. A bad token counts as anonymous here: public fields
         answer as they would without one."""
         viewer, _ = await self._authenticate()
@@ -170,3 +172,21 @@ class Context(BaseContext):
         if viewer is None:
             raise AuthenticationError()
         return viewer
+
+    @property
+    def viewer(self) -> Viewer:
+        """The signed-in user, in a field under `IsAuthenticated`/`IsAdmin`: the permission
+        already authenticated the request (and refused it otherwise), so no second call."""
+        viewer = self._auth[0] if self._auth is not None else None
+        if viewer is None:
+            raise RuntimeError("`context.viewer` is for fields under IsAuthenticated or IsAdmin")
+        return viewer
+
+    async def is_admin(self) -> bool:
+        viewer = await self.optional_viewer()
+        return viewer is not None and viewer.is_admin
+
+    @cached_property
+    def stock(self) -> Stock:
+        """The stock rules of this request (availability is judged against today, UTC)."""
+        return books_service.stock_context(self.settings)

@@ -7,17 +7,21 @@ account, archived books only admins), so an ID from someone else resolves to nul
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Protocol, TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from app.core.errors import ValidationFailed
 from app.graphql.context import Context
 from app.graphql.ids import encode_id, parse_global_id
+from app.users.schemas import Viewer
 
 MAX_NODES = 100
+R = TypeVar("R")
+N = TypeVar("N")
 
 
 @strawberry.interface(description="An object with a globally unique ID (Relay).")
@@ -31,6 +35,23 @@ class Node:
 
 def global_id(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(encode_id(type_name, pk))
+
+
+async def viewers_nodes(
+    info: Info[Context, None],
+    node_ids: Iterable[str],
+    fetch: Callable[[AsyncSession, list[int], Viewer], Awaitable[Mapping[int, R]]],
+    build: Callable[[R], N],
+) -> list[N | None]:
+    """`resolve_nodes` of a type only signed-in users see: null for an anonymous caller
+    and for whatever `fetch` leaves out (someone else's)."""
+    ids = [int(node_id) for node_id in node_ids]
+    viewer = await info.context.optional_viewer()
+    if viewer is None:
+        return [None] * len(ids)
+    async with info.context.session() as session:
+        found = await fetch(session, ids, viewer)
+    return [build(found[i]) if i in found else None for i in ids]
 
 
 class ResolvableNode(Protocol):

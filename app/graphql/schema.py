@@ -8,6 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
 import app
+import app.models  # every table in the metadata, whatever a request touches)
 from app.books.resolvers import BooksMutation, BooksQuery
 from app.books.types import Author, Book, Genre
 from app.cart.resolvers import CartMutation, CartQuery

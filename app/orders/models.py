@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.addresses.models import PostalAddress, address_columns
 from app.db.base import Base, TimestampMixin
 
 
@@ -59,12 +60,7 @@ class Order(TimestampMixin, Base):
     subtotal: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(3))
-    ship_full_name: Mapped[str] = mapped_column(String(200))
-    ship_line1: Mapped[str] = mapped_column(String(200))
-    ship_line2: Mapped[str | None] = mapped_column(String(200))
-    ship_city: Mapped[str] = mapped_column(String(100))
-    ship_postal_code: Mapped[str] = mapped_column(String(20))
-    ship_country: Mapped[str] = mapped_column(String(2))
+    shipping_address: Mapped[PostalAddress] = address_columns("ship_")
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     # Hash of the shipping address the key was first used with (IDEMPOTENCY_KEY_REUSED).
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))

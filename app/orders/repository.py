@@ -6,28 +6,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.db.pagination import Ordering, Page, PageRequest, Record, SortKey, apply_keyset, to_page
+from app.db.pagination import Ordering, Page, PageRequest, SortKey, apply_keyset, to_page
+from app.db.rows import Shape
 from app.orders.models import Order, OrderItem, OrderStatus
+from app.orders.schemas import OrderItemRow, OrderRow
 
 NEWEST_FIRST = Ordering(
     "CREATED_AT:DESC",
     (SortKey(Order.created_at, "sort_created_at", datetime), SortKey(Order.id, "sort_id", int)),
     descending=True,
 )
-ORDER_COLUMNS: tuple[Any, ...] = tuple(Order.__table__.columns)
-ITEM_COLUMNS: tuple[Any, ...] = (
-    OrderItem.id,
-    OrderItem.order_id,
-    OrderItem.book_id,
-    OrderItem.title,
-    OrderItem.unit_price,
-    OrderItem.quantity,
-    OrderItem.line_total,
-)
+ORDER = Shape(OrderRow, Order)
+ITEM = Shape(OrderItemRow, OrderItem)
 
 
 class OrderRepository:
@@ -39,14 +33,6 @@ class OrderRepository:
             select(Order).where(Order.user_id == user_id, Order.idempotency_key == idempotency_key)
         )
         return result.one_or_none()
-
-    async def add(self, order: Order, items: list[dict[str, Any]]) -> Order:
-        self.session.add(order)
-        await self.session.flush()
-        await self.session.execute(
-            insert(OrderItem), [{**item, "order_id": order.id} for item in items]
-        )
-        return order
 
     async def lock(self, order_id: int) -> Order | None:
         result = await self.session.scalars(
@@ -63,19 +49,19 @@ class OrderRepository:
         )
         return {book_id: int(quantity) for book_id, quantity in result}
 
-    async def get_rows(self, order_ids: Sequence[int]) -> dict[int, Record]:
-        statement = select(*ORDER_COLUMNS).where(Order.id.in_(order_ids))
-        return {row.id: row for row in await self.session.execute(statement)}
+    async def get_rows(self, order_ids: Sequence[int]) -> dict[int, OrderRow]:
+        statement = select(*ORDER.columns()).where(Order.id.in_(order_ids))
+        return {row.id: row for row in ORDER.all(await self.session.execute(statement))}
 
-    async def items_of(self, order_ids: Sequence[int]) -> dict[int, list[Record]]:
+    async def items_of(self, order_ids: Sequence[int]) -> dict[int, list[OrderItemRow]]:
         statement = (
-            select(*ITEM_COLUMNS)
+            select(*ITEM.columns())
             .where(OrderItem.order_id.in_(order_ids))
             .order_by(OrderItem.order_id, OrderItem.id)
         )
-        items: dict[int, list[Record]] = {order_id: [] for order_id in order_ids}
-        for row in await self.session.execute(statement):
-            items[row.order_id].append(row)
+        items: dict[int, list[OrderItemRow]] = {order_id: [] for order_id in order_ids}
+        for item in ITEM.all(await self.session.execute(statement)):
+            items[item.order_id].append(item)
         return items
 
     def _conditions(
@@ -97,12 +83,12 @@ class OrderRepository:
             conditions.append(Order.created_at <= created_before)
         return conditions
 
-    async def list_page(self, page: PageRequest, **filters: Any) -> Page[Record]:
-        statement = select(*ORDER_COLUMNS, *NEWEST_FIRST.columns()).where(
+    async def list_page(self, page: PageRequest, **filters: Any) -> Page[OrderRow]:
+        statement = select(*ORDER.columns(), *NEWEST_FIRST.columns()).where(
             *self._conditions(**filters)
         )
         rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
-        return to_page(rows, NEWEST_FIRST, page)
+        return to_page(rows, NEWEST_FIRST, page, ORDER.of)
 
     async def count(self, **filters: Any) -> int:
         statement = select(func.count()).select_from(Order).where(*self._conditions(**filters))

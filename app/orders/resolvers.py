@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import strawberry
 from strawberry.types import Info
 
-from app.books import service as books_service
 from app.core.paging import PageArgs
-from app.graphql.connection import Connection
+from app.graphql.connection import Connection, keyset_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.inputs import parse_input
@@ -17,35 +14,14 @@ from app.graphql.permissions import IsAdmin, IsAuthenticated
 from app.orders import schemas
 from app.orders import service as orders_service
 from app.orders.models import OrderStatus
-from app.orders.schemas import OrderFilterInput
-from app.orders.types import AddressInput, Order
-from app.users.schemas import Viewer
+from app.orders.schemas import CheckoutInput, OrderFilter, OrderFilterInput
+from app.orders.types import Order
 
 
-@strawberry.input(description="Turn the cart into an order.")
-class CheckoutInput:
-    idempotency_key: str = strawberry.field(
-        description="8-255 printable characters, new for each order (e.g. a UUID). Sending "
-        "the same checkout again with the same key returns the same order."
-    )
-    shipping_address: AddressInput = strawberry.field(description="Where to ship.")
-
-
-@strawberry.input(description="Which orders to list (admins).")
-class OrderFilter:
-    status: OrderStatus | None = strawberry.field(default=None, description="In this status.")
-    user_id: strawberry.ID | None = strawberry.field(default=None, description="Of this user.")
-    created_after: datetime | None = strawberry.field(
-        default=None, description="Placed at or after this time."
-    )
-    created_before: datetime | None = strawberry.field(
-        default=None, description="Placed at or before this time."
-    )
-
-
-async def _order(context: Context, order_id: int, viewer: Viewer) -> Order:
+async def _order(context: Context, order_id: int) -> Order:
+    """The order as the viewer (signed in: every caller is under a permission) may see it."""
     async with context.session() as session:
-        return Order.from_row(await orders_service.get_order(session, order_id, viewer))
+        return Order.from_row(await orders_service.get_order(session, order_id, context.viewer))
 
 
 async def _orders_page(
@@ -55,16 +31,16 @@ async def _orders_page(
     filters: OrderFilterInput | None,
     args: PageArgs,
 ) -> Connection[Order]:
-    async with context.session() as session:
-        page = await orders_service.list_orders(
+    return await keyset_connection(
+        context,
+        fetch=lambda session: orders_service.list_orders(
             session, user_id=user_id, filters=filters, args=args
-        )
-
-    async def count() -> int:
-        async with context.session() as session:
-            return await orders_service.count_orders(session, user_id=user_id, filters=filters)
-
-    return Connection.from_page(page, [Order.from_row(row) for row in page.items], count)
+        ),
+        count=lambda session: orders_service.count_orders(
+            session, user_id=user_id, filters=filters
+        ),
+        node=Order.from_row,
+    )
 
 
 @strawberry.type
@@ -74,45 +50,35 @@ class OrdersQuery:
         permission_classes=[IsAuthenticated],
     )
     async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
-        viewer = await info.context.require_viewer()
-        return await _order(info.context, decode_id(id, "Order", field="id"), viewer)
+        return await _order(info.context, decode_id(id, "Order", field="id"))
 
     @strawberry.field(
         description="Your orders, newest first.", permission_classes=[IsAuthenticated]
     )
+    @paginated
     async def my_orders(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
         status: OrderStatus | None = None,
     ) -> Connection[Order]:
-        viewer = await info.context.require_viewer()
+        filters = OrderFilterInput(status=status)
         return await _orders_page(
-            info.context,
-            user_id=viewer.id,
-            filters=OrderFilterInput(status=status),
-            args=PageArgs(first, after, last, before),
+            info.context, user_id=info.context.viewer.id, filters=filters, args=page
         )
 
     @strawberry.field(
         description="Every order, newest first (admins).", permission_classes=[IsAdmin]
     )
+    @paginated
     async def orders(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
         filter: OrderFilter | None = None,
     ) -> Connection[Order]:
         filters = parse_input(OrderFilterInput, filter, field="filter") if filter else None
-        return await _orders_page(
-            info.context, user_id=None, filters=filters, args=PageArgs(first, after, last, before)
-        )
+        return await _orders_page(info.context, user_id=None, filters=filters, args=page)
 
 
 @strawberry.type
@@ -124,14 +90,12 @@ class OrdersMutation:
     )
     async def checkout(self, info: Info[Context, None], input: CheckoutInput) -> Order:
         context = info.context
-        viewer = await context.require_viewer()
-        data = parse_input(schemas.CheckoutInput, input)
-        stock = books_service.stock_context(context.settings)
+        data = parse_input(schemas.CheckoutData, input)
         async with context.transaction() as session:
             order = await orders_service.checkout(
-                session, context.settings, viewer=viewer, data=data, stock=stock
+                session, context.settings, viewer=context.viewer, data=data, stock=context.stock
             )
-        return await _order(context, order.id, viewer)
+        return await _order(context, order.id)
 
     @strawberry.mutation(
         description="Cancel your order while it is PENDING or CONFIRMED; its copies go back "
@@ -139,15 +103,16 @@ class OrdersMutation:
         permission_classes=[IsAuthenticated],
     )
     async def cancel_order(self, info: Info[Context, None], id: strawberry.ID) -> Order:
-        context = info.context
-        viewer = await context.require_viewer()
-        order_id = decode_id(id, "Order", field="id")
-        stock = books_service.stock_context(context.settings)
+        context, order_id = info.context, decode_id(id, "Order", field="id")
         async with context.transaction() as session:
             await orders_service.cancel(
-                session, context.settings, order_id=order_id, viewer=viewer, stock=stock
+                session,
+                context.settings,
+                order_id=order_id,
+                viewer=context.viewer,
+                stock=context.stock,
             )
-        return await _order(context, order_id, viewer)
+        return await _order(context, order_id)
 
     @strawberry.mutation(
         description="Move an order along PENDING → CONFIRMED → SHIPPED → DELIVERED, or to "
@@ -157,12 +122,9 @@ class OrdersMutation:
     async def update_order_status(
         self, info: Info[Context, None], id: strawberry.ID, status: OrderStatus
     ) -> Order:
-        context = info.context
-        viewer = await context.require_viewer()
-        order_id = decode_id(id, "Order", field="id")
-        stock = books_service.stock_context(context.settings)
+        context, order_id = info.context, decode_id(id, "Order", field="id")
         async with context.transaction() as session:
             await orders_service.update_status(
-                session, context.settings, order_id=order_id, status=status, stock=stock
+                session, context.settings, order_id=order_id, status=status, stock=context.stock
             )
-        return await _order(context, order_id, viewer)
+        return await _order(context, order_id)

@@ -1,58 +1,65 @@
-"""Validated order inputs (shipping address, checkout, filters) and the address DTO."""
+"""Order read shapes, and inputs each defined once (GraphQL shape, description, limits):
+checkout and the admins' filter."""
 
 from __future__ import annotations
 
-import hashlib
-import json
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BeforeValidator, Field, model_validator
 
-from app.core.countries import ISO_3166_ALPHA2
-from app.core.validation import SINGLE_LINE, bounded
+from app.addresses.models import PostalAddress
+from app.addresses.schemas import Address
+from app.graphql.enums import graphql_enum
 from app.graphql.ids import id_decoder
+from app.graphql.inputs import GLOBAL_ID, Input, graphql_input
 from app.orders.models import OrderStatus
 
 IDEMPOTENCY_KEY_MIN = 8
 IDEMPOTENCY_KEY_MAX = 255
 
-
-def _country(value: str) -> str:
-    code = value.strip().upper()
-    if code not in ISO_3166_ALPHA2:
-        raise ValueError("must be an ISO 3166-1 alpha-2 country code, e.g. DE or US")
-    return code
-
-
-def _postal_code(value: str) -> str:
-    if not all(char.isalnum() or char in " -" for char in value):
-        raise ValueError("may contain only letters, digits, spaces and hyphens")
-    return value.upper()
+graphql_enum(
+    description="Where an order is in its life.",
+    values={
+        "PENDING": "Placed; waiting for confirmation (payment is not part of this API).",
+        "CONFIRMED": "Accepted and being prepared.",
+        "SHIPPED": "Handed to the carrier; it can no longer be cancelled.",
+        "DELIVERED": "Arrived.",
+        "CANCELLED": "Cancelled; its copies went back into stock.",
+    },
+)(OrderStatus)
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    id: int
+    user_id: int
+    status: OrderStatus
+    subtotal: Decimal
+    total: Decimal
+    currency: str
+    shipping_address: PostalAddress
+    created_at: datetime
+    updated_at: datetime
+    confirmed_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
 
 
-class Address(_Input):
-    full_name: Annotated[str, bounded(200), SINGLE_LINE]
-    line1: Annotated[str, bounded(200), SINGLE_LINE]
-    line2: Annotated[str, bounded(200, min_length=0), SINGLE_LINE] | None = None
-    city: Annotated[str, bounded(100), SINGLE_LINE]
-    postal_code: Annotated[str, bounded(20), AfterValidator(_postal_code)]
-    country: Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_country)]
-
-    def fingerprint(self) -> str:
-        """Stable hash of the address (to recognise a retried checkout)."""
-        canonical = json.dumps(self.model_dump(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+@dataclass(frozen=True, slots=True)
+class OrderItemRow:
+    order_id: int
+    book_id: int
+    title: str
+    unit_price: Decimal
+    quantity: int
+    line_total: Decimal
 
 
-class CheckoutInput(_Input):
+class CheckoutData(Input):
     idempotency_key: Annotated[
         str,
         Field(
@@ -60,18 +67,29 @@ class CheckoutInput(_Input):
             max_length=IDEMPOTENCY_KEY_MAX,
             pattern=r"^[\x21-\x7e]+$",
         ),
-    ]
-    shipping_address: Address
+    ] = Field(
+        description="8-255 printable characters, new for each order (e.g. a UUID). Sending "
+        "the same checkout again with the same key returns the same order."
+    )
+    shipping_address: Address = Field(description="Where to ship.")
 
 
-UserID = Annotated[int, BeforeValidator(id_decoder("User"))]
+@graphql_input(CheckoutData, description="Turn the cart into an order.")
+class CheckoutInput: ...
 
 
-class OrderFilterInput(_Input):
-    status: OrderStatus | None = None
-    user_id: UserID | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
+UserID = Annotated[int, BeforeValidator(id_decoder("User")), GLOBAL_ID]
+
+
+class OrderFilterInput(Input):
+    status: OrderStatus | None = Field(default=None, description="In this status.")
+    user_id: UserID | None = Field(default=None, description="Of this user.")
+    created_after: datetime | None = Field(
+        default=None, description="Placed at or after this time."
+    )
+    created_before: datetime | None = Field(
+        default=None, description="Placed at or before this time."
+    )
 
     @model_validator(mode="after")
     def _range(self) -> Self:
@@ -79,3 +97,7 @@ class OrderFilterInput(_Input):
         if after is not None and before is not None and after > before:
             raise ValueError("`createdAfter` must not be later than `createdBefore`")
         return self
+
+
+@graphql_input(OrderFilterInput, description="Which orders to list (admins).")
+class OrderFilter: ...

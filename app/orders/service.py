@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,10 +14,12 @@ from app.cart import service as cart_service
 from app.core.config import Settings
 from app.core.errors import AppError, ConflictError, ErrorCode, GlobalRef, NotFoundError
 from app.core.paging import PageArgs
-from app.db.pagination import Page, Record
+from app.db.pagination import Page
+from app.inventory import service as inventory
+from app.inventory.schemas import OrderLine, StockRow
 from app.orders.models import Order, OrderStatus
 from app.orders.repository import NEWEST_FIRST, OrderRepository
-from app.orders.schemas import Address, CheckoutInput, OrderFilterInput
+from app.orders.schemas import CheckoutData, OrderFilterInput, OrderItemRow, OrderRow
 from app.users.schemas import Viewer
 
 # Where each status may go next. CANCELLED and DELIVERED are final.
@@ -42,62 +42,8 @@ def order_not_found() -> NotFoundError:
     return NotFoundError("Order not found", code=ErrorCode.ORDER_NOT_FOUND, field="id")
 
 
-@dataclass(frozen=True, slots=True)
-class OrderLine:
-    book_id: int
-    title: str
-    unit_price: Decimal
-    quantity: int
-
-    @property
-    def line_total(self) -> Decimal:
-        return self.unit_price * self.quantity
-
-    def as_row(self) -> dict[str, Any]:
-        return {
-            "book_id": self.book_id,
-            "title": self.title,
-            "unit_price": self.unit_price,
-            "quantity": self.quantity,
-            "line_total": self.line_total,
-        }
-
-
-async def place_order(
-    session: AsyncSession,
-    *,
-    user_id: int,
-    lines: Sequence[OrderLine],
-    address: Address,
-    status: OrderStatus,
-    currency: str,
-    idempotency_key: str | None = None,
-) -> Order:
-    """Record an order (stock already taken by the caller). Also used by prebooks."""
-    subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
-    now = datetime.now(UTC)
-    order = Order(
-        user_id=user_id,
-        status=status,
-        subtotal=subtotal,
-        # No shipping fees, taxes or payments yet: the total is the subtotal.
-        total=subtotal,
-        currency=currency,
-        ship_full_name=address.full_name,
-        ship_line1=address.line1,
-        ship_line2=address.line2,
-        ship_city=address.city,
-        ship_postal_code=address.postal_code,
-        ship_country=address.country,
-        idempotency_key=idempotency_key,
-        request_fingerprint=address.fingerprint() if idempotency_key else None,
-        confirmed_at=now if status is OrderStatus.CONFIRMED else None,
-    )
-    return await OrderRepository(session).add(order, [line.as_row() for line in lines])
-
-
 async def checkout(
-    session: AsyncSession, settings: Settings, *, viewer: Viewer, data: CheckoutInput, stock: Stock
+    session: AsyncSession, settings: Settings, *, viewer: Viewer, data: CheckoutData, stock: Stock
 ) -> Order:
     """Turn the cart into a PENDING order in one transaction.
 
@@ -115,20 +61,18 @@ async def checkout(
     if not wanted:
         raise AppError("Your cart is empty", code=ErrorCode.CART_EMPTY)
 
-    locked = await books_service.lock_for_sale(session, list(wanted))
+    locked = await inventory.lock(session, list(wanted))
     _refuse_unsellable(wanted, locked, stock)
-    await books_service.adjust_stock(
-        session, {book_id: -quantity for book_id, quantity in wanted.items()}
-    )
+    await inventory.adjust(session, {book_id: -quantity for book_id, quantity in wanted.items()})
     lines = [
         OrderLine(book_id, locked[book_id].title, locked[book_id].price, quantity)
         for book_id, quantity in sorted(wanted.items())
     ]
-    order = await place_order(
+    order = await inventory.place_order(
         session,
         user_id=viewer.id,
         lines=lines,
-        address=data.shipping_address,
+        address=data.shipping_address.value(),
         status=OrderStatus.PENDING,
         currency=settings.currency,
         idempotency_key=data.idempotency_key,
@@ -138,11 +82,11 @@ async def checkout(
 
 
 async def _replay(
-    session: AsyncSession, previous: Order, data: CheckoutInput, cart: dict[int, int]
+    session: AsyncSession, previous: Order, data: CheckoutData, cart: dict[int, int]
 ) -> Order:
     """A key seen before: the same checkout again (a retry, or a racing duplicate that
     waited for the first) gets the same order; anything else is a misuse of the key."""
-    same_address = previous.request_fingerprint == data.shipping_address.fingerprint()
+    same_address = previous.request_fingerprint == data.shipping_address.value().fingerprint()
     ordered = await OrderRepository(session).quantities(previous.id)
     if same_address and (not cart or cart == ordered):
         return previous
@@ -153,7 +97,7 @@ async def _replay(
     )
 
 
-def _refuse_unsellable(wanted: dict[int, int], locked: dict[int, Record], stock: Stock) -> None:
+def _refuse_unsellable(wanted: dict[int, int], locked: dict[int, StockRow], stock: Stock) -> None:
     for book_id in sorted(wanted):
         book = locked.get(book_id)
         if book is None or book.is_archived:
@@ -185,11 +129,11 @@ def _refuse_unsellable(wanted: dict[int, int], locked: dict[int, Record], stock:
         )
 
 
-def _visible(order: Record | Order, viewer: Viewer) -> bool:
+def _visible(order: OrderRow | Order, viewer: Viewer) -> bool:
     return viewer.is_admin or order.user_id == viewer.id
 
 
-async def get_order(session: AsyncSession, order_id: int, viewer: Viewer) -> Record:
+async def get_order(session: AsyncSession, order_id: int, viewer: Viewer) -> OrderRow:
     row = (await OrderRepository(session).get_rows([order_id])).get(order_id)
     if row is None or not _visible(row, viewer):
         raise order_not_found()  # never reveal that someone else's order exists
@@ -198,12 +142,14 @@ async def get_order(session: AsyncSession, order_id: int, viewer: Viewer) -> Rec
 
 async def get_orders(
     session: AsyncSession, order_ids: Sequence[int], viewer: Viewer
-) -> dict[int, Record]:
+) -> dict[int, OrderRow]:
     rows = await OrderRepository(session).get_rows(order_ids) if order_ids else {}
     return {order_id: row for order_id, row in rows.items() if _visible(row, viewer)}
 
 
-async def items_of(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, list[Record]]:
+async def items_of(
+    session: AsyncSession, order_ids: Sequence[int]
+) -> dict[int, list[OrderItemRow]]:
     return await OrderRepository(session).items_of(order_ids) if order_ids else {}
 
 
@@ -223,7 +169,7 @@ async def list_orders(
     user_id: int | None,
     filters: OrderFilterInput | None,
     args: PageArgs,
-) -> Page[Record]:
+) -> Page[OrderRow]:
     """A page of orders, newest first: one user's, or (user_id None, admins) anyone's."""
     page = args.request(NEWEST_FIRST)
     return await OrderRepository(session).list_page(page, **_filters(user_id, filters))
@@ -246,27 +192,15 @@ async def _change_status(
             extensions={"from": order.status.value, "to": to.value},
         )
     if to is OrderStatus.CANCELLED:
-        await _return_stock(session, settings, order, stock)
+        # Exactly once: in the transaction of the status change. Waiting prebooks get the
+        # copies first, as on a restock.
+        returned = await OrderRepository(session).quantities(order.id)
+        await inventory.put_back(session, settings, copies=returned, stock=stock)
     now = datetime.now(UTC)
     order.status = to
     setattr(order, _STATUS_TIMESTAMP[to], now)
     order.updated_at = now  # the same clock as the status timestamp
     await session.flush()
-
-
-async def _return_stock(
-    session: AsyncSession, settings: Settings, order: Order, stock: Stock
-) -> None:
-    """Put a cancelled order's copies back, in the same transaction as the status change
-    (so exactly once). Waiting prebooks get them first, as on a restock."""
-    # Imported here: prebooks place orders through this module.
-    from app.prebooks import service as prebooks_service
-
-    returned = await OrderRepository(session).quantities(order.id)
-    for book_id, quantity in sorted(returned.items()):
-        await prebooks_service.serve_queue(
-            session, settings, book_id=book_id, stock=stock, added=quantity
-        )
 
 
 async def cancel(

@@ -1,69 +1,27 @@
-"""GraphQL types of orders, and the address shared with prebooks."""
+"""GraphQL types of orders."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Self
+from typing import Self
 
 import strawberry
 from strawberry.types import Info
 
+from app.addresses.types import Address
 from app.books.loaders import AnyBookLoader
 from app.books.types import Book
-from app.db.pagination import Record
 from app.graphql.context import Context
-from app.graphql.enums import graphql_enum
-from app.graphql.node import Node, global_id
+from app.graphql.node import Node, global_id, viewers_nodes
 from app.graphql.permissions import IsAdmin
 from app.orders import service as orders_service
 from app.orders.loaders import OrderItemsLoader
 from app.orders.models import OrderStatus
+from app.orders.schemas import OrderItemRow, OrderRow
 from app.users.loaders import UserLoader
 from app.users.types import User
-
-graphql_enum(
-    description="Where an order is in its life.",
-    values={
-        "PENDING": "Placed; waiting for confirmation (payment is not part of this API).",
-        "CONFIRMED": "Accepted and being prepared.",
-        "SHIPPED": "Handed to the carrier; it can no longer be cancelled.",
-        "DELIVERED": "Arrived.",
-        "CANCELLED": "Cancelled; its copies went back into stock.",
-    },
-)(OrderStatus)
-
-
-@strawberry.type(description="A postal address.")
-class Address:
-    full_name: str = strawberry.field(description="Recipient.")
-    line1: str = strawberry.field(description="Street and number.")
-    line2: str | None = strawberry.field(description="Apartment, floor, c/o...")
-    city: str = strawberry.field(description="City.")
-    postal_code: str = strawberry.field(description="Postal code.")
-    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
-
-    @classmethod
-    def from_row(cls, row: Any, prefix: str = "ship_") -> Self:
-        return cls(
-            full_name=getattr(row, f"{prefix}full_name"),
-            line1=getattr(row, f"{prefix}line1"),
-            line2=getattr(row, f"{prefix}line2"),
-            city=getattr(row, f"{prefix}city"),
-            postal_code=getattr(row, f"{prefix}postal_code"),
-            country=getattr(row, f"{prefix}country"),
-        )
-
-
-@strawberry.input(description="A postal address (shipping).")
-class AddressInput:
-    full_name: str = strawberry.field(description="Recipient (1-200 characters).")
-    line1: str = strawberry.field(description="Street and number (1-200).")
-    line2: str | None = strawberry.field(default=None, description="Second line (optional).")
-    city: str = strawberry.field(description="City (1-100).")
-    postal_code: str = strawberry.field(description="Postal code (letters, digits, spaces, -).")
-    country: str = strawberry.field(description="ISO 3166-1 alpha-2 code, e.g. DE, US.")
 
 
 @strawberry.type(description="One line of an order, as it was bought.")
@@ -75,7 +33,7 @@ class OrderItem:
     book_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Record) -> Self:
+    def from_row(cls, row: OrderItemRow) -> Self:
         return cls(
             title=row.title,
             unit_price=row.unit_price,
@@ -110,7 +68,7 @@ class Order(Node):
     user_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Any) -> Self:
+    def from_row(cls, row: OrderRow) -> Self:
         return cls(
             id=global_id("Order", row.id),
             pk=row.id,
@@ -118,7 +76,7 @@ class Order(Node):
             subtotal=row.subtotal,
             total=row.total,
             currency=row.currency,
-            shipping_address=Address.from_row(row),
+            shipping_address=Address.of(row.shipping_address),
             created_at=row.created_at,
             updated_at=row.updated_at,
             confirmed_at=row.confirmed_at,
@@ -144,10 +102,4 @@ class Order(Node):
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Your orders (any order for admins); others resolve to null."""
-        ids = [int(node_id) for node_id in node_ids]
-        viewer = await info.context.viewer()
-        if viewer is None:
-            return [None] * len(ids)
-        async with info.context.session() as session:
-            rows = await orders_service.get_orders(session, ids, viewer)
-        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+        return await viewers_nodes(info, node_ids, orders_service.get_orders, cls.from_row)

@@ -16,11 +16,11 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
-    String,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.addresses.models import PostalAddress, address_columns
 from app.db.base import Base, TimestampMixin
 
 MAX_PREBOOK_QUANTITY = 10
@@ -69,12 +69,11 @@ class Prebook(TimestampMixin, Base):
     # The price guarantee: the order is priced at the lower of this and the price on the
     # day it is served.
     price_at_prebook: Mapped[Decimal] = mapped_column(Numeric(10, 2))
-    ship_full_name: Mapped[str] = mapped_column(String(200))
-    ship_line1: Mapped[str] = mapped_column(String(200))
-    ship_line2: Mapped[str | None] = mapped_column(String(200))
-    ship_city: Mapped[str] = mapped_column(String(100))
-    ship_postal_code: Mapped[str] = mapped_column(String(20))
-    ship_country: Mapped[str] = mapped_column(String(2))
+    shipping_address: Mapped[PostalAddress] = address_columns("ship_")
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     fulfilled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# The order of a book's queue (first come, first served), as `ix_prebooks_book_id_queue`.
+QUEUE_ORDER = (Prebook.created_at, Prebook.id)

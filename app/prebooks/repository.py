@@ -12,16 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.books.models import Book
-from app.db.pagination import Ordering, Page, PageRequest, Record, SortKey, apply_keyset, to_page
-from app.prebooks.models import Prebook, PrebookStatus
+from app.db.pagination import Ordering, Page, PageRequest, SortKey, apply_keyset, to_page
+from app.db.rows import Shape
+from app.prebooks.models import QUEUE_ORDER, Prebook, PrebookStatus
+from app.prebooks.schemas import PrebookRow
 
 NEWEST_FIRST = Ordering(
     "CREATED_AT:DESC",
     (SortKey(Prebook.created_at, "sort_created_at", datetime), SortKey(Prebook.id, "sort_id", int)),
     descending=True,
 )
-PREBOOK_COLUMNS: tuple[Any, ...] = tuple(Prebook.__table__.columns)
-_QUEUE_ORDER = (Prebook.created_at, Prebook.id)
+PREBOOK = Shape(PrebookRow, Prebook)
 
 
 class PrebookRepository:
@@ -58,20 +59,9 @@ class PrebookRepository:
         )
         return result.one_or_none()
 
-    async def lock_queue(self, book_id: int) -> Sequence[Prebook]:
-        """The book's waiting prebooks, first come first, locked (a concurrent cancel waits,
-        and one cancelled meanwhile drops out of the queue)."""
-        result = await self.session.scalars(
-            select(Prebook)
-            .where(Prebook.book_id == book_id, Prebook.status == PrebookStatus.PENDING)
-            .order_by(*_QUEUE_ORDER)
-            .with_for_update()
-        )
-        return result.all()
-
-    async def get_rows(self, prebook_ids: Sequence[int]) -> dict[int, Record]:
-        statement = select(*PREBOOK_COLUMNS).where(Prebook.id.in_(prebook_ids))
-        return {row.id: row for row in await self.session.execute(statement)}
+    async def get_rows(self, prebook_ids: Sequence[int]) -> dict[int, PrebookRow]:
+        statement = select(*PREBOOK.columns()).where(Prebook.id.in_(prebook_ids))
+        return {row.id: row for row in PREBOOK.all(await self.session.execute(statement))}
 
     async def queue_positions(self, prebook_ids: Sequence[int]) -> dict[int, int]:
         """1-based place in its book's queue of each given prebook that is waiting."""
@@ -82,7 +72,7 @@ class PrebookRepository:
             select(
                 Prebook.id,
                 func.row_number()
-                .over(partition_by=Prebook.book_id, order_by=_QUEUE_ORDER)
+                .over(partition_by=Prebook.book_id, order_by=QUEUE_ORDER)
                 .label("position"),
             )
             .where(Prebook.status == PrebookStatus.PENDING, Prebook.book_id.in_(books))
@@ -105,11 +95,11 @@ class PrebookRepository:
             conditions.append(Prebook.status == status)
         return conditions
 
-    async def list_page(self, page: PageRequest, **filters: Any) -> Page[Record]:
-        statement = select(*PREBOOK_COLUMNS, *NEWEST_FIRST.columns())
+    async def list_page(self, page: PageRequest, **filters: Any) -> Page[PrebookRow]:
+        statement = select(*PREBOOK.columns(), *NEWEST_FIRST.columns())
         statement = statement.where(*self._conditions(**filters))
         rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
-        return to_page(rows, NEWEST_FIRST, page)
+        return to_page(rows, NEWEST_FIRST, page, PREBOOK.of)
 
     async def count(self, **filters: Any) -> int:
         statement = select(func.count()).select_from(Prebook).where(*self._conditions(**filters))

@@ -5,27 +5,19 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from app.books import service as books_service
 from app.books.resolvers import book_by_id
 from app.core.paging import PageArgs
-from app.graphql.connection import Connection
+from app.graphql.connection import Connection, keyset_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.inputs import parse_input
 from app.graphql.permissions import IsAdmin, IsAuthenticated
-from app.orders.types import AddressInput
 from app.prebooks import schemas
 from app.prebooks import service as prebooks_service
 from app.prebooks.models import Prebook as PrebookModel
 from app.prebooks.models import PrebookStatus
+from app.prebooks.schemas import PrebookInput
 from app.prebooks.types import Prebook, RestockResult
-
-
-@strawberry.input(description="Reserve copies of a book that can't be bought now.")
-class PrebookInput:
-    book_id: strawberry.ID = strawberry.field(description="The book.")
-    quantity: int = strawberry.field(description="Copies (1-10).")
-    shipping_address: AddressInput = strawberry.field(description="Where the order will ship.")
 
 
 async def _page(
@@ -36,18 +28,16 @@ async def _page(
     status: PrebookStatus | None,
     args: PageArgs,
 ) -> Connection[Prebook]:
-    async with context.session() as session:
-        page = await prebooks_service.list_prebooks(
+    return await keyset_connection(
+        context,
+        fetch=lambda session: prebooks_service.list_prebooks(
             session, user_id=user_id, book_id=book_id, status=status, args=args
-        )
-
-    async def count() -> int:
-        async with context.session() as session:
-            return await prebooks_service.count_prebooks(
-                session, user_id=user_id, book_id=book_id, status=status
-            )
-
-    return Connection.from_page(page, [Prebook.from_row(row) for row in page.items], count)
+        ),
+        count=lambda session: prebooks_service.count_prebooks(
+            session, user_id=user_id, book_id=book_id, status=status
+        ),
+        node=Prebook.from_row,
+    )
 
 
 async def _result(
@@ -62,45 +52,29 @@ class PrebooksQuery:
     @strawberry.field(
         description="Your prebooks, newest first.", permission_classes=[IsAuthenticated]
     )
+    @paginated
     async def my_prebooks(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
         status: PrebookStatus | None = None,
     ) -> Connection[Prebook]:
-        viewer = await info.context.require_viewer()
-        return await _page(
-            info.context,
-            user_id=viewer.id,
-            book_id=None,
-            status=status,
-            args=PageArgs(first, after, last, before),
-        )
+        viewer = info.context.viewer
+        return await _page(info.context, user_id=viewer.id, book_id=None, status=status, args=page)
 
     @strawberry.field(
         description="Everyone's prebooks, newest first (admins).", permission_classes=[IsAdmin]
     )
+    @paginated
     async def prebooks(
         self,
         info: Info[Context, None],
         book_id: strawberry.ID | None = None,
         status: PrebookStatus | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
     ) -> Connection[Prebook]:
         book = decode_id(book_id, "Book", field="bookId") if book_id is not None else None
-        return await _page(
-            info.context,
-            user_id=None,
-            book_id=book,
-            status=status,
-            args=PageArgs(first, after, last, before),
-        )
+        return await _page(info.context, user_id=None, book_id=book, status=status, args=page)
 
 
 @strawberry.type
@@ -112,11 +86,11 @@ class PrebooksMutation:
     )
     async def prebook(self, info: Info[Context, None], input: PrebookInput) -> Prebook:
         context = info.context
-        viewer = await context.require_viewer()
-        data = parse_input(schemas.PrebookInput, input)
-        stock = books_service.stock_context(context.settings)
+        data = parse_input(schemas.PrebookData, input)
         async with context.transaction() as session:
-            prebook = await prebooks_service.create(session, viewer=viewer, data=data, stock=stock)
+            prebook = await prebooks_service.create(
+                session, viewer=context.viewer, data=data, stock=context.stock
+            )
             return Prebook.from_row(prebook)
 
     @strawberry.mutation(
@@ -126,12 +100,11 @@ class PrebooksMutation:
     )
     async def cancel_prebook(self, info: Info[Context, None], id: strawberry.ID) -> Prebook:
         context = info.context
-        viewer = await context.require_viewer()
+        viewer = context.viewer
         prebook_id = decode_id(id, "Prebook", field="id")
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
             await prebooks_service.cancel(
-                session, context.settings, prebook_id=prebook_id, viewer=viewer, stock=stock
+                session, context.settings, prebook_id=prebook_id, viewer=viewer, stock=context.stock
             )
         async with context.session() as session:
             rows = await prebooks_service.get_prebooks(session, [prebook_id], viewer)
@@ -148,10 +121,9 @@ class PrebooksMutation:
     ) -> RestockResult:
         context = info.context
         book = decode_id(book_id, "Book", field="bookId")
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
             served = await prebooks_service.restock(
-                session, context.settings, book_id=book, quantity=quantity, stock=stock
+                session, context.settings, book_id=book, quantity=quantity, stock=context.stock
             )
         return await _result(info, book, served)
 
@@ -165,9 +137,8 @@ class PrebooksMutation:
     ) -> RestockResult:
         context = info.context
         book = decode_id(book_id, "Book", field="bookId")
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
             served = await prebooks_service.fulfil(
-                session, context.settings, book_id=book, stock=stock
+                session, context.settings, book_id=book, stock=context.stock
             )
         return await _result(info, book, served)

@@ -1,23 +1,46 @@
-"""Validated prebook inputs."""
+"""What the prebooks repository reads, and the prebook input, defined once (GraphQL
+shape, description, limits)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
-from pydantic.alias_generators import to_camel
+from pydantic import BeforeValidator, Field
 
+from app.addresses.models import PostalAddress
+from app.addresses.schemas import Address
 from app.graphql.ids import id_decoder
-from app.orders.schemas import Address
+from app.graphql.inputs import GLOBAL_ID, Input, graphql_input
+from app.prebooks.models import PrebookStatus
 
 
-class PrebookInput(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+@dataclass(frozen=True, slots=True)
+class PrebookRow:
+    id: int
+    user_id: int
+    book_id: int
+    quantity: int
+    status: PrebookStatus
+    price_at_prebook: Decimal
+    shipping_address: PostalAddress
+    order_id: int | None
+    created_at: datetime
+    fulfilled_at: datetime | None
+    cancelled_at: datetime | None
+
+
+class PrebookData(Input):
+    book_id: Annotated[int, BeforeValidator(id_decoder("Book")), GLOBAL_ID] = Field(
+        description="The book."
     )
-
-    book_id: Annotated[int, BeforeValidator(id_decoder("Book"))]
     # The 1-10 range is a business rule with its own code (PREBOOK_QUANTITY_INVALID),
     # checked by the service.
-    quantity: int
-    shipping_address: Address
+    quantity: int = Field(description="Copies (1-10).")
+    shipping_address: Address = Field(description="Where the order will ship.")
+
+
+@graphql_input(PrebookData, description="Reserve copies of a book that can't be bought now.")
+class PrebookInput: ...

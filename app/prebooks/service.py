@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books import service as books_service
 from app.books.repository import Stock
-from app.books.schemas import MAX_STOCK
 from app.core.config import Settings
 from app.core.errors import (
     AppError,
@@ -21,14 +20,11 @@ from app.core.errors import (
     ValidationFailed,
 )
 from app.core.paging import PageArgs
-from app.db.pagination import Page, Record
-from app.orders import service as orders_service
-from app.orders.models import OrderStatus
-from app.orders.schemas import Address
-from app.orders.service import OrderLine
+from app.db.pagination import Page
+from app.inventory import service as inventory
 from app.prebooks.models import MAX_PREBOOK_QUANTITY, Prebook, PrebookStatus
 from app.prebooks.repository import NEWEST_FIRST, PrebookRepository
-from app.prebooks.schemas import PrebookInput
+from app.prebooks.schemas import PrebookData, PrebookRow
 from app.users.schemas import Viewer
 
 MAX_RESTOCK = 100_000
@@ -39,7 +35,7 @@ def prebook_not_found() -> NotFoundError:
 
 
 async def create(
-    session: AsyncSession, *, viewer: Viewer, data: PrebookInput, stock: Stock
+    session: AsyncSession, *, viewer: Viewer, data: PrebookData, stock: Stock
 ) -> Prebook:
     if not 1 <= data.quantity <= MAX_PREBOOK_QUANTITY:
         raise ValidationFailed(
@@ -49,7 +45,7 @@ async def create(
         )
     # The book is locked first, as restocks and cancellations do (no deadlocks): the
     # decision below and the demand update see the same stock.
-    book = (await books_service.lock_for_sale(session, [data.book_id])).get(data.book_id)
+    book = (await inventory.lock(session, [data.book_id])).get(data.book_id)
     if book is None or book.is_archived:
         raise books_service.book_not_found(field="input.bookId")
     released = book.release_date <= stock.today
@@ -59,19 +55,13 @@ async def create(
             code=ErrorCode.PREBOOK_NOT_ALLOWED,
             field="input.bookId",
         )
-    address = data.shipping_address
     prebook = Prebook(
         user_id=viewer.id,
         book_id=book.id,
         quantity=data.quantity,
         status=PrebookStatus.PENDING,
         price_at_prebook=book.price,
-        ship_full_name=address.full_name,
-        ship_line1=address.line1,
-        ship_line2=address.line2,
-        ship_city=address.city,
-        ship_postal_code=address.postal_code,
-        ship_country=address.country,
+        shipping_address=data.shipping_address.value(),
     )
     prebooks = PrebookRepository(session)
     if not await prebooks.add(prebook):
@@ -81,7 +71,7 @@ async def create(
             field="input.bookId",
             extensions={"prebookId": await _pending_ref(prebooks, viewer.id, book.id)},
         )
-    await books_service.adjust_prebook_demand(session, book.id, data.quantity)
+    await inventory.hold(session, book.id, data.quantity)
     return prebook
 
 
@@ -100,7 +90,7 @@ async def cancel(
     if found is None or not (viewer.is_admin or found.user_id == viewer.id):
         raise prebook_not_found()
     # Book first, then the prebook: the order restocks lock them in.
-    await books_service.lock_for_sale(session, [found.book_id])
+    await inventory.lock(session, [found.book_id])
     prebook = await prebooks.lock(prebook_id)
     assert prebook is not None  # prebooks are never deleted
     if prebook.status is not PrebookStatus.PENDING:
@@ -111,67 +101,10 @@ async def cancel(
         )
     prebook.status = PrebookStatus.CANCELLED
     prebook.cancelled_at = prebook.updated_at = datetime.now(UTC)
-    await books_service.adjust_prebook_demand(session, prebook.book_id, -prebook.quantity)
+    await inventory.hold(session, prebook.book_id, -prebook.quantity)
     await session.flush()
     # A cancelled head of the queue no longer holds back those behind it.
-    return await serve_queue(session, settings, book_id=prebook.book_id, stock=stock)
-
-
-def _address(prebook: Prebook) -> Address:
-    return Address(
-        full_name=prebook.ship_full_name,
-        line1=prebook.ship_line1,
-        line2=prebook.ship_line2,
-        city=prebook.ship_city,
-        postal_code=prebook.ship_postal_code,
-        country=prebook.ship_country,
-    )
-
-
-async def serve_queue(
-    session: AsyncSession, settings: Settings, *, book_id: int, stock: Stock, added: int = 0
-) -> list[Prebook]:
-    """Add `added` copies to the book, then serve its queue from the stock, in one
-    transaction: strictly by arrival, each prebook whole or not at all, stopping at the
-    first that doesn't fit. Served prebooks become CONFIRMED orders priced at the lower of
-    the price when prebooked and today's. Copies go to the queue before any checkout can
-    see them: the book stays locked until the transaction ends."""
-    locked = await books_service.lock_for_sale(session, [book_id])
-    book = locked.get(book_id)
-    if book is None:
-        raise books_service.book_not_found(field="bookId")
-    available = book.stock_quantity + added
-    if added and available > MAX_STOCK:
-        raise ValidationFailed(
-            f"A book holds at most {MAX_STOCK} copies ({book.stock_quantity} now)",
-            field="quantity",
-        )
-    served: list[Prebook] = []
-    if not book.is_archived and book.release_date <= stock.today:
-        now = datetime.now(UTC)
-        for prebook in await PrebookRepository(session).lock_queue(book_id):
-            if prebook.quantity > available:
-                break  # no jumping the queue
-            price = min(prebook.price_at_prebook, book.price)
-            order = await orders_service.place_order(
-                session,
-                user_id=prebook.user_id,
-                lines=[OrderLine(book_id, book.title, price, prebook.quantity)],
-                address=_address(prebook),
-                status=OrderStatus.CONFIRMED,
-                currency=settings.currency,
-            )
-            prebook.status = PrebookStatus.FULFILLED
-            prebook.fulfilled_at = prebook.updated_at = now
-            prebook.order_id = order.id
-            available -= prebook.quantity
-            served.append(prebook)
-    await books_service.adjust_stock(session, {book_id: available - book.stock_quantity})
-    if served:
-        served_copies = sum(prebook.quantity for prebook in served)
-        await books_service.adjust_prebook_demand(session, book_id, -served_copies)
-    await session.flush()
-    return served
+    return await inventory.serve_queue(session, settings, book_id=prebook.book_id, stock=stock)
 
 
 async def restock(
@@ -179,7 +112,9 @@ async def restock(
 ) -> list[Prebook]:
     if not 1 <= quantity <= MAX_RESTOCK:
         raise ValidationFailed(f"quantity must be between 1 and {MAX_RESTOCK}", field="quantity")
-    return await serve_queue(session, settings, book_id=book_id, stock=stock, added=quantity)
+    return await inventory.serve_queue(
+        session, settings, book_id=book_id, stock=stock, added=quantity
+    )
 
 
 async def fulfil(
@@ -195,7 +130,7 @@ async def fulfil(
             code=ErrorCode.BOOK_NOT_RELEASED,
             field="bookId",
         )
-    return await serve_queue(session, settings, book_id=book_id, stock=stock)
+    return await inventory.serve_queue(session, settings, book_id=book_id, stock=stock)
 
 
 async def books_ready_to_serve(session: AsyncSession, *, stock: Stock) -> list[int]:
@@ -215,7 +150,7 @@ async def list_prebooks(
     book_id: int | None,
     status: PrebookStatus | None,
     args: PageArgs,
-) -> Page[Record]:
+) -> Page[PrebookRow]:
     """Newest first: one user's prebooks, or (user_id None, admins) anyone's."""
     page = args.request(NEWEST_FIRST)
     return await PrebookRepository(session).list_page(page, **_filters(user_id, book_id, status))
@@ -233,7 +168,7 @@ async def count_prebooks(
 
 async def get_prebooks(
     session: AsyncSession, ids: Sequence[int], viewer: Viewer
-) -> dict[int, Record]:
+) -> dict[int, PrebookRow]:
     rows = await PrebookRepository(session).get_rows(ids) if ids else {}
     return {i: row for i, row in rows.items() if viewer.is_admin or row.user_id == viewer.id}
 

@@ -5,21 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Self
+from typing import Self
 
 import strawberry
 from strawberry.types import Info
 
+from app.addresses.types import Address
 from app.books.loaders import AnyBookLoader
 from app.books.types import Book
 from app.graphql.context import Context
 from app.graphql.enums import graphql_enum
-from app.graphql.node import Node, global_id
+from app.graphql.node import Node, global_id, viewers_nodes
 from app.orders.loaders import OrderLoader
-from app.orders.types import Address, Order
+from app.orders.types import Order
 from app.prebooks import service as prebooks_service
 from app.prebooks.loaders import QueuePositionLoader
+from app.prebooks.models import Prebook as PrebookModel
 from app.prebooks.models import PrebookStatus
+from app.prebooks.schemas import PrebookRow
 
 graphql_enum(
     description="Where a prebook is.",
@@ -51,12 +54,12 @@ class Prebook(Node):
     order_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: Any) -> Self:
+    def from_row(cls, row: PrebookRow | PrebookModel) -> Self:
         return cls(
             id=global_id("Prebook", row.id),
             pk=row.id,
             quantity=row.quantity,
-            shipping_address=Address.from_row(row),
+            shipping_address=Address.of(row.shipping_address),
             status=PrebookStatus(row.status),
             price_at_prebook=row.price_at_prebook,
             created_at=row.created_at,
@@ -93,13 +96,7 @@ class Prebook(Node):
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Your prebooks (admins: anyone's); others resolve to null."""
-        ids = [int(node_id) for node_id in node_ids]
-        viewer = await info.context.viewer()
-        if viewer is None:
-            return [None] * len(ids)
-        async with info.context.session() as session:
-            rows = await prebooks_service.get_prebooks(session, ids, viewer)
-        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+        return await viewers_nodes(info, node_ids, prebooks_service.get_prebooks, cls.from_row)
 
 
 @strawberry.type(description="What a restock (or a release) did.")

@@ -13,14 +13,8 @@ from app.graphql.inputs import parse_arg, parse_input
 from app.graphql.permissions import IsAuthenticated
 from app.users import schemas
 from app.users import service as users_service
-from app.users.types import (
-    AuthPayload,
-    ChangePasswordInput,
-    LoginInput,
-    RegisterInput,
-    UpdateMeInput,
-    User,
-)
+from app.users.schemas import ChangePasswordInput, LoginInput, RegisterInput, UpdateMeInput
+from app.users.types import AuthPayload, User
 
 RefreshTokenArg = TypeAdapter(Annotated[str, Field(min_length=1, max_length=256)])
 
@@ -29,7 +23,7 @@ RefreshTokenArg = TypeAdapter(Annotated[str, Field(min_length=1, max_length=256)
 class UsersQuery:
     @strawberry.field(description="The signed-in user.", permission_classes=[IsAuthenticated])
     async def me(self, info: Info[Context, None]) -> User:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.viewer
         async with info.context.session() as session:
             return User.from_model(await users_service.get_user(session, viewer.id))
 
@@ -38,7 +32,7 @@ class UsersQuery:
 class UsersMutation:
     @strawberry.mutation(description="Create a customer account and sign in.")
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
-        data = parse_input(schemas.RegisterInput, input)
+        data = parse_input(schemas.RegisterData, input)
         ctx = info.context
         async with ctx.transaction() as session:
             auth = await users_service.register(session, ctx.settings, data=data, client=ctx.client)
@@ -48,7 +42,7 @@ class UsersMutation:
         description="Sign in. After too many failures answers AUTH_TOO_MANY_ATTEMPTS for a while."
     )
     async def login(self, info: Info[Context, None], input: LoginInput) -> AuthPayload:
-        data = parse_input(schemas.LoginInput, input)
+        data = parse_input(schemas.LoginData, input)
         ctx = info.context
         async with ctx.transaction() as session:
             auth = await users_service.login(session, ctx.settings, data=data, client=ctx.client)
@@ -80,7 +74,7 @@ class UsersMutation:
         permission_classes=[IsAuthenticated],
     )
     async def logout_all(self, info: Info[Context, None]) -> bool:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.viewer
         async with info.context.transaction() as session:
             await users_service.logout_all(session, viewer=viewer)
         return True
@@ -90,9 +84,9 @@ class UsersMutation:
         permission_classes=[IsAuthenticated],
     )
     async def update_me(self, info: Info[Context, None], input: UpdateMeInput) -> User:
-        data = parse_input(schemas.UpdateMeInput, input)
+        data = parse_input(schemas.UpdateMeData, input)
         ctx = info.context
-        viewer = await ctx.require_viewer()
+        viewer = ctx.viewer
         async with ctx.transaction() as session:
             user = await users_service.update_me(
                 session, ctx.settings, viewer=viewer, data=data, client=ctx.client
@@ -104,9 +98,9 @@ class UsersMutation:
         permission_classes=[IsAuthenticated],
     )
     async def change_password(self, info: Info[Context, None], input: ChangePasswordInput) -> bool:
-        data = parse_input(schemas.ChangePasswordInput, input)
+        data = parse_input(schemas.ChangePasswordData, input)
         ctx = info.context
-        viewer = await ctx.require_viewer()
+        viewer = ctx.viewer
         async with ctx.transaction() as session:
             await users_service.change_password(
                 session, ctx.settings, viewer=viewer, data=data, client=ctx.client

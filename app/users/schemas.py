@@ -6,18 +6,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    EmailStr,
-    Field,
-    ValidationInfo,
-    field_validator,
-)
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, EmailStr, Field, ValidationInfo, field_validator
 
 from app.core.validation import SINGLE_LINE, bounded
+from app.graphql.inputs import Input, graphql_input
 from app.users.models import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH, UserRole
 
 PASSWORD_MIN_LENGTH = 8
@@ -36,13 +28,6 @@ Password = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSW
 GivenPassword = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
 
 
-class _Input(BaseModel):
-    # camelCase aliases: error locations name the GraphQL input fields (`input.fullName`).
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
-
-
 def _check_new_password(password: str, email: str | None) -> str:
     if not password.strip():
         raise ValueError("must not be only whitespace")
@@ -51,10 +36,12 @@ def _check_new_password(password: str, email: str | None) -> str:
     return password
 
 
-class RegisterInput(_Input):
-    email: Email
-    password: Password
-    full_name: FullName
+class RegisterData(Input):
+    email: Email = Field(description="Email address; compared case-insensitively.")
+    password: Password = Field(
+        description="8 to 128 characters, not only whitespace, not the email address."
+    )
+    full_name: FullName = Field(description="1 to 200 characters.")
 
     @field_validator("password")
     @classmethod
@@ -62,11 +49,17 @@ class RegisterInput(_Input):
         return _check_new_password(password, info.data.get("email"))
 
 
-class LoginInput(_Input):
+@graphql_input(RegisterData, description="A new customer account.")
+class RegisterInput: ...
+
+
+class LoginData(Input):
     # Not validated as an email: a malformed one simply doesn't match any account, and
     # answering VALIDATION_ERROR would tell attackers which inputs are worth trying.
-    email: Annotated[str, Field(min_length=1, max_length=EMAIL_MAX_LENGTH), SINGLE_LINE]
-    password: GivenPassword
+    email: Annotated[str, Field(min_length=1, max_length=EMAIL_MAX_LENGTH), SINGLE_LINE] = Field(
+        description="The account's email address."
+    )
+    password: GivenPassword = Field(description="The account's password.")
 
     @field_validator("email")
     @classmethod
@@ -74,15 +67,29 @@ class LoginInput(_Input):
         return normalise_email(email)
 
 
-class UpdateMeInput(_Input):
-    full_name: FullName | None = None
-    email: Email | None = None
-    current_password: GivenPassword | None = None
+@graphql_input(LoginData, description="Credentials to sign in with.")
+class LoginInput: ...
 
 
-class ChangePasswordInput(_Input):
-    current_password: GivenPassword
-    new_password: Password
+class UpdateMeData(Input):
+    full_name: FullName | None = Field(default=None, description="New name.")
+    email: Email | None = Field(default=None, description="New email; needs `currentPassword`.")
+    current_password: GivenPassword | None = Field(
+        default=None, description="Your current password (for an email change)."
+    )
+
+
+@graphql_input(
+    UpdateMeData,
+    description="Changes to your profile; omitted fields stay as they are.",
+    partial=True,
+)
+class UpdateMeInput: ...
+
+
+class ChangePasswordData(Input):
+    current_password: GivenPassword = Field(description="Your current password.")
+    new_password: Password = Field(description="The new password (same rules as at sign-up).")
 
     @field_validator("new_password")
     @classmethod
@@ -90,7 +97,11 @@ class ChangePasswordInput(_Input):
         return _check_new_password(password, None)
 
 
-class NewAdminInput(_Input):
+@graphql_input(ChangePasswordData, description="A password change.")
+class ChangePasswordInput: ...
+
+
+class NewAdminInput(Input):
     email: Email
     password: Password
     full_name: FullName

@@ -29,12 +29,12 @@ from app.core.security import (
 from app.users.models import User, UserRole
 from app.users.repository import LoginFailureRepository, RefreshTokenRepository, UserRepository
 from app.users.schemas import (
-    ChangePasswordInput,
+    ChangePasswordData,
     ClientInfo,
-    LoginInput,
+    LoginData,
     NewAdminInput,
-    RegisterInput,
-    UpdateMeInput,
+    RegisterData,
+    UpdateMeData,
     Viewer,
 )
 
@@ -99,7 +99,7 @@ async def _start_session(
 
 
 async def register(
-    session: AsyncSession, settings: Settings, *, data: RegisterInput, client: ClientInfo
+    session: AsyncSession, settings: Settings, *, data: RegisterData, client: ClientInfo
 ) -> AuthSession:
     users = UserRepository(session)
     if await users.get_by_email(data.email) is not None:
@@ -118,7 +118,7 @@ async def register(
 
 
 async def login(
-    session: AsyncSession, settings: Settings, *, data: LoginInput, client: ClientInfo
+    session: AsyncSession, settings: Settings, *, data: LoginData, client: ClientInfo
 ) -> AuthSession:
     attempt = await _start_attempt(session, settings, email=data.email, client=client)
     hasher = password_hasher(settings)
@@ -290,7 +290,7 @@ async def update_me(
     settings: Settings,
     *,
     viewer: Viewer,
-    data: UpdateMeInput,
+    data: UpdateMeData,
     client: ClientInfo,
 ) -> User:
     users = UserRepository(session)
@@ -323,11 +323,11 @@ async def change_password(
     settings: Settings,
     *,
     viewer: Viewer,
-    data: ChangePasswordInput,
+    data: ChangePasswordData,
     client: ClientInfo,
 ) -> None:
     user = await get_user(session, viewer.id)
-    if data.new_password.strip().lower() == user.email:  # the policy `RegisterInput` applies
+    if data.new_password.strip().lower() == user.email:  # the policy `RegisterData` applies
         raise ValidationFailed("must not be the email address", field="input.newPassword")
     await _check_password(
         session, settings, user, data.current_password, field="input.currentPassword", client=client

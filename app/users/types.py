@@ -49,7 +49,7 @@ class User(Node):
     ) -> list[User | None]:
         """Users by id, for `node`/`nodes`: only yourself, unless you are an admin."""
         wanted = [int(node_id) if node_id.isdigit() else None for node_id in node_ids]
-        viewer = await info.context.viewer()
+        viewer = await info.context.optional_viewer()
         if viewer is None:
             return [None] * len(wanted)
         visible = [i for i in wanted if i is not None and (viewer.is_admin or i == viewer.id)]
@@ -81,35 +81,3 @@ class AuthPayload:
             expires_in=auth.expires_in,
             user=User.from_model(auth.user),
         )
-
-
-@strawberry.input(description="A new customer account.")
-class RegisterInput:
-    email: str = strawberry.field(description="Email address; compared case-insensitively.")
-    password: str = strawberry.field(
-        description="8 to 128 characters, not only whitespace, not the email address."
-    )
-    full_name: str = strawberry.field(description="1 to 200 characters.")
-
-
-@strawberry.input(description="Credentials to sign in with.")
-class LoginInput:
-    email: str = strawberry.field(description="The account's email address.")
-    password: str = strawberry.field(description="The account's password.")
-
-
-@strawberry.input(description="Changes to your profile; omitted fields stay as they are.")
-class UpdateMeInput:
-    full_name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    email: str | None = strawberry.field(
-        default=strawberry.UNSET, description="New email; needs `currentPassword`."
-    )
-    current_password: str | None = strawberry.field(
-        default=strawberry.UNSET, description="Your current password (for an email change)."
-    )
-
-
-@strawberry.input(description="A password change.")
-class ChangePasswordInput:
-    current_password: str = strawberry.field(description="Your current password.")
-    new_password: str = strawberry.field(description="The new password (same rules as at sign-up).")

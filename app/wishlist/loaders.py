@@ -10,7 +10,7 @@ class InWishlistLoader(ContextLoader[int, bool]):
     """Whether each book is in the signed-in user's wishlist: one query per request."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[bool]:
-        viewer = await self.context.viewer()
+        viewer = await self.context.optional_viewer()
         if viewer is None:
             return [False] * len(keys)
         async with self.context.session() as session:

@@ -11,10 +11,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books.models import Book
-from app.books.repository import BOOK_COLUMNS, Stock, availability_of
-from app.db.pagination import Ordering, Page, PageRequest, Record, SortKey, apply_keyset, to_page
+from app.books.repository import BOOK, Stock, book_columns
+from app.db.pagination import Ordering, Page, PageRequest, SortKey, apply_keyset, to_page
 from app.users.models import User
 from app.wishlist.models import WishlistItem
+from app.wishlist.schemas import WishlistItemRow
 
 NEWEST_FIRST = Ordering(
     "ADDED_AT:DESC",
@@ -24,10 +25,10 @@ NEWEST_FIRST = Ordering(
     ),
     descending=True,
 )
-ITEM_COLUMNS: tuple[Any, ...] = (
-    WishlistItem.id.label("item_id"),
-    WishlistItem.added_at.label("item_added_at"),
-)
+
+
+def _item(row: Any) -> WishlistItemRow:
+    return WishlistItemRow(row.item_id, row.item_added_at, BOOK.of(row[2:]))
 
 
 class WishlistRepository:
@@ -60,31 +61,37 @@ class WishlistRepository:
 
     def _items(self, stock: Stock) -> Any:
         return (
-            select(*ITEM_COLUMNS, *BOOK_COLUMNS, availability_of(stock).label("availability"))
+            select(
+                WishlistItem.id.label("item_id"),
+                WishlistItem.added_at.label("item_added_at"),
+                *book_columns(stock),
+            )
             .join(Book, Book.id == WishlistItem.book_id)
             .where(~Book.is_archived)  # withdrawn books drop out of the list
         )
 
-    async def item(self, user_id: int, book_id: int, stock: Stock) -> Record | None:
+    async def item(self, user_id: int, book_id: int, stock: Stock) -> WishlistItemRow | None:
         statement = self._items(stock).where(
             WishlistItem.user_id == user_id, WishlistItem.book_id == book_id
         )
-        row: Record | None = (await self.session.execute(statement)).one_or_none()
-        return row
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else _item(row)
 
     async def items_by_id(
         self, user_id: int, item_ids: Sequence[int], stock: Stock
-    ) -> dict[int, Record]:
+    ) -> dict[int, WishlistItemRow]:
         statement = self._items(stock).where(
             WishlistItem.user_id == user_id, WishlistItem.id.in_(item_ids)
         )
-        return {row.item_id: row for row in await self.session.execute(statement)}
+        return {row.item_id: _item(row) for row in await self.session.execute(statement)}
 
-    async def list_page(self, user_id: int, stock: Stock, page: PageRequest) -> Page[Record]:
+    async def list_page(
+        self, user_id: int, stock: Stock, page: PageRequest
+    ) -> Page[WishlistItemRow]:
         statement = self._items(stock).add_columns(*NEWEST_FIRST.columns())
         statement = statement.where(WishlistItem.user_id == user_id)
         rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
-        return to_page(rows, NEWEST_FIRST, page)
+        return to_page(rows, NEWEST_FIRST, page, _item)
 
     async def count(self, user_id: int) -> int:
         """Every item, those of archived books included."""

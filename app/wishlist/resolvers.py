@@ -5,11 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from app.books import service as books_service
-from app.cart.resolvers import read_cart
+from app.cart.resolvers import change_cart
 from app.cart.types import Cart
 from app.core.paging import PageArgs
-from app.graphql.connection import Connection
+from app.graphql.connection import Connection, keyset_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.permissions import IsAuthenticated
@@ -23,27 +22,23 @@ class WishlistQuery:
         description="Books you saved for later, newest first (archived books drop out).",
         permission_classes=[IsAuthenticated],
     )
+    @paginated
     async def wishlist(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: PageArgs = PageArgs(),
     ) -> Connection[WishlistItem]:
         context = info.context
-        viewer = await context.require_viewer()
-        stock = books_service.stock_context(context.settings)
-        async with context.session() as session:
-            page = await wishlist_service.list_items(
-                session, user_id=viewer.id, args=PageArgs(first, after, last, before), stock=stock
-            )
-
-        async def count() -> int:
-            async with context.session() as session:
-                return await wishlist_service.count_items(session, user_id=viewer.id)
-
-        return Connection.from_page(page, [WishlistItem.from_row(row) for row in page.items], count)
+        viewer = context.viewer
+        args = page
+        return await keyset_connection(
+            context,
+            fetch=lambda session: wishlist_service.list_items(
+                session, user_id=viewer.id, args=args, stock=context.stock
+            ),
+            count=lambda session: wishlist_service.count_items(session, user_id=viewer.id),
+            node=WishlistItem.from_row,
+        )
 
 
 @strawberry.type
@@ -56,11 +51,12 @@ class WishlistMutation:
         self, info: Info[Context, None], book_id: strawberry.ID
     ) -> WishlistItem:
         context = info.context
-        viewer = await context.require_viewer()
+        viewer = context.viewer
         book = decode_id(book_id, "Book", field="bookId")
-        stock = books_service.stock_context(context.settings)
         async with context.transaction() as session:
-            row = await wishlist_service.add(session, user_id=viewer.id, book_id=book, stock=stock)
+            row = await wishlist_service.add(
+                session, user_id=viewer.id, book_id=book, stock=context.stock
+            )
         return WishlistItem.from_row(row)
 
     @strawberry.mutation(
@@ -69,7 +65,7 @@ class WishlistMutation:
     )
     async def remove_from_wishlist(self, info: Info[Context, None], book_id: strawberry.ID) -> bool:
         context = info.context
-        viewer = await context.require_viewer()
+        viewer = context.viewer
         book = decode_id(book_id, "Book", field="bookId")
         async with context.transaction() as session:
             await wishlist_service.remove(session, user_id=viewer.id, book_id=book)
@@ -83,12 +79,10 @@ class WishlistMutation:
     async def move_wishlist_item_to_cart(
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int = 1
     ) -> Cart:
-        context = info.context
-        viewer = await context.require_viewer()
-        book = decode_id(book_id, "Book", field="bookId")
-        stock = books_service.stock_context(context.settings)
-        async with context.transaction() as session:
-            await wishlist_service.move_to_cart(
-                session, user_id=viewer.id, book_id=book, quantity=quantity, stock=stock
-            )
-        return await read_cart(context, viewer.id)
+        book, stock = decode_id(book_id, "Book", field="bookId"), info.context.stock
+        return await change_cart(
+            info.context,
+            lambda session, user_id: wishlist_service.move_to_cart(
+                session, user_id=user_id, book_id=book, quantity=quantity, stock=stock
+            ),
+        )

@@ -11,9 +11,10 @@ from app.books.repository import Stock
 from app.cart import service as cart_service
 from app.core.errors import AppError, ErrorCode, NotFoundError
 from app.core.paging import PageArgs
-from app.db.pagination import Page, Record
+from app.db.pagination import Page
 from app.wishlist.models import MAX_WISHLIST_ITEMS
 from app.wishlist.repository import NEWEST_FIRST, WishlistRepository
+from app.wishlist.schemas import WishlistItemRow
 
 
 def _not_in_wishlist() -> NotFoundError:
@@ -22,7 +23,9 @@ def _not_in_wishlist() -> NotFoundError:
     )
 
 
-async def add(session: AsyncSession, *, user_id: int, book_id: int, stock: Stock) -> Record:
+async def add(
+    session: AsyncSession, *, user_id: int, book_id: int, stock: Stock
+) -> WishlistItemRow:
     """Add the book (unless it is there already) and return the item."""
     wishlist = WishlistRepository(session)
     existing = await wishlist.item(user_id, book_id, stock)
@@ -71,7 +74,7 @@ async def move_to_cart(
 
 async def list_items(
     session: AsyncSession, *, user_id: int, args: PageArgs, stock: Stock
-) -> Page[Record]:
+) -> Page[WishlistItemRow]:
     return await WishlistRepository(session).list_page(user_id, stock, args.request(NEWEST_FIRST))
 
 
@@ -81,7 +84,7 @@ async def count_items(session: AsyncSession, *, user_id: int) -> int:
 
 async def get_items(
     session: AsyncSession, *, user_id: int, ids: Sequence[int], stock: Stock
-) -> dict[int, Record]:
+) -> dict[int, WishlistItemRow]:
     return await WishlistRepository(session).items_by_id(user_id, ids, stock) if ids else {}
 
 

@@ -9,12 +9,11 @@ from typing import Self
 import strawberry
 from strawberry.types import Info
 
-from app.books import service as books_service
 from app.books.types import Book
-from app.db.pagination import Record
 from app.graphql.context import Context
-from app.graphql.node import Node, global_id
+from app.graphql.node import Node, global_id, viewers_nodes
 from app.wishlist import service as wishlist_service
+from app.wishlist.schemas import WishlistItemRow
 
 
 @strawberry.type(description="A book you saved for later.")
@@ -24,12 +23,12 @@ class WishlistItem(Node):
     added_at: datetime = strawberry.field(description="When it was saved.")
 
     @classmethod
-    def from_row(cls, row: Record) -> Self:
+    def from_row(cls, row: WishlistItemRow) -> Self:
         return cls(
             id=global_id("WishlistItem", row.item_id),
             pk=row.item_id,
-            book=Book.from_row(row),
-            added_at=row.item_added_at,
+            book=Book.from_row(row.book),
+            added_at=row.added_at,
         )
 
     @classmethod
@@ -37,13 +36,12 @@ class WishlistItem(Node):
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Only your own wishlist items resolve."""
-        ids = [int(node_id) for node_id in node_ids]
-        viewer = await info.context.viewer()
-        if viewer is None:
-            return [None] * len(ids)
-        stock = books_service.stock_context(info.context.settings)
-        async with info.context.session() as session:
-            rows = await wishlist_service.get_items(
+        stock = info.context.stock
+        return await viewers_nodes(
+            info,
+            node_ids,
+            lambda session, ids, viewer: wishlist_service.get_items(
                 session, user_id=viewer.id, ids=ids, stock=stock
-            )
-        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+            ),
+            cls.from_row,
+        )

@@ -71,6 +71,24 @@ async def test_create_book_validation(
     assert data(await gql("{ books { totalCount } }"))["books"]["totalCount"] == 0
 
 
+async def test_create_book_reports_every_error_in_a_stable_order(
+    catalog: Catalog, gql: GraphQL
+) -> None:
+    """The first error names the field; the order is the validation order, which is not the
+    schema's field order (coverUrl is checked before authorIds)."""
+    changes = {"authorIds": ["bad"], "coverUrl": "ftp://x", "language": "e"}
+    result = await gql(
+        CREATE_BOOK, {"i": await book_input(catalog, **changes)}, token=catalog.token
+    )
+    extensions = error(result)["extensions"]
+    assert extensions["field"] == "input.language"
+    assert [item["loc"] for item in extensions["errors"]] == [
+        ["input", "language"],
+        ["input", "coverUrl"],
+        ["input", "authorIds", 0],
+    ]
+
+
 async def test_create_book_references_and_duplicates(catalog: Catalog, gql: GraphQL) -> None:
     ghost = base64.b64encode(b"Author:999999").decode()
     real = await catalog.author()

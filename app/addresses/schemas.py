@@ -1,0 +1,60 @@
+"""The postal address input, defined once: validation, limits, GraphQL shape."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from app.addresses.models import (
+    CITY_MAX_LENGTH,
+    FULL_NAME_MAX_LENGTH,
+    LINE_MAX_LENGTH,
+    POSTAL_CODE_MAX_LENGTH,
+    PostalAddress,
+)
+from app.core.countries import ISO_3166_ALPHA2
+from app.core.validation import SINGLE_LINE, bounded
+from app.graphql.inputs import Input, graphql_input
+
+
+def _country(value: str) -> str:
+    code = value.strip().upper()
+    if code not in ISO_3166_ALPHA2:
+        raise ValueError("must be an ISO 3166-1 alpha-2 country code, e.g. DE or US")
+    return code
+
+
+def _postal_code(value: str) -> str:
+    if not all(char.isalnum() or char in " -" for char in value):
+        raise ValueError("may contain only letters, digits, spaces and hyphens")
+    return value.upper()
+
+
+Line = Annotated[str, bounded(LINE_MAX_LENGTH), SINGLE_LINE]
+
+
+class Address(Input):
+    full_name: Annotated[str, bounded(FULL_NAME_MAX_LENGTH), SINGLE_LINE] = Field(
+        description="Recipient (1-200 characters)."
+    )
+    line1: Line = Field(description="Street and number (1-200).")
+    line2: Annotated[str, bounded(LINE_MAX_LENGTH, min_length=0), SINGLE_LINE] | None = Field(
+        default=None, description="Second line (optional)."
+    )
+    city: Annotated[str, bounded(CITY_MAX_LENGTH), SINGLE_LINE] = Field(description="City (1-100).")
+    postal_code: Annotated[str, bounded(POSTAL_CODE_MAX_LENGTH), AfterValidator(_postal_code)] = (
+        Field(description="Postal code (letters, digits, spaces, -).")
+    )
+    country: Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_country)] = Field(
+        description="ISO 3166-1 alpha-2 code, e.g. DE, US."
+    )
+
+    def value(self) -> PostalAddress:
+        return PostalAddress(
+            self.full_name, self.line1, self.line2, self.city, self.postal_code, self.country
+        )
+
+
+@graphql_input(Address, description="A postal address (shipping).")
+class AddressInput: ...

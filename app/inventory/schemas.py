@@ -1,0 +1,35 @@
+"""What the inventory reads (a book's sale data, locked) and records (order lines)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class StockRow:
+    id: int
+    title: str
+    price: Decimal
+    stock_quantity: int
+    prebook_demand: int
+    is_archived: bool
+    release_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    book_id: int
+    title: str
+    unit_price: Decimal
+    quantity: int
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    def as_row(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "line_total": self.line_total}

@@ -1,0 +1,119 @@
+"""Stock movement, beneath orders and prebooks: lock, adjust, hold copies for a book's
+queue, serve the queue, and record the orders that copies leave in.
+
+Orders and prebooks both stand on this module and on neither of each other: a cancelled
+order's copies go back through `put_back`, which serves the waiting prebooks; a prebook
+served here becomes a CONFIRMED order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.addresses.models import PostalAddress
+from app.books import service as books_service
+from app.books.repository import Stock
+from app.books.schemas import MAX_STOCK
+from app.core.config import Settings
+from app.core.errors import ValidationFailed
+from app.inventory.repository import InventoryRepository
+from app.inventory.schemas import OrderLine, StockRow
+from app.orders.models import Order, OrderStatus
+from app.prebooks.models import Prebook, PrebookStatus
+
+
+async def lock(session: AsyncSession, book_ids: Sequence[int]) -> dict[int, StockRow]:
+    """Lock the books (ascending id order, deadlock-free) and return their sale data."""
+    return await InventoryRepository(session).lock(book_ids) if book_ids else {}
+
+
+async def adjust(session: AsyncSession, deltas: dict[int, int]) -> None:
+    """Add (positive) or take (negative) copies; call with the books locked."""
+    await InventoryRepository(session).adjust_stock(deltas)
+
+
+async def hold(session: AsyncSession, book_id: int, copies: int) -> None:
+    """Hold (positive) or release (negative) copies for the book's queue; call with the
+    book locked. Held copies are not for sale."""
+    await InventoryRepository(session).adjust_holds(book_id, copies)
+
+
+async def place_order(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    lines: Sequence[OrderLine],
+    address: PostalAddress,
+    status: OrderStatus,
+    currency: str,
+    idempotency_key: str | None = None,
+) -> Order:
+    """Record an order (stock already taken by the caller): a checkout's, or a served
+    prebook's."""
+    subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
+    # No shipping fees, taxes or payments yet: the total is the subtotal.
+    order = Order(user_id=user_id, status=status, subtotal=subtotal, total=subtotal)
+    order.currency, order.shipping_address = currency, address
+    if idempotency_key:
+        order.idempotency_key, order.request_fingerprint = idempotency_key, address.fingerprint()
+    if status is OrderStatus.CONFIRMED:
+        order.confirmed_at = datetime.now(UTC)
+    return await InventoryRepository(session).add_order(order, [line.as_row() for line in lines])
+
+
+async def serve_queue(
+    session: AsyncSession, settings: Settings, *, book_id: int, stock: Stock, added: int = 0
+) -> list[Prebook]:
+    """Add `added` copies to the book, then serve its queue from the stock, in one
+    transaction: strictly by arrival, each prebook whole or not at all, stopping at the
+    first that doesn't fit. Served prebooks become CONFIRMED orders priced at the lower of
+    the price when prebooked and today's. Copies go to the queue before any checkout can
+    see them: the book stays locked until the transaction ends."""
+    inventory = InventoryRepository(session)
+    book = (await lock(session, [book_id])).get(book_id)
+    if book is None:
+        raise books_service.book_not_found(field="bookId")
+    available = book.stock_quantity + added
+    if added and available > MAX_STOCK:
+        raise ValidationFailed(
+            f"A book holds at most {MAX_STOCK} copies ({book.stock_quantity} now)",
+            field="quantity",
+        )
+    served: list[Prebook] = []
+    if not book.is_archived and book.release_date <= stock.today:
+        now = datetime.now(UTC)
+        for prebook in await inventory.lock_queue(book_id):
+            if prebook.quantity > available:
+                break  # no jumping the queue
+            price = min(prebook.price_at_prebook, book.price)
+            order = await place_order(
+                session,
+                user_id=prebook.user_id,
+                lines=[OrderLine(book_id, book.title, price, prebook.quantity)],
+                address=prebook.shipping_address,
+                status=OrderStatus.CONFIRMED,
+                currency=settings.currency,
+            )
+            prebook.status = PrebookStatus.FULFILLED
+            prebook.fulfilled_at = prebook.updated_at = now
+            prebook.order_id = order.id
+            available -= prebook.quantity
+            served.append(prebook)
+    await adjust(session, {book_id: available - book.stock_quantity})
+    if served:
+        await hold(session, book_id, -sum(prebook.quantity for prebook in served))
+    await session.flush()
+    return served
+
+
+async def put_back(
+    session: AsyncSession, settings: Settings, *, copies: dict[int, int], stock: Stock
+) -> None:
+    """Return copies (a cancelled order's), book by book in id order: waiting prebooks
+    get them first, as on a restock."""
+    for book_id, quantity in sorted(copies.items()):
+        await serve_queue(session, settings, book_id=book_id, stock=stock, added=quantity)
