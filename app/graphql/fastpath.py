@@ -5,11 +5,11 @@ Profiles of a 20-book page (id, title, price, authors, genres: about 300 fields)
 of the remaining time in per-field execution: a resolver call, an info object and value
 completion for each field. For the shapes a storefront sends most (`books` with scalar
 book fields, authors and genres, cursors, page info, total count), the work is known in
-advance. Each distinct document is checked once against the schema and compiled into a
-plan; a request then runs the same service call as the `books` resolver (the same SQL,
-three statements) and builds the response straight from the result, in selection order,
-with the values Strawberry would serialize. The suite compares it byte for byte with the
-regular path.
+advance. Each valid operation (parsed and validated once, in the schema's document
+cache) is compiled once into a plan; a request then runs the same service call as the
+`books` resolver (the same SQL, three statements) and builds the data straight from the
+result, in selection order, with the values Strawberry would serialize. The suite
+compares it byte for byte with the regular path.
 
 Anything else (another field, fragments, directives, a token, an error) takes the regular
 path, which also produces every error response.
@@ -20,14 +20,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import graphql
-import orjson
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, SelectionSetNode
+from graphql import FieldNode, GraphQLError, SelectionSetNode
 from graphql.execution.values import get_argument_values, get_variable_values
 from pydantic import ValidationError
+from strawberry.types import ExecutionResult
 
 from app.books import schemas as books_schemas
 from app.books.resolvers import catalog_page
@@ -37,9 +36,8 @@ from app.core.paging import PageArgs
 from app.db.session import Database, DatabaseFeatures, is_database_unavailable
 from app.graphql.context import Context
 from app.graphql.cost import operation_cost
+from app.graphql.documents import Operation
 from app.graphql.enums import SortDirection
-from app.graphql.errors import format_error
-from app.graphql.extensions import limit_rules
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +115,6 @@ class NotFastPathable(Exception):
 
 @dataclass(frozen=True)
 class Plan:
-    operation: OperationDefinitionNode
-    fragments: Mapping[str, graphql.FragmentDefinitionNode]
     field: FieldNode
     response_key: str
     render: Getter
@@ -179,34 +175,16 @@ def _list_getter(attribute: str, child: Getter) -> Getter:
     return render
 
 
-def compile_plan(
-    schema: graphql.GraphQLSchema,
-    settings: Settings,
-    rules: tuple[type[graphql.ASTValidationRule], ...],
-    query: str,
-    operation_name: str | None,
-) -> Plan:
-    document = graphql.parse(query, max_tokens=settings.graphql_max_tokens)
-    if graphql.validate(schema, document, rules):
-        raise NotFastPathable  # the regular path explains what is wrong
-    operation = graphql.get_operation_ast(document, operation_name)
-    if operation is None or operation.operation is not graphql.OperationType.QUERY:
+def compile_plan(operation: Operation) -> Plan:
+    node = operation.node
+    if operation.kind != "query" or node.directives or len(node.selection_set.selections) != 1:
         raise NotFastPathable
-    fragments = {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, graphql.FragmentDefinitionNode)
-    }
-    if operation.directives or len(operation.selection_set.selections) != 1:
-        raise NotFastPathable
-    (root,) = operation.selection_set.selections
+    (root,) = node.selection_set.selections
     if not isinstance(root, FieldNode) or root.name.value != "books" or root.directives:
         raise NotFastPathable
     wanted: set[str] = set()
     render = _compile_object(root.selection_set, "BookConnection", "", wanted)
     return Plan(
-        operation=operation,
-        fragments=fragments,
         field=root,
         response_key=root.alias.value if root.alias else "books",
         render=render,
@@ -230,37 +208,34 @@ class CatalogFastPath:
         self.cost_limit = settings.graphql_max_cost
         self.report_cost_always = settings.env is Environment.DEVELOPMENT
         self.books_field = schema.query_type.fields["books"]  # type: ignore[union-attr]
-        # The same limits as the schema's validation; introspection is not fast-pathable.
-        rules = (*graphql.specified_rules, *limit_rules(settings))
 
-        @lru_cache(maxsize=settings.graphql_parser_cache_size)
-        def plan_for(query: str, operation_name: str | None) -> Plan | None:
+    def plan(self, operation: Operation) -> Plan | None:
+        """The operation's plan, compiled on first use; None: the regular path answers."""
+        try:
+            plan: Plan | None = operation.derived[self]
+        except KeyError:
             try:
-                return compile_plan(schema, settings, rules, query, operation_name)
-            except (NotFastPathable, GraphQLError):
-                return None
+                plan = compile_plan(operation) if operation.valid else None
+            except NotFastPathable:
+                plan = None
+            operation.derived[self] = plan
+        return plan
 
-        self.plan_for = plan_for
-
-    async def respond(
+    async def execute(
         self,
-        data: Mapping[str, Any],
+        operation: Operation,
+        variables: dict[str, Any],
         *,
         database: Database,
         features: DatabaseFeatures,
         wants_cost: bool,
-    ) -> bytes | None:
-        """The response body, or None when the regular path must answer."""
-        query = data.get("query")
-        if not isinstance(query, str):
-            return None
-        plan = self.plan_for(query, data.get("operationName"))
+    ) -> ExecutionResult | None:
+        """The result, or None when the regular path must answer."""
+        plan = self.plan(operation)
         if plan is None:
             return None
         try:
-            return await self._answer(
-                plan, data.get("variables") or {}, database, features, wants_cost
-            )
+            return await self._answer(plan, operation, variables, database, features, wants_cost)
         except (AppError, ValidationError, NotFastPathable):
             return None  # the regular path answers with the proper error
         except Exception as failure:
@@ -270,7 +245,7 @@ class CatalogFastPath:
                 error = GraphQLError(
                     "", nodes=plan.field, path=[plan.response_key], original_error=failure
                 )
-                return orjson.dumps({"data": None, "errors": [format_error(error)]})
+                return ExecutionResult(data=None, errors=[error])
             # Anything unexpected: the regular path maps it to its error code (and logs it)
             # in one place.
             logger.debug("catalog fast path gave way to the regular path", exc_info=True)
@@ -279,17 +254,18 @@ class CatalogFastPath:
     async def _answer(
         self,
         plan: Plan,
+        operation: Operation,
         inputs: dict[str, Any],
         database: Database,
         features: DatabaseFeatures,
         wants_cost: bool,
-    ) -> bytes | None:
+    ) -> ExecutionResult | None:
         variables = get_variable_values(
-            self.schema, plan.operation.variable_definitions or (), inputs
+            self.schema, operation.node.variable_definitions or (), inputs
         )
         if isinstance(variables, list):  # coercion errors: the regular path reports them
             return None
-        cost = operation_cost(self.schema, plan.operation, plan.fragments, variables.coerced)
+        cost = operation_cost(self.schema, operation.node, operation.fragments, variables.coerced)
         if cost > self.cost_limit:
             return None
         arguments = get_argument_values(self.books_field, plan.field, variables)
@@ -314,10 +290,11 @@ class CatalogFastPath:
         finally:
             await context.close()
         page = _Page(connection.edges, connection.page_info, total)
-        body = {"data": {plan.response_key: plan.render(page)}}
+        extensions = None
         if wants_cost or self.report_cost_always:
-            body["extensions"] = {"cost": {"requested": cost, "limit": self.cost_limit}}
-        return orjson.dumps(body)
+            extensions = {"cost": {"requested": cost, "limit": self.cost_limit}}
+        data = {plan.response_key: plan.render(page)}
+        return ExecutionResult(data=data, errors=None, extensions=extensions)
 
 
 def _filters(value: Any) -> books_schemas.BookFilterInput | None:
