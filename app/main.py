@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from app import __version__, health
 from app.core.config import Settings, get_settings
-from app.core.errors import AppError, ErrorCode
+from app.core.errors import INTERNAL_MESSAGE, AppError, ErrorCode, http_error_body
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
 from app.db.session import Database, DatabaseFeatures
@@ -160,25 +160,24 @@ def _document_graphql(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _error_body(detail: str, code: ErrorCode | str, field: str | None = None) -> dict[str, object]:
-    return {"detail": detail, "code": str(code), "field": field}
-
-
 def _install_error_handlers(app: FastAPI) -> None:
-    """The plain-HTTP side of the error convention (GraphQL has its own formatter)."""
+    """The plain-HTTP side of the error convention (`/graphql` answers its own)."""
 
     @app.exception_handler(AppError)
     async def app_error(_: Request, error: AppError) -> JSONResponse:
         status = _STATUS_OF_CODE.get(error.code, HTTPStatus.BAD_REQUEST)
-        return JSONResponse(_error_body(error.message, error.code, error.field), status)
+        return JSONResponse(http_error_body(error.message, error.code, error.field), status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         status = HTTPStatus(error.status_code)
         code = _CODE_OF_STATUS.get(status, ErrorCode.BAD_REQUEST)
-        return JSONResponse(_error_body(str(error.detail), code), status, headers=error.headers)
+        body = http_error_body(str(error.detail), code)
+        return JSONResponse(body, status, headers=error.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        # Only what fails outside the request context (which answers the rest the same way).
         logger.error("unexpected error", exc_info=error)
-        return JSONResponse({"detail": "Internal server error"}, 500)
+        body = http_error_body(INTERNAL_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)
+        return JSONResponse(body, 500)

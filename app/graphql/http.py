@@ -30,12 +30,12 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from app.core.config import Settings
-from app.core.errors import ErrorCode
+from app.core.errors import INTERNAL_MESSAGE, ErrorCode, http_error_body
 from app.core.request_context import current_record
 from app.graphql.cache import ResponseCache
 from app.graphql.context import Context
 from app.graphql.documents import Operation
-from app.graphql.errors import INTERNAL_MESSAGE, format_error
+from app.graphql.errors import format_error, request_error_body
 from app.graphql.fastpath import CatalogFastPath
 from app.graphql.schema import Schema
 
@@ -167,12 +167,8 @@ class Reply:
         await send({"type": "http.response.body", "body": self.body})
 
 
-def _error_body(code: ErrorCode, message: str) -> bytes:
-    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code.value}}]})
-
-
 _INTERNAL_ERROR = Reply(
-    _error_body(ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE),
+    orjson.dumps(request_error_body(ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)),
     500,
     b"application/json",
 )
@@ -222,7 +218,7 @@ class GraphQLView(GraphQL[Context, None]):
             record = current_record()
             if record is not None:
                 record.error_codes.append(refusal.code.value)
-            body = _error_body(refusal.code, refusal.message)
+            body = orjson.dumps(request_error_body(refusal.code, refusal.message))
             headers = [(name.encode(), value.encode()) for name, value in refusal.headers.items()]
             reply = Reply(body, refusal.status, _content_type(_media_type(scope)), headers)
         except HTTPException as refusal:  # Strawberry's own (an empty query): as its routers say
@@ -258,7 +254,7 @@ class GraphQLView(GraphQL[Context, None]):
         elif method == "OPTIONS":
             # Not a CORS preflight (the CORS middleware answers those): answered as
             # Starlette's routing answered it before `/graphql` had a view of its own.
-            body = b'{"detail":"Method Not Allowed","code":"METHOD_NOT_ALLOWED","field":null}'
+            body = orjson.dumps(http_error_body("Method Not Allowed", ErrorCode.METHOD_NOT_ALLOWED))
             return Reply(body, 405, b"application/json", [(b"allow", b"GET")])
         else:
             # Said here: Starlette would list only the methods of the first route it tried.
