@@ -6,22 +6,29 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from app import __version__, health
 from app.core.config import Settings, get_settings
-from app.core.errors import AppError, ErrorCode
+from app.core.errors import INTERNAL_MESSAGE, AppError, ErrorCode, http_error_body
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
 from app.db.session import Database, DatabaseFeatures
 from app.graphql.cache import CatalogChangeListener, ResponseCache
 from app.graphql.fastpath import CatalogFastPath
-from app.graphql.http import GraphQLHTTPMiddleware, PersistedQueries
-from app.graphql.router import build_router
+from app.graphql.http import (
+    GRAPHQL_PATH,
+    OPENAPI_PATH_ITEM,
+    GraphQLMount,
+    GraphQLView,
+    PersistedQueries,
+)
 from app.graphql.schema import build_schema
 
 logger = logging.getLogger(__name__)
@@ -99,20 +106,22 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.features = DatabaseFeatures()
 
     schema = build_schema(settings)
-    app.state.fast_path = (
-        CatalogFastPath(schema._schema, settings) if settings.catalog_fast_path else None
-    )
-    app.include_router(health.router)
-    app.include_router(build_router(schema, settings))
-    _install_error_handlers(app)
-
-    app.add_middleware(
-        GraphQLHTTPMiddleware,
-        settings=settings,
+    app.state.graphql = view = GraphQLView(
+        schema,
+        settings,
+        state=app.state,
         cache=cache,
         persisted=PersistedQueries(settings.persisted_queries_max_entries),
-        fast_path=app.state.fast_path,
+        fast_path=CatalogFastPath(schema._schema, settings) if settings.catalog_fast_path else None,
     )
+    app.include_router(health.router)
+    # Routed too, so that `/graphql/` redirects as Starlette does for every route; the
+    # requests themselves reach the view through `GraphQLMount`.
+    app.router.routes.append(Route(GRAPHQL_PATH, view))
+    _document_graphql(app)
+    _install_error_handlers(app)
+
+    app.add_middleware(GraphQLMount, view=view)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
@@ -139,25 +148,36 @@ async def _detect_features(database: Database) -> DatabaseFeatures:
     return DatabaseFeatures(trigram=trigram)
 
 
-def _error_body(detail: str, code: ErrorCode | str, field: str | None = None) -> dict[str, object]:
-    return {"detail": detail, "code": str(code), "field": field}
+def _document_graphql(app: FastAPI) -> None:
+    """/openapi.json lists `/graphql`, which FastAPI's routing doesn't describe."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            generate()["paths"][GRAPHQL_PATH] = OPENAPI_PATH_ITEM
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    """The plain-HTTP side of the error convention (GraphQL has its own formatter)."""
+    """The plain-HTTP side of the error convention (`/graphql` answers its own)."""
 
     @app.exception_handler(AppError)
     async def app_error(_: Request, error: AppError) -> JSONResponse:
         status = _STATUS_OF_CODE.get(error.code, HTTPStatus.BAD_REQUEST)
-        return JSONResponse(_error_body(error.message, error.code, error.field), status)
+        return JSONResponse(http_error_body(error.message, error.code, error.field), status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         status = HTTPStatus(error.status_code)
         code = _CODE_OF_STATUS.get(status, ErrorCode.BAD_REQUEST)
-        return JSONResponse(_error_body(str(error.detail), code), status, headers=error.headers)
+        body = http_error_body(str(error.detail), code)
+        return JSONResponse(body, status, headers=error.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        # Only what fails outside the request context (which answers the rest the same way).
         logger.error("unexpected error", exc_info=error)
-        return JSONResponse({"detail": "Internal server error"}, 500)
+        body = http_error_body(INTERNAL_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)
+        return JSONResponse(body, 500)

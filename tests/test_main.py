@@ -107,7 +107,11 @@ async def test_unexpected_http_error_is_generic_500(
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/boom", headers={"X-Request-ID": "trace-500"})
     assert response.status_code == 500
-    assert response.json() == {"detail": "Internal server error"}  # no traceback, debug or not
+    assert response.json() == {  # no traceback, debug or not
+        "detail": "Internal server error",
+        "code": "INTERNAL_SERVER_ERROR",
+        "field": None,
+    }
     assert response.headers["x-request-id"] == "trace-500"
     logged = [r for r in caplog.records if r.exc_info and "secret detail" in str(r.exc_info[1])]
     assert [getattr(r, "request_id", None) for r in logged] == ["trace-500"]

@@ -86,8 +86,8 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=5000, ge=100, le=100_000)
     graphql_max_cost: int = Field(default=10_000, ge=100, le=10_000_000)
     graphql_max_mutations: int = Field(default=5, ge=1, le=100)
+    # Distinct documents kept parsed and validated (one cache for every layer).
     graphql_parser_cache_size: int = Field(default=512, ge=1, le=100_000)
-    graphql_validation_cache_size: int = Field(default=512, ge=1, le=100_000)
 
     # HTTP front of /graphql: request size, response cache, persisted queries.
     max_request_body_bytes: int = Field(default=100_000, ge=1_000, le=10_000_000)

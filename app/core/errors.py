@@ -1,8 +1,8 @@
 """The app-wide error convention: machine-readable codes and the exceptions that carry them.
 
 Domains raise `AppError` (or a subclass); `app.graphql.errors` turns it into a GraphQL error
-with `extensions.code` / `extensions.field`, and `app.main` into JSON for plain HTTP routes.
-Nothing else formats errors.
+with `extensions.code` / `extensions.field`, and `http_error_body` into JSON for plain HTTP
+routes. Nothing else formats errors.
 """
 
 from __future__ import annotations
@@ -150,6 +150,14 @@ class ErrorCode(StrEnum):
     )
 
 
+INTERNAL_MESSAGE = "Internal server error"
+
+
+def http_error_body(detail: str, code: ErrorCode, field: str | None = None) -> dict[str, object]:
+    """An error of a plain HTTP route (every route but `/graphql`), as clients receive it."""
+    return {"detail": detail, "code": code.value, "field": field}
+
+
 @dataclass(frozen=True, slots=True)
 class GlobalRef:
     """A reference to an object in an error's extensions; clients receive it as the same
@@ -163,7 +171,7 @@ class AppError(Exception):
     """An expected failure that the client should see, with its code."""
 
     code: ErrorCode = ErrorCode.INTERNAL_SERVER_ERROR
-    default_message = "Internal server error"
+    default_message = INTERNAL_MESSAGE
 
     def __init__(
         self,

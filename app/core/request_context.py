@@ -11,19 +11,18 @@ import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import INTERNAL_MESSAGE, ErrorCode, http_error_body
 
 HEADER = b"x-request-id"
 _ACCEPTABLE = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 access_logger = logging.getLogger("app.access")
 logger = logging.getLogger(__name__)
 
-_INTERNAL_ERROR = b'{"detail":"Internal server error"}'
-# On the GraphQL endpoint, in the shape of its other errors (with `extensions.code`).
-_GRAPHQL_INTERNAL_ERROR = (
-    b'{"errors":[{"message":"Internal server error",'
-    b'"extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}'
-)
+# `/graphql` answers its own failures, in the GraphQL shape (`app.graphql.http`).
+_INTERNAL_ERROR = orjson.dumps(http_error_body(INTERNAL_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR))
 
 
 @dataclass(slots=True)
@@ -76,13 +75,12 @@ class RequestContextMiddleware:
             logger.exception("unexpected error", extra={"request_id": record.request_id})
             if record.status:  # the response has begun: all that is left is to drop it
                 raise
-            body = _GRAPHQL_INTERNAL_ERROR if scope["path"] == "/graphql" else _INTERNAL_ERROR
             headers = [
                 (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
+                (b"content-length", str(len(_INTERNAL_ERROR)).encode()),
             ]
             await send_with_id({"type": "http.response.start", "status": 500, "headers": headers})
-            await send_with_id({"type": "http.response.body", "body": body})
+            await send_with_id({"type": "http.response.body", "body": _INTERNAL_ERROR})
         finally:
             _current.reset(token)
             if self.access_log and scope["path"] not in ("/health/live", "/health/ready"):

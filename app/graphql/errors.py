@@ -14,14 +14,12 @@ from typing import Any, cast
 from graphql import GraphQLError, GraphQLSyntaxError
 from pydantic import ValidationError
 
-from app.core.errors import AppError, ErrorCode, GlobalRef, ValidationFailed
+from app.core.errors import INTERNAL_MESSAGE, AppError, ErrorCode, GlobalRef, ValidationFailed
 from app.db.session import is_database_unavailable
 from app.graphql.enums import graphql_enum
 from app.graphql.ids import encode_id
 
 logger = logging.getLogger("app.graphql")
-
-INTERNAL_MESSAGE = "Internal server error"
 
 # Messages of the limit checks that Strawberry/graphql-core report as plain errors.
 _TOO_COMPLEX = re.compile(
@@ -88,10 +86,7 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
             ".".join(map(str, error.path or [])) or "<operation>",
             exc_info=original or error,
         )
-        return {
-            "message": INTERNAL_MESSAGE,
-            "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value},
-        }
+        return _plain_error(ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)
 
     formatted: dict[str, Any] = {"message": message}
     if error.locations is not None:
@@ -102,6 +97,15 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         formatted["path"] = error.path
     formatted["extensions"] = extensions
     return formatted
+
+
+def request_error_body(code: ErrorCode, message: str) -> dict[str, Any]:
+    """The body of a request refused before (or failing outside) GraphQL execution."""
+    return {"errors": [_plain_error(code, message)]}
+
+
+def _plain_error(code: ErrorCode, message: str) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code.value}}
 
 
 def _with_global_ids(value: Any) -> Any:

@@ -1,8 +1,9 @@
-"""Schema extensions: caches and the limits that keep hostile documents cheap to refuse."""
+"""The validation rules that keep hostile documents cheap to refuse: depth, aliases, fragment
+expansion and mutations per request (run once per distinct document, see `documents`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 
 from graphql import (
     ASTValidationRule,
@@ -18,23 +19,11 @@ from graphql import (
     ValidationContext,
     ValidationRule,
 )
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from app.core.config import Settings
 from app.core.errors import ErrorCode
-from app.graphql.cost import QueryCost
-
-ExtensionFactory = Callable[[], SchemaExtension]
-
 
 # Sign-in mutations are where password guessing happens: one of each per request, so
 # aliases can't batch guesses past the throttle.
@@ -83,19 +72,6 @@ def _root_fields(
             fragment = context.get_fragment(selection.name.value)
             if fragment is not None:
                 yield from _root_fields(fragment.selection_set, context, seen)
-
-
-class QueryLimits(AddValidationRules):
-    """Depth and alias limits as validation rules.
-
-    Strawberry's `QueryDepthLimiter`/`MaxAliasesLimiter` build a new rule class per instance.
-    Extensions are instantiated per request, and `ValidationCache` keys on the rule classes,
-    so per-request classes would make every validation a cache miss. The rule classes are
-    therefore built once per schema and shared.
-    """
-
-    def __init__(self, rules: Sequence[type[ASTValidationRule]]) -> None:
-        super().__init__(list(rules))
 
 
 def expanded_fields(document: DocumentNode, *, cap: int) -> int:
@@ -164,24 +140,3 @@ def limit_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
     """The validation rules that enforce the configured size, depth, alias and mutation
     limits."""
     return (document_limits_rule(settings), mutation_limits_rule(settings.graphql_max_mutations))
-
-
-def build_extensions(settings: Settings) -> list[ExtensionFactory]:
-    """Extension factories, in the order they must run."""
-    rules = limit_rules(settings)
-    parser_cache_size = settings.graphql_parser_cache_size
-    validation_cache_size = settings.graphql_validation_cache_size
-    max_tokens = settings.graphql_max_tokens
-    cost_limit = settings.graphql_max_cost
-    environment = settings.env
-
-    factories: list[ExtensionFactory] = [
-        lambda: MaxTokensLimiter(max_token_count=max_tokens),
-        lambda: ParserCache(maxsize=parser_cache_size),
-        lambda: QueryLimits(rules),
-        lambda: ValidationCache(maxsize=validation_cache_size),
-        lambda: QueryCost(limit=cost_limit, environment=environment),
-    ]
-    if not settings.introspection_enabled:
-        factories.append(DisableIntrospection)
-    return factories

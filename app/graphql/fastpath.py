@@ -3,31 +3,51 @@ answered without graphql-core's field-by-field execution.
 
 Profiles of a 20-book page (id, title, price, authors, genres: about 300 fields) put most
 of the remaining time in per-field execution: a resolver call, an info object and value
-completion for each field. For the shapes a storefront sends most (`books` with scalar
-book fields, authors and genres, cursors, page info, total count), the work is known in
-advance. Each distinct document is checked once against the schema and compiled into a
-plan; a request then runs the same service call as the `books` resolver (the same SQL,
-three statements) and builds the response straight from the result, in selection order,
-with the values Strawberry would serialize. The suite compares it byte for byte with the
+completion for each field. For the shapes a storefront sends most (`books` with book
+fields, authors and genres, cursors, page info, total count), the work is known in
+advance. Each valid operation is compiled once into a plan; a request then runs the same
+service call as the `books` resolver (the same SQL, three statements) and builds the data
+straight from the result, in selection order. The suite compares it byte for byte with the
 regular path.
 
-Anything else (another field, fragments, directives, a token, an error) takes the regular
-path, which also produces every error response.
+What a plan renders is derived from the schema, never restated: a field without a
+resolver is read from the attribute Strawberry reads (its Python name), a resolver field
+from the `prefetched_<name>` attribute the look-ahead fills in, or by calling it when it
+takes nothing but the object (awaited before rendering, on the connection only); values
+are completed by their GraphQL type (nullability, lists, the scalar's or enum's own
+output coercion). Anything else (arguments below `books`, permission checks, fragments,
+directives, interfaces, a token, an error) takes the regular path, which also produces
+every error response.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
-import graphql
-import orjson
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, SelectionSetNode
+from graphql import (
+    FieldNode,
+    GraphQLBoolean,
+    GraphQLError,
+    GraphQLField,
+    GraphQLID,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLString,
+    SelectionSetNode,
+    Undefined,
+)
 from graphql.execution.values import get_argument_values, get_variable_values
 from pydantic import ValidationError
+from strawberry.types import ExecutionResult
+from strawberry.types.field import StrawberryField
 
 from app.books import schemas as books_schemas
 from app.books.resolvers import catalog_page
@@ -37,230 +57,220 @@ from app.core.paging import PageArgs
 from app.db.session import Database, DatabaseFeatures, is_database_unavailable
 from app.graphql.context import Context
 from app.graphql.cost import operation_cost
+from app.graphql.documents import Operation
 from app.graphql.enums import SortDirection
-from app.graphql.errors import format_error
-from app.graphql.extensions import limit_rules
 
 logger = logging.getLogger(__name__)
 
 # What a plan step does with the object it is given: return a JSON-ready value.
 Getter = Callable[[Any], Any]
-
-
-def _iso(value: Any) -> Any:
-    return None if value is None else value.isoformat()
-
-
-def _text(value: Any) -> Any:
-    return None if value is None else str(value)
-
-
-# Plain fields per type, and how Strawberry serializes each (Decimal and dates as strings,
-# enums by name).
-_SCALARS: Mapping[str, Mapping[str, Getter]] = {
-    "Book": {
-        "id": lambda book: book.id,
-        "title": lambda book: book.title,
-        "subtitle": lambda book: book.subtitle,
-        "isbn13": lambda book: book.isbn13,
-        "description": lambda book: book.description,
-        "price": lambda book: _text(book.price),
-        "availability": lambda book: book.availability.name,
-        "releaseDate": lambda book: _iso(book.release_date),
-        "pageCount": lambda book: book.page_count,
-        "language": lambda book: book.language,
-        "publisher": lambda book: book.publisher,
-        "coverUrl": lambda book: book.cover_url,
-        "isArchived": lambda book: book.is_archived,
-        "createdAt": lambda book: _iso(book.created_at),
-        "updatedAt": lambda book: _iso(book.updated_at),
-    },
-    "Author": {
-        "id": lambda author: author.id,
-        "name": lambda author: author.name,
-        "bio": lambda author: author.bio,
-        "createdAt": lambda author: _iso(author.created_at),
-        "updatedAt": lambda author: _iso(author.updated_at),
-    },
-    "Genre": {
-        "id": lambda genre: genre.id,
-        "name": lambda genre: genre.name,
-        "slug": lambda genre: genre.slug,
-        "description": lambda genre: genre.description,
-    },
-    "PageInfo": {
-        "hasNextPage": lambda info: info.has_next_page,
-        "hasPreviousPage": lambda info: info.has_previous_page,
-        "startCursor": lambda info: info.start_cursor,
-        "endCursor": lambda info: info.end_cursor,
-    },
-    "BookEdge": {"cursor": lambda edge: edge.cursor},
-    "BookConnection": {"totalCount": lambda page: page.total_count},
-}
-# Object fields per type: (attribute, child type, is a list).
-_OBJECTS: Mapping[str, Mapping[str, tuple[str, str, bool]]] = {
-    "Book": {
-        "authors": ("prefetched_authors", "Author", True),
-        "genres": ("prefetched_genres", "Genre", True),
-    },
-    "BookEdge": {"node": ("node", "Book", False)},
-    "BookConnection": {
-        "edges": ("edges", "BookEdge", True),
-        "pageInfo": ("page_info", "PageInfo", False),
-    },
-}
+# A field of the plan: its response key, its getter, and the resolver to await first (the
+# getter then completes what that returns) or None.
+Step = tuple[str, Getter, Callable[[Any], Any] | None]
+_STRAWBERRY = "strawberry-definition"  # where Strawberry links a GraphQL field to its own
 
 
 class NotFastPathable(Exception):
     """The document or request needs the regular path."""
 
 
+def _give_way() -> NoReturn:
+    raise NotFastPathable
+
+
 @dataclass(frozen=True)
 class Plan:
-    operation: OperationDefinitionNode
-    fragments: Mapping[str, graphql.FragmentDefinitionNode]
     field: FieldNode
     response_key: str
-    render: Getter
+    steps: tuple[Step, ...]  # the connection's fields
     wanted: frozenset[str]  # the selected paths below `books`, e.g. "edges.node.authors"
 
 
-def _compile_object(
-    selection_set: SelectionSetNode | None, type_name: str, path: str, wanted: set[str]
-) -> Getter:
-    if selection_set is None:
-        raise NotFastPathable
-    steps: list[tuple[str, Getter]] = []
-    keys: set[str] = set()
-    for selection in selection_set.selections:
-        if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
-            raise NotFastPathable
-        name = selection.name.value
-        key = selection.alias.value if selection.alias else name
-        if key in keys:  # merging repeated keys is graphql-core's job
-            raise NotFastPathable
-        keys.add(key)
-        child_path = f"{path}.{name}" if path else name
-        wanted.add(child_path)
-        if name == "__typename":
-            steps.append((key, _constant(type_name)))
-        elif name in _SCALARS.get(type_name, {}) and selection.selection_set is None:
-            steps.append((key, _SCALARS[type_name][name]))
-        elif name in _OBJECTS.get(type_name, {}):
-            attribute, child_type, many = _OBJECTS[type_name][name]
-            child = _compile_object(selection.selection_set, child_type, child_path, wanted)
-            steps.append(
-                (key, _list_getter(attribute, child) if many else _getter(attribute, child))
-            )
+# graphql-core's own output coercion returns values of these exact types unchanged (the
+# GraphQL specification's String, ID and Boolean): the plan skips the call for them.
+_UNCHANGED: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.wanted: set[str] = set()
+
+    def steps(
+        self, selection_set: SelectionSetNode | None, parent: GraphQLObjectType, path: str
+    ) -> list[Step]:
+        if selection_set is None:
+            _give_way()
+        steps: list[Step] = []
+        for selection in selection_set.selections:
+            if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
+                _give_way()
+            name = selection.name.value
+            key = selection.alias.value if selection.alias else name
+            if any(key == seen for seen, _, _ in steps):  # merging keys is graphql-core's job
+                _give_way()
+            child_path = f"{path}.{name}" if path else name
+            self.wanted.add(child_path)
+            if name == "__typename":
+                steps.append((key, _constant(parent.name), None))
+                continue
+            field = parent.fields[name]
+            steps.append((key, *self.field(parent, field, selection, child_path, at_root=not path)))
+        return steps
+
+    def field(
+        self,
+        parent: GraphQLObjectType,
+        field: GraphQLField,
+        selection: FieldNode,
+        path: str,
+        *,
+        at_root: bool,
+    ) -> tuple[Getter, Callable[[Any], Any] | None]:
+        """The field's getter, reading its value as Strawberry would, and the resolver to
+        await first, if any."""
+        definition = field.extensions.get(_STRAWBERRY)
+        if not isinstance(definition, StrawberryField) or definition.extensions:
+            _give_way()  # permission checks and other field extensions run per field
+        resolver = definition.base_resolver
+        if resolver is None:
+            return self.completer(field.type, selection, path, read=definition.python_name), None
+        prefetched = f"prefetched_{definition.python_name}"
+        attributes = dataclasses.fields(parent.extensions[_STRAWBERRY].origin)
+        if any(attribute.name == prefetched for attribute in attributes):
+            # Required: None means this page didn't prefetch it.
+            return self.completer(field.type, selection, path, read=prefetched, required=True), None
+        if len(resolver.signature.parameters) != 1 or resolver.self_parameter is None:
+            _give_way()  # it needs `info` or arguments
+        complete = self.completer(field.type, selection, path)
+        if resolver.is_async:
+            if not at_root:
+                _give_way()
+            return complete, resolver
+        return lambda value: complete(resolver(value)), None
+
+    def completer(
+        self,
+        type_: GraphQLOutputType,
+        selection: FieldNode,
+        path: str,
+        *,
+        read: str | None = None,
+        required: bool = False,
+    ) -> Getter:
+        """Completes a value of `type_` the way graphql-core does, or gives way where it
+        would report an error. With `read`, it is given the object and reads that attribute
+        first (one call per field: a page has hundreds). `required`: None gives way."""
+        nullable = not isinstance(type_, GraphQLNonNull) and not required
+        if isinstance(type_, GraphQLNonNull):
+            type_ = type_.of_type
+        if isinstance(type_, GraphQLList):
+            item = self.completer(type_.of_type, selection, path)
+
+            def complete(value: Any) -> Any:
+                if read is not None:
+                    value = getattr(value, read)
+                if value is None:
+                    return _null(nullable)
+                return [item(v) for v in value]
+
+        elif isinstance(type_, GraphQLLeafType):
+            coerce, unchanged = type_.coerce_output_value, _UNCHANGED.get(type_)
+
+            def complete(value: Any) -> Any:
+                if read is not None:
+                    value = getattr(value, read)
+                if value is None:
+                    return _null(nullable)
+                if type(value) is unchanged:
+                    return value
+                coerced = coerce(value)
+                if coerced is None or coerced is Undefined:
+                    _give_way()  # graphql-core reports this as a field error
+                return coerced
+
+        elif isinstance(type_, GraphQLObjectType):
+            steps = [(key, get) for key, get, _ in self.steps(selection.selection_set, type_, path)]
+
+            def complete(value: Any) -> Any:
+                if read is not None:
+                    value = getattr(value, read)
+                if value is None:
+                    return _null(nullable)
+                return {key: get(value) for key, get in steps}
+
         else:
-            raise NotFastPathable
-
-    def render(value: Any) -> dict[str, Any]:
-        return {key: step(value) for key, step in steps}
-
-    return render
+            _give_way()  # interfaces and unions: resolving the type is graphql-core's job
+        return complete
 
 
 def _constant(value: str) -> Getter:
     return lambda _: value
 
 
-def _getter(attribute: str, child: Getter) -> Getter:
-    return lambda value: child(getattr(value, attribute))
+def _null(nullable: bool) -> None:
+    """The value of a null field, if it may be null (graphql-core reports it otherwise)."""
+    if not nullable:
+        _give_way()
 
 
-def _list_getter(attribute: str, child: Getter) -> Getter:
-    def render(value: Any) -> list[Any]:
-        items = getattr(value, attribute)
-        if items is None:  # not prefetched: the plan always prefetches what it renders
-            raise NotFastPathable
-        return [child(item) for item in items]
-
-    return render
-
-
-def compile_plan(
-    schema: graphql.GraphQLSchema,
-    settings: Settings,
-    rules: tuple[type[graphql.ASTValidationRule], ...],
-    query: str,
-    operation_name: str | None,
-) -> Plan:
-    document = graphql.parse(query, max_tokens=settings.graphql_max_tokens)
-    if graphql.validate(schema, document, rules):
-        raise NotFastPathable  # the regular path explains what is wrong
-    operation = graphql.get_operation_ast(document, operation_name)
-    if operation is None or operation.operation is not graphql.OperationType.QUERY:
-        raise NotFastPathable
-    fragments = {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, graphql.FragmentDefinitionNode)
-    }
-    if operation.directives or len(operation.selection_set.selections) != 1:
-        raise NotFastPathable
-    (root,) = operation.selection_set.selections
+def compile_plan(schema: GraphQLSchema, operation: Operation) -> Plan:
+    node = operation.node
+    if operation.kind != "query" or node.directives or len(node.selection_set.selections) != 1:
+        _give_way()
+    (root,) = node.selection_set.selections
     if not isinstance(root, FieldNode) or root.name.value != "books" or root.directives:
-        raise NotFastPathable
-    wanted: set[str] = set()
-    render = _compile_object(root.selection_set, "BookConnection", "", wanted)
+        _give_way()
+    assert schema.query_type is not None
+    connection = schema.query_type.fields["books"].type
+    if isinstance(connection, GraphQLNonNull):
+        connection = connection.of_type
+    assert isinstance(connection, GraphQLObjectType)
+    compiler = _Compiler()
+    steps = compiler.steps(root.selection_set, connection, "")
     return Plan(
-        operation=operation,
-        fragments=fragments,
         field=root,
         response_key=root.alias.value if root.alias else "books",
-        render=render,
-        wanted=frozenset(wanted),
+        steps=tuple(steps),
+        wanted=frozenset(compiler.wanted),
     )
 
 
-@dataclass(frozen=True)
-class _Page:
-    """What a `BookConnection` plan renders: the page, and its total when selected."""
-
-    edges: list[Any]
-    page_info: Any
-    total_count: int | None
-
-
 class CatalogFastPath:
-    def __init__(self, schema: graphql.GraphQLSchema, settings: Settings) -> None:
+    def __init__(self, schema: GraphQLSchema, settings: Settings) -> None:
         self.schema = schema
         self.settings = settings
         self.cost_limit = settings.graphql_max_cost
         self.report_cost_always = settings.env is Environment.DEVELOPMENT
-        self.books_field = schema.query_type.fields["books"]  # type: ignore[union-attr]
-        # The same limits as the schema's validation; introspection is not fast-pathable.
-        rules = (*graphql.specified_rules, *limit_rules(settings))
+        assert schema.query_type is not None
+        self.books_field = schema.query_type.fields["books"]
 
-        @lru_cache(maxsize=settings.graphql_parser_cache_size)
-        def plan_for(query: str, operation_name: str | None) -> Plan | None:
+    def plan(self, operation: Operation) -> Plan | None:
+        """The operation's plan, compiled on first use; None: the regular path answers."""
+        try:
+            plan: Plan | None = operation.derived[self]
+        except KeyError:
             try:
-                return compile_plan(schema, settings, rules, query, operation_name)
-            except (NotFastPathable, GraphQLError):
-                return None
+                plan = compile_plan(self.schema, operation) if operation.valid else None
+            except NotFastPathable:
+                plan = None
+            operation.derived[self] = plan
+        return plan
 
-        self.plan_for = plan_for
-
-    async def respond(
+    async def execute(
         self,
-        data: Mapping[str, Any],
+        operation: Operation,
+        variables: dict[str, Any],
         *,
         database: Database,
         features: DatabaseFeatures,
         wants_cost: bool,
-    ) -> bytes | None:
-        """The response body, or None when the regular path must answer."""
-        query = data.get("query")
-        if not isinstance(query, str):
-            return None
-        plan = self.plan_for(query, data.get("operationName"))
+    ) -> ExecutionResult | None:
+        """The result, or None when the regular path must answer."""
+        plan = self.plan(operation)
         if plan is None:
             return None
         try:
-            return await self._answer(
-                plan, data.get("variables") or {}, database, features, wants_cost
-            )
+            return await self._answer(plan, operation, variables, database, features, wants_cost)
         except (AppError, ValidationError, NotFastPathable):
             return None  # the regular path answers with the proper error
         except Exception as failure:
@@ -270,7 +280,7 @@ class CatalogFastPath:
                 error = GraphQLError(
                     "", nodes=plan.field, path=[plan.response_key], original_error=failure
                 )
-                return orjson.dumps({"data": None, "errors": [format_error(error)]})
+                return ExecutionResult(data=None, errors=[error])
             # Anything unexpected: the regular path maps it to its error code (and logs it)
             # in one place.
             logger.debug("catalog fast path gave way to the regular path", exc_info=True)
@@ -279,17 +289,18 @@ class CatalogFastPath:
     async def _answer(
         self,
         plan: Plan,
+        operation: Operation,
         inputs: dict[str, Any],
         database: Database,
         features: DatabaseFeatures,
         wants_cost: bool,
-    ) -> bytes | None:
+    ) -> ExecutionResult | None:
         variables = get_variable_values(
-            self.schema, plan.operation.variable_definitions or (), inputs
+            self.schema, operation.node.variable_definitions or (), inputs
         )
         if isinstance(variables, list):  # coercion errors: the regular path reports them
             return None
-        cost = operation_cost(self.schema, plan.operation, plan.fragments, variables.coerced)
+        cost = operation_cost(self.schema, operation.node, operation.fragments, variables.coerced)
         if cost > self.cost_limit:
             return None
         arguments = get_argument_values(self.books_field, plan.field, variables)
@@ -307,17 +318,20 @@ class CatalogFastPath:
                 ),
                 wanted=plan.wanted,
             )
-            total = None
-            if "totalCount" in plan.wanted:
-                assert connection.count_loader is not None  # a top-level page can count
-                total = await connection.count_loader()
+            awaited: dict[object, Any] = {}
+            for _, _, resolve in plan.steps:
+                if resolve is not None and resolve not in awaited:  # once, whatever the aliases
+                    awaited[resolve] = await resolve(connection)
         finally:
             await context.close()
-        page = _Page(connection.edges, connection.page_info, total)
-        body = {"data": {plan.response_key: plan.render(page)}}
+        page = {
+            key: get(connection if resolve is None else awaited[resolve])
+            for key, get, resolve in plan.steps
+        }
+        extensions = None
         if wants_cost or self.report_cost_always:
-            body["extensions"] = {"cost": {"requested": cost, "limit": self.cost_limit}}
-        return orjson.dumps(body)
+            extensions = {"cost": {"requested": cost, "limit": self.cost_limit}}
+        return ExecutionResult(data={plan.response_key: page}, errors=None, extensions=extensions)
 
 
 def _filters(value: Any) -> books_schemas.BookFilterInput | None:

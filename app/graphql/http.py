@@ -1,45 +1,75 @@
-"""The HTTP front of `/graphql`, in plain ASGI ahead of FastAPI and Strawberry.
+"""`/graphql` over HTTP, bytes to bytes, in one place (after Saleor's `graphql/views.py`).
 
-It checks the request the way the GraphQL-over-HTTP specification asks (size, media type,
-JSON shape, no batching, no mutations over GET), resolves Automatic Persisted Queries
-(Apollo's protocol), and serves anonymous queries from the response cache without
-running GraphQL at all. What it parsed is handed on (`prepared_request`), so the JSON body
-is decoded once.
+`GraphQLView` reads and checks the request the way the GraphQL-over-HTTP specification
+asks (size, media type, JSON shape, no batching, no mutations over GET), resolves Automatic
+Persisted Queries (Apollo's protocol), takes the parsed and validated document from the
+schema's one cache, serves anonymous queries from the response cache, executes (the
+catalog fast path, else Strawberry) and answers in the media type and status the client
+asked for. It is a Strawberry view in plain ASGI, reached through `GraphQLMount` ahead of
+FastAPI's routing and dependency injection, which nothing here needs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import OrderedDict
-from collections.abc import Callable
-from contextvars import ContextVar
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
-from graphql import GraphQLError, get_operation_ast, parse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from cross_web import HTTPException
+from starlette.datastructures import State
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 
 from app.core.config import Settings
-from app.core.errors import ErrorCode
+from app.core.errors import INTERNAL_MESSAGE, ErrorCode, http_error_body
 from app.core.request_context import current_record
 from app.graphql.cache import ResponseCache
+from app.graphql.context import Context
+from app.graphql.documents import Operation
+from app.graphql.errors import format_error, request_error_body
+from app.graphql.fastpath import CatalogFastPath
+from app.graphql.schema import Schema
 
-if TYPE_CHECKING:
-    from app.graphql.fastpath import CatalogFastPath
+logger = logging.getLogger("app.graphql")
 
 GRAPHQL_PATH = "/graphql"
-INVALID = "invalid"
-# The request as decoded and checked here, for the router (same task, so a context
-# variable reaches it without re-parsing the body).
-prepared_request: ContextVar[dict[str, Any] | None] = ContextVar("prepared_request", default=None)
-_JSON_TYPES = (b"application/json", b"application/graphql-response+json")
-_HAS_ERRORS = b'"errors":'  # only ever a key: a JSON string value is never followed by ":"
-
-
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+_JSON_TYPES = (JSON.encode(), GRAPHQL_RESPONSE.encode())
+
+# What Strawberry's FastAPI router documented for `/graphql` (kept in /openapi.json).
+OPENAPI_PATH_ITEM = {
+    "get": {
+        "summary": "Handle Http Get",
+        "operationId": "handle_http_get_graphql_get",
+        "responses": {
+            "200": {
+                "description": "The GraphiQL integrated development environment.",
+                "content": {"application/json": {"schema": {}}},
+            },
+            "404": {"description": "Not found if GraphiQL or query via GET are not enabled."},
+        },
+    },
+    "post": {
+        "summary": "Handle Http Post",
+        "operationId": "handle_http_post_graphql_post",
+        "responses": {
+            "200": {
+                "description": "Successful Response",
+                "content": {"application/json": {"schema": {}}},
+            }
+        },
+    },
+}
 
 
 def response_media_type(accept: str | None) -> str:
@@ -115,32 +145,33 @@ class PersistedQueries:
             self._queries.popitem(last=False)
 
 
-def _error_body(code: ErrorCode, message: str) -> bytes:
-    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code.value}}]})
+@dataclass(slots=True)
+class Reply:
+    """A whole response: the view decides it, then sends it in one go."""
+
+    body: bytes
+    status: int = 200
+    content_type: bytes = b"application/json; charset=utf-8"
+    headers: Sequence[tuple[bytes, bytes]] = ()
+    # The regular path's context, closed once the response is out (as FastAPI closes a
+    # dependency): the client doesn't wait for the session to go back to the pool.
+    context: Context | None = None
+
+    async def send(self, send: Send) -> None:
+        headers = [
+            (b"content-type", self.content_type),
+            (b"content-length", str(len(self.body)).encode()),
+            *self.headers,
+        ]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
 
 
-async def _send(
-    send: Send,
-    body: bytes,
-    *,
-    status: int = 200,
-    content_type: bytes = b"application/json; charset=utf-8",
-    headers: dict[str, str] | None = None,
-) -> None:
-    raw_headers = [
-        (b"content-type", content_type),
-        (b"content-length", str(len(body)).encode()),
-        *((name.encode(), value.encode()) for name, value in (headers or {}).items()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _content_type(scope: Scope) -> bytes:
-    """The Content-Type to answer with, from the request's Accept header."""
-    accept = _header(scope, b"accept")
-    media_type = response_media_type(accept.decode("latin-1") if accept else None)
-    return f"{media_type}; charset=utf-8".encode()
+_INTERNAL_ERROR = Reply(
+    orjson.dumps(request_error_body(ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)),
+    500,
+    b"application/json",
+)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -150,149 +181,81 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-class GraphQLHTTPMiddleware:
+def _media_type(scope: Scope) -> str:
+    """The media type to answer with, from the request's Accept header."""
+    accept = _header(scope, b"accept")
+    return response_media_type(accept.decode("latin-1") if accept else None)
+
+
+def _content_type(media_type: str) -> bytes:
+    return f"{media_type}; charset=utf-8".encode()
+
+
+class GraphQLView(GraphQL[Context, None]):
     def __init__(
         self,
-        app: ASGIApp,
-        *,
+        schema: Schema,
         settings: Settings,
+        *,
+        state: State,
         cache: ResponseCache | None,
         persisted: PersistedQueries,
         fast_path: CatalogFastPath | None,
     ) -> None:
-        self.app = app
+        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql_enabled else None)
+        self.documents = schema.documents
+        self.settings = settings
+        self.state = state  # the app's: the database is looked up per request
         self.cache = cache
-        self.fast_path = fast_path
         self.persisted = persisted
+        self.fast_path = fast_path
         self.max_body = settings.max_request_body_bytes
-        self.graphiql = settings.graphiql_enabled
-        max_tokens = settings.graphql_max_tokens
-
-        @lru_cache(maxsize=2048)
-        def operation_of(query: str, operation_name: str | None) -> tuple[str | None, str | None]:
-            """(kind, name): kind is "query", "mutation" or "subscription", "invalid" for a
-            syntax error (GraphQL reports those itself), None when no operation matches
-            `operationName`; name is the operation's own, if it has one."""
-            try:
-                document = parse(query, max_tokens=max_tokens)
-            except GraphQLError:
-                return INVALID, None
-            operation = get_operation_ast(document, operation_name)
-            if operation is None:
-                return None, None
-            return operation.operation.value, operation.name.value if operation.name else None
-
-        self.operation_of: Callable[[str, str | None], tuple[str | None, str | None]] = operation_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH:
-            await self.app(scope, receive, send)
-            return
         try:
-            prepared = await self._prepare(scope, receive)
+            reply = await self._respond(scope, receive)
         except HTTPRefusal as refusal:
             record = current_record()
             if record is not None:
                 record.error_codes.append(refusal.code.value)
-            await _send(
-                send,
-                _error_body(refusal.code, refusal.message),
-                status=refusal.status,
-                content_type=_content_type(scope),
-                headers=refusal.headers,
+            body = orjson.dumps(request_error_body(refusal.code, refusal.message))
+            headers = [(name.encode(), value.encode()) for name, value in refusal.headers.items()]
+            reply = Reply(body, refusal.status, _content_type(_media_type(scope)), headers)
+        except HTTPException as refusal:  # Strawberry's own (an empty query): as its routers say
+            reply = Reply(
+                refusal.reason.encode(), refusal.status_code, b"text/plain; charset=utf-8"
             )
-            return
-        if prepared is None:  # GraphiQL, OPTIONS, other methods: Strawberry's business
-            await self.app(scope, receive, send)
-            return
-        data, body = prepared
-        token = prepared_request.set(data)
+        except Exception:
+            logger.exception("unexpected error answering /graphql")
+            reply = _INTERNAL_ERROR
         try:
-            await self._respond(scope, receive, send, data, body)
+            await reply.send(send)
         finally:
-            prepared_request.reset(token)
+            if reply.context is not None:
+                await reply.context.close()
 
-    async def _respond(
-        self, scope: Scope, receive: Receive, send: Send, data: dict[str, Any], body: bytes
-    ) -> None:
-        key = self._cache_key(scope, data)
-        if key is not None:
-            assert self.cache is not None
-            cached = self.cache.get(key)
-            if cached is not None:
-                content_type, cached_body = cached
-                await _send(send, cached_body, content_type=content_type)
-                return
-        if self.fast_path is not None and _header(scope, b"authorization") is None:
-            app_state = scope["app"].state
-            fast = await self.fast_path.respond(
-                data,
-                database=app_state.database,
-                features=app_state.features,
-                wants_cost=_header(scope, b"x-query-cost") == b"1",
-            )
-            if fast is not None:
-                content_type = _content_type(scope)
-                await _send(send, fast, content_type=content_type)
-                if _HAS_ERRORS in fast:  # an outage answer: logged, and never cached
-                    record = current_record()
-                    if record is not None:
-                        record.error_codes.append(ErrorCode.SERVICE_UNAVAILABLE.value)
-                elif key is not None and self.cache is not None:
-                    self.cache.put(key, (content_type, fast))
-                return
-        replay = _Replay(body, receive)
-        if key is None:
-            await self.app(scope, replay, send)
-            return
-        await self.app(scope, replay, _Capture(send, self.cache, key))
+    async def get_context(self, request: Request | WebSocket, response: object = None) -> Context:
+        context = Context(
+            database=self.state.database, settings=self.settings, features=self.state.features
+        )
+        context.request = request
+        return context
 
-    async def _prepare(self, scope: Scope, receive: Receive) -> tuple[dict[str, Any], bytes] | None:
+    async def _respond(self, scope: Scope, receive: Receive) -> Reply:
         method = scope["method"]
         if method == "POST":
-            body = await self._read_body(scope, receive)
-            media_type, *parameters = (_header(scope, b"content-type") or b"").lower().split(b";")
-            charsets = [
-                value.strip(b' "')
-                for name, _, value in (p.partition(b"=") for p in parameters)
-                if name.strip() == b"charset"
-            ]
-            if media_type.strip() not in _JSON_TYPES or any(
-                charset not in (b"utf-8", b"utf8") for charset in charsets
-            ):
-                raise HTTPRefusal(
-                    415,
-                    ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                    "Send the request as Content-Type: application/json (UTF-8)",
-                )
-            try:
-                data = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                raise HTTPRefusal(
-                    400, ErrorCode.BAD_REQUEST, "The body is not valid JSON"
-                ) from None
+            data = await self._read_post(scope, receive)
         elif method == "GET":
-            try:
-                params = dict(parse_qsl(scope["query_string"].decode("utf-8"), errors="strict"))
-            except UnicodeError:
-                raise HTTPRefusal(
-                    400, ErrorCode.BAD_REQUEST, "The query string is not valid UTF-8"
-                ) from None
-            if "query" not in params and "extensions" not in params:
-                self._refuse_without_query(scope)
-                return None  # Strawberry serves GraphiQL
-            data = dict(params)
-            for name in ("variables", "extensions"):
-                if data.get(name):
-                    try:
-                        data[name] = orjson.loads(data[name])
-                    except orjson.JSONDecodeError:
-                        raise HTTPRefusal(
-                            400, ErrorCode.BAD_REQUEST, f"`{name}` is not valid JSON"
-                        ) from None
-            body = b""
+            data = self._read_get(scope)
+            if data is None:  # a browser wanting GraphiQL
+                return Reply(
+                    self.graphql_ide_html.encode(), content_type=b"text/html; charset=utf-8"
+                )
         elif method == "OPTIONS":
-            return None
+            # Not a CORS preflight (the CORS middleware answers those): answered as
+            # Starlette's routing answered it before `/graphql` had a view of its own.
+            body = orjson.dumps(http_error_body("Method Not Allowed", ErrorCode.METHOD_NOT_ALLOWED))
+            return Reply(body, 405, b"application/json", [(b"allow", b"GET")])
         else:
             # Said here: Starlette would list only the methods of the first route it tried.
             raise HTTPRefusal(
@@ -301,46 +264,105 @@ class GraphQLHTTPMiddleware:
                 "/graphql takes GET (queries) and POST",
                 {"allow": "GET, POST"},
             )
-        self._check_shape(data)
-        had_query = data.get("query") is not None
+        _check_shape(data)
         self.persisted.resolve(data)
         query = data.get("query")
         if not isinstance(query, str):
             raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The request has no GraphQL `query`")
-        operation, operation_name = self.operation_of(query, data.get("operationName"))
+        operation = self._operation(query, data.get("operationName"), method)
+        anonymous = _header(scope, b"authorization") is None
+        key = None
+        if self.cache is not None and self.cache.active and anonymous:
+            key = self._cache_key(scope, data, operation)
+        if key is not None:
+            assert self.cache is not None
+            cached = self.cache.get(key)
+            if cached is not None:  # costed and checked when it was stored
+                content_type, body = cached
+                return Reply(body, content_type=content_type)
+        result = None
+        if self.fast_path is not None and anonymous and operation is not None:
+            result = await self.fast_path.execute(
+                operation,
+                data.get("variables") or {},
+                database=self.state.database,
+                features=self.state.features,
+                wants_cost=_header(scope, b"x-query-cost") == b"1",
+            )
+        context = None
+        try:
+            if result is None:  # the regular path
+                request = Request(scope)
+                context = await self.get_context(request)
+                result = await self.execute_single(
+                    request=request,
+                    request_adapter=self.request_adapter_class(request),
+                    sub_response=None,  # type: ignore[arg-type]  # not used by `execute_single`
+                    context=context,
+                    root_value=None,
+                    request_data=GraphQLRequestData(
+                        query=query,
+                        variables=data.get("variables"),
+                        operation_name=data.get("operationName"),
+                        extensions=data.get("extensions"),
+                    ),
+                )
+            reply = self._reply(result, _media_type(scope))
+        except BaseException:
+            if context is not None:
+                await context.close()
+            raise
+        reply.context = context
+        if key is not None and reply.status == 200 and not result.errors:
+            assert self.cache is not None
+            self.cache.put(key, (reply.content_type, reply.body))
+        return reply
+
+    def _operation(self, query: str, name: str | None, method: str) -> Operation | None:
+        """The operation to run (None when the document doesn't parse: execution reports
+        the syntax error)."""
+        document = self.documents.get(query)
+        operation = document.operation(name)
         record = current_record()
-        if record is not None:
-            record.operation = operation_name or operation
+        if record is not None:  # the operation's own name, else its kind
+            record.operation = (operation.name or operation.kind) if operation else None
+        if document.node is None:
+            if record is not None:
+                record.operation = "invalid"
+            return None
         if operation is None:
             raise HTTPRefusal(
                 400, ErrorCode.BAD_REQUEST, "No operation matches `operationName` in the document"
             )
-        if method == "GET":
-            if operation == "mutation":
-                raise HTTPRefusal(
-                    405,
-                    ErrorCode.METHOD_NOT_ALLOWED,
-                    "Mutations must be sent with POST",
-                    {"allow": "POST"},
-                )
-            if not had_query:  # resolved from a persisted hash: let Strawberry see it
-                params = dict(parse_qsl(scope["query_string"].decode("utf-8")))
-                scope["query_string"] = urlencode({**params, "query": query}).encode()
-        return data, body
+        if method == "GET" and operation.kind == "mutation":
+            raise HTTPRefusal(
+                405,
+                ErrorCode.METHOD_NOT_ALLOWED,
+                "Mutations must be sent with POST",
+                {"allow": "POST"},
+            )
+        return operation
 
-    def _refuse_without_query(self, scope: Scope) -> None:
-        """A GET without a query is a browser wanting GraphiQL (allowed when enabled), or a
-        mistake."""
-        wants_page = any(
-            kind in (_header(scope, b"accept") or b"") for kind in (b"text/html", b"*/*")
-        )
-        if wants_page and self.graphiql:
-            return
-        if wants_page:
-            raise HTTPRefusal(404, ErrorCode.NOT_FOUND, "GraphiQL is not available here")
-        raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The request has no GraphQL `query`")
+    def _reply(self, result: ExecutionResult, media_type: str) -> Reply:
+        response: dict[str, Any] = {}
+        modern = media_type == GRAPHQL_RESPONSE
+        request_error = result.data is None and any(e.path is None for e in result.errors or ())
+        if not (request_error and modern):
+            # application/graphql-response+json: a request that never executed (syntax,
+            # validation, variables) has no `data` key and answers 400.
+            response["data"] = result.data
+        if result.errors:
+            errors = [format_error(error) for error in result.errors]
+            response["errors"] = errors
+            record = current_record()
+            if record is not None:
+                record.error_codes = [error["extensions"]["code"] for error in errors]
+        if result.extensions:
+            response["extensions"] = result.extensions
+        status = 400 if modern and "data" not in response else 200
+        return Reply(orjson.dumps(response), status, _content_type(media_type))
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+    async def _read_post(self, scope: Scope, receive: Receive) -> Any:
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             raise HTTPRefusal(413, ErrorCode.REQUEST_TOO_LARGE, self._too_large())
@@ -357,36 +379,70 @@ class GraphQLHTTPMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        return b"".join(chunks)
+        media_type, *parameters = (_header(scope, b"content-type") or b"").lower().split(b";")
+        charsets = [
+            value.strip(b' "')
+            for name, _, value in (p.partition(b"=") for p in parameters)
+            if name.strip() == b"charset"
+        ]
+        if media_type.strip() not in _JSON_TYPES or any(
+            charset not in (b"utf-8", b"utf8") for charset in charsets
+        ):
+            raise HTTPRefusal(
+                415,
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                "Send the request as Content-Type: application/json (UTF-8)",
+            )
+        try:
+            return orjson.loads(b"".join(chunks))
+        except orjson.JSONDecodeError:
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The body is not valid JSON") from None
 
     def _too_large(self) -> str:
         return f"The request body exceeds {self.max_body} bytes"
 
-    @staticmethod
-    def _check_shape(data: object) -> None:
-        if isinstance(data, list):
-            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "Batched requests are not supported")
-        if not isinstance(data, dict):
-            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The body must be a JSON object")
-        expected = {"query": str, "operationName": str, "variables": dict, "extensions": dict}
-        for name, kind in expected.items():
-            value = data.get(name)
-            if value is not None and not isinstance(value, kind):
-                article = "an object" if kind is dict else "a string"
-                raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, f"`{name}` must be {article}")
+    def _read_get(self, scope: Scope) -> dict[str, Any] | None:
+        """The request in the query string; None for a browser wanting GraphiQL."""
+        try:
+            data: dict[str, Any] = dict(
+                parse_qsl(scope["query_string"].decode("utf-8"), errors="strict")
+            )
+        except UnicodeError:
+            raise HTTPRefusal(
+                400, ErrorCode.BAD_REQUEST, "The query string is not valid UTF-8"
+            ) from None
+        if "query" not in data and "extensions" not in data:
+            wants_page = any(
+                kind in (_header(scope, b"accept") or b"") for kind in (b"text/html", b"*/*")
+            )
+            if wants_page and self.graphql_ide:
+                blank = parse_qsl(scope["query_string"].decode("utf-8"), keep_blank_values=True)
+                if any(name == "query" for name, _ in blank):  # `?query=`: as Strawberry says
+                    raise HTTPException(400, "No GraphQL query found in the request")
+                return None
+            if wants_page:
+                raise HTTPRefusal(404, ErrorCode.NOT_FOUND, "GraphiQL is not available here")
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The request has no GraphQL `query`")
+        for name in ("variables", "extensions"):
+            if data.get(name):
+                try:
+                    data[name] = orjson.loads(data[name])
+                except orjson.JSONDecodeError:
+                    raise HTTPRefusal(
+                        400, ErrorCode.BAD_REQUEST, f"`{name}` is not valid JSON"
+                    ) from None
+        return data
 
-    def _cache_key(self, scope: Scope, data: dict[str, Any]) -> tuple[object, ...] | None:
+    @staticmethod
+    def _cache_key(
+        scope: Scope, data: dict[str, Any], operation: Operation | None
+    ) -> tuple[object, ...] | None:
         """Only anonymous queries are cached: nothing in them depends on who asks."""
-        if self.cache is None or not self.cache.active:
-            return None
-        query = data.get("query")
-        if not isinstance(query, str) or _header(scope, b"authorization") is not None:
-            return None
-        if self.operation_of(query, data.get("operationName"))[0] != "query":
+        if operation is None or operation.kind != "query":
             return None
         variables = orjson.dumps(data.get("variables") or {}, option=orjson.OPT_SORT_KEYS)
         return (
-            query,
+            data["query"],
             variables,
             data.get("operationName"),
             _header(scope, b"accept"),
@@ -394,42 +450,29 @@ class GraphQLHTTPMiddleware:
         )
 
 
-class _Replay:
-    """`receive` for the app: the body already read, then the real channel (disconnects)."""
+def _check_shape(data: object) -> None:
+    if isinstance(data, list):
+        raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "Batched requests are not supported")
+    if not isinstance(data, dict):
+        raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The body must be a JSON object")
+    expected = {"query": str, "operationName": str, "variables": dict, "extensions": dict}
+    for name, kind in expected.items():
+        value = data.get(name)
+        if value is not None and not isinstance(value, kind):
+            article = "an object" if kind is dict else "a string"
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, f"`{name}` must be {article}")
 
-    def __init__(self, body: bytes, receive: Receive) -> None:
-        self._body: bytes | None = body
-        self._receive = receive
 
-    async def __call__(self) -> Message:
-        if self._body is not None:
-            body, self._body = self._body, None
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await self._receive()
+class GraphQLMount:
+    """Sends `/graphql` requests straight to the view, ahead of FastAPI's routing (about
+    20 µs a request). WebSockets go on to the app: no subscriptions are served yet."""
 
+    def __init__(self, app: ASGIApp, *, view: GraphQLView) -> None:
+        self.app = app
+        self.view = view
 
-class _Capture:
-    """`send` that also keeps a successful, error-free response for the cache."""
-
-    def __init__(self, send: Send, cache: ResponseCache | None, key: tuple[object, ...]) -> None:
-        self._send = send
-        self._cache = cache
-        self._key = key
-        self._status = 0
-        self._content_type = b"application/json"
-        self._chunks: list[bytes] = []
-
-    async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self._status = message["status"]
-            self._content_type = dict(message.get("headers", [])).get(
-                b"content-type", b"application/json"
-            )
-        elif message["type"] == "http.response.body":
-            self._chunks.append(message.get("body", b""))
-            finished = not message.get("more_body", False)
-            if finished and self._status == 200 and self._cache is not None:
-                body = b"".join(self._chunks)
-                if _HAS_ERRORS not in body:
-                    self._cache.put(self._key, (self._content_type, body))
-        await self._send(message)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == GRAPHQL_PATH:
+            await self.view(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

@@ -15,8 +15,9 @@ from app.cart.resolvers import CartMutation, CartQuery
 from app.cart.types import Cart, CartItem
 from app.core.config import Settings
 from app.graphql.context import Context
+from app.graphql.cost import QueryCost
+from app.graphql.documents import DocumentCache, SharedDocuments
 from app.graphql.errors import ErrorCodeType
-from app.graphql.extensions import build_extensions
 from app.graphql.node import ResolvableNode, node_query
 from app.orders.resolvers import OrdersMutation, OrdersQuery
 from app.orders.types import Order
@@ -84,6 +85,8 @@ class Query(*QUERIES):  # type: ignore[misc]
 
 
 class Schema(strawberry.Schema):
+    documents: DocumentCache  # every layer's parsed and validated documents
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -95,10 +98,17 @@ def build_schema(settings: Settings) -> Schema:
     mutation: type | None = None
     if MUTATIONS:
         mutation = strawberry.type(type("Mutation", MUTATIONS, {}), description="Write operations.")
-    return Schema(
+    cost_limit, environment = settings.graphql_max_cost, settings.env
+    schema = Schema(
         query=Query,
         mutation=mutation,
         types=[ErrorCodeType],
-        extensions=build_extensions(settings),
+        # Factories: Strawberry builds the extensions afresh for each operation.
+        extensions=[
+            lambda: SharedDocuments(schema.documents),
+            lambda: QueryCost(limit=cost_limit, environment=environment),
+        ],
         config=StrawberryConfig(disable_field_suggestions=settings.is_production),
     )
+    schema.documents = DocumentCache(schema._schema, settings)
+    return schema

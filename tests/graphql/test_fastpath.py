@@ -15,6 +15,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from graphql import GraphQLField, get_named_type, is_leaf_type
 
 from app.core.config import Settings
 from app.db.session import Database
@@ -113,6 +114,13 @@ def create_twin(settings: Settings) -> FastAPI:
     return create_app(settings.model_copy(update={"catalog_fast_path": False}))
 
 
+def planned(app: FastAPI, query: str, operation_name: str | None = None) -> bool:
+    """Whether the app's fast path has a plan for the document (the request takes it)."""
+    view = app.state.graphql
+    operation = view.documents.get(query).operation(operation_name)
+    return operation is not None and view.fast_path.plan(operation) is not None
+
+
 @pytest.fixture
 async def twins(
     app: FastAPI, regular_app: FastAPI, database: Database
@@ -182,7 +190,51 @@ async def test_plain_catalog_queries_take_the_fast_path_and_match(
         payload["operationName"] = "A"
     response = await both(twins, payload)
     assert "errors" not in response.json()
-    assert app.state.fast_path.plan_for(query, payload.get("operationName")) is not None
+    assert planned(app, query, payload.get("operationName"))
+
+
+# A page of `books` selecting `%s` on each catalog type.
+CATALOG_TYPES = {
+    "Book": "{ books { edges { node { %s } } } }",
+    "Author": "{ books { edges { node { authors { %s } } } } }",
+    "Genre": "{ books { edges { node { genres { %s } } } } }",
+}
+
+
+def fields_of(app: FastAPI, type_name: str) -> dict[str, GraphQLField]:
+    fields: dict[str, GraphQLField] = app.state.graphql.schema._schema.get_type(type_name).fields
+    return fields
+
+
+@pytest.mark.parametrize("type_name", CATALOG_TYPES)
+async def test_every_plain_field_is_fast_as_soon_as_it_is_declared(
+    type_name: str, app: FastAPI, twins: Any, shelf: None
+) -> None:
+    """The plan is derived from the schema: a field Strawberry reads from an attribute (no
+    resolver) is read by its Python name and serialized by its GraphQL type, with nothing
+    to list anywhere."""
+    fields = fields_of(app, type_name)
+    plain = [
+        name
+        for name, field in fields.items()
+        if field.extensions["strawberry-definition"].base_resolver is None
+    ]
+    assert {"id", "name"} & set(plain)
+    query = CATALOG_TYPES[type_name] % " ".join(plain)
+    assert "errors" not in (await both(twins, {"query": query})).json()
+    assert planned(app, query)
+
+
+async def test_any_catalog_field_is_served_or_gives_way_never_wrong(
+    twins: Any, app: FastAPI, shelf: None
+) -> None:
+    """Plain, prefetched, computed, permission-checked, viewer-dependent or with arguments:
+    a page selecting the field answers the regular path's bytes."""
+    for type_name, page in CATALOG_TYPES.items():
+        for name, field in fields_of(app, type_name).items():
+            leaf = is_leaf_type(get_named_type(field.type))
+            query = page % (name if leaf else f"{name} {{ __typename }}")
+            await both(twins, {"query": query})
 
 
 async def test_every_page_matches_when_walking_forwards_and_backwards(
@@ -220,7 +272,7 @@ async def test_anything_else_takes_the_regular_path(
     name: str, app: FastAPI, twins: Any, shelf: None
 ) -> None:
     await both(twins, {"query": REGULAR[name]})
-    assert app.state.fast_path.plan_for(REGULAR[name], None) is None
+    assert not planned(app, REGULAR[name])
 
 
 @pytest.mark.parametrize("name", ERRORS)
@@ -270,7 +322,7 @@ async def test_a_fast_catalog_page_keeps_the_statement_budget(
     fast, _ = twins
     counts = []
     for query in (EVERYTHING, EVERYTHING.replace("totalCount", "")):
-        assert app.state.fast_path.plan_for(query, None) is not None
+        assert planned(app, query)
         statements.statements.clear()
         response = await fast.post("/graphql", json={"query": query})
         assert len(data(response.json())["books"]["edges"]) == 5
