@@ -131,7 +131,11 @@ async def too_costly(story: Story) -> None:
 
 @step("auth-required")
 async def auth_required(story: Story) -> None:
-    await story.example("auth-required", error="AUTH_REQUIRED")
+    refused = await story.example("auth-required", error="AUTH_REQUIRED")
+    story.claim(
+        refused["data"]["myOrders"] is None and refused["data"]["books"]["totalCount"] > 0,
+        "a private root field refused to an anonymous caller nulls only itself",
+    )
 
 
 # --- Accounts ----------------------------------------------------------------------------

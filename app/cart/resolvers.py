@@ -34,9 +34,13 @@ async def change_cart(
 
 @strawberry.type
 class CartQuery:
-    @strawberry.field(description="Your cart.", permission_classes=[IsAuthenticated])
-    async def cart(self, info: Info[Context, None]) -> Cart:
-        return await read_cart(info.context, info.context.viewer.id)
+    @strawberry.field(
+        description="Your cart; null for an anonymous request (a bad or expired token is "
+        "still an error)."
+    )
+    async def cart(self, info: Info[Context, None]) -> Cart | None:
+        viewer = await info.context.viewer_or_none()
+        return None if viewer is None else await read_cart(info.context, viewer.id)
 
 
 @strawberry.type
@@ -47,7 +51,7 @@ class CartMutation:
     )
     async def add_to_cart(
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int = 1
-    ) -> Cart:
+    ) -> Cart | None:
         book, stock = decode_id(book_id, "Book", field="bookId"), info.context.stock
         return await change_cart(
             info.context,
@@ -62,7 +66,7 @@ class CartMutation:
     )
     async def update_cart_item(
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int
-    ) -> Cart:
+    ) -> Cart | None:
         book, stock = decode_id(book_id, "Book", field="bookId"), info.context.stock
         return await change_cart(
             info.context,
@@ -75,7 +79,9 @@ class CartMutation:
         description="Take a book out of the cart (harmless if it isn't there).",
         permission_classes=[IsAuthenticated],
     )
-    async def remove_from_cart(self, info: Info[Context, None], book_id: strawberry.ID) -> Cart:
+    async def remove_from_cart(
+        self, info: Info[Context, None], book_id: strawberry.ID
+    ) -> Cart | None:
         book = decode_id(book_id, "Book", field="bookId")
         return await change_cart(
             info.context,
@@ -83,7 +89,7 @@ class CartMutation:
         )
 
     @strawberry.mutation(description="Empty the cart.", permission_classes=[IsAuthenticated])
-    async def clear_cart(self, info: Info[Context, None]) -> Cart:
+    async def clear_cart(self, info: Info[Context, None]) -> Cart | None:
         return await change_cart(
             info.context, lambda session, user_id: cart_service.clear(session, user_id=user_id)
         )

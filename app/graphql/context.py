@@ -164,11 +164,18 @@ class Context(BaseContext):
         viewer, _ = await self._authenticate()
         return viewer
 
-    async def require_viewer(self) -> Viewer:
-        """The signed-in user; otherwise why not (expired/invalid token, or none sent)."""
+    async def viewer_or_none(self) -> Viewer | None:
+        """The signed-in user, or None when no token was sent; a refused token raises
+        (AUTH_TOKEN_EXPIRED / AUTH_INVALID_TOKEN), because the client must refresh or sign
+        in again rather than be taken for anonymous."""
         viewer, refusal = await self._authenticate()
         if refusal is not None:
             raise refusal
+        return viewer
+
+    async def require_viewer(self) -> Viewer:
+        """The signed-in user; otherwise why not (expired/invalid token, or none sent)."""
+        viewer = await self.viewer_or_none()
         if viewer is None:
             raise AuthenticationError()
         return viewer

@@ -53,9 +53,12 @@ async def add(
     return item
 
 
-async def remove(session: AsyncSession, *, user_id: int, book_id: int) -> None:
-    if not await WishlistRepository(session).remove(user_id, book_id):
+async def remove(session: AsyncSession, *, user_id: int, book_id: int) -> int:
+    """Take the book out; the id of the item that held it."""
+    item_id = await WishlistRepository(session).remove(user_id, book_id)
+    if item_id is None:
         raise _not_in_wishlist()
+    return item_id
 
 
 async def move_to_cart(
