@@ -376,11 +376,14 @@ class GraphQLHTTPMiddleware:
                 raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, f"`{name}` must be {article}")
 
     def _cache_key(self, scope: Scope, data: dict[str, Any]) -> tuple[object, ...] | None:
-        """Only anonymous queries are cached: nothing in them depends on who asks."""
+        """Only anonymous queries are cached: nothing in them depends on who asks. A guest
+        cart token makes a request personal (its `cart`), though anonymous."""
         if self.cache is None or not self.cache.active:
             return None
         query = data.get("query")
         if not isinstance(query, str) or _header(scope, b"authorization") is not None:
+            return None
+        if _header(scope, b"x-cart-token") is not None:
             return None
         if self.operation_of(query, data.get("operationName"))[0] != "query":
             return None

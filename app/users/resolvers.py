@@ -40,7 +40,9 @@ class UsersMutation:
         data = parse_input(schemas.RegisterData, input)
         ctx = info.context
         async with ctx.transaction() as session:
-            auth = await users_service.register(session, ctx.settings, data=data, client=ctx.client)
+            auth = await users_service.register(
+                session, ctx.settings, data=data, client=ctx.client, stock=ctx.stock
+            )
         return AuthPayload.from_session(auth)
 
     @strawberry.mutation(
@@ -50,7 +52,9 @@ class UsersMutation:
         data = parse_input(schemas.LoginData, input)
         ctx = info.context
         async with ctx.transaction() as session:
-            auth = await users_service.login(session, ctx.settings, data=data, client=ctx.client)
+            auth = await users_service.login(
+                session, ctx.settings, data=data, client=ctx.client, stock=ctx.stock
+            )
         return AuthPayload.from_session(auth)
 
     @strawberry.mutation(

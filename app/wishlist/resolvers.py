@@ -84,9 +84,10 @@ class WishlistMutation:
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int = 1
     ) -> Cart | None:
         book, stock = decode_id(book_id, "Book", field="bookId"), info.context.stock
+        user_id = info.context.viewer.id
         return await change_cart(
             info.context,
-            lambda session, user_id: wishlist_service.move_to_cart(
+            lambda session, _: wishlist_service.move_to_cart(
                 session, user_id=user_id, book_id=book, quantity=quantity, stock=stock
             ),
         )
