@@ -13,6 +13,7 @@ from app.db.session import Database
 from tests.books.factory import Catalog, days_from_today
 from tests.support import (
     ADD_TO_CART,
+    CART,
     CART_FIELDS,
     PASSWORD,
     GraphQL,
@@ -28,7 +29,6 @@ from tests.support import (
     register,
 )
 
-CART = f"{{ cart {{ {CART_FIELDS} }} }}"
 UPDATE = f"""mutation($book: ID!, $quantity: Int!) {{
   updateCartItem(bookId: $book, quantity: $quantity) {{ {CART_FIELDS} }} }}"""
 REMOVE = f"mutation($book: ID!) {{ removeFromCart(bookId: $book) {{ {CART_FIELDS} }} }}"

@@ -17,7 +17,7 @@ from app.db.session import Database
 from app.main import create_app
 from tests.books.factory import Catalog
 from tests.support import (
-    CART_FIELDS,
+    CART,
     PASSWORD,
     GraphQL,
     Shopper,
@@ -43,7 +43,7 @@ async def test_concurrent_adds_make_one_line(catalog: Catalog, gql: GraphQL) -> 
     token = (await register(gql))["accessToken"]
     results = await asyncio.gather(*(add_to_cart(gql, token, book["id"], 3) for _ in range(10)))
     assert all("errors" not in result for result in results)
-    cart = data(await gql(f"{{ cart {{ {CART_FIELDS} }} }}", token=token))["cart"]
+    cart = data(await gql(CART, token=token))["cart"]
     assert len(cart["items"]) == 1
     assert cart["items"][0]["quantity"] == 30
 
@@ -54,7 +54,7 @@ async def test_concurrent_adds_never_exceed_stock(catalog: Catalog, gql: GraphQL
     results = await asyncio.gather(*(add_to_cart(gql, token, book["id"], 3) for _ in range(6)))
     accepted = [r for r in results if "errors" not in r]
     assert len(accepted) == 3  # 3 x 3 = 9 <= 10; a fourth would make 12
-    cart = data(await gql(f"{{ cart {{ {CART_FIELDS} }} }}", token=token))["cart"]
+    cart = data(await gql(CART, token=token))["cart"]
     assert cart["items"][0]["quantity"] == 9
 
 
@@ -89,7 +89,7 @@ async def test_two_tabs_signing_in_with_one_guest_cart_merge_it_once(
     assert all("errors" not in tab for tab in tabs), tabs
     # Every tab signed in; whichever merged first, the others found it merged: 1 + 3, once.
     assert {data(tab)["login"]["cart"]["totalQuantity"] for tab in tabs} == {4}
-    cart = data(await gql(f"{{ cart {{ {CART_FIELDS} }} }}", token=account["accessToken"]))
+    cart = data(await gql(CART, token=account["accessToken"]))
     assert [item["quantity"] for item in cart["cart"]["items"]] == [4]
     assert code(await gql("{ cart { id } }", token=as_guest(guest))) == "CART_TOKEN_INVALID"
 
@@ -118,7 +118,7 @@ async def test_a_guest_adding_while_the_cart_is_merged_loses_nothing_silently(
     landed = sum("errors" not in result for result in added)
     assert all("errors" not in r or code(r) == "CART_TOKEN_INVALID" for r in added)
     assert "errors" not in merged
-    cart = data(await gql(f"{{ cart {{ {CART_FIELDS} }} }}", token=customer))["cart"]
+    cart = data(await gql(CART, token=customer))["cart"]
     assert cart["totalQuantity"] == landed
 
 

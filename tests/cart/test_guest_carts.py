@@ -21,6 +21,7 @@ from app.db.session import Database
 from app.main import create_app
 from tests.books.factory import Catalog
 from tests.support import (
+    CART,
     CART_FIELDS,
     CREATE_GUEST_CART,
     GraphQL,
@@ -33,7 +34,6 @@ from tests.support import (
     register,
 )
 
-CART = f"{{ cart {{ {CART_FIELDS} }} }}"
 ADD = f"""mutation($book: ID!, $quantity: Int!) {{
   addToCart(bookId: $book, quantity: $quantity) {{ {CART_FIELDS} }} }}"""
 UPDATE = """mutation($book: ID!, $quantity: Int!) {

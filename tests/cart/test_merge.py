@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.books.factory import Catalog
 from tests.support import (
+    CART,
     CART_FIELDS,
     LOGIN,
     PASSWORD,
@@ -24,7 +25,6 @@ from tests.support import (
     unique_email,
 )
 
-CART = f"{{ cart {{ {CART_FIELDS} }} }}"
 ADD = """mutation($book: ID!, $quantity: Int!) {
   addToCart(bookId: $book, quantity: $quantity) { totalQuantity } }"""
 MERGE = f"mutation($t: String!) {{ mergeGuestCart(cartToken: $t) {{ {CART_FIELDS} }} }}"

@@ -133,6 +133,7 @@ id totalQuantity subtotal updatedAt
 items { id quantity unitPrice lineTotal addedAt book { id title price } }
 warnings { code message bookId availableQuantity }
 """
+CART = f"{{ cart {{ {CART_FIELDS} }} }}"
 ADD_TO_CART = f"""
 mutation($book: ID!, $quantity: Int!) {{
   addToCart(bookId: $book, quantity: $quantity) {{ {CART_FIELDS} }}
