@@ -126,7 +126,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
         allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Query-Cost"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "X-Request-ID",
+            "X-Query-Cost",
+            "X-Cart-Token",
+        ],
         expose_headers=["X-Request-ID"],
         max_age=600,
     )

@@ -8,7 +8,7 @@ says about the example's response must hold (the claims). The behaviour the pros
 beyond its examples is tested by the domains' tests, not here. README_TRANSCRIPT=PATH writes
 every example's variables and response there (JSON), to refresh the guide's responses.
 
-The story: Ada registers, shops, keeps a wishlist and prebooks; Bea competes for the same
+The story: Ada fills a guest cart, registers with it, shops, keeps a wishlist and prebooks; Bea competes for the same
 books; an admin adds and restocks books and moves orders along. Each step plays one
 example and leaves in `story.refs` what the steps after it need.
 """
@@ -36,7 +36,7 @@ from tests.support.guide import blank_code, guide_text, read_guide
 from tests.support.shape import DECIMAL
 from tests.support.story import Steps, Story, first_error
 
-SECTIONS = ("Conventions", "Accounts", "Shopping", "Wishlist", "Prebooks", "Admin")
+SECTIONS = ("Conventions", "Guest", "Accounts", "Shopping", "Wishlist", "Prebooks", "Admin")
 
 # Operations the story needs besides the guide's own.
 STOCK = "query($id: ID!) { book(id: $id) { stockQuantity } }"
@@ -52,6 +52,8 @@ CREATE_BOOK = "mutation($input: CreateBookInput!) { createBook(input: $input) { 
 SEARCH = """query($search: String!) { books(first: 20, filter: {search: $search}) {
   edges { node { id availability } } } }"""
 SERVED_ORDER = "{ myPrebooks(first: 1, status: FULFILLED) { edges { node { order { id } } } } }"
+IN_STOCK = "{ books(first: 1, filter: {inStock: true}) { edges { node { id title } } } }"
+GUEST_CART = "{ cart { id } }"
 
 ADA_PASSWORD = "correct horse battery staple"
 ADA_NEW_PASSWORD = "a longer passphrase of mine"
@@ -131,7 +133,56 @@ async def too_costly(story: Story) -> None:
 
 @step("auth-required")
 async def auth_required(story: Story) -> None:
-    await story.example("auth-required", error="AUTH_REQUIRED")
+    refused = await story.example("auth-required", error="AUTH_REQUIRED")
+    story.claim(
+        refused["data"]["myOrders"] is None and refused["data"]["books"]["totalCount"] > 0,
+        "a private root field refused to an anonymous caller nulls only itself",
+    )
+
+
+# --- Guest carts -------------------------------------------------------------------------
+
+
+@step("page")
+async def page(story: Story) -> None:
+    shown = data(await story.example("page"))
+    story.claim(
+        len(shown["books"]["edges"]) == 2 and shown["me"] is None and shown["cart"] is None,
+        "an anonymous page query keeps its books, with me and cart null",
+    )
+
+
+@step("create-guest-cart")
+async def create_guest_cart(story: Story) -> None:
+    created = data(await story.example("create-guest-cart"))["createGuestCart"]
+    story.refs.update(guest_token=created["cartToken"], guest_cart=created["cart"]["id"])
+    story.claim(
+        len(created["cartToken"]) >= 43 and created["cart"]["totalQuantity"] == 0,
+        "createGuestCart answers a long random token and an empty cart",
+    )
+
+
+@step("guest-add-to-cart")
+async def guest_add_to_cart(story: Story) -> None:
+    book = data(await story.gql(IN_STOCK))["books"]["edges"][0]["node"]
+    story.refs.update(guest_book=book["id"], guest_book_title=book["title"])
+    headers = {"X-Cart-Token": story.refs["guest_token"]}
+    added = data(await story.example("guest-add-to-cart", {"bookId": book["id"]}, headers=headers))
+    story.claim(
+        added["addToCart"]["id"] == story.refs["guest_cart"]
+        and added["addToCart"]["totalQuantity"] == 1,
+        "with X-Cart-Token, addToCart works on the guest cart",
+    )
+
+
+@step("guest-cart-invalid")
+async def guest_cart_invalid(story: Story) -> None:
+    headers = {"X-Cart-Token": "no-such-token"}
+    refused = await story.example("guest-cart-invalid", headers=headers, error="CART_TOKEN_INVALID")
+    story.claim(
+        refused["data"]["cart"] is None and refused["data"]["books"]["totalCount"] > 0,
+        "an unknown token nulls the cart only",
+    )
 
 
 # --- Accounts ----------------------------------------------------------------------------
@@ -151,9 +202,25 @@ async def register_invalid(story: Story) -> None:
 
 @step("register")
 async def register_ada(story: Story) -> None:
-    ada = {"email": "Ada@Example.com", "password": ADA_PASSWORD, "fullName": "Ada Reader"}
+    ada = {
+        "email": "Ada@Example.com",
+        "password": ADA_PASSWORD,
+        "fullName": "Ada Reader",
+        "cartToken": story.refs["guest_token"],
+    }
     registered = data(await story.example("register", {"input": ada}))["register"]
     story.refs.update(ada_email=registered["user"]["email"], ada_id=registered["user"]["id"])
+    story.claim(
+        [(i["quantity"], i["book"]["title"]) for i in registered["cart"]["items"]]
+        == [(1, story.refs["guest_book_title"])]
+        and registered["cart"]["warnings"] == [],
+        "registering with cartToken merges the guest cart into the new account's",
+    )
+    gone = await story.gql(GUEST_CART, headers={"X-Cart-Token": story.refs["guest_token"]})
+    story.claim(
+        first_error(gone)["extensions"]["code"] == "CART_TOKEN_INVALID",
+        "the merged guest cart is deleted: its token opens nothing",
+    )
     story.claim(registered["user"]["email"] == "ada@example.com", "emails are stored lower-cased")
     story.claim(
         registered["tokenType"] == "Bearer"
@@ -274,6 +341,16 @@ async def nodes(story: Story) -> None:
         found["node"]["id"] == kyoto
         and [n and n["__typename"] for n in found["nodes"]] == ["Book", "Author", None],
         "node fetches by global ID; nodes keeps the order, null for unknown IDs",
+    )
+
+
+@step("remove-from-cart")
+async def remove_from_cart(story: Story) -> None:
+    variables = {"bookId": story.refs["guest_book"]}
+    emptied = data(await story.example("remove-from-cart", variables, token=story.refs["ada"]))
+    story.claim(
+        emptied["removeFromCart"]["items"] == [],
+        "removeFromCart takes the merged book out again",
     )
 
 

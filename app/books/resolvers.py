@@ -43,6 +43,7 @@ from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.inputs import as_dict, parse_arg, parse_input
 from app.graphql.lookahead import selected_paths
+from app.graphql.node import global_id
 from app.graphql.permissions import IsAdmin
 
 AuthorSearch = TypeAdapter(schemas.AuthorSearch)
@@ -200,7 +201,7 @@ class BooksQuery:
 @strawberry.type
 class BooksMutation:
     @strawberry.mutation(description="Add a book (admins).", permission_classes=[IsAdmin])
-    async def create_book(self, info: Info[Context, None], input: CreateBookInput) -> Book:
+    async def create_book(self, info: Info[Context, None], input: CreateBookInput) -> Book | None:
         data = parse_input(schemas.BookCreateInput, input)
         async with info.context.transaction() as session:
             book_id = await books_service.create_book(session, data)
@@ -209,7 +210,7 @@ class BooksMutation:
     @strawberry.mutation(description="Change a book (admins).", permission_classes=[IsAdmin])
     async def update_book(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateBookInput
-    ) -> Book:
+    ) -> Book | None:
         book_id = decode_id(id, "Book", field="id")
         data = parse_input(schemas.BookUpdateInput, input)
         async with info.context.transaction() as session:
@@ -221,17 +222,19 @@ class BooksMutation:
         description="Withdraw a book from sale. Books are never deleted: orders refer to them.",
         permission_classes=[IsAdmin],
     )
-    async def archive_book(self, info: Info[Context, None], id: strawberry.ID) -> Book:
+    async def archive_book(self, info: Info[Context, None], id: strawberry.ID) -> Book | None:
         return await _set_archived(info, id, archived=True)
 
     @strawberry.mutation(
         description="Put an archived book back on sale.", permission_classes=[IsAdmin]
     )
-    async def unarchive_book(self, info: Info[Context, None], id: strawberry.ID) -> Book:
+    async def unarchive_book(self, info: Info[Context, None], id: strawberry.ID) -> Book | None:
         return await _set_archived(info, id, archived=False)
 
     @strawberry.mutation(description="Add an author (admins).", permission_classes=[IsAdmin])
-    async def create_author(self, info: Info[Context, None], input: CreateAuthorInput) -> Author:
+    async def create_author(
+        self, info: Info[Context, None], input: CreateAuthorInput
+    ) -> Author | None:
         data = parse_input(schemas.AuthorCreateInput, input)
         async with info.context.transaction() as session:
             author_id = await books_service.create_author(session, data)
@@ -240,7 +243,7 @@ class BooksMutation:
     @strawberry.mutation(description="Change an author (admins).", permission_classes=[IsAdmin])
     async def update_author(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateAuthorInput
-    ) -> Author:
+    ) -> Author | None:
         author_id = decode_id(id, "Author", field="id")
         data = parse_input(schemas.AuthorUpdateInput, input)
         async with info.context.transaction() as session:
@@ -248,17 +251,22 @@ class BooksMutation:
             return Author.from_row(await books_service.get_author(session, author_id))
 
     @strawberry.mutation(
-        description="Delete an author who is credited on no book (else AUTHOR_HAS_BOOKS).",
+        description="Delete an author who is credited on no book (else AUTHOR_HAS_BOOKS). "
+        "Answers the deleted author's ID, for client caches to evict.",
         permission_classes=[IsAdmin],
     )
-    async def delete_author(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+    async def delete_author(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> strawberry.ID | None:
         author_id = decode_id(id, "Author", field="id")
         async with info.context.transaction() as session:
             await books_service.delete_author(session, author_id)
-        return True
+        return global_id("Author", author_id)
 
     @strawberry.mutation(description="Add a genre (admins).", permission_classes=[IsAdmin])
-    async def create_genre(self, info: Info[Context, None], input: CreateGenreInput) -> Genre:
+    async def create_genre(
+        self, info: Info[Context, None], input: CreateGenreInput
+    ) -> Genre | None:
         data = parse_input(schemas.GenreCreateInput, input)
         async with info.context.transaction() as session:
             genre_id = await books_service.create_genre(session, data)
@@ -267,7 +275,7 @@ class BooksMutation:
     @strawberry.mutation(description="Change a genre (admins).", permission_classes=[IsAdmin])
     async def update_genre(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateGenreInput
-    ) -> Genre:
+    ) -> Genre | None:
         genre_id = decode_id(id, "Genre", field="id")
         data = parse_input(schemas.GenreUpdateInput, input)
         async with info.context.transaction() as session:
@@ -275,13 +283,17 @@ class BooksMutation:
             return Genre.from_row((await books_service.get_genres(session, [genre_id]))[genre_id])
 
     @strawberry.mutation(
-        description="Delete a genre; its books stay, without it.", permission_classes=[IsAdmin]
+        description="Delete a genre; its books stay, without it. Answers the deleted genre's "
+        "ID, for client caches to evict.",
+        permission_classes=[IsAdmin],
     )
-    async def delete_genre(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+    async def delete_genre(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> strawberry.ID | None:
         genre_id = decode_id(id, "Genre", field="id")
         async with info.context.transaction() as session:
             await books_service.delete_genre(session, genre_id)
-        return True
+        return global_id("Genre", genre_id)
 
 
 async def _set_archived(info: Info[Context, None], id: strawberry.ID, *, archived: bool) -> Book:

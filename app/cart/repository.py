@@ -3,38 +3,142 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books.models import Book
 from app.books.repository import BOOK, Stock, book_columns
-from app.cart.models import Cart, CartItem
-from app.cart.schemas import CartLine
+from app.cart.models import Cart, CartItem, MergedGuestCart
+from app.cart.schemas import CartHead, CartLine, MergedLine
 
 
 class CartRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def lock(self, user_id: int) -> None:
-        """Create the cart if needed, mark it changed now, and lock it until the transaction
-        ends: one user's cart changes and checkouts take turns (no lost updates, no double
-        checkout)."""
-        await self.session.execute(
+    # -- the cart's own row -------------------------------------------------------------------
+
+    async def lock_user(self, user_id: int) -> int:
+        """Open the user's cart if needed, mark it changed now, and lock it until the
+        transaction ends: one user's cart changes and checkouts take turns (no lost updates,
+        no double checkout). Its id."""
+        statement = (
+            insert(Cart)
+            .values(user_id=user_id, updated_at=func.now())
+            .on_conflict_do_update(
+                index_elements=[Cart.user_id],
+                set_={"updated_at": func.now(), "last_used_at": func.now()},
+            )
+            .returning(Cart.id)
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def lock_guest(self, cart_id: int) -> bool:
+        """Mark the guest cart changed now and lock it (its changes, and a merge of it, take
+        turns). False when it is gone (merged or purged since the request found it)."""
+        statement = (
+            update(Cart)
+            .where(Cart.id == cart_id, Cart.token_hash.is_not(None))
+            .values(updated_at=func.now(), last_used_at=func.now())
+            .returning(Cart.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+
+    async def use_guest(self, token_hash: str, ttl: timedelta) -> int | None:
+        """The live guest cart of this token, marked used now (which keeps it from
+        expiring); None for an unknown or expired token."""
+        statement = (
+            update(Cart)
+            .where(Cart.token_hash == token_hash, Cart.last_used_at > func.now() - ttl)
+            .values(last_used_at=func.now())
+            .returning(Cart.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def live_guest(
+        self, token_hash: str, ttl: timedelta, *, lock: bool = False
+    ) -> int | None:
+        """The live guest cart of this token, without marking it used; `lock`: locked until
+        the transaction ends (concurrent merges of one token take turns, and the later one
+        finds it gone)."""
+        statement = select(Cart.id).where(
+            Cart.token_hash == token_hash, Cart.last_used_at > func.now() - ttl
+        )
+        if lock:
+            statement = statement.with_for_update()
+        return await self.session.scalar(statement)
+
+    async def head(self, cart_id: int) -> CartHead | None:
+        row = (
+            await self.session.execute(select(Cart.id, Cart.updated_at).where(Cart.id == cart_id))
+        ).one_or_none()
+        return None if row is None else CartHead(row.id, row.updated_at)
+
+    async def head_of_user(self, user_id: int) -> CartHead | None:
+        statement = select(Cart.id, Cart.updated_at).where(Cart.user_id == user_id)
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else CartHead(row.id, row.updated_at)
+
+    async def open_user(self, user_id: int) -> CartHead:
+        """The user's cart, created (never changed yet) if the account had none; a
+        concurrent first use of it gets the same row."""
+        statement = (
             insert(Cart)
             .values(user_id=user_id)
-            .on_conflict_do_update(index_elements=[Cart.user_id], set_={"updated_at": func.now()})
+            .on_conflict_do_update(index_elements=[Cart.user_id], set_={"user_id": user_id})
+            .returning(Cart.id, Cart.updated_at)
         )
+        row = (await self.session.execute(statement)).one()
+        return CartHead(row.id, row.updated_at)
 
-    async def updated_at(self, user_id: int) -> datetime | None:
-        return await self.session.scalar(select(Cart.updated_at).where(Cart.user_id == user_id))
+    async def create_guest(self, token_hash: str, ip_address: str) -> int:
+        statement = (
+            insert(Cart).values(token_hash=token_hash, created_ip=ip_address).returning(Cart.id)
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def delete(self, cart_id: int) -> None:
+        """The cart and its lines."""
+        await self.session.execute(delete(Cart).where(Cart.id == cart_id))
+
+    # -- creation limit -----------------------------------------------------------------------
+
+    async def take_turn_to_create(self, ip_address: str) -> None:
+        """Wait for the other guest cart creations from `ip_address` (a transaction-level
+        advisory lock, released by the commit): concurrent creations can't both see room
+        for one more."""
+        key = func.hashtextextended("guest cart " + ip_address, 0)
+        await self.session.execute(select(func.pg_advisory_xact_lock(key)))
+
+    async def creation_blocked_until(
+        self, ip_address: str, *, limit: int, window: timedelta
+    ) -> datetime | None:
+        """When the `limit`-th most recent guest cart created from `ip_address` within
+        `window` leaves the window (the moment another may be created), or None when fewer
+        were created. Carts merged or purged since don't count."""
+        statement = (
+            select(Cart.created_at)
+            .where(
+                Cart.token_hash.is_not(None),
+                Cart.created_ip == ip_address,
+                Cart.created_at > func.now() - window,
+            )
+            .order_by(Cart.created_at.desc())
+            .offset(limit - 1)
+            .limit(1)
+        )
+        nth_latest = await self.session.scalar(statement)
+        return None if nth_latest is None else nth_latest + window
+
+    # -- lines --------------------------------------------------------------------------------
 
     async def lines(
-        self, user_id: int, stock: Stock, item_ids: Sequence[int] | None = None
+        self, cart_id: int, stock: Stock, item_ids: Sequence[int] | None = None
     ) -> list[CartLine]:
         """The cart's lines (or those of `item_ids`) with their books (current price, stock,
         availability), in the order they were added."""
@@ -47,7 +151,7 @@ class CartRepository:
                 *book_columns(stock),
             )
             .join(Book, Book.id == CartItem.book_id)
-            .where(CartItem.user_id == user_id)
+            .where(CartItem.cart_id == cart_id)
             .order_by(CartItem.added_at, CartItem.id)
         )
         if item_ids is not None:
@@ -63,26 +167,26 @@ class CartRepository:
             for row in await self.session.execute(statement)
         ]
 
-    async def quantity_of(self, user_id: int, book_id: int) -> int | None:
+    async def quantity_of(self, cart_id: int, book_id: int) -> int | None:
         return await self.session.scalar(
             select(CartItem.quantity).where(
-                CartItem.user_id == user_id, CartItem.book_id == book_id
+                CartItem.cart_id == cart_id, CartItem.book_id == book_id
             )
         )
 
-    async def line_count(self, user_id: int) -> int:
-        statement = select(func.count()).where(CartItem.user_id == user_id)
+    async def line_count(self, cart_id: int) -> int:
+        statement = select(func.count()).where(CartItem.cart_id == cart_id)
         return int(await self.session.scalar(statement) or 0)
 
-    async def set_line(self, user_id: int, book_id: int, quantity: int, price: Decimal) -> None:
+    async def set_line(self, cart_id: int, book_id: int, quantity: int, price: Decimal) -> None:
         """Set the line's quantity at today's price: changing a line acknowledges a price
         change (the CART_PRICE_CHANGED warning goes away)."""
         statement = insert(CartItem).values(
-            user_id=user_id, book_id=book_id, quantity=quantity, price_when_added=price
+            cart_id=cart_id, book_id=book_id, quantity=quantity, price_when_added=price
         )
         await self.session.execute(
             statement.on_conflict_do_update(
-                index_elements=[CartItem.user_id, CartItem.book_id],
+                index_elements=[CartItem.cart_id, CartItem.book_id],
                 set_={
                     "quantity": statement.excluded.quantity,
                     "price_when_added": statement.excluded.price_when_added,
@@ -90,17 +194,71 @@ class CartRepository:
             )
         )
 
-    async def delete_line(self, user_id: int, book_id: int) -> None:
+    async def merge_lines(self, cart_id: int, lines: Sequence[MergedLine]) -> None:
+        """Put merged lines in the cart, in one statement: a new line as given, a line
+        already there only with its new quantity (its price and date stay)."""
+        if not lines:
+            return
+        rows: list[dict[str, Any]] = [
+            {
+                "cart_id": cart_id,
+                "book_id": line.book_id,
+                "quantity": line.quantity,
+                "price_when_added": line.price_when_added,
+                "added_at": line.added_at,
+            }
+            for line in lines
+        ]
+        statement = insert(CartItem).values(rows)
         await self.session.execute(
-            delete(CartItem).where(CartItem.user_id == user_id, CartItem.book_id == book_id)
+            statement.on_conflict_do_update(
+                index_elements=[CartItem.cart_id, CartItem.book_id],
+                set_={"quantity": statement.excluded.quantity},
+            )
         )
 
-    async def clear(self, user_id: int) -> None:
-        await self.session.execute(delete(CartItem).where(CartItem.user_id == user_id))
+    async def delete_line(self, cart_id: int, book_id: int) -> None:
+        await self.session.execute(
+            delete(CartItem).where(CartItem.cart_id == cart_id, CartItem.book_id == book_id)
+        )
 
-    async def quantities(self, user_id: int) -> dict[int, int]:
-        """{book_id: quantity} of the cart (for checkout)."""
+    async def clear(self, cart_id: int) -> None:
+        await self.session.execute(delete(CartItem).where(CartItem.cart_id == cart_id))
+
+    async def quantities(self, cart_id: int) -> dict[int, int]:
+        """{book_id: quantity} of the cart."""
         result = await self.session.execute(
-            select(CartItem.book_id, CartItem.quantity).where(CartItem.user_id == user_id)
+            select(CartItem.book_id, CartItem.quantity).where(CartItem.cart_id == cart_id)
         )
         return dict(result.all())
+
+    # -- merges and expiry --------------------------------------------------------------------
+
+    async def record_merge(self, token_hash: str, user_id: int) -> None:
+        await self.session.execute(
+            insert(MergedGuestCart)
+            .values(token_hash=token_hash, user_id=user_id)
+            .on_conflict_do_nothing(index_elements=[MergedGuestCart.token_hash])
+        )
+
+    async def was_merged_into(self, token_hash: str, user_id: int) -> bool:
+        statement = select(MergedGuestCart.user_id).where(MergedGuestCart.token_hash == token_hash)
+        return await self.session.scalar(statement) == user_id
+
+    async def purge_guests(self, ttl: timedelta) -> int:
+        """Delete the guest carts unused for `ttl` (and their lines); how many."""
+        result = await self.session.execute(
+            delete(Cart)
+            .where(Cart.token_hash.is_not(None), Cart.last_used_at < func.now() - ttl)
+            .returning(Cart.id)
+        )
+        return len(result.all())
+
+    async def purge_merges(self, ttl: timedelta) -> int:
+        """Forget the merges older than `ttl` (a token that old would have expired)."""
+        result = await self.session.execute(
+            delete(MergedGuestCart)
+            .where(MergedGuestCart.merged_at < func.now() - ttl)
+            .returning(MergedGuestCart.token_hash)
+        )
+        return len(result.all())

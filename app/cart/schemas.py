@@ -9,12 +9,60 @@ from decimal import Decimal
 from app.books.schemas import BookRow
 from app.core.errors import ErrorCode
 
+# Guest cart tokens are 43 characters; anything much longer is not one of ours.
+MAX_TOKEN_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class CartOwner:
+    """Whose cart an operation is on: a user's (opened on first use), or a guest cart whose
+    token the request presented (already resolved to the cart's id)."""
+
+    user_id: int | None = None
+    guest_cart_id: int | None = None
+
+    @classmethod
+    def of_user(cls, user_id: int) -> CartOwner:
+        return cls(user_id=user_id)
+
+    @classmethod
+    def of_guest(cls, cart_id: int) -> CartOwner:
+        return cls(guest_cart_id=cart_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CartHead:
+    """A cart's own row, as reads need it."""
+
+    id: int
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewGuestCart:
+    """A guest cart just created, and its token: shown to the client once, stored only as
+    a hash."""
+
+    token: str
+    cart_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class MergedLine:
+    """A line a merge puts in the account's cart (a new line keeps the guest line's price
+    and date; an existing line only changes its quantity)."""
+
+    book_id: int
+    quantity: int
+    price_when_added: Decimal
+    added_at: datetime
+
 
 @dataclass(frozen=True, slots=True)
 class CartWarning:
     code: ErrorCode
     message: str
-    book_id: int
+    book_id: int | None  # None for a warning about the whole cart
     available_quantity: int | None = None
 
 
@@ -37,7 +85,7 @@ class CartLine:
 
 @dataclass(frozen=True, slots=True)
 class CartView:
-    user_id: int
+    cart_id: int
     updated_at: datetime | None
     lines: list[CartLine]
     warnings: list[CartWarning] = field(default_factory=list)

@@ -1,8 +1,16 @@
-"""Cart rules: quantities, stock, availability, the line limit; warnings on reading."""
+"""Cart rules: quantities, stock, availability, the line limit; warnings on reading; guest
+carts (tokens, expiry, the creation limit) and their merge into an account's cart.
+
+Every change to a cart, a user's or a guest's, starts with `lock` (the one place where a
+cart is marked changed), and every request's guest token goes through `use_guest_cart`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from math import ceil
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,8 +19,19 @@ from app.books.repository import Stock
 from app.books.schemas import BookRow
 from app.cart.models import MAX_LINE_QUANTITY, MAX_LINES
 from app.cart.repository import CartRepository
-from app.cart.schemas import CartLine, CartView, CartWarning
+from app.cart.schemas import (
+    MAX_TOKEN_LENGTH,
+    CartHead,
+    CartLine,
+    CartOwner,
+    CartView,
+    CartWarning,
+    MergedLine,
+    NewGuestCart,
+)
+from app.core.config import Settings
 from app.core.errors import AppError, ErrorCode, ValidationFailed
+from app.core.security import hash_opaque_token, new_opaque_token
 
 
 def _check_quantity(quantity: int, *, allow_zero: bool = False) -> None:
@@ -36,6 +55,26 @@ def out_of_stock(book_id: int, available: int) -> AppError:
     )
 
 
+def token_invalid(field: str | None = None) -> AppError:
+    """The one answer for a missing, unknown, expired or already merged guest token: which
+    of them is not said, so a token reveals nothing about other carts."""
+    return AppError(
+        "No guest cart for this token: sign in, or create one with createGuestCart and send "
+        "its cartToken as X-Cart-Token",
+        code=ErrorCode.CART_TOKEN_INVALID,
+        field=field,
+    )
+
+
+def _ttl(settings: Settings) -> timedelta:
+    return timedelta(days=settings.guest_cart_ttl_days)
+
+
+def _token_hash(token: str) -> str | None:
+    token = token.strip()
+    return hash_opaque_token(token) if 0 < len(token) <= MAX_TOKEN_LENGTH else None
+
+
 async def _sellable_book(session: AsyncSession, book_id: int, stock: Stock) -> BookRow:
     """The book, if it can go in a cart: it exists, isn't archived, is released."""
     rows = await books_service.get_books(session, [book_id], stock, include_archived=False)
@@ -51,9 +90,64 @@ async def _sellable_book(session: AsyncSession, book_id: int, stock: Stock) -> B
     return book
 
 
+# -- guest carts ----------------------------------------------------------------------------
+
+
+async def use_guest_cart(session: AsyncSession, settings: Settings, *, token: str) -> int:
+    """The id of the live guest cart this token opens, marked used now (a cart in use
+    doesn't expire); CART_TOKEN_INVALID otherwise. Commit to keep the mark."""
+    token_hash = _token_hash(token)
+    cart_id = None
+    if token_hash is not None:
+        cart_id = await CartRepository(session).use_guest(token_hash, _ttl(settings))
+    if cart_id is None:
+        raise token_invalid()
+    return cart_id
+
+
+async def create_guest_cart(
+    session: AsyncSession, settings: Settings, *, ip_address: str
+) -> NewGuestCart:
+    """A new, empty guest cart and its token. At most GUEST_CART_CREATE_LIMIT per client
+    address per window, counted in PostgreSQL so the limit holds across instances."""
+    carts = CartRepository(session)
+    await carts.take_turn_to_create(ip_address)
+    until = await carts.creation_blocked_until(
+        ip_address,
+        limit=settings.guest_cart_create_limit,
+        window=timedelta(minutes=settings.guest_cart_create_window_minutes),
+    )
+    now = datetime.now(UTC)
+    if until is not None and until > now:
+        retry_after = max(1, ceil((until - now).total_seconds()))
+        raise AppError(
+            f"Too many guest carts from this address; retry in {retry_after} seconds",
+            code=ErrorCode.CART_LIMIT_EXCEEDED,
+            extensions={"retryAfter": retry_after},
+        )
+    token = new_opaque_token()
+    return NewGuestCart(token, await carts.create_guest(hash_opaque_token(token), ip_address))
+
+
+# -- changes --------------------------------------------------------------------------------
+
+
+async def lock(session: AsyncSession, *, owner: CartOwner) -> int:
+    """Lock the owner's cart and mark it changed (a user's cart opens on first use): every
+    change of a cart, and a checkout, starts here. Its id; CART_TOKEN_INVALID for a guest
+    cart merged or purged since the request found it."""
+    carts = CartRepository(session)
+    if owner.user_id is not None:
+        return await carts.lock_user(owner.user_id)
+    assert owner.guest_cart_id is not None
+    if not await carts.lock_guest(owner.guest_cart_id):
+        raise token_invalid()
+    return owner.guest_cart_id
+
+
 async def _set_quantity(
     session: AsyncSession,
-    user_id: int,
+    cart_id: int,
     book_id: int,
     quantity: int,
     stock: Stock,
@@ -64,7 +158,7 @@ async def _set_quantity(
     book isn't in the cart; the cart is locked by the caller)."""
     carts = CartRepository(session)
     book = await _sellable_book(session, book_id, stock)
-    if current is None and await carts.line_count(user_id) >= MAX_LINES:
+    if current is None and await carts.line_count(cart_id) >= MAX_LINES:
         raise AppError(
             f"A cart holds at most {MAX_LINES} different books",
             code=ErrorCode.CART_LIMIT_EXCEEDED,
@@ -73,45 +167,155 @@ async def _set_quantity(
     available = books_service.sellable(book)
     if quantity > available:
         raise out_of_stock(book_id, available)
-    await carts.set_line(user_id, book_id, quantity, book.price)
+    await carts.set_line(cart_id, book_id, quantity, book.price)
 
 
 async def add(
-    session: AsyncSession, *, user_id: int, book_id: int, quantity: int, stock: Stock
+    session: AsyncSession, *, owner: CartOwner, book_id: int, quantity: int, stock: Stock
 ) -> None:
     _check_quantity(quantity)
     carts = CartRepository(session)
-    await carts.lock(user_id)
-    current = await carts.quantity_of(user_id, book_id)
+    cart_id = await lock(session, owner=owner)
+    current = await carts.quantity_of(cart_id, book_id)
     total = quantity + (current or 0)
     _check_quantity(total)
-    await _set_quantity(session, user_id, book_id, total, stock, current=current)
+    await _set_quantity(session, cart_id, book_id, total, stock, current=current)
 
 
 async def update(
-    session: AsyncSession, *, user_id: int, book_id: int, quantity: int, stock: Stock
+    session: AsyncSession, *, owner: CartOwner, book_id: int, quantity: int, stock: Stock
 ) -> None:
     _check_quantity(quantity, allow_zero=True)
     carts = CartRepository(session)
-    await carts.lock(user_id)
+    cart_id = await lock(session, owner=owner)
     if quantity == 0:
-        await carts.delete_line(user_id, book_id)
+        await carts.delete_line(cart_id, book_id)
         return
-    current = await carts.quantity_of(user_id, book_id)
-    await _set_quantity(session, user_id, book_id, quantity, stock, current=current)
+    current = await carts.quantity_of(cart_id, book_id)
+    await _set_quantity(session, cart_id, book_id, quantity, stock, current=current)
 
 
-async def remove(session: AsyncSession, *, user_id: int, book_id: int) -> None:
+async def remove(session: AsyncSession, *, owner: CartOwner, book_id: int) -> None:
     """Removing a book that isn't in the cart is harmless."""
-    carts = CartRepository(session)
-    await carts.lock(user_id)
-    await carts.delete_line(user_id, book_id)
+    cart_id = await lock(session, owner=owner)
+    await CartRepository(session).delete_line(cart_id, book_id)
 
 
-async def clear(session: AsyncSession, *, user_id: int) -> None:
+async def clear(session: AsyncSession, *, owner: CartOwner) -> None:
+    cart_id = await lock(session, owner=owner)
+    await CartRepository(session).clear(cart_id)
+
+
+# -- merging a guest cart into an account's -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Merge:
+    """What merging one guest line does: the line's new quantity (None: left as it is, or
+    left out) and the warning saying why it was capped."""
+
+    quantity: int | None
+    warning: CartWarning | None = None
+
+
+def _merge_line(line: CartLine, have: int, lines_used: int, stock: Stock) -> _Merge:
+    """The rules of adding the guest line's copies to the account's line (`have` copies,
+    0 when the book isn't there): capped where adding would be refused, never below what
+    the account's line holds already."""
+    book = line.book
+
+    def left_out(code: ErrorCode, why: str, available: int | None = None) -> _Merge:
+        kept = f"; your cart keeps its {have}" if have else ""
+        message = f"“{book.title}” from your guest cart was left out: {why}{kept}"
+        return _Merge(None, CartWarning(code, message, book.id, available))
+
+    if book.is_archived:
+        return left_out(ErrorCode.BOOK_NOT_FOUND, "it is no longer sold")
+    if book.release_date > stock.today:
+        return left_out(ErrorCode.BOOK_NOT_RELEASED, "it is not released yet; prebook it")
+    if not have and lines_used >= MAX_LINES:
+        return left_out(
+            ErrorCode.CART_LIMIT_EXCEEDED, f"a cart holds at most {MAX_LINES} different books"
+        )
+    wanted = have + line.quantity
+    available = books_service.sellable(book)
+    stock_cap = max(have, available)
+    quantity = min(wanted, MAX_LINE_QUANTITY, stock_cap)
+    if quantity == wanted:
+        return _Merge(quantity)
+    if stock_cap >= MAX_LINE_QUANTITY:
+        code, available_quantity = ErrorCode.CART_QUANTITY_INVALID, None
+        why = f"a line holds at most {MAX_LINE_QUANTITY} copies"
+    else:
+        code, available_quantity = ErrorCode.CART_OUT_OF_STOCK, available
+        why = f"only {available} available"
+    if quantity <= have:
+        return left_out(code, why, available_quantity)
+    message = (
+        f"“{book.title}”: {wanted} copies with your guest cart's, capped at {quantity} ({why})"
+    )
+    return _Merge(quantity, CartWarning(code, message, book.id, available_quantity))
+
+
+async def merge_guest_cart(
+    session: AsyncSession, settings: Settings, *, user_id: int, token: str, stock: Stock
+) -> list[CartWarning] | None:
+    """Add the lines of the guest cart of `token` to the user's cart, then delete the guest
+    cart. The warnings say which lines were capped (line and cart limits, stock) or left
+    out. None when no live guest cart has this token (unknown, expired, or merged into
+    another account). Idempotent: a token already merged into this user's cart merges
+    nothing again (no warnings); concurrent merges of one token take turns on the guest
+    cart's row, and the later one finds it merged."""
     carts = CartRepository(session)
-    await carts.lock(user_id)
-    await carts.clear(user_id)
+    token_hash = _token_hash(token)
+    if token_hash is None:
+        return None
+    guest = await carts.live_guest(token_hash, _ttl(settings), lock=True)
+    if guest is None:
+        return [] if await carts.was_merged_into(token_hash, user_id) else None
+    # Always the guest cart before the account's: two merges into one account, or of one
+    # guest cart, wait for each other instead of deadlocking.
+    target = await lock(session, owner=CartOwner.of_user(user_id))
+    have = await carts.quantities(target)
+    merged: list[MergedLine] = []
+    warnings: list[CartWarning] = []
+    lines_used = len(have)
+    for line in await carts.lines(guest, stock):
+        held = have.get(line.book.id, 0)
+        outcome = _merge_line(line, held, lines_used, stock)
+        if outcome.warning is not None:
+            warnings.append(outcome.warning)
+        if outcome.quantity is not None and outcome.quantity > held:
+            merged.append(
+                MergedLine(line.book.id, outcome.quantity, line.price_when_added, line.added_at)
+            )
+            lines_used += 0 if held else 1
+    await carts.merge_lines(target, merged)
+    await carts.delete(guest)
+    await carts.record_merge(token_hash, user_id)
+    return warnings
+
+
+async def merge_at_sign_in(
+    session: AsyncSession, settings: Settings, *, user_id: int, token: str, stock: Stock
+) -> list[CartWarning]:
+    """`merge_guest_cart` for a sign-in or a registration, where a token that opens no guest
+    cart (a stale one left in the browser) must not stop the sign-in: it is a warning."""
+    warnings = await merge_guest_cart(session, settings, user_id=user_id, token=token, stock=stock)
+    if warnings is not None:
+        return warnings
+    message = "Your guest cart was not merged: its token opens no guest cart (expired?)"
+    return [CartWarning(ErrorCode.CART_TOKEN_INVALID, message, None)]
+
+
+async def purge_expired(session: AsyncSession, settings: Settings) -> tuple[int, int]:
+    """Delete the guest carts unused for GUEST_CART_TTL_DAYS, and forget merges as old:
+    (carts deleted, merges forgotten)."""
+    carts = CartRepository(session)
+    return await carts.purge_guests(_ttl(settings)), await carts.purge_merges(_ttl(settings))
+
+
+# -- reading --------------------------------------------------------------------------------
 
 
 def _warnings(line: CartLine, stock: Stock) -> list[CartWarning]:
@@ -155,32 +359,75 @@ def _warnings(line: CartLine, stock: Stock) -> list[CartWarning]:
     return warnings
 
 
+async def _head(session: AsyncSession, owner: CartOwner, *, open_: bool) -> CartHead | None:
+    carts = CartRepository(session)
+    if owner.user_id is not None:
+        head = await carts.head_of_user(owner.user_id)
+        if head is None and open_:  # first use: the account gets its cart (commit it)
+            head = await carts.open_user(owner.user_id)
+        return head
+    assert owner.guest_cart_id is not None
+    return await carts.head(owner.guest_cart_id)
+
+
+async def cart_id_of(session: AsyncSession, *, owner: CartOwner) -> int | None:
+    """The id of the owner's cart, if it has one (a user's opens on first use)."""
+    head = await _head(session, owner, open_=False)
+    return None if head is None else head.id
+
+
 async def get_lines(
-    session: AsyncSession, *, user_id: int, item_ids: Sequence[int], stock: Stock
+    session: AsyncSession, *, owner: CartOwner, item_ids: Sequence[int], stock: Stock
 ) -> dict[int, CartLine]:
-    """Lines of the user's cart by id (others' lines are simply not found)."""
-    lines = await CartRepository(session).lines(user_id, stock, item_ids) if item_ids else []
+    """Lines of the owner's cart by id (others' lines are simply not found)."""
+    cart_id = await cart_id_of(session, owner=owner) if item_ids else None
+    lines = await CartRepository(session).lines(cart_id, stock, item_ids) if cart_id else []
     return {line.item_id: line for line in lines}
 
 
-async def get_cart(session: AsyncSession, *, user_id: int, stock: Stock) -> CartView:
-    carts = CartRepository(session)
-    lines = await carts.lines(user_id, stock)
-    updated_at = await carts.updated_at(user_id)
-    warnings = [warning for line in lines for warning in _warnings(line, stock)]
-    return CartView(user_id=user_id, updated_at=updated_at, lines=lines, warnings=warnings)
+async def get_cart(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    owner: CartOwner,
+    stock: Stock,
+    notices: Sequence[CartWarning] = (),
+    guest_token: str | None = None,
+) -> CartView:
+    """The owner's cart with its warnings: `notices` first (what the request did to it),
+    then CART_GUEST_NOT_MERGED while a user's request also carries the token of a guest
+    cart not merged yet (`guest_token`), then the lines'. A user's cart opens on first use,
+    so commit after reading it. CART_TOKEN_INVALID for a guest cart merged or purged since
+    the request found it."""
+    head = await _head(session, owner, open_=True)
+    if head is None:
+        raise token_invalid()
+    warnings = list(notices)
+    if owner.user_id is not None and guest_token is not None:
+        token_hash = _token_hash(guest_token)
+        waiting = token_hash is not None and await CartRepository(session).live_guest(
+            token_hash, _ttl(settings)
+        )
+        if waiting:
+            warnings.append(
+                CartWarning(
+                    ErrorCode.CART_GUEST_NOT_MERGED,
+                    "This request also carries a guest cart (X-Cart-Token) that is not in "
+                    "your cart yet: merge it with mergeGuestCart, or stop sending its token",
+                    None,
+                )
+            )
+    lines = await CartRepository(session).lines(head.id, stock)
+    warnings += [warning for line in lines for warning in _warnings(line, stock)]
+    return CartView(cart_id=head.id, updated_at=head.updated_at, lines=lines, warnings=warnings)
 
 
-# -- for checkout -------------------------------------------------------------------------
+# -- for checkout ---------------------------------------------------------------------------
 
 
-async def lock(session: AsyncSession, *, user_id: int) -> None:
-    await CartRepository(session).lock(user_id)
+async def quantities(session: AsyncSession, *, cart_id: int) -> dict[int, int]:
+    return await CartRepository(session).quantities(cart_id)
 
 
-async def quantities(session: AsyncSession, *, user_id: int) -> dict[int, int]:
-    return await CartRepository(session).quantities(user_id)
-
-
-async def empty_after_checkout(session: AsyncSession, *, user_id: int) -> None:
-    await CartRepository(session).clear(user_id)
+async def empty_after_checkout(session: AsyncSession, *, cart_id: int) -> None:
+    await CartRepository(session).clear(cart_id)

@@ -110,6 +110,19 @@ class Settings(BaseSettings):
         default=True, description="`poetry run dev` loads the demo catalog into an empty one."
     )
 
+    # Guest carts: a visitor's cart before signing in, opened by a token (X-Cart-Token).
+    guest_cart_ttl_days: int = Field(
+        default=30, ge=1, le=365, description="A guest cart unused this long expires."
+    )
+    guest_cart_create_limit: int = Field(
+        default=50,
+        ge=1,
+        le=100_000,
+        description="Guest carts one client address may create per window (CART_LIMIT_EXCEEDED "
+        "beyond). Generous: many visitors can share an address (offices, mobile carriers).",
+    )
+    guest_cart_create_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
     # Orders
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
 

@@ -106,7 +106,21 @@ class ErrorCode(StrEnum):
         "Not enough copies in stock: `extensions.availableQuantity` (cart) or "
         "`extensions.lines` (checkout) says how many there are.",
     )
-    CART_LIMIT_EXCEEDED = ("CART_LIMIT_EXCEEDED", "A cart holds at most 50 different books.")
+    CART_LIMIT_EXCEEDED = (
+        "CART_LIMIT_EXCEEDED",
+        "A cart holds at most 50 different books; or (`createGuestCart`) this client address "
+        "created too many guest carts: `extensions.retryAfter` says how many seconds to wait.",
+    )
+    CART_TOKEN_INVALID = (
+        "CART_TOKEN_INVALID",
+        "No guest cart for this token (`X-Cart-Token`, or `cartToken`): none was sent, or it "
+        "is unknown, expired or merged. Create a new one with `createGuestCart`.",
+    )
+    CART_GUEST_NOT_MERGED = (
+        "CART_GUEST_NOT_MERGED",
+        "Warning: a signed-in request also carries a guest cart token whose cart is not merged "
+        "into yours: merge it with `mergeGuestCart`, or stop sending `X-Cart-Token`.",
+    )
     CART_EMPTY = ("CART_EMPTY", "Checkout needs a cart with at least one book.")
     CART_PRICE_CHANGED = (
         "CART_PRICE_CHANGED",

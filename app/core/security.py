@@ -1,7 +1,8 @@
 """Tokens and password hashing.
 
-Access tokens are short-lived HS256 JWTs. Refresh tokens are opaque random strings; only
-their SHA-256 is stored (they carry 256 bits of entropy, so a slow hash adds nothing).
+Access tokens are short-lived HS256 JWTs. Refresh tokens and guest cart tokens are opaque
+random strings; only their SHA-256 is stored (they carry 256 bits of entropy, so a slow
+hash adds nothing).
 """
 
 from __future__ import annotations
@@ -100,12 +101,23 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     return AccessClaims(user_id=int(subject), session_id=session_id)
 
 
-def new_refresh_token() -> str:
+def new_opaque_token() -> str:
+    """256 random bits, URL-safe (43 characters): a refresh token, a guest cart's token."""
     return secrets.token_urlsafe(32)
 
 
-def hash_refresh_token(token: str) -> str:
+def hash_opaque_token(token: str) -> str:
+    """What is stored of an opaque token: its SHA-256 (hex). The token carries 256 bits of
+    randomness, so a slow hash would add nothing."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_refresh_token() -> str:
+    return new_opaque_token()
+
+
+def hash_refresh_token(token: str) -> str:
+    return hash_opaque_token(token)
 
 
 class PasswordHasher:

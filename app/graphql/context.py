@@ -1,4 +1,5 @@
-"""Per-request GraphQL context: database access, settings and (lazily) the current user."""
+"""Per-request GraphQL context: database access, settings and (lazily) the current user and
+the request's cart."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from strawberry.fastapi import BaseContext
 
 from app.books import service as books_service
 from app.books.repository import Stock
+from app.cart import service as cart_service
+from app.cart.schemas import CartOwner
 from app.core.config import Settings
 from app.core.errors import AppError, AuthenticationError
 from app.core.request_context import current_record
@@ -58,6 +61,8 @@ class Context(BaseContext):
         self._holder: asyncio.Task[object] | None = None
         self._auth_lock = asyncio.Lock()
         self._auth: tuple[Viewer | None, AppError | None] | None = None
+        self._guest_lock = asyncio.Lock()
+        self._guest: tuple[int | None, AppError | None] | None = None
 
     # -- database -------------------------------------------------------------------------
 
@@ -164,11 +169,18 @@ class Context(BaseContext):
         viewer, _ = await self._authenticate()
         return viewer
 
-    async def require_viewer(self) -> Viewer:
-        """The signed-in user; otherwise why not (expired/invalid token, or none sent)."""
+    async def viewer_or_none(self) -> Viewer | None:
+        """The signed-in user, or None when no token was sent; a refused token raises
+        (AUTH_TOKEN_EXPIRED / AUTH_INVALID_TOKEN), because the client must refresh or sign
+        in again rather than be taken for anonymous."""
         viewer, refusal = await self._authenticate()
         if refusal is not None:
             raise refusal
+        return viewer
+
+    async def require_viewer(self) -> Viewer:
+        """The signed-in user; otherwise why not (expired/invalid token, or none sent)."""
+        viewer = await self.viewer_or_none()
         if viewer is None:
             raise AuthenticationError()
         return viewer
@@ -185,6 +197,44 @@ class Context(BaseContext):
     async def is_admin(self) -> bool:
         viewer = await self.optional_viewer()
         return viewer is not None and viewer.is_admin
+
+    # -- whose cart ---------------------------------------------------------------------------
+
+    @cached_property
+    def cart_token(self) -> str | None:
+        """The guest cart token the client sent (`X-Cart-Token`), if any."""
+        token = self.request.headers.get("x-cart-token") if self.request else None
+        return (token.strip() or None) if token else None
+
+    async def cart_owner(self) -> CartOwner | None:
+        """Whose cart this request works on: the signed-in user's; else, for an anonymous
+        request, the guest cart of `X-Cart-Token` (CART_TOKEN_INVALID for a token that opens
+        none); None with neither. A refused access token raises, as on `me`.
+
+        Resolving the guest token marks its cart used (it expires only when unused) in a
+        unit of work of its own, so call this before opening the resolver's own."""
+        viewer = await self.viewer_or_none()
+        if viewer is not None:
+            return CartOwner.of_user(viewer.id)
+        token = self.cart_token
+        if token is None:
+            return None
+        async with self._guest_lock:
+            if self._guest is None:
+                self._guest = await self._use_guest_cart(token)
+        guest_cart, why_not = self._guest
+        if why_not is not None:
+            raise why_not
+        assert guest_cart is not None
+        return CartOwner.of_guest(guest_cart)
+
+    async def _use_guest_cart(self, token: str) -> tuple[int | None, AppError | None]:
+        """(the guest cart of `token`, why there is none), worked out once per request."""
+        try:
+            async with self.transaction() as session:
+                return await cart_service.use_guest_cart(session, self.settings, token=token), None
+        except AppError as refusal:
+            return None, refusal
 
     @cached_property
     def stock(self) -> Stock:

@@ -272,7 +272,9 @@ class GraphQLView(GraphQL[Context, None]):
         operation = self._operation(query, data.get("operationName"), method)
         anonymous = _header(scope, b"authorization") is None
         key = None
-        if self.cache is not None and self.cache.active and anonymous:
+        # A guest cart token makes a request personal (its `cart`), though anonymous.
+        personal = not anonymous or _header(scope, b"x-cart-token") is not None
+        if self.cache is not None and self.cache.active and not personal:
             key = self._cache_key(scope, data, operation)
         if key is not None:
             assert self.cache is not None

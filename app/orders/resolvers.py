@@ -61,7 +61,7 @@ class OrdersQuery:
         info: Info[Context, None],
         page: PageArgs = PageArgs(),
         status: OrderStatus | None = None,
-    ) -> Connection[Order]:
+    ) -> Connection[Order] | None:
         filters = OrderFilterInput(status=status)
         return await _orders_page(
             info.context, user_id=info.context.viewer.id, filters=filters, args=page
@@ -76,7 +76,7 @@ class OrdersQuery:
         info: Info[Context, None],
         page: PageArgs = PageArgs(),
         filter: OrderFilter | None = None,
-    ) -> Connection[Order]:
+    ) -> Connection[Order] | None:
         filters = parse_input(OrderFilterInput, filter, field="filter") if filter else None
         return await _orders_page(info.context, user_id=None, filters=filters, args=page)
 
@@ -88,7 +88,7 @@ class OrdersMutation:
         "empties the cart, all or nothing. Idempotent per `idempotencyKey`.",
         permission_classes=[IsAuthenticated],
     )
-    async def checkout(self, info: Info[Context, None], input: CheckoutInput) -> Order:
+    async def checkout(self, info: Info[Context, None], input: CheckoutInput) -> Order | None:
         context = info.context
         data = parse_input(schemas.CheckoutData, input)
         async with context.transaction() as session:
@@ -102,7 +102,7 @@ class OrdersMutation:
         "into stock. Cancelling twice changes nothing.",
         permission_classes=[IsAuthenticated],
     )
-    async def cancel_order(self, info: Info[Context, None], id: strawberry.ID) -> Order:
+    async def cancel_order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
         context, order_id = info.context, decode_id(id, "Order", field="id")
         async with context.transaction() as session:
             await orders_service.cancel(
@@ -121,7 +121,7 @@ class OrdersMutation:
     )
     async def update_order_status(
         self, info: Info[Context, None], id: strawberry.ID, status: OrderStatus
-    ) -> Order:
+    ) -> Order | None:
         context, order_id = info.context, decode_id(id, "Order", field="id")
         async with context.transaction() as session:
             await orders_service.update_status(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.books import service as books_service
 from app.books.repository import Stock
 from app.cart import service as cart_service
+from app.cart.schemas import CartOwner
 from app.core.config import Settings
 from app.core.errors import AppError, ConflictError, ErrorCode, GlobalRef, NotFoundError
 from app.core.paging import PageArgs
@@ -52,8 +53,8 @@ async def checkout(
     wait for each other instead of deadlocking, and stock can't go negative.
     """
     orders = OrderRepository(session)
-    await cart_service.lock(session, user_id=viewer.id)
-    wanted = await cart_service.quantities(session, user_id=viewer.id)
+    cart = await cart_service.lock(session, owner=CartOwner.of_user(viewer.id))
+    wanted = await cart_service.quantities(session, cart_id=cart)
 
     previous = await orders.find_by_key(viewer.id, data.idempotency_key)
     if previous is not None:
@@ -77,7 +78,7 @@ async def checkout(
         currency=settings.currency,
         idempotency_key=data.idempotency_key,
     )
-    await cart_service.empty_after_checkout(session, user_id=viewer.id)
+    await cart_service.empty_after_checkout(session, cart_id=cart)
     return order
 
 

@@ -58,7 +58,7 @@ class PrebooksQuery:
         info: Info[Context, None],
         page: PageArgs = PageArgs(),
         status: PrebookStatus | None = None,
-    ) -> Connection[Prebook]:
+    ) -> Connection[Prebook] | None:
         viewer = info.context.viewer
         return await _page(info.context, user_id=viewer.id, book_id=None, status=status, args=page)
 
@@ -72,7 +72,7 @@ class PrebooksQuery:
         book_id: strawberry.ID | None = None,
         status: PrebookStatus | None = None,
         page: PageArgs = PageArgs(),
-    ) -> Connection[Prebook]:
+    ) -> Connection[Prebook] | None:
         book = decode_id(book_id, "Book", field="bookId") if book_id is not None else None
         return await _page(info.context, user_id=None, book_id=book, status=status, args=page)
 
@@ -84,7 +84,7 @@ class PrebooksMutation:
         "prebook per book (PREBOOK_ALREADY_EXISTS).",
         permission_classes=[IsAuthenticated],
     )
-    async def prebook(self, info: Info[Context, None], input: PrebookInput) -> Prebook:
+    async def prebook(self, info: Info[Context, None], input: PrebookInput) -> Prebook | None:
         context = info.context
         data = parse_input(schemas.PrebookData, input)
         async with context.transaction() as session:
@@ -98,7 +98,7 @@ class PrebooksMutation:
         "Copies it held go to the prebooks behind it that now fit.",
         permission_classes=[IsAuthenticated],
     )
-    async def cancel_prebook(self, info: Info[Context, None], id: strawberry.ID) -> Prebook:
+    async def cancel_prebook(self, info: Info[Context, None], id: strawberry.ID) -> Prebook | None:
         context = info.context
         viewer = context.viewer
         prebook_id = decode_id(id, "Prebook", field="id")
@@ -118,7 +118,7 @@ class PrebooksMutation:
     )
     async def restock_book(
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int
-    ) -> RestockResult:
+    ) -> RestockResult | None:
         context = info.context
         book = decode_id(book_id, "Book", field="bookId")
         async with context.transaction() as session:
@@ -134,7 +134,7 @@ class PrebooksMutation:
     )
     async def fulfil_prebooks(
         self, info: Info[Context, None], book_id: strawberry.ID
-    ) -> RestockResult:
+    ) -> RestockResult | None:
         context = info.context
         book = decode_id(book_id, "Book", field="bookId")
         async with context.transaction() as session:

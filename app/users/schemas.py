@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, EmailStr, Field, ValidationInfo, field_validator
 
+from app.cart.schemas import MAX_TOKEN_LENGTH
 from app.core.validation import SINGLE_LINE, bounded
 from app.graphql.inputs import Input, graphql_input
 from app.users.models import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH, UserRole
@@ -28,6 +29,15 @@ Password = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSW
 GivenPassword = Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
 
 
+# A guest cart's token (tokens are 43 characters); an unknown one doesn't stop the sign-in.
+CartToken = Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)]
+GUEST_CART_MERGE = (
+    "The token of your guest cart (createGuestCart), to merge into the account's cart "
+    "(see mergeGuestCart); one that opens no guest cart is a CART_TOKEN_INVALID warning on "
+    "the payload's cart, not an error."
+)
+
+
 def _check_new_password(password: str, email: str | None) -> str:
     if not password.strip():
         raise ValueError("must not be only whitespace")
@@ -42,6 +52,7 @@ class RegisterData(Input):
         description="8 to 128 characters, not only whitespace, not the email address."
     )
     full_name: FullName = Field(description="1 to 200 characters.")
+    cart_token: CartToken | None = Field(default=None, description=GUEST_CART_MERGE)
 
     @field_validator("password")
     @classmethod
@@ -60,6 +71,7 @@ class LoginData(Input):
         description="The account's email address."
     )
     password: GivenPassword = Field(description="The account's password.")
+    cart_token: CartToken | None = Field(default=None, description=GUEST_CART_MERGE)
 
     @field_validator("email")
     @classmethod

@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.books.repository import Stock
+from app.cart import service as cart_service
+from app.cart.schemas import CartWarning
 from app.core.config import Settings
 from app.core.errors import (
     AppError,
@@ -49,6 +52,8 @@ class AuthSession:
     refresh_token: str
     expires_in: int
     user: User
+    # What merging the guest cart given at sign-in did (capped lines, an unknown token).
+    cart_notices: tuple[CartWarning, ...] = ()
 
 
 def _now() -> datetime:
@@ -99,7 +104,12 @@ async def _start_session(
 
 
 async def register(
-    session: AsyncSession, settings: Settings, *, data: RegisterData, client: ClientInfo
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    data: RegisterData,
+    client: ClientInfo,
+    stock: Stock,
 ) -> AuthSession:
     users = UserRepository(session)
     if await users.get_by_email(data.email) is not None:
@@ -114,11 +124,11 @@ async def register(
     if user is None:  # a concurrent registration of the same email won
         raise _email_taken()
     auth, _ = await _start_session(session, settings, user, client)
-    return auth
+    return await _merge_guest_cart(session, settings, auth, data.cart_token, stock)
 
 
 async def login(
-    session: AsyncSession, settings: Settings, *, data: LoginData, client: ClientInfo
+    session: AsyncSession, settings: Settings, *, data: LoginData, client: ClientInfo, stock: Stock
 ) -> AuthSession:
     attempt = await _start_attempt(session, settings, email=data.email, client=client)
     hasher = password_hasher(settings)
@@ -138,7 +148,20 @@ async def login(
     if new_hash is not None:  # hashing parameters changed since this hash was made
         user.password_hash = new_hash
     auth, _ = await _start_session(session, settings, user, client)
-    return auth
+    return await _merge_guest_cart(session, settings, auth, data.cart_token, stock)
+
+
+async def _merge_guest_cart(
+    session: AsyncSession, settings: Settings, auth: AuthSession, token: str | None, stock: Stock
+) -> AuthSession:
+    """Signing in with a guest cart's token merges that cart into the account's, in the
+    sign-in's own transaction."""
+    if token is None:
+        return auth
+    notices = await cart_service.merge_at_sign_in(
+        session, settings, user_id=auth.user.id, token=token, stock=stock
+    )
+    return replace(auth, cart_notices=tuple(notices))
 
 
 async def _start_attempt(

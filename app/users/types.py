@@ -8,6 +8,9 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from app.cart.resolvers import read_cart
+from app.cart.schemas import CartOwner, CartWarning
+from app.cart.types import Cart
 from app.graphql.context import Context
 from app.graphql.enums import graphql_enum
 from app.graphql.node import Node, global_id
@@ -71,6 +74,15 @@ class AuthPayload:
     token_type: str = strawberry.field(description='Always "Bearer".')
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
     user: User = strawberry.field(description="The signed-in user.")
+    cart_notices: strawberry.Private[tuple[CartWarning, ...]]
+
+    @strawberry.field(
+        description="The account's cart. After a sign-in with `cartToken`, the guest cart is "
+        "in it, and its warnings say which lines the merge capped or left out."
+    )
+    async def cart(self, info: Info[Context, None]) -> Cart | None:
+        owner = CartOwner.of_user(self.user.pk)
+        return await read_cart(info.context, owner, notices=self.cart_notices)
 
     @classmethod
     def from_session(cls, auth: AuthSession) -> AuthPayload:
@@ -80,4 +92,5 @@ class AuthPayload:
             token_type="Bearer",  # noqa: S106 - the token scheme, not a secret
             expires_in=auth.expires_in,
             user=User.from_model(auth.user),
+            cart_notices=auth.cart_notices,
         )

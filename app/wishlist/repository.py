@@ -51,13 +51,14 @@ class WishlistRepository:
         )
         return result.scalar_one_or_none() is not None
 
-    async def remove(self, user_id: int, book_id: int) -> bool:
+    async def remove(self, user_id: int, book_id: int) -> int | None:
+        """The removed item's id (None when the book wasn't in the wishlist)."""
         result = await self.session.execute(
             delete(WishlistItem)
             .where(WishlistItem.user_id == user_id, WishlistItem.book_id == book_id)
             .returning(WishlistItem.id)
         )
-        return result.scalar_one_or_none() is not None
+        return result.scalar_one_or_none()
 
     def _items(self, stock: Stock) -> Any:
         return (

@@ -11,6 +11,7 @@ from app.core.paging import PageArgs
 from app.graphql.connection import Connection, keyset_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
+from app.graphql.node import global_id
 from app.graphql.permissions import IsAuthenticated
 from app.wishlist import service as wishlist_service
 from app.wishlist.types import WishlistItem
@@ -27,7 +28,7 @@ class WishlistQuery:
         self,
         info: Info[Context, None],
         page: PageArgs = PageArgs(),
-    ) -> Connection[WishlistItem]:
+    ) -> Connection[WishlistItem] | None:
         context = info.context
         viewer = context.viewer
         args = page
@@ -49,7 +50,7 @@ class WishlistMutation:
     )
     async def add_to_wishlist(
         self, info: Info[Context, None], book_id: strawberry.ID
-    ) -> WishlistItem:
+    ) -> WishlistItem | None:
         context = info.context
         viewer = context.viewer
         book = decode_id(book_id, "Book", field="bookId")
@@ -60,16 +61,19 @@ class WishlistMutation:
         return WishlistItem.from_row(row)
 
     @strawberry.mutation(
-        description="Take a book out of the wishlist (WISHLIST_ITEM_NOT_FOUND if absent).",
+        description="Take a book out of the wishlist (WISHLIST_ITEM_NOT_FOUND if absent). "
+        "Answers the removed WishlistItem's ID, for client caches to evict.",
         permission_classes=[IsAuthenticated],
     )
-    async def remove_from_wishlist(self, info: Info[Context, None], book_id: strawberry.ID) -> bool:
+    async def remove_from_wishlist(
+        self, info: Info[Context, None], book_id: strawberry.ID
+    ) -> strawberry.ID | None:
         context = info.context
         viewer = context.viewer
         book = decode_id(book_id, "Book", field="bookId")
         async with context.transaction() as session:
-            await wishlist_service.remove(session, user_id=viewer.id, book_id=book)
-        return True
+            item_id = await wishlist_service.remove(session, user_id=viewer.id, book_id=book)
+        return global_id("WishlistItem", item_id)
 
     @strawberry.mutation(
         description="Put a wishlist book in the cart (same rules as addToCart); it leaves the "
@@ -78,11 +82,12 @@ class WishlistMutation:
     )
     async def move_wishlist_item_to_cart(
         self, info: Info[Context, None], book_id: strawberry.ID, quantity: int = 1
-    ) -> Cart:
+    ) -> Cart | None:
         book, stock = decode_id(book_id, "Book", field="bookId"), info.context.stock
+        user_id = info.context.viewer.id
         return await change_cart(
             info.context,
-            lambda session, user_id: wishlist_service.move_to_cart(
+            lambda session, _: wishlist_service.move_to_cart(
                 session, user_id=user_id, book_id=book, quantity=quantity, stock=stock
             ),
         )

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.books import service as books_service
 from app.books.repository import Stock
 from app.cart import service as cart_service
+from app.cart.schemas import CartOwner
 from app.core.errors import AppError, ErrorCode, NotFoundError
 from app.core.paging import PageArgs
 from app.db.pagination import Page
@@ -53,9 +54,12 @@ async def add(
     return item
 
 
-async def remove(session: AsyncSession, *, user_id: int, book_id: int) -> None:
-    if not await WishlistRepository(session).remove(user_id, book_id):
+async def remove(session: AsyncSession, *, user_id: int, book_id: int) -> int:
+    """Take the book out; the id of the item that held it."""
+    item_id = await WishlistRepository(session).remove(user_id, book_id)
+    if item_id is None:
         raise _not_in_wishlist()
+    return item_id
 
 
 async def move_to_cart(
@@ -67,7 +71,7 @@ async def move_to_cart(
     if await wishlist.item(user_id, book_id, stock) is None:
         raise _not_in_wishlist()
     await cart_service.add(
-        session, user_id=user_id, book_id=book_id, quantity=quantity, stock=stock
+        session, owner=CartOwner.of_user(user_id), book_id=book_id, quantity=quantity, stock=stock
     )
     await wishlist.remove(user_id, book_id)
 

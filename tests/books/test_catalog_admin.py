@@ -202,7 +202,8 @@ async def test_authors_lifecycle(catalog: Catalog, gql: GraphQL) -> None:
     assert credited["extensions"] == {"code": "AUTHOR_HAS_BOOKS", "field": "id"}
     other = await catalog.author("Someone Else")
     await gql(UPDATE_BOOK, {"id": book["id"], "i": {"authorIds": [other]}}, token=catalog.token)
-    assert data(await gql(delete, {"id": author}, token=catalog.token)) == {"deleteAuthor": True}
+    # The deleted author's ID, for client caches to evict.
+    assert data(await gql(delete, {"id": author}, token=catalog.token)) == {"deleteAuthor": author}
     assert code(await gql(delete, {"id": author}, token=catalog.token)) == "AUTHOR_NOT_FOUND"
 
 
@@ -238,7 +239,7 @@ async def test_genres_lifecycle(catalog: Catalog, gql: GraphQL) -> None:
     book = await catalog.book(genres=[created["id"]])
     delete = "mutation($id: ID!) { deleteGenre(id: $id) }"
     assert data(await gql(delete, {"id": created["id"]}, token=catalog.token)) == {
-        "deleteGenre": True
+        "deleteGenre": created["id"]
     }
     still_there = data(
         await gql("query($id: ID!) { book(id: $id) { genres { id } } }", {"id": book["id"]})

@@ -1,32 +1,51 @@
-"""The cart: adding, setting, removing, limits, stock, warnings; one per user."""
+"""The cart: adding, setting, removing, limits, stock, warnings; one per user. Every test
+taking `customer_token` runs twice: for a signed-in customer, and for a guest (the token of
+a guest cart sent as X-Cart-Token), who gets the same limits, warnings and codes."""
 
 from __future__ import annotations
 
 import base64
 
+import httpx
 import pytest
 
 from app.db.session import Database
 from tests.books.factory import Catalog, days_from_today
 from tests.support import (
     ADD_TO_CART,
+    CART,
     CART_FIELDS,
     PASSWORD,
     GraphQL,
+    Shopper,
     add_to_cart,
+    as_guest,
     checkout,
     code,
     data,
     error,
     login,
+    new_guest_cart,
     register,
 )
 
-CART = f"{{ cart {{ {CART_FIELDS} }} }}"
 UPDATE = f"""mutation($book: ID!, $quantity: Int!) {{
   updateCartItem(bookId: $book, quantity: $quantity) {{ {CART_FIELDS} }} }}"""
 REMOVE = f"mutation($book: ID!) {{ removeFromCart(bookId: $book) {{ {CART_FIELDS} }} }}"
 CLEAR = f"mutation {{ clearCart {{ {CART_FIELDS} }} }}"
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient) -> GraphQL:
+    return Shopper(http)
+
+
+@pytest.fixture(params=["signed-in", "guest"])
+async def customer_token(request: pytest.FixtureRequest, gql: GraphQL) -> str:
+    if request.param == "guest":
+        return as_guest(await new_guest_cart(gql))
+    token: str = (await register(gql))["accessToken"]
+    return token
 
 
 async def test_new_cart_is_empty(gql: GraphQL, customer_token: str) -> None:
@@ -38,9 +57,11 @@ async def test_new_cart_is_empty(gql: GraphQL, customer_token: str) -> None:
     assert cart["updatedAt"] is None
 
 
-async def test_cart_needs_a_user(gql: GraphQL) -> None:
-    assert code(await gql(CART)) == "AUTH_REQUIRED"
-    assert code(await gql(ADD_TO_CART, {"book": "Qm9vazox", "quantity": 1})) == "AUTH_REQUIRED"
+async def test_without_a_user_or_a_guest_token_there_is_no_cart(gql: GraphQL) -> None:
+    assert await gql(CART) == {"data": {"cart": None}}
+    refused = await gql(ADD_TO_CART, {"book": "Qm9vazox", "quantity": 1})
+    assert code(refused) == "CART_TOKEN_INVALID"
+    assert refused["data"] == {"addToCart": None}
 
 
 async def test_add_then_add_more_and_totals(

@@ -1,5 +1,6 @@
-"""The response cache: anonymous queries only, and invalidated across instances by
-PostgreSQL notifications (two app instances on one database)."""
+"""The response cache: anonymous queries only (not those with a guest cart token), and
+invalidated across instances by PostgreSQL notifications (two app instances on one
+database)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from tests.support import (
     checkout,
     code,
     data,
+    new_guest_cart,
     register,
     unique_email,
 )
@@ -155,3 +157,25 @@ async def test_an_outage_answer_is_never_cached(
     monkeypatch.setattr(fastpath, "catalog_page", times_out_once)
     assert code(await first(PRICES)) == "SERVICE_UNAVAILABLE"
     assert data(await first(PRICES))["books"]["edges"][0]["node"]["title"] == "Still here"
+
+
+async def test_a_guest_cart_is_never_cached_nor_served_from_the_cache(
+    instances: list[FastAPI], catalog: Catalog
+) -> None:
+    api = client_of(instances[0])
+    mine, theirs = await catalog.book("Mine", stock=5), await catalog.book("Theirs", stock=5)
+    alice, bob = await new_guest_cart(api), await new_guest_cart(api)
+    add = "mutation($b: ID!) { addToCart(bookId: $b) { id } }"
+    await api(add, {"b": mine["id"]}, headers={"X-Cart-Token": alice})
+    await api(add, {"b": theirs["id"]}, headers={"X-Cart-Token": bob})
+    cart = "{ cart { items { book { title } } } }"
+
+    assert data(await api(cart)) == {"cart": None}  # anonymous: cached
+    # The same document with a token: each guest gets their own cart, never the cached
+    # anonymous answer nor another guest's.
+    for token, title in ((alice, "Mine"), (bob, "Theirs"), (alice, "Mine"), (bob, "Theirs")):
+        found = data(await api(cart, headers={"X-Cart-Token": token}))["cart"]
+        assert found == {"items": [{"book": {"title": title}}]}
+    await api(add, {"b": theirs["id"]}, headers={"X-Cart-Token": alice})
+    found = data(await api(cart, headers={"X-Cart-Token": alice}))["cart"]
+    assert [item["book"]["title"] for item in found["items"]] == ["Mine", "Theirs"]

@@ -85,6 +85,40 @@ async def login(gql: GraphQL, email: str, password: str = PASSWORD) -> dict[str,
     return await gql(LOGIN, {"input": {"email": email, "password": password}})
 
 
+CREATE_GUEST_CART = "mutation { createGuestCart { cartToken cart { id } } }"
+GUEST = "guest:"
+
+
+async def new_guest_cart(gql: GraphQL) -> str:
+    """The token of a new guest cart."""
+    token: str = data(await gql(CREATE_GUEST_CART))["createGuestCart"]["cartToken"]
+    return token
+
+
+def as_guest(cart_token: str) -> str:
+    """What to pass as `token=` to a `Shopper` to send `cart_token` as X-Cart-Token."""
+    return GUEST + cart_token
+
+
+class Shopper(GraphQL):
+    """The client for tests that run for either kind of shopper: a `token` made by
+    `as_guest` is sent as the X-Cart-Token header (no Authorization), any other as a bearer
+    token."""
+
+    async def __call__(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        if token is not None and token.startswith(GUEST):
+            headers = {**(headers or {}), "X-Cart-Token": token.removeprefix(GUEST)}
+            token = None
+        return await super().__call__(query, variables, token=token, headers=headers)
+
+
 ADDRESS = {
     "fullName": "Ada Reader",
     "line1": "1 Library Lane",
@@ -99,6 +133,7 @@ id totalQuantity subtotal updatedAt
 items { id quantity unitPrice lineTotal addedAt book { id title price } }
 warnings { code message bookId availableQuantity }
 """
+CART = f"{{ cart {{ {CART_FIELDS} }} }}"
 ADD_TO_CART = f"""
 mutation($book: ID!, $quantity: Int!) {{
   addToCart(bookId: $book, quantity: $quantity) {{ {CART_FIELDS} }}

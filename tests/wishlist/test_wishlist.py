@@ -37,9 +37,10 @@ async def test_add_is_idempotent_and_lists_newest_first(
 
 async def test_remove(catalog: Catalog, gql: GraphQL, customer_token: str) -> None:
     book = await catalog.book()
-    await gql(ADD, {"b": book["id"]}, token=customer_token)
+    item = data(await gql(ADD, {"b": book["id"]}, token=customer_token))["addToWishlist"]
+    # The removed item's ID, for client caches to evict.
     assert data(await gql(REMOVE, {"b": book["id"]}, token=customer_token)) == {
-        "removeFromWishlist": True
+        "removeFromWishlist": item["id"]
     }
     missing = error(await gql(REMOVE, {"b": book["id"]}, token=customer_token))
     assert missing["extensions"] == {"code": "WISHLIST_ITEM_NOT_FOUND", "field": "bookId"}

@@ -1,0 +1,35 @@
+"""`poetry run purge`: delete what has outlived its use, for cron (say hourly or daily):
+the guest carts unused for GUEST_CART_TTL_DAYS, and the record of guest carts merged that
+long ago. Expired guest carts are never served, purged or not; this only reclaims space.
+Prints what it deleted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from app.cart import service as cart_service
+from app.cli.database import resolve_database_url
+from app.core.config import get_settings
+from app.db.session import Database
+
+
+async def purge() -> str:
+    """The report line of one purge, in one transaction."""
+    settings = get_settings()
+    database = Database.from_settings(settings)
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            carts, merges = await cart_service.purge_expired(session, settings)
+    finally:
+        await database.dispose()
+    return (
+        f"purged {carts} expired guest cart{'' if carts == 1 else 's'} and {merges} merge "
+        f"record{'' if merges == 1 else 's'} (older than {settings.guest_cart_ttl_days} days)"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(prog="purge", description=__doc__).parse_args(argv)
+    resolve_database_url(announce=False)
+    print(asyncio.run(purge()))
