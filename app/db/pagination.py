@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, func, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -115,6 +116,27 @@ def to_page(
             items, cursors, has_next_page=page.before is not None, has_previous_page=has_more
         )
     return Page(items, cursors, has_next_page=has_more, has_previous_page=page.after is not None)
+
+
+@dataclass(frozen=True, eq=False)
+class Listing(Generic[T]):
+    """A list as its repository defines it, once: `statement` selects the items' columns,
+    filtered. Read a keyset page at a time, and counted over the same statement, so the
+    count always agrees with the pages."""
+
+    session: AsyncSession
+    statement: Select[Any]
+    ordering: Ordering
+    make: Callable[[Any], T]
+
+    async def page(self, page: PageRequest) -> Page[T]:
+        statement = self.statement.add_columns(*self.ordering.columns())
+        result = await self.session.execute(apply_keyset(statement, self.ordering, page))
+        return to_page(result.all(), self.ordering, page, self.make)
+
+    async def count(self) -> int:
+        statement = self.statement.with_only_columns(func.count(), maintain_column_froms=True)
+        return int(await self.session.scalar(statement) or 0)
 
 
 def _encode_value(value: Any) -> Any:

@@ -11,7 +11,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.paging import PageArgs
-from app.db.pagination import Page
+from app.db.pagination import Listing, Page
 from app.graphql.context import Context
 
 NodeType = TypeVar("NodeType")
@@ -101,6 +101,25 @@ async def keyset_connection(
             return await count(session)
 
     return Connection.from_page(page, [node(item) for item in page.items], total)
+
+
+async def listing_connection(
+    context: Context,
+    args: PageArgs,
+    *,
+    listing: Callable[[AsyncSession], Listing[R]],
+    node: Callable[[R], NodeType],
+) -> Connection[NodeType]:
+    """`keyset_connection` of a repository's `Listing`: the page `args` ask for, and its
+    count."""
+
+    async def fetch(session: AsyncSession) -> Page[R]:
+        rows = listing(session)
+        return await rows.page(args.request(rows.ordering))
+
+    return await keyset_connection(
+        context, fetch=fetch, count=lambda session: listing(session).count(), node=node
+    )
 
 
 def paginated(resolver: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.db.pagination import Ordering, Page, PageRequest, SortKey, apply_keyset, to_page
+from app.db.pagination import Listing, Ordering, SortKey
 from app.db.rows import Shape
 from app.orders.models import Order, OrderItem, OrderStatus
 from app.orders.schemas import OrderItemRow, OrderRow
@@ -83,13 +83,6 @@ class OrderRepository:
             conditions.append(Order.created_at <= created_before)
         return conditions
 
-    async def list_page(self, page: PageRequest, **filters: Any) -> Page[OrderRow]:
-        statement = select(*ORDER.columns(), *NEWEST_FIRST.columns()).where(
-            *self._conditions(**filters)
-        )
-        rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
-        return to_page(rows, NEWEST_FIRST, page, ORDER.of)
-
-    async def count(self, **filters: Any) -> int:
-        statement = select(func.count()).select_from(Order).where(*self._conditions(**filters))
-        return int(await self.session.scalar(statement) or 0)
+    def listing(self, **filters: Any) -> Listing[OrderRow]:
+        statement = select(*ORDER.columns()).where(*self._conditions(**filters))
+        return Listing(self.session, statement, NEWEST_FIRST, ORDER.of)

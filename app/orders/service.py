@@ -13,12 +13,11 @@ from app.books.repository import Stock
 from app.cart import service as cart_service
 from app.core.config import Settings
 from app.core.errors import AppError, ConflictError, ErrorCode, GlobalRef, NotFoundError
-from app.core.paging import PageArgs
-from app.db.pagination import Page
+from app.db.pagination import Listing
 from app.inventory import service as inventory
 from app.inventory.schemas import OrderLine, StockRow
 from app.orders.models import Order, OrderStatus
-from app.orders.repository import NEWEST_FIRST, OrderRepository
+from app.orders.repository import OrderRepository
 from app.orders.schemas import CheckoutData, OrderFilterInput, OrderItemRow, OrderRow
 from app.users.schemas import Viewer
 
@@ -163,22 +162,11 @@ def _filters(user_id: int | None, filters: OrderFilterInput | None) -> dict[str,
     }
 
 
-async def list_orders(
-    session: AsyncSession,
-    *,
-    user_id: int | None,
-    filters: OrderFilterInput | None,
-    args: PageArgs,
-) -> Page[OrderRow]:
-    """A page of orders, newest first: one user's, or (user_id None, admins) anyone's."""
-    page = args.request(NEWEST_FIRST)
-    return await OrderRepository(session).list_page(page, **_filters(user_id, filters))
-
-
-async def count_orders(
+def orders(
     session: AsyncSession, *, user_id: int | None, filters: OrderFilterInput | None
-) -> int:
-    return await OrderRepository(session).count(**_filters(user_id, filters))
+) -> Listing[OrderRow]:
+    """Orders, newest first: one user's, or (user_id None, admins) anyone's."""
+    return OrderRepository(session).listing(**_filters(user_id, filters))
 
 
 async def _change_status(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.books.models import Book
-from app.db.pagination import Ordering, Page, PageRequest, SortKey, apply_keyset, to_page
+from app.db.pagination import Listing, Ordering, SortKey
 from app.db.rows import Shape
 from app.prebooks.models import QUEUE_ORDER, Prebook, PrebookStatus
 from app.prebooks.schemas import PrebookRow
@@ -95,15 +95,9 @@ class PrebookRepository:
             conditions.append(Prebook.status == status)
         return conditions
 
-    async def list_page(self, page: PageRequest, **filters: Any) -> Page[PrebookRow]:
-        statement = select(*PREBOOK.columns(), *NEWEST_FIRST.columns())
-        statement = statement.where(*self._conditions(**filters))
-        rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
-        return to_page(rows, NEWEST_FIRST, page, PREBOOK.of)
-
-    async def count(self, **filters: Any) -> int:
-        statement = select(func.count()).select_from(Prebook).where(*self._conditions(**filters))
-        return int(await self.session.scalar(statement) or 0)
+    def listing(self, **filters: Any) -> Listing[PrebookRow]:
+        statement = select(*PREBOOK.columns()).where(*self._conditions(**filters))
+        return Listing(self.session, statement, NEWEST_FIRST, PREBOOK.of)
 
     async def books_ready_to_serve(self, today: date) -> list[int]:
         """Released, live books with someone waiting and copies in stock (for the cron)."""

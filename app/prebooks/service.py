@@ -19,11 +19,10 @@ from app.core.errors import (
     NotFoundError,
     ValidationFailed,
 )
-from app.core.paging import PageArgs
-from app.db.pagination import Page
+from app.db.pagination import Listing
 from app.inventory import service as inventory
 from app.prebooks.models import MAX_PREBOOK_QUANTITY, Prebook, PrebookStatus
-from app.prebooks.repository import NEWEST_FIRST, PrebookRepository
+from app.prebooks.repository import PrebookRepository
 from app.prebooks.schemas import PrebookData, PrebookRow
 from app.users.schemas import Viewer
 
@@ -137,33 +136,15 @@ async def books_ready_to_serve(session: AsyncSession, *, stock: Stock) -> list[i
     return await PrebookRepository(session).books_ready_to_serve(stock.today)
 
 
-def _filters(
-    user_id: int | None, book_id: int | None, status: PrebookStatus | None
-) -> dict[str, object]:
-    return {"user_id": user_id, "book_id": book_id, "status": status}
-
-
-async def list_prebooks(
+def prebooks(
     session: AsyncSession,
     *,
     user_id: int | None,
     book_id: int | None,
     status: PrebookStatus | None,
-    args: PageArgs,
-) -> Page[PrebookRow]:
+) -> Listing[PrebookRow]:
     """Newest first: one user's prebooks, or (user_id None, admins) anyone's."""
-    page = args.request(NEWEST_FIRST)
-    return await PrebookRepository(session).list_page(page, **_filters(user_id, book_id, status))
-
-
-async def count_prebooks(
-    session: AsyncSession,
-    *,
-    user_id: int | None,
-    book_id: int | None,
-    status: PrebookStatus | None,
-) -> int:
-    return await PrebookRepository(session).count(**_filters(user_id, book_id, status))
+    return PrebookRepository(session).listing(user_id=user_id, book_id=book_id, status=status)
 
 
 async def get_prebooks(

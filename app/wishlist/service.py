@@ -10,10 +10,9 @@ from app.books import service as books_service
 from app.books.repository import Stock
 from app.cart import service as cart_service
 from app.core.errors import AppError, ErrorCode, NotFoundError
-from app.core.paging import PageArgs
-from app.db.pagination import Page
+from app.db.pagination import Listing
 from app.wishlist.models import MAX_WISHLIST_ITEMS
-from app.wishlist.repository import NEWEST_FIRST, WishlistRepository
+from app.wishlist.repository import WishlistRepository
 from app.wishlist.schemas import WishlistItemRow
 
 
@@ -72,14 +71,9 @@ async def move_to_cart(
     await wishlist.remove(user_id, book_id)
 
 
-async def list_items(
-    session: AsyncSession, *, user_id: int, args: PageArgs, stock: Stock
-) -> Page[WishlistItemRow]:
-    return await WishlistRepository(session).list_page(user_id, stock, args.request(NEWEST_FIRST))
-
-
-async def count_items(session: AsyncSession, *, user_id: int) -> int:
-    return await WishlistRepository(session).count_listed(user_id)
+def items(session: AsyncSession, *, user_id: int, stock: Stock) -> Listing[WishlistItemRow]:
+    """Newest first, without the items of archived books."""
+    return WishlistRepository(session).listing(user_id, stock)
 
 
 async def get_items(
