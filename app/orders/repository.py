@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from app.db.pagination import Listing, Ordering, SortKey
 from app.db.rows import Shape
-from app.orders.models import Order, OrderItem, OrderStatus
-from app.orders.schemas import OrderItemRow, OrderRow
+from app.orders.models import Order, OrderItem
+from app.orders.schemas import OrderFilterInput, OrderItemRow, OrderRow
 
 NEWEST_FIRST = Ordering(
     "CREATED_AT:DESC",
@@ -64,25 +62,14 @@ class OrderRepository:
             items[item.order_id].append(item)
         return items
 
-    def _conditions(
-        self,
-        *,
-        user_id: int | None,
-        status: OrderStatus | None,
-        created_after: datetime | None,
-        created_before: datetime | None,
-    ) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
-        if user_id is not None:
-            conditions.append(Order.user_id == user_id)
-        if status is not None:
-            conditions.append(Order.status == status)
-        if created_after is not None:
-            conditions.append(Order.created_at >= created_after)
-        if created_before is not None:
-            conditions.append(Order.created_at <= created_before)
-        return conditions
-
-    def listing(self, **filters: Any) -> Listing[OrderRow]:
-        statement = select(*ORDER.columns()).where(*self._conditions(**filters))
+    def listing(self, filters: OrderFilterInput) -> Listing[OrderRow]:
+        statement = select(*ORDER.columns())
+        if filters.user_id is not None:
+            statement = statement.where(Order.user_id == filters.user_id)
+        if filters.status is not None:
+            statement = statement.where(Order.status == filters.status)
+        if filters.created_after is not None:
+            statement = statement.where(Order.created_at >= filters.created_after)
+        if filters.created_before is not None:
+            statement = statement.where(Order.created_at <= filters.created_before)
         return Listing(self.session, statement, NEWEST_FIRST, ORDER.of)

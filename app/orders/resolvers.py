@@ -43,13 +43,11 @@ class OrdersQuery:
         page: PageArgs = PageArgs(),
         status: OrderStatus | None = None,
     ) -> Connection[Order]:
-        viewer, filters = info.context.viewer, OrderFilterInput(status=status)
+        filters = OrderFilterInput(status=status, user_id=info.context.viewer.id)
         return await listing_connection(
             info.context,
             page,
-            listing=lambda session: orders_service.orders(
-                session, user_id=viewer.id, filters=filters
-            ),
+            listing=lambda session: orders_service.orders(session, filters=filters),
             node=Order.from_row,
         )
 
@@ -67,7 +65,7 @@ class OrdersQuery:
         return await listing_connection(
             info.context,
             page,
-            listing=lambda session: orders_service.orders(session, user_id=None, filters=filters),
+            listing=lambda session: orders_service.orders(session, filters=filters),
             node=Order.from_row,
         )
 

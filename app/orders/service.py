@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -152,21 +151,9 @@ async def items_of(
     return await OrderRepository(session).items_of(order_ids) if order_ids else {}
 
 
-def _filters(user_id: int | None, filters: OrderFilterInput | None) -> dict[str, Any]:
-    filters = filters or OrderFilterInput()
-    return {
-        "user_id": user_id if user_id is not None else filters.user_id,
-        "status": filters.status,
-        "created_after": filters.created_after,
-        "created_before": filters.created_before,
-    }
-
-
-def orders(
-    session: AsyncSession, *, user_id: int | None, filters: OrderFilterInput | None
-) -> Listing[OrderRow]:
-    """Orders, newest first: one user's, or (user_id None, admins) anyone's."""
-    return OrderRepository(session).listing(**_filters(user_id, filters))
+def orders(session: AsyncSession, *, filters: OrderFilterInput | None) -> Listing[OrderRow]:
+    """Orders, newest first, as `filters` select them (None: every order)."""
+    return OrderRepository(session).listing(filters or OrderFilterInput())
 
 
 async def _change_status(

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from app.books.models import Book
 from app.db.pagination import Listing, Ordering, SortKey
@@ -83,20 +81,16 @@ class PrebookRepository:
         )
         return {prebook_id: int(position) for prebook_id, position in result}
 
-    def _conditions(
+    def listing(
         self, *, user_id: int | None, book_id: int | None, status: PrebookStatus | None
-    ) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
+    ) -> Listing[PrebookRow]:
+        statement = select(*PREBOOK.columns())
         if user_id is not None:
-            conditions.append(Prebook.user_id == user_id)
+            statement = statement.where(Prebook.user_id == user_id)
         if book_id is not None:
-            conditions.append(Prebook.book_id == book_id)
+            statement = statement.where(Prebook.book_id == book_id)
         if status is not None:
-            conditions.append(Prebook.status == status)
-        return conditions
-
-    def listing(self, **filters: Any) -> Listing[PrebookRow]:
-        statement = select(*PREBOOK.columns()).where(*self._conditions(**filters))
+            statement = statement.where(Prebook.status == status)
         return Listing(self.session, statement, NEWEST_FIRST, PREBOOK.of)
 
     async def books_ready_to_serve(self, today: date) -> list[int]:
