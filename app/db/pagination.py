@@ -91,11 +91,13 @@ def apply_keyset(statement: Select[Any], ordering: Ordering, page: PageRequest) 
     """Add the cursor conditions, the order and the limit (one extra row tells whether
     there is more)."""
     statement = _after_and_before(statement, ordering, page)
+    return statement.order_by(*_sort(ordering, page)).limit(page.limit + 1)
+
+
+def _sort(ordering: Ordering, page: PageRequest) -> list[ColumnElement[Any]]:
+    """The ordering's keys, reversed for a page read from the end."""
     reverse = ordering.descending != page.from_end
-    statement = statement.order_by(
-        *(key.expression.desc() if reverse else key.expression.asc() for key in ordering.keys)
-    )
-    return statement.limit(page.limit + 1)
+    return [key.expression.desc() if reverse else key.expression.asc() for key in ordering.keys]
 
 
 def to_page(
@@ -213,13 +215,7 @@ def apply_keyset_per_group(
     nested connections such as every listed author's first books. `statement` must select
     `group` labelled "group_key" and the ordering's columns."""
     statement = _after_and_before(statement, ordering, page)
-    reverse = ordering.descending != page.from_end
-    position = func.row_number().over(
-        partition_by=group,
-        order_by=[
-            key.expression.desc() if reverse else key.expression.asc() for key in ordering.keys
-        ],
-    )
+    position = func.row_number().over(partition_by=group, order_by=_sort(ordering, page))
     ranked = statement.add_columns(position.label("position_in_group")).subquery()
     return (
         select(ranked)
