@@ -16,7 +16,8 @@ from app.graphql.context import Context
 
 NodeType = TypeVar("NodeType")
 R = TypeVar("R")
-_RELAY_ARGUMENTS = {
+# The Relay arguments, in the order of PageArgs' fields.
+RELAY_ARGUMENTS = {
     "first": int | None,
     "after": str | None,
     "last": int | None,
@@ -131,12 +132,12 @@ def paginated(resolver: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[
         if parameter.name != "page":
             parameters.append(parameter)
             continue
-        for name, annotation in _RELAY_ARGUMENTS.items():
+        for name, annotation in RELAY_ARGUMENTS.items():
             parameters.append(parameter.replace(name=name, default=None, annotation=annotation))
 
     @functools.wraps(resolver)
     async def with_page(*args: Any, **kwargs: Any) -> R:
-        values = [kwargs.pop(name, None) for name in _RELAY_ARGUMENTS]
+        values = [kwargs.pop(name, None) for name in RELAY_ARGUMENTS]
         return await resolver(*args, page=PageArgs(*values), **kwargs)
 
     del with_page.__wrapped__  # Strawberry reads the signature below, not the resolver's

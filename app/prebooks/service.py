@@ -64,19 +64,15 @@ async def create(
     )
     prebooks = PrebookRepository(session)
     if not await prebooks.add(prebook):
+        pending = await prebooks.pending_of(viewer.id, book.id)  # None if cancelled meanwhile
         raise ConflictError(
             "You already have a waiting prebook for this book",
             code=ErrorCode.PREBOOK_ALREADY_EXISTS,
             field="input.bookId",
-            extensions={"prebookId": await _pending_ref(prebooks, viewer.id, book.id)},
+            extensions={"prebookId": None if pending is None else GlobalRef("Prebook", pending)},
         )
     await inventory.hold(session, book.id, data.quantity)
     return prebook
-
-
-async def _pending_ref(prebooks: PrebookRepository, user_id: int, book_id: int) -> GlobalRef | None:
-    pending = await prebooks.pending_of(user_id, book_id)
-    return GlobalRef("Prebook", pending) if pending is not None else None
 
 
 async def cancel(
