@@ -49,6 +49,13 @@ class Ordering:
         return [key.expression.label(key.label) for key in self.keys]
 
 
+def column_ordering(name: str, *columns: InstrumentedAttribute[Any], descending: bool) -> Ordering:
+    """An ordering by model columns (the last one unique), each selected as `sort_<column>`
+    and read back from cursors as the column's Python type."""
+    keys = (SortKey(column, f"sort_{column.key}", column.type.python_type) for column in columns)
+    return Ordering(name, tuple(keys), descending)
+
+
 @dataclass(frozen=True)
 class PageRequest:
     """`limit` rows after `after` and/or before `before`, from the front (or, when

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.pagination import Listing, Ordering, SortKey
+from app.db.pagination import Listing, column_ordering
 from app.db.rows import Shape
 from app.orders.models import Order, OrderItem
 from app.orders.schemas import OrderFilterInput, OrderItemRow, OrderRow
 
-NEWEST_FIRST = Ordering(
-    "CREATED_AT:DESC",
-    (SortKey(Order.created_at, "sort_created_at", datetime), SortKey(Order.id, "sort_id", int)),
-    descending=True,
-)
+NEWEST_FIRST = column_ordering("CREATED_AT:DESC", Order.created_at, Order.id, descending=True)
 ORDER = Shape(OrderRow, Order)
 ITEM = Shape(OrderItemRow, OrderItem)
 

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books.models import Book
-from app.db.pagination import Listing, Ordering, SortKey
+from app.db.pagination import Listing, column_ordering
 from app.db.rows import Shape
 from app.prebooks.models import QUEUE_ORDER, Prebook, PrebookStatus
 from app.prebooks.schemas import PrebookRow
 
-NEWEST_FIRST = Ordering(
-    "CREATED_AT:DESC",
-    (SortKey(Prebook.created_at, "sort_created_at", datetime), SortKey(Prebook.id, "sort_id", int)),
-    descending=True,
-)
+NEWEST_FIRST = column_ordering("CREATED_AT:DESC", Prebook.created_at, Prebook.id, descending=True)
 PREBOOK = Shape(PrebookRow, Prebook)
 
 

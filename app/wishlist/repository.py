@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -12,18 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books.models import Book
 from app.books.repository import BOOK, Stock, book_columns
-from app.db.pagination import Listing, Ordering, SortKey
+from app.db.pagination import Listing, column_ordering
 from app.users.models import User
 from app.wishlist.models import WishlistItem
 from app.wishlist.schemas import WishlistItemRow
 
-NEWEST_FIRST = Ordering(
-    "ADDED_AT:DESC",
-    (
-        SortKey(WishlistItem.added_at, "sort_added_at", datetime),
-        SortKey(WishlistItem.id, "sort_id", int),
-    ),
-    descending=True,
+NEWEST_FIRST = column_ordering(
+    "ADDED_AT:DESC", WishlistItem.added_at, WishlistItem.id, descending=True
 )
 
 
