@@ -11,6 +11,7 @@ from app.books.repository import Stock
 from app.cart import service as cart_service
 from app.core.errors import AppError, ErrorCode, NotFoundError
 from app.db.pagination import Listing
+from app.users.schemas import Viewer
 from app.wishlist.models import MAX_WISHLIST_ITEMS
 from app.wishlist.repository import WishlistRepository
 from app.wishlist.schemas import WishlistItemRow
@@ -77,9 +78,10 @@ def items(session: AsyncSession, *, user_id: int, stock: Stock) -> Listing[Wishl
 
 
 async def get_items(
-    session: AsyncSession, *, user_id: int, ids: Sequence[int], stock: Stock
+    session: AsyncSession, ids: Sequence[int], viewer: Viewer, *, stock: Stock
 ) -> dict[int, WishlistItemRow]:
-    return await WishlistRepository(session).items_by_id(user_id, ids, stock) if ids else {}
+    """The viewer's own items among `ids`."""
+    return await WishlistRepository(session).items_by_id(viewer.id, ids, stock) if ids else {}
 
 
 async def listed_books(session: AsyncSession, *, user_id: int, book_ids: Sequence[int]) -> set[int]:
