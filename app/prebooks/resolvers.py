@@ -39,12 +39,11 @@ class PrebooksQuery:
         page: PageArgs = PageArgs(),
         status: PrebookStatus | None = None,
     ) -> Connection[Prebook]:
-        viewer = info.context.viewer
         return await listing_connection(
             info.context,
             page,
             listing=lambda session: prebooks_service.prebooks(
-                session, user_id=viewer.id, book_id=None, status=status
+                session, user_id=info.context.viewer.id, book_id=None, status=status
             ),
             node=Prebook.from_row,
         )
