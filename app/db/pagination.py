@@ -128,7 +128,7 @@ def to_page(
 
 
 @dataclass(frozen=True, eq=False)
-class Listing(Generic[T]):
+class KeysetList(Generic[T]):
     """A list as its repository defines it, once: `statement` selects the items' columns,
     filtered. Read a keyset page at a time, and counted over the same statement, so the
     count always agrees with the pages."""

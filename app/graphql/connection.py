@@ -11,7 +11,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.paging import PageArgs
-from app.db.pagination import Listing, Page
+from app.db.pagination import KeysetList, Page
 from app.graphql.context import Context
 
 NodeType = TypeVar("NodeType")
@@ -108,10 +108,10 @@ async def listing_connection(
     context: Context,
     args: PageArgs,
     *,
-    listing: Callable[[AsyncSession], Listing[R]],
+    listing: Callable[[AsyncSession], KeysetList[R]],
     node: Callable[[R], NodeType],
 ) -> Connection[NodeType]:
-    """`keyset_connection` of a repository's `Listing`: the page `args` ask for, and its
+    """`keyset_connection` of a repository's `KeysetList`: the page `args` ask for, and its
     count."""
 
     async def fetch(session: AsyncSession) -> Page[R]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.pagination import Listing, column_ordering
+from app.db.pagination import KeysetList, column_ordering
 from app.db.rows import Shape
 from app.orders.models import Order, OrderItem
 from app.orders.schemas import OrderFilterInput, OrderItemRow, OrderRow
@@ -57,7 +57,7 @@ class OrderRepository:
             items[item.order_id].append(item)
         return items
 
-    def listing(self, filters: OrderFilterInput) -> Listing[OrderRow]:
+    def listing(self, filters: OrderFilterInput) -> KeysetList[OrderRow]:
         statement = select(*ORDER.columns())
         if filters.user_id is not None:
             statement = statement.where(Order.user_id == filters.user_id)
@@ -67,4 +67,4 @@ class OrderRepository:
             statement = statement.where(Order.created_at >= filters.created_after)
         if filters.created_before is not None:
             statement = statement.where(Order.created_at <= filters.created_before)
-        return Listing(self.session, statement, NEWEST_FIRST, ORDER.of)
+        return KeysetList(self.session, statement, NEWEST_FIRST, ORDER.of)

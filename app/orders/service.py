@@ -12,7 +12,7 @@ from app.books.repository import Stock
 from app.cart import service as cart_service
 from app.core.config import Settings
 from app.core.errors import AppError, ConflictError, ErrorCode, GlobalRef, NotFoundError
-from app.db.pagination import Listing
+from app.db.pagination import KeysetList
 from app.inventory import service as inventory
 from app.inventory.schemas import OrderLine, StockRow
 from app.orders.models import Order, OrderStatus
@@ -151,7 +151,7 @@ async def items_of(
     return await OrderRepository(session).items_of(order_ids) if order_ids else {}
 
 
-def orders(session: AsyncSession, *, filters: OrderFilterInput | None) -> Listing[OrderRow]:
+def orders(session: AsyncSession, *, filters: OrderFilterInput | None) -> KeysetList[OrderRow]:
     """Orders, newest first, as `filters` select them (None: every order)."""
     return OrderRepository(session).listing(filters or OrderFilterInput())
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books.models import Book
-from app.db.pagination import Listing, column_ordering
+from app.db.pagination import KeysetList, column_ordering
 from app.db.rows import Shape
 from app.prebooks.models import QUEUE_ORDER, Prebook, PrebookStatus
 from app.prebooks.schemas import PrebookRow
@@ -79,7 +79,7 @@ class PrebookRepository:
 
     def listing(
         self, *, user_id: int | None, book_id: int | None, status: PrebookStatus | None
-    ) -> Listing[PrebookRow]:
+    ) -> KeysetList[PrebookRow]:
         statement = select(*PREBOOK.columns())
         if user_id is not None:
             statement = statement.where(Prebook.user_id == user_id)
@@ -87,7 +87,7 @@ class PrebookRepository:
             statement = statement.where(Prebook.book_id == book_id)
         if status is not None:
             statement = statement.where(Prebook.status == status)
-        return Listing(self.session, statement, NEWEST_FIRST, PREBOOK.of)
+        return KeysetList(self.session, statement, NEWEST_FIRST, PREBOOK.of)
 
     async def books_ready_to_serve(self, today: date) -> list[int]:
         """Released, live books with someone waiting and copies in stock (for the cron)."""

@@ -19,7 +19,7 @@ from app.core.errors import (
     NotFoundError,
     ValidationFailed,
 )
-from app.db.pagination import Listing
+from app.db.pagination import KeysetList
 from app.inventory import service as inventory
 from app.prebooks.models import MAX_PREBOOK_QUANTITY, Prebook, PrebookStatus
 from app.prebooks.repository import PrebookRepository
@@ -138,7 +138,7 @@ def prebooks(
     user_id: int | None,
     book_id: int | None,
     status: PrebookStatus | None,
-) -> Listing[PrebookRow]:
+) -> KeysetList[PrebookRow]:
     """Newest first: one user's prebooks, or (user_id None, admins) anyone's."""
     return PrebookRepository(session).listing(user_id=user_id, book_id=book_id, status=status)
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books.models import Book
 from app.books.repository import BOOK, Stock, book_columns
-from app.db.pagination import Listing, column_ordering
+from app.db.pagination import KeysetList, column_ordering
 from app.users.models import User
 from app.wishlist.models import WishlistItem
 from app.wishlist.schemas import WishlistItemRow
@@ -79,9 +79,9 @@ class WishlistRepository:
         )
         return {row.item_id: _item(row) for row in await self.session.execute(statement)}
 
-    def listing(self, user_id: int, stock: Stock) -> Listing[WishlistItemRow]:
+    def listing(self, user_id: int, stock: Stock) -> KeysetList[WishlistItemRow]:
         statement = self._items(stock).where(WishlistItem.user_id == user_id)
-        return Listing(self.session, statement, NEWEST_FIRST, _item)
+        return KeysetList(self.session, statement, NEWEST_FIRST, _item)
 
     async def count(self, user_id: int) -> int:
         """Every item, those of archived books included."""

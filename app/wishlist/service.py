@@ -10,7 +10,7 @@ from app.books import service as books_service
 from app.books.repository import Stock
 from app.cart import service as cart_service
 from app.core.errors import AppError, ErrorCode, NotFoundError
-from app.db.pagination import Listing
+from app.db.pagination import KeysetList
 from app.users.schemas import Viewer
 from app.wishlist.models import MAX_WISHLIST_ITEMS
 from app.wishlist.repository import WishlistRepository
@@ -72,7 +72,7 @@ async def move_to_cart(
     await wishlist.remove(user_id, book_id)
 
 
-def items(session: AsyncSession, *, user_id: int, stock: Stock) -> Listing[WishlistItemRow]:
+def items(session: AsyncSession, *, user_id: int, stock: Stock) -> KeysetList[WishlistItemRow]:
     """Newest first, without the items of archived books."""
     return WishlistRepository(session).listing(user_id, stock)
 
