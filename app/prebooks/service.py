@@ -80,13 +80,12 @@ async def cancel(
 ) -> list[Prebook]:
     """Cancel a waiting prebook of yours (admins: anyone's). The prebooks behind it that
     now fit in the held copies are served at once (the prebooks served)."""
-    prebooks = PrebookRepository(session)
-    found = (await prebooks.get_rows([prebook_id])).get(prebook_id)
-    if found is None or not (viewer.is_admin or found.user_id == viewer.id):
+    found = (await get_prebooks(session, [prebook_id], viewer)).get(prebook_id)
+    if found is None:
         raise prebook_not_found()
     # Book first, then the prebook: the order restocks lock them in.
     await inventory.lock(session, [found.book_id])
-    prebook = await prebooks.lock(prebook_id)
+    prebook = await PrebookRepository(session).lock(prebook_id)
     assert prebook is not None  # prebooks are never deleted
     if prebook.status is not PrebookStatus.PENDING:
         raise AppError(
