@@ -7,8 +7,9 @@ Alembic migrations can refer to (and drop) them by name.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, Enum, MetaData, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -25,6 +26,14 @@ def violated_constraint(error: IntegrityError) -> str | None:
     """The name of the constraint a statement violated, as the server reported it (these
     names come from the convention above)."""
     return getattr(error.orig.__cause__, "constraint_name", None) if error.orig else None
+
+
+def string_enum(enum: type[StrEnum], name: str) -> Enum:
+    """The column type of a status-like enum: VARCHAR(16) with a CHECK constraint `name`
+    on its values (not a native PostgreSQL enum type)."""
+    return Enum(
+        enum, name=name, native_enum=False, create_constraint=True, length=16, validate_strings=True
+    )
 
 
 class Base(DeclarativeBase):

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, func, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -46,6 +47,13 @@ class Ordering:
     def columns(self) -> list[ColumnElement[Any]]:
         """The sort expressions, labelled, for the select list."""
         return [key.expression.label(key.label) for key in self.keys]
+
+
+def column_ordering(name: str, *columns: InstrumentedAttribute[Any], descending: bool) -> Ordering:
+    """An ordering by model columns (the last one unique), each selected as `sort_<column>`
+    and read back from cursors as the column's Python type."""
+    keys = (SortKey(column, f"sort_{column.key}", column.type.python_type) for column in columns)
+    return Ordering(name, tuple(keys), descending)
 
 
 @dataclass(frozen=True)
@@ -90,11 +98,13 @@ def apply_keyset(statement: Select[Any], ordering: Ordering, page: PageRequest) 
     """Add the cursor conditions, the order and the limit (one extra row tells whether
     there is more)."""
     statement = _after_and_before(statement, ordering, page)
+    return statement.order_by(*_sort(ordering, page)).limit(page.limit + 1)
+
+
+def _sort(ordering: Ordering, page: PageRequest) -> list[ColumnElement[Any]]:
+    """The ordering's keys, reversed for a page read from the end."""
     reverse = ordering.descending != page.from_end
-    statement = statement.order_by(
-        *(key.expression.desc() if reverse else key.expression.asc() for key in ordering.keys)
-    )
-    return statement.limit(page.limit + 1)
+    return [key.expression.desc() if reverse else key.expression.asc() for key in ordering.keys]
 
 
 def to_page(
@@ -115,6 +125,27 @@ def to_page(
             items, cursors, has_next_page=page.before is not None, has_previous_page=has_more
         )
     return Page(items, cursors, has_next_page=has_more, has_previous_page=page.after is not None)
+
+
+@dataclass(frozen=True, eq=False)
+class KeysetList(Generic[T]):
+    """A list as its repository defines it, once: `statement` selects the items' columns,
+    filtered. Read a keyset page at a time, and counted over the same statement, so the
+    count always agrees with the pages."""
+
+    session: AsyncSession
+    statement: Select[Any]
+    ordering: Ordering
+    make: Callable[[Any], T]
+
+    async def page(self, page: PageRequest) -> Page[T]:
+        statement = self.statement.add_columns(*self.ordering.columns())
+        result = await self.session.execute(apply_keyset(statement, self.ordering, page))
+        return to_page(result.all(), self.ordering, page, self.make)
+
+    async def count(self) -> int:
+        statement = self.statement.with_only_columns(func.count(), maintain_column_froms=True)
+        return int(await self.session.scalar(statement) or 0)
 
 
 def _encode_value(value: Any) -> Any:
@@ -191,13 +222,7 @@ def apply_keyset_per_group(
     nested connections such as every listed author's first books. `statement` must select
     `group` labelled "group_key" and the ordering's columns."""
     statement = _after_and_before(statement, ordering, page)
-    reverse = ordering.descending != page.from_end
-    position = func.row_number().over(
-        partition_by=group,
-        order_by=[
-            key.expression.desc() if reverse else key.expression.asc() for key in ordering.keys
-        ],
-    )
+    position = func.row_number().over(partition_by=group, order_by=_sort(ordering, page))
     ranked = statement.add_columns(position.label("position_in_group")).subquery()
     return (
         select(ranked)

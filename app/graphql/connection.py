@@ -11,12 +11,13 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.paging import PageArgs
-from app.db.pagination import Page
+from app.db.pagination import KeysetList, Page
 from app.graphql.context import Context
 
 NodeType = TypeVar("NodeType")
 R = TypeVar("R")
-_RELAY_ARGUMENTS = {
+# The Relay arguments, in the order of PageArgs' fields.
+RELAY_ARGUMENTS = {
     "first": int | None,
     "after": str | None,
     "last": int | None,
@@ -103,6 +104,25 @@ async def keyset_connection(
     return Connection.from_page(page, [node(item) for item in page.items], total)
 
 
+async def listing_connection(
+    context: Context,
+    args: PageArgs,
+    *,
+    listing: Callable[[AsyncSession], KeysetList[R]],
+    node: Callable[[R], NodeType],
+) -> Connection[NodeType]:
+    """`keyset_connection` of a repository's `KeysetList`: the page `args` ask for, and its
+    count."""
+
+    async def fetch(session: AsyncSession) -> Page[R]:
+        rows = listing(session)
+        return await rows.page(args.request(rows.ordering))
+
+    return await keyset_connection(
+        context, fetch=fetch, count=lambda session: listing(session).count(), node=node
+    )
+
+
 def paginated(resolver: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
     """The Relay arguments of a list field, declared once: the resolver takes `page:
     PageArgs`, and the schema shows `first`/`after`/`last`/`before` in its place."""
@@ -112,12 +132,12 @@ def paginated(resolver: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[
         if parameter.name != "page":
             parameters.append(parameter)
             continue
-        for name, annotation in _RELAY_ARGUMENTS.items():
+        for name, annotation in RELAY_ARGUMENTS.items():
             parameters.append(parameter.replace(name=name, default=None, annotation=annotation))
 
     @functools.wraps(resolver)
     async def with_page(*args: Any, **kwargs: Any) -> R:
-        values = [kwargs.pop(name, None) for name in _RELAY_ARGUMENTS]
+        values = [kwargs.pop(name, None) for name in RELAY_ARGUMENTS]
         return await resolver(*args, page=PageArgs(*values), **kwargs)
 
     del with_page.__wrapped__  # Strawberry reads the signature below, not the resolver's

@@ -13,6 +13,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
+    Node,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -39,24 +40,20 @@ def mutation_limits_rule(max_root_fields: int) -> type[ASTValidationRule]:
                 return
             names = list(_root_fields(node.selection_set, self.context, set()))
             if len(names) > max_root_fields:
-                self.report_error(
-                    GraphQLError(
-                        f"At most {max_root_fields} mutations per request ({len(names)} sent)",
-                        node,
-                        extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value},
-                    )
-                )
+                message = f"At most {max_root_fields} mutations per request ({len(names)} sent)"
+                self.report_error(_too_complex(message, node))
             for name in sorted(ONCE_PER_REQUEST):
                 if names.count(name) > 1:
-                    self.report_error(
-                        GraphQLError(
-                            f"`{name}` may appear only once per request",
-                            node,
-                            extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value},
-                        )
-                    )
+                    message = f"`{name}` may appear only once per request"
+                    self.report_error(_too_complex(message, node))
 
     return MutationLimits
+
+
+def _too_complex(message: str, node: Node | None = None, **extensions: object) -> GraphQLError:
+    return GraphQLError(
+        message, node, extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value, **extensions}
+    )
 
 
 def _root_fields(
@@ -123,12 +120,8 @@ def document_limits_rule(settings: Settings) -> type[ASTValidationRule]:
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
             if expanded_fields(context.document, cap=limit) > limit:
-                self.report_error(
-                    GraphQLError(
-                        f"The query is too large: its fragments expand to over {limit} fields",
-                        extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value, "limit": limit},
-                    )
-                )
+                message = f"The query is too large: its fragments expand to over {limit} fields"
+                self.report_error(_too_complex(message, limit=limit))
                 return
             depth(context)  # these rules do their whole check when they are created
             aliases(context)

@@ -10,14 +10,10 @@ service call as the `books` resolver (the same SQL, three statements) and builds
 straight from the result, in selection order. The suite compares it byte for byte with the
 regular path.
 
-What a plan renders is derived from the schema, never restated: a field without a
-resolver is read from the attribute Strawberry reads (its Python name), a resolver field
-from the `prefetched_<name>` attribute the look-ahead fills in, or by calling it when it
-takes nothing but the object (awaited before rendering, on the connection only); values
-are completed by their GraphQL type (nullability, lists, the scalar's or enum's own
-output coercion). Anything else (arguments below `books`, permission checks, fragments,
-directives, interfaces, a token, an error) takes the regular path, which also produces
-every error response.
+What a plan renders is derived from the schema, never restated: each field is read as
+Strawberry reads it (`_Compiler.field`) and completed by its GraphQL type. Anything else
+(arguments below `books`, permission checks, fragments, directives, interfaces, a token,
+an error) takes the regular path, which also produces every error response.
 """
 
 from __future__ import annotations
@@ -55,6 +51,7 @@ from app.core.config import Environment, Settings
 from app.core.errors import AppError
 from app.core.paging import PageArgs
 from app.db.session import Database, DatabaseFeatures, is_database_unavailable
+from app.graphql.connection import RELAY_ARGUMENTS
 from app.graphql.context import Context
 from app.graphql.cost import operation_cost
 from app.graphql.documents import Operation
@@ -310,12 +307,7 @@ class CatalogFastPath:
                 context,
                 filters=_filters(arguments.get("filter")),
                 order=_order(arguments.get("orderBy")),
-                args=PageArgs(
-                    arguments.get("first"),
-                    arguments.get("after"),
-                    arguments.get("last"),
-                    arguments.get("before"),
-                ),
+                args=PageArgs(*(arguments.get(name) for name in RELAY_ARGUMENTS)),
                 wanted=plan.wanted,
             )
             awaited: dict[object, Any] = {}

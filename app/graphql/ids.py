@@ -21,12 +21,6 @@ def decode_id(value: str, type_name: str, *, field: str) -> int:
         raise ValidationFailed(f"`{field}` {error}", field=field) from None
 
 
-def decode_ids(values: list[str], type_name: str, *, field: str, max_items: int) -> list[int]:
-    if len(values) > max_items:
-        raise ValidationFailed(f"`{field}` takes at most {max_items} IDs", field=field)
-    return [decode_id(value, type_name, field=f"{field}.{i}") for i, value in enumerate(values)]
-
-
 def encode_id(type_name: str, node_id: int) -> str:
     return str(relay.GlobalID(type_name=type_name, node_id=str(node_id)))
 

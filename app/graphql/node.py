@@ -37,21 +37,30 @@ def global_id(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(encode_id(type_name, pk))
 
 
+async def viewers_rows(
+    context: Context,
+    ids: list[int],
+    fetch: Callable[[AsyncSession, list[int], Viewer], Awaitable[Mapping[int, R]]],
+) -> list[R | None]:
+    """Rows only signed-in users see, in the order of `ids`: None for an anonymous caller
+    and for whatever `fetch` leaves out (someone else's)."""
+    viewer = await context.optional_viewer()
+    if viewer is None:
+        return [None] * len(ids)
+    async with context.session() as session:
+        found = await fetch(session, ids, viewer)
+    return [found.get(i) for i in ids]
+
+
 async def viewers_nodes(
     info: Info[Context, None],
     node_ids: Iterable[str],
     fetch: Callable[[AsyncSession, list[int], Viewer], Awaitable[Mapping[int, R]]],
     build: Callable[[R], N],
 ) -> list[N | None]:
-    """`resolve_nodes` of a type only signed-in users see: null for an anonymous caller
-    and for whatever `fetch` leaves out (someone else's)."""
-    ids = [int(node_id) for node_id in node_ids]
-    viewer = await info.context.optional_viewer()
-    if viewer is None:
-        return [None] * len(ids)
-    async with info.context.session() as session:
-        found = await fetch(session, ids, viewer)
-    return [build(found[i]) if i in found else None for i in ids]
+    """`resolve_nodes` of a type only signed-in users see (`viewers_rows`)."""
+    rows = await viewers_rows(info.context, [int(node_id) for node_id in node_ids], fetch)
+    return [None if row is None else build(row) for row in rows]
 
 
 class ResolvableNode(Protocol):

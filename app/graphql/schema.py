@@ -95,9 +95,7 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> Schema:
-    mutation: type | None = None
-    if MUTATIONS:
-        mutation = strawberry.type(type("Mutation", MUTATIONS, {}), description="Write operations.")
+    mutation = strawberry.type(type("Mutation", MUTATIONS, {}), description="Write operations.")
     cost_limit, environment = settings.graphql_max_cost, settings.env
     schema = Schema(
         query=Query,

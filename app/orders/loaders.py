@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.graphql.loaders import ContextLoader
+from app.graphql.node import viewers_rows
 from app.orders import service as orders_service
 from app.orders.schemas import OrderItemRow, OrderRow
 
@@ -20,9 +21,4 @@ class OrderLoader(ContextLoader[int, OrderRow | None]):
     """Orders by id that the signed-in user may see (theirs; any for admins)."""
 
     async def batch_load_fn(self, keys: list[int]) -> list[OrderRow | None]:
-        viewer = await self.context.optional_viewer()
-        if viewer is None:
-            return [None] * len(keys)
-        async with self.context.session() as session:
-            found = await orders_service.get_orders(session, keys, viewer)
-        return [found.get(key) for key in keys]
+        return await viewers_rows(self.context, keys, orders_service.get_orders)

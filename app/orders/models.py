@@ -10,7 +10,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
-    Enum,
     ForeignKey,
     Identity,
     Index,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.addresses.models import PostalAddress, address_columns
-from app.db.base import Base, TimestampMixin
+from app.db.base import Base, TimestampMixin, string_enum
 
 
 class OrderStatus(StrEnum):
@@ -47,16 +46,7 @@ class Order(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
-    status: Mapped[OrderStatus] = mapped_column(
-        Enum(
-            OrderStatus,
-            name="order_status",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            validate_strings=True,
-        )
-    )
+    status: Mapped[OrderStatus] = mapped_column(string_enum(OrderStatus, "order_status"))
     subtotal: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(3))

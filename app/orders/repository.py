@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
-from app.db.pagination import Ordering, Page, PageRequest, SortKey, apply_keyset, to_page
+from app.db.pagination import KeysetList, column_ordering
 from app.db.rows import Shape
-from app.orders.models import Order, OrderItem, OrderStatus
-from app.orders.schemas import OrderItemRow, OrderRow
+from app.orders.models import Order, OrderItem
+from app.orders.schemas import OrderFilterInput, OrderItemRow, OrderRow
 
-NEWEST_FIRST = Ordering(
-    "CREATED_AT:DESC",
-    (SortKey(Order.created_at, "sort_created_at", datetime), SortKey(Order.id, "sort_id", int)),
-    descending=True,
-)
+NEWEST_FIRST = column_ordering("CREATED_AT:DESC", Order.created_at, Order.id, descending=True)
 ORDER = Shape(OrderRow, Order)
 ITEM = Shape(OrderItemRow, OrderItem)
 
@@ -64,32 +57,14 @@ class OrderRepository:
             items[item.order_id].append(item)
         return items
 
-    def _conditions(
-        self,
-        *,
-        user_id: int | None,
-        status: OrderStatus | None,
-        created_after: datetime | None,
-        created_before: datetime | None,
-    ) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
-        if user_id is not None:
-            conditions.append(Order.user_id == user_id)
-        if status is not None:
-            conditions.append(Order.status == status)
-        if created_after is not None:
-            conditions.append(Order.created_at >= created_after)
-        if created_before is not None:
-            conditions.append(Order.created_at <= created_before)
-        return conditions
-
-    async def list_page(self, page: PageRequest, **filters: Any) -> Page[OrderRow]:
-        statement = select(*ORDER.columns(), *NEWEST_FIRST.columns()).where(
-            *self._conditions(**filters)
-        )
-        rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
-        return to_page(rows, NEWEST_FIRST, page, ORDER.of)
-
-    async def count(self, **filters: Any) -> int:
-        statement = select(func.count()).select_from(Order).where(*self._conditions(**filters))
-        return int(await self.session.scalar(statement) or 0)
+    def listing(self, filters: OrderFilterInput) -> KeysetList[OrderRow]:
+        statement = select(*ORDER.columns())
+        if filters.user_id is not None:
+            statement = statement.where(Order.user_id == filters.user_id)
+        if filters.status is not None:
+            statement = statement.where(Order.status == filters.status)
+        if filters.created_after is not None:
+            statement = statement.where(Order.created_at >= filters.created_after)
+        if filters.created_before is not None:
+            statement = statement.where(Order.created_at <= filters.created_before)
+        return KeysetList(self.session, statement, NEWEST_FIRST, ORDER.of)

@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.core.paging import PageArgs
-from app.graphql.connection import Connection, keyset_connection, paginated
+from app.graphql.connection import Connection, listing_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.inputs import parse_input
@@ -22,25 +22,6 @@ async def _order(context: Context, order_id: int) -> Order:
     """The order as the viewer (signed in: every caller is under a permission) may see it."""
     async with context.session() as session:
         return Order.from_row(await orders_service.get_order(session, order_id, context.viewer))
-
-
-async def _orders_page(
-    context: Context,
-    *,
-    user_id: int | None,
-    filters: OrderFilterInput | None,
-    args: PageArgs,
-) -> Connection[Order]:
-    return await keyset_connection(
-        context,
-        fetch=lambda session: orders_service.list_orders(
-            session, user_id=user_id, filters=filters, args=args
-        ),
-        count=lambda session: orders_service.count_orders(
-            session, user_id=user_id, filters=filters
-        ),
-        node=Order.from_row,
-    )
 
 
 @strawberry.type
@@ -62,9 +43,12 @@ class OrdersQuery:
         page: PageArgs = PageArgs(),
         status: OrderStatus | None = None,
     ) -> Connection[Order] | None:
-        filters = OrderFilterInput(status=status)
-        return await _orders_page(
-            info.context, user_id=info.context.viewer.id, filters=filters, args=page
+        filters = OrderFilterInput(status=status, user_id=info.context.viewer.id)
+        return await listing_connection(
+            info.context,
+            page,
+            listing=lambda session: orders_service.orders(session, filters=filters),
+            node=Order.from_row,
         )
 
     @strawberry.field(
@@ -78,7 +62,12 @@ class OrdersQuery:
         filter: OrderFilter | None = None,
     ) -> Connection[Order] | None:
         filters = parse_input(OrderFilterInput, filter, field="filter") if filter else None
-        return await _orders_page(info.context, user_id=None, filters=filters, args=page)
+        return await listing_connection(
+            info.context,
+            page,
+            listing=lambda session: orders_service.orders(session, filters=filters),
+            node=Order.from_row,
+        )
 
 
 @strawberry.type

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,12 +13,11 @@ from app.cart import service as cart_service
 from app.cart.schemas import CartOwner
 from app.core.config import Settings
 from app.core.errors import AppError, ConflictError, ErrorCode, GlobalRef, NotFoundError
-from app.core.paging import PageArgs
-from app.db.pagination import Page
+from app.db.pagination import KeysetList
 from app.inventory import service as inventory
 from app.inventory.schemas import OrderLine, StockRow
 from app.orders.models import Order, OrderStatus
-from app.orders.repository import NEWEST_FIRST, OrderRepository
+from app.orders.repository import OrderRepository
 from app.orders.schemas import CheckoutData, OrderFilterInput, OrderItemRow, OrderRow
 from app.users.schemas import Viewer
 
@@ -154,32 +152,9 @@ async def items_of(
     return await OrderRepository(session).items_of(order_ids) if order_ids else {}
 
 
-def _filters(user_id: int | None, filters: OrderFilterInput | None) -> dict[str, Any]:
-    filters = filters or OrderFilterInput()
-    return {
-        "user_id": user_id if user_id is not None else filters.user_id,
-        "status": filters.status,
-        "created_after": filters.created_after,
-        "created_before": filters.created_before,
-    }
-
-
-async def list_orders(
-    session: AsyncSession,
-    *,
-    user_id: int | None,
-    filters: OrderFilterInput | None,
-    args: PageArgs,
-) -> Page[OrderRow]:
-    """A page of orders, newest first: one user's, or (user_id None, admins) anyone's."""
-    page = args.request(NEWEST_FIRST)
-    return await OrderRepository(session).list_page(page, **_filters(user_id, filters))
-
-
-async def count_orders(
-    session: AsyncSession, *, user_id: int | None, filters: OrderFilterInput | None
-) -> int:
-    return await OrderRepository(session).count(**_filters(user_id, filters))
+def orders(session: AsyncSession, *, filters: OrderFilterInput | None) -> KeysetList[OrderRow]:
+    """Orders, newest first, as `filters` select them (None: every order)."""
+    return OrderRepository(session).listing(filters or OrderFilterInput())
 
 
 async def _change_status(

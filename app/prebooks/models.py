@@ -10,7 +10,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
-    Enum,
     ForeignKey,
     Identity,
     Index,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.addresses.models import PostalAddress, address_columns
-from app.db.base import Base, TimestampMixin
+from app.db.base import Base, TimestampMixin, string_enum
 
 MAX_PREBOOK_QUANTITY = 10
 PENDING = text("status = 'PENDING'")
@@ -56,15 +55,7 @@ class Prebook(TimestampMixin, Base):
     book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="RESTRICT"))
     quantity: Mapped[int] = mapped_column(Integer)
     status: Mapped[PrebookStatus] = mapped_column(
-        Enum(
-            PrebookStatus,
-            name="prebook_status",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            validate_strings=True,
-        ),
-        default=PrebookStatus.PENDING,
+        string_enum(PrebookStatus, "prebook_status"), default=PrebookStatus.PENDING
     )
     # The price guarantee: the order is priced at the lower of this and the price on the
     # day it is served.

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from app.books.models import Book
-from app.db.pagination import Ordering, Page, PageRequest, SortKey, apply_keyset, to_page
+from app.db.pagination import KeysetList, column_ordering
 from app.db.rows import Shape
 from app.prebooks.models import QUEUE_ORDER, Prebook, PrebookStatus
 from app.prebooks.schemas import PrebookRow
 
-NEWEST_FIRST = Ordering(
-    "CREATED_AT:DESC",
-    (SortKey(Prebook.created_at, "sort_created_at", datetime), SortKey(Prebook.id, "sort_id", int)),
-    descending=True,
-)
+NEWEST_FIRST = column_ordering("CREATED_AT:DESC", Prebook.created_at, Prebook.id, descending=True)
 PREBOOK = Shape(PrebookRow, Prebook)
 
 
@@ -83,27 +77,17 @@ class PrebookRepository:
         )
         return {prebook_id: int(position) for prebook_id, position in result}
 
-    def _conditions(
+    def listing(
         self, *, user_id: int | None, book_id: int | None, status: PrebookStatus | None
-    ) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
+    ) -> KeysetList[PrebookRow]:
+        statement = select(*PREBOOK.columns())
         if user_id is not None:
-            conditions.append(Prebook.user_id == user_id)
+            statement = statement.where(Prebook.user_id == user_id)
         if book_id is not None:
-            conditions.append(Prebook.book_id == book_id)
+            statement = statement.where(Prebook.book_id == book_id)
         if status is not None:
-            conditions.append(Prebook.status == status)
-        return conditions
-
-    async def list_page(self, page: PageRequest, **filters: Any) -> Page[PrebookRow]:
-        statement = select(*PREBOOK.columns(), *NEWEST_FIRST.columns())
-        statement = statement.where(*self._conditions(**filters))
-        rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
-        return to_page(rows, NEWEST_FIRST, page, PREBOOK.of)
-
-    async def count(self, **filters: Any) -> int:
-        statement = select(func.count()).select_from(Prebook).where(*self._conditions(**filters))
-        return int(await self.session.scalar(statement) or 0)
+            statement = statement.where(Prebook.status == status)
+        return KeysetList(self.session, statement, NEWEST_FIRST, PREBOOK.of)
 
     async def books_ready_to_serve(self, today: date) -> list[int]:
         """Released, live books with someone waiting and copies in stock (for the cron)."""

@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from app.books.resolvers import book_by_id
 from app.core.paging import PageArgs
-from app.graphql.connection import Connection, keyset_connection, paginated
+from app.graphql.connection import Connection, listing_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.inputs import parse_input
@@ -18,26 +18,6 @@ from app.prebooks.models import Prebook as PrebookModel
 from app.prebooks.models import PrebookStatus
 from app.prebooks.schemas import PrebookInput
 from app.prebooks.types import Prebook, RestockResult
-
-
-async def _page(
-    context: Context,
-    *,
-    user_id: int | None,
-    book_id: int | None,
-    status: PrebookStatus | None,
-    args: PageArgs,
-) -> Connection[Prebook]:
-    return await keyset_connection(
-        context,
-        fetch=lambda session: prebooks_service.list_prebooks(
-            session, user_id=user_id, book_id=book_id, status=status, args=args
-        ),
-        count=lambda session: prebooks_service.count_prebooks(
-            session, user_id=user_id, book_id=book_id, status=status
-        ),
-        node=Prebook.from_row,
-    )
 
 
 async def _result(
@@ -59,8 +39,14 @@ class PrebooksQuery:
         page: PageArgs = PageArgs(),
         status: PrebookStatus | None = None,
     ) -> Connection[Prebook] | None:
-        viewer = info.context.viewer
-        return await _page(info.context, user_id=viewer.id, book_id=None, status=status, args=page)
+        return await listing_connection(
+            info.context,
+            page,
+            listing=lambda session: prebooks_service.prebooks(
+                session, user_id=info.context.viewer.id, book_id=None, status=status
+            ),
+            node=Prebook.from_row,
+        )
 
     @strawberry.field(
         description="Everyone's prebooks, newest first (admins).", permission_classes=[IsAdmin]
@@ -74,7 +60,14 @@ class PrebooksQuery:
         page: PageArgs = PageArgs(),
     ) -> Connection[Prebook] | None:
         book = decode_id(book_id, "Book", field="bookId") if book_id is not None else None
-        return await _page(info.context, user_id=None, book_id=book, status=status, args=page)
+        return await listing_connection(
+            info.context,
+            page,
+            listing=lambda session: prebooks_service.prebooks(
+                session, user_id=None, book_id=book, status=status
+            ),
+            node=Prebook.from_row,
+        )
 
 
 @strawberry.type

@@ -19,11 +19,10 @@ from app.core.errors import (
     NotFoundError,
     ValidationFailed,
 )
-from app.core.paging import PageArgs
-from app.db.pagination import Page
+from app.db.pagination import KeysetList
 from app.inventory import service as inventory
 from app.prebooks.models import MAX_PREBOOK_QUANTITY, Prebook, PrebookStatus
-from app.prebooks.repository import NEWEST_FIRST, PrebookRepository
+from app.prebooks.repository import PrebookRepository
 from app.prebooks.schemas import PrebookData, PrebookRow
 from app.users.schemas import Viewer
 
@@ -65,19 +64,15 @@ async def create(
     )
     prebooks = PrebookRepository(session)
     if not await prebooks.add(prebook):
+        pending = await prebooks.pending_of(viewer.id, book.id)  # None if cancelled meanwhile
         raise ConflictError(
             "You already have a waiting prebook for this book",
             code=ErrorCode.PREBOOK_ALREADY_EXISTS,
             field="input.bookId",
-            extensions={"prebookId": await _pending_ref(prebooks, viewer.id, book.id)},
+            extensions={"prebookId": None if pending is None else GlobalRef("Prebook", pending)},
         )
     await inventory.hold(session, book.id, data.quantity)
     return prebook
-
-
-async def _pending_ref(prebooks: PrebookRepository, user_id: int, book_id: int) -> GlobalRef | None:
-    pending = await prebooks.pending_of(user_id, book_id)
-    return GlobalRef("Prebook", pending) if pending is not None else None
 
 
 async def cancel(
@@ -85,13 +80,12 @@ async def cancel(
 ) -> list[Prebook]:
     """Cancel a waiting prebook of yours (admins: anyone's). The prebooks behind it that
     now fit in the held copies are served at once (the prebooks served)."""
-    prebooks = PrebookRepository(session)
-    found = (await prebooks.get_rows([prebook_id])).get(prebook_id)
-    if found is None or not (viewer.is_admin or found.user_id == viewer.id):
+    found = (await get_prebooks(session, [prebook_id], viewer)).get(prebook_id)
+    if found is None:
         raise prebook_not_found()
     # Book first, then the prebook: the order restocks lock them in.
     await inventory.lock(session, [found.book_id])
-    prebook = await prebooks.lock(prebook_id)
+    prebook = await PrebookRepository(session).lock(prebook_id)
     assert prebook is not None  # prebooks are never deleted
     if prebook.status is not PrebookStatus.PENDING:
         raise AppError(
@@ -137,33 +131,15 @@ async def books_ready_to_serve(session: AsyncSession, *, stock: Stock) -> list[i
     return await PrebookRepository(session).books_ready_to_serve(stock.today)
 
 
-def _filters(
-    user_id: int | None, book_id: int | None, status: PrebookStatus | None
-) -> dict[str, object]:
-    return {"user_id": user_id, "book_id": book_id, "status": status}
-
-
-async def list_prebooks(
+def prebooks(
     session: AsyncSession,
     *,
     user_id: int | None,
     book_id: int | None,
     status: PrebookStatus | None,
-    args: PageArgs,
-) -> Page[PrebookRow]:
+) -> KeysetList[PrebookRow]:
     """Newest first: one user's prebooks, or (user_id None, admins) anyone's."""
-    page = args.request(NEWEST_FIRST)
-    return await PrebookRepository(session).list_page(page, **_filters(user_id, book_id, status))
-
-
-async def count_prebooks(
-    session: AsyncSession,
-    *,
-    user_id: int | None,
-    book_id: int | None,
-    status: PrebookStatus | None,
-) -> int:
-    return await PrebookRepository(session).count(**_filters(user_id, book_id, status))
+    return PrebookRepository(session).listing(user_id=user_id, book_id=book_id, status=status)
 
 
 async def get_prebooks(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -12,18 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books.models import Book
 from app.books.repository import BOOK, Stock, book_columns
-from app.db.pagination import Ordering, Page, PageRequest, SortKey, apply_keyset, to_page
+from app.db.pagination import KeysetList, column_ordering
 from app.users.models import User
 from app.wishlist.models import WishlistItem
 from app.wishlist.schemas import WishlistItemRow
 
-NEWEST_FIRST = Ordering(
-    "ADDED_AT:DESC",
-    (
-        SortKey(WishlistItem.added_at, "sort_added_at", datetime),
-        SortKey(WishlistItem.id, "sort_id", int),
-    ),
-    descending=True,
+NEWEST_FIRST = column_ordering(
+    "ADDED_AT:DESC", WishlistItem.added_at, WishlistItem.id, descending=True
 )
 
 
@@ -86,26 +80,13 @@ class WishlistRepository:
         )
         return {row.item_id: _item(row) for row in await self.session.execute(statement)}
 
-    async def list_page(
-        self, user_id: int, stock: Stock, page: PageRequest
-    ) -> Page[WishlistItemRow]:
-        statement = self._items(stock).add_columns(*NEWEST_FIRST.columns())
-        statement = statement.where(WishlistItem.user_id == user_id)
-        rows = (await self.session.execute(apply_keyset(statement, NEWEST_FIRST, page))).all()
-        return to_page(rows, NEWEST_FIRST, page, _item)
+    def listing(self, user_id: int, stock: Stock) -> KeysetList[WishlistItemRow]:
+        statement = self._items(stock).where(WishlistItem.user_id == user_id)
+        return KeysetList(self.session, statement, NEWEST_FIRST, _item)
 
     async def count(self, user_id: int) -> int:
         """Every item, those of archived books included."""
         statement = select(func.count()).where(WishlistItem.user_id == user_id)
-        return int(await self.session.scalar(statement) or 0)
-
-    async def count_listed(self, user_id: int) -> int:
-        statement = (
-            select(func.count())
-            .select_from(WishlistItem)
-            .join(Book, Book.id == WishlistItem.book_id)
-            .where(WishlistItem.user_id == user_id, ~Book.is_archived)
-        )
         return int(await self.session.scalar(statement) or 0)
 
     async def which_listed(self, user_id: int, book_ids: Sequence[int]) -> set[int]:

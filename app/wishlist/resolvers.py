@@ -8,7 +8,7 @@ from strawberry.types import Info
 from app.cart.resolvers import change_cart
 from app.cart.types import Cart
 from app.core.paging import PageArgs
-from app.graphql.connection import Connection, keyset_connection, paginated
+from app.graphql.connection import Connection, listing_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
 from app.graphql.node import global_id
@@ -30,14 +30,12 @@ class WishlistQuery:
         page: PageArgs = PageArgs(),
     ) -> Connection[WishlistItem] | None:
         context = info.context
-        viewer = context.viewer
-        args = page
-        return await keyset_connection(
+        return await listing_connection(
             context,
-            fetch=lambda session: wishlist_service.list_items(
-                session, user_id=viewer.id, args=args, stock=context.stock
+            page,
+            listing=lambda session: wishlist_service.items(
+                session, user_id=context.viewer.id, stock=context.stock
             ),
-            count=lambda session: wishlist_service.count_items(session, user_id=viewer.id),
             node=WishlistItem.from_row,
         )
 

@@ -11,10 +11,10 @@ from app.books.repository import Stock
 from app.cart import service as cart_service
 from app.cart.schemas import CartOwner
 from app.core.errors import AppError, ErrorCode, NotFoundError
-from app.core.paging import PageArgs
-from app.db.pagination import Page
+from app.db.pagination import KeysetList
+from app.users.schemas import Viewer
 from app.wishlist.models import MAX_WISHLIST_ITEMS
-from app.wishlist.repository import NEWEST_FIRST, WishlistRepository
+from app.wishlist.repository import WishlistRepository
 from app.wishlist.schemas import WishlistItemRow
 
 
@@ -76,20 +76,16 @@ async def move_to_cart(
     await wishlist.remove(user_id, book_id)
 
 
-async def list_items(
-    session: AsyncSession, *, user_id: int, args: PageArgs, stock: Stock
-) -> Page[WishlistItemRow]:
-    return await WishlistRepository(session).list_page(user_id, stock, args.request(NEWEST_FIRST))
-
-
-async def count_items(session: AsyncSession, *, user_id: int) -> int:
-    return await WishlistRepository(session).count_listed(user_id)
+def items(session: AsyncSession, *, user_id: int, stock: Stock) -> KeysetList[WishlistItemRow]:
+    """Newest first, without the items of archived books."""
+    return WishlistRepository(session).listing(user_id, stock)
 
 
 async def get_items(
-    session: AsyncSession, *, user_id: int, ids: Sequence[int], stock: Stock
+    session: AsyncSession, ids: Sequence[int], viewer: Viewer, *, stock: Stock
 ) -> dict[int, WishlistItemRow]:
-    return await WishlistRepository(session).items_by_id(user_id, ids, stock) if ids else {}
+    """The viewer's own items among `ids`."""
+    return await WishlistRepository(session).items_by_id(viewer.id, ids, stock) if ids else {}
 
 
 async def listed_books(session: AsyncSession, *, user_id: int, book_ids: Sequence[int]) -> set[int]:

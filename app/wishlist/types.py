@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Self
@@ -36,12 +37,5 @@ class WishlistItem(Node):
         cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         """Only your own wishlist items resolve."""
-        stock = info.context.stock
-        return await viewers_nodes(
-            info,
-            node_ids,
-            lambda session, ids, viewer: wishlist_service.get_items(
-                session, user_id=viewer.id, ids=ids, stock=stock
-            ),
-            cls.from_row,
-        )
+        fetch = functools.partial(wishlist_service.get_items, stock=info.context.stock)
+        return await viewers_nodes(info, node_ids, fetch, cls.from_row)
