@@ -9,13 +9,13 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from app import __version__, health
 from app.core.config import Settings, get_settings
+from app.core.cors import Cors, cors_options
 from app.core.errors import INTERNAL_MESSAGE, AppError, ErrorCode, http_error_body
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
@@ -122,14 +122,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     _install_error_handlers(app)
 
     app.add_middleware(GraphQLMount, view=view)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.allowed_origins,
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Query-Cost"],
-        expose_headers=["X-Request-ID"],
-        max_age=600,
-    )
+    app.add_middleware(Cors, **cors_options(settings))
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
     return app
 
