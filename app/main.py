@@ -20,6 +20,7 @@ from app.core.errors import INTERNAL_MESSAGE, AppError, ErrorCode, http_error_bo
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
 from app.db.session import Database, DatabaseFeatures
+from app.graphql import ide
 from app.graphql.cache import CatalogChangeListener, ResponseCache
 from app.graphql.fastpath import CatalogFastPath
 from app.graphql.http import (
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         fast_path=CatalogFastPath(schema._schema, settings) if settings.catalog_fast_path else None,
     )
     app.include_router(health.router)
+    if settings.graphiql_enabled:
+        app.mount(ide.ASSETS_PATH, ide.assets(), name="graphiql")
     # Routed too, so that `/graphql/` redirects as Starlette does for every route; the
     # requests themselves reach the view through `GraphQLMount`.
     app.router.routes.append(Route(GRAPHQL_PATH, view))
