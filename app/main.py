@@ -9,17 +9,18 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from app import __version__, health
 from app.core.config import Settings, get_settings
+from app.core.cors import Cors, cors_options
 from app.core.errors import INTERNAL_MESSAGE, AppError, ErrorCode, http_error_body
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
 from app.db.session import Database, DatabaseFeatures
+from app.graphql import ide
 from app.graphql.cache import CatalogChangeListener, ResponseCache
 from app.graphql.fastpath import CatalogFastPath
 from app.graphql.http import (
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         fast_path=CatalogFastPath(schema._schema, settings) if settings.catalog_fast_path else None,
     )
     app.include_router(health.router)
+    if settings.graphiql_enabled:
+        app.mount(ide.ASSETS_PATH, ide.assets(), name="graphiql")
     # Routed too, so that `/graphql/` redirects as Starlette does for every route; the
     # requests themselves reach the view through `GraphQLMount`.
     app.router.routes.append(Route(GRAPHQL_PATH, view))
@@ -122,20 +125,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     _install_error_handlers(app)
 
     app.add_middleware(GraphQLMount, view=view)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.allowed_origins,
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=[
-            "Authorization",
-            "Content-Type",
-            "X-Request-ID",
-            "X-Query-Cost",
-            "X-Cart-Token",
-        ],
-        expose_headers=["X-Request-ID"],
-        max_age=600,
-    )
+    app.add_middleware(Cors, **cors_options(settings))
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
     return app
 

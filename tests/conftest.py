@@ -35,6 +35,7 @@ from app.main import create_app
 from app.users import service as users_service
 from app.users.schemas import NewAdminInput
 from bench.database import on_server
+from bench.servers import api_command, free_port, running, server_env
 from tests.books.factory import Catalog
 from tests.support import (
     PASSWORD,
@@ -201,3 +202,17 @@ def statements(database: Database) -> Iterator[StatementCounter]:
         yield counter
     finally:
         event.remove(engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture(scope="session")
+async def live_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A real server (`poetry run serve`) in development, GraphiQL on, on a free port."""
+    port = free_port()
+    env = server_env(
+        ENV="development", DATABASE_URL=database_url, RESPONSE_CACHE="false", LOG_FORMAT="text"
+    )
+    log = tmp_path_factory.mktemp("live-server") / "server.log"
+    async with running(api_command(port, 1), env, port, 1, log):
+        yield f"http://127.0.0.1:{port}"

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.core.config import Settings
+from app.core.config import Environment, Settings
 from app.db.session import Database
 from app.main import create_app
 from tests.proxy import DatabaseProxy
@@ -141,3 +141,57 @@ async def test_cors_allows_configured_origin_only(settings: Settings, app: FastA
         )
     assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
     assert "access-control-allow-origin" not in refused.headers
+
+
+async def preflights(settings: Settings, database: Database, *origins: str) -> list[httpx.Response]:
+    """A browser's preflight for a JSON POST to /graphql, from each origin."""
+    cors_app = create_app(settings, database=database)
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,authorization",
+    }
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=cors_app), base_url="http://t"
+    ) as client:
+        return [
+            await client.options("/graphql", headers={"Origin": origin, **preflight})
+            for origin in origins
+        ]
+
+
+async def test_development_allows_local_frontends(settings: Settings, app: FastAPI) -> None:
+    development = settings.model_copy(update={"env": Environment.DEVELOPMENT})
+    local = ["http://localhost:3000", "http://127.0.0.1:5173", "http://localhost"]
+    others = ["http://localhost.evil.example:3000", "https://localhost:3000", "http://10.0.0.1"]
+    answers = await preflights(development, app.state.database, *local, *others)
+    for origin, answer in zip(local, answers[: len(local)], strict=True):
+        assert answer.status_code == 200, (origin, answer.text)
+        assert answer.headers["access-control-allow-origin"] == origin
+    for origin, answer in zip(others, answers[len(local) :], strict=True):
+        assert answer.status_code == 400, origin
+        assert "access-control-allow-origin" not in answer.headers
+
+
+async def test_production_allows_only_allowed_origins(settings: Settings, app: FastAPI) -> None:
+    production = settings.model_copy(update={"env": Environment.PRODUCTION})
+    (refused,) = await preflights(production, app.state.database, "http://localhost:3000")
+    assert refused.status_code == 400
+    assert "access-control-allow-origin" not in refused.headers
+    listed = production.model_copy(update={"allowed_origins": ["http://localhost:3000"]})
+    (allowed,) = await preflights(listed, app.state.database, "http://localhost:3000")
+    assert allowed.headers["access-control-allow-origin"] == "http://localhost:3000"
+
+
+async def test_a_refused_preflight_answers_in_the_error_convention(
+    settings: Settings, app: FastAPI
+) -> None:
+    (refused,) = await preflights(settings, app.state.database, "https://evil.example")
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == "application/json"
+    body = refused.json()
+    assert body == {
+        "detail": "This cross-origin request is not allowed (refused: origin)",
+        "code": "CORS_NOT_ALLOWED",
+        "field": None,
+    }
+    assert "evil" not in refused.text  # the origin sent is not echoed

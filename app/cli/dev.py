@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import os
+import socket
 import sys
 from pathlib import Path
 
@@ -26,6 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-reload", action="store_true", help="don't restart on code changes")
     args = parser.parse_args(argv)
 
+    # First: the embedded database takes seconds to start, and a taken port would only
+    # show once everything else had run (as uvicorn's `[Errno 98]`).
+    ensure_port_free(args.host, args.port)
     url = resolve_database_url()
     ensure_reachable(url)
     migrations.upgrade(url)
@@ -38,8 +44,10 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         reload=not args.no_reload,
-        reload_dirs=[str(Path(__file__).resolve().parents[1])],
+        # Given without reload, uvicorn warns that it "will not reload".
+        reload_dirs=None if args.no_reload else [str(Path(__file__).resolve().parents[1])],
         log_level="info",
+        access_log=False,  # the app writes its own access lines (ACCESS_LOG)
     )
 
 
@@ -69,6 +77,19 @@ def ensure_reachable(url: str) -> None:
 
     try:
         asyncio.run(probe())
+    except (
+        asyncpg.InvalidAuthorizationSpecificationError,
+        asyncpg.InvalidPasswordError,
+    ) as error:
+        # Reached, but the login is refused (`role "bookstore" does not exist`, a wrong
+        # password, no pg_hba.conf entry): starting a server would not help.
+        print(
+            f"PostgreSQL at {where} refused the login in DATABASE_URL ({error}). Fix the "
+            "user name and password there, or unset DATABASE_URL (in the environment and "
+            ".env) to use the embedded PostgreSQL.",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         reason = str(error) or type(error).__name__
         print(
@@ -78,3 +99,68 @@ def ensure_reachable(url: str) -> None:
             file=sys.stderr,
         )
         raise SystemExit(1) from None
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Exit with one line saying what holds the port, and which port is free instead."""
+    try:
+        error = _bind_error(host, port)
+    except socket.gaierror as unknown:
+        print(f"Cannot serve on host {host!r}: {unknown.strerror}.", file=sys.stderr)
+        raise SystemExit(1) from None
+    if error is None:
+        return
+    if error.errno != errno.EADDRINUSE:
+        print(f"Cannot serve on {host}:{port}: {error.strerror}.", file=sys.stderr)
+        raise SystemExit(1)
+    holder = _listener_of(port)
+    who = holder or "another program"
+    spare = next((p for p in range(port + 1, port + 50) if _bind_error(host, p) is None), None)
+    instead = f"`poetry run dev --port {spare}`" if spare else "another `--port`"
+    print(
+        f"Port {port} on {host} is already in use by {who}. Stop it, or use {instead}.",
+        file=sys.stderr,
+    )
+    raise SystemExit(1)
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
+    """Why uvicorn could not bind to `host:port`, if it could not (binding as it does)."""
+    family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT by the last run is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            return error
+    return None
+
+
+def _listener_of(port: int) -> str | None:
+    """`pid N (command line)` of the process listening on `port`, where /proc tells (Linux,
+    and only for processes this user may inspect)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            listening = fields[3] == "0A"
+            if listening and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            descriptors = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in descriptors):
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                shown = command.decode(errors="replace").strip()
+                shown = shown if len(shown) <= 80 else shown[:79] + "…"
+                return f"pid {pid} ({shown})" if shown else f"pid {pid}"
+        except OSError:
+            continue
+    return None

@@ -47,6 +47,11 @@ class ErrorCode(StrEnum):
         "POST /graphql needs `Content-Type: application/json`.",
     )
     REQUEST_TOO_LARGE = ("REQUEST_TOO_LARGE", "The request body exceeds the size limit.")
+    CORS_NOT_ALLOWED = (
+        "CORS_NOT_ALLOWED",
+        "A browser's cross-origin preflight was refused: its origin is not in ALLOWED_ORIGINS, "
+        "or it asked for a method or header the API doesn't take.",
+    )
     PERSISTED_QUERY_NOT_FOUND = (
         "PERSISTED_QUERY_NOT_FOUND",
         "The server doesn't know this persisted-query hash yet: send the query text along "

@@ -32,6 +32,7 @@ from strawberry.types import ExecutionResult
 from app.core.config import Settings
 from app.core.errors import INTERNAL_MESSAGE, ErrorCode, http_error_body
 from app.core.request_context import current_record
+from app.graphql import ide
 from app.graphql.cache import ResponseCache
 from app.graphql.context import Context
 from app.graphql.documents import Operation
@@ -174,6 +175,9 @@ _INTERNAL_ERROR = Reply(
 )
 
 
+_IDE_HEADERS = ((b"content-security-policy", ide.CONTENT_SECURITY_POLICY.encode()),)
+
+
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
@@ -234,6 +238,11 @@ class GraphQLView(GraphQL[Context, None]):
             if reply.context is not None:
                 await reply.context.close()
 
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL from the project's own files (Strawberry's page needs a CDN)."""
+        return ide.PAGE
+
     async def get_context(self, request: Request | WebSocket, response: object = None) -> Context:
         context = Context(
             database=self.state.database, settings=self.settings, features=self.state.features
@@ -249,7 +258,9 @@ class GraphQLView(GraphQL[Context, None]):
             data = self._read_get(scope)
             if data is None:  # a browser wanting GraphiQL
                 return Reply(
-                    self.graphql_ide_html.encode(), content_type=b"text/html; charset=utf-8"
+                    self.graphql_ide_html.encode(),
+                    content_type=b"text/html; charset=utf-8",
+                    headers=_IDE_HEADERS,
                 )
         elif method == "OPTIONS":
             # Not a CORS preflight (the CORS middleware answers those): answered as

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -362,22 +363,37 @@ async def change_password(
     )
 
 
+class AdminOutcome(StrEnum):
+    """What `create_or_promote_admin` did."""
+
+    CREATED = "created"
+    PROMOTED = "promoted"  # was a customer
+    REACTIVATED = "reactivated"  # was a deactivated admin
+    ALREADY_ADMIN = "already_admin"  # was an active admin: only the password changed
+
+
 async def create_or_promote_admin(
     session: AsyncSession, settings: Settings, *, data: NewAdminInput
-) -> tuple[User, bool]:
-    """(the admin, whether the account was created rather than promoted)."""
+) -> tuple[User, AdminOutcome]:
+    """The admin, and what was done to get it (every existing account gets the new password)."""
     users = UserRepository(session)
     existing = await users.get_by_email(data.email)
     password_hash = await password_hasher(settings).hash(data.password)
     if existing is not None:
+        if existing.role is not UserRole.ADMIN:
+            outcome = AdminOutcome.PROMOTED
+        elif not existing.is_active:
+            outcome = AdminOutcome.REACTIVATED
+        else:
+            outcome = AdminOutcome.ALREADY_ADMIN
         existing.role = UserRole.ADMIN
         existing.is_active = True
         existing.password_hash = password_hash
         await users.flush()
-        return existing, False
+        return existing, outcome
     user = await users.insert_unless_email_taken(
         email=data.email, full_name=data.full_name, password_hash=password_hash, role=UserRole.ADMIN
     )
     if user is None:
         raise _email_taken()
-    return user, True
+    return user, AdminOutcome.CREATED

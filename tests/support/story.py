@@ -1,8 +1,10 @@
 """Replaying the README's API guide as a story: one step per example, in the story's order.
 
-A step (registered with `Steps.step`) runs its example with the guide's own document, checks
-what the prose says about that example's response (`Story.claim`) and leaves what later
-steps need in `Story.refs`. Each step is reported as a test result of its own: a step that
+A step (registered with `Steps.step`) sends its example as the guide writes it, document and
+variables (only `secrets`, the tokens a run hands out, replace documented values, never an
+ID), checks what the prose says about that example's response (`Story.claim`) and leaves
+what later steps need (tokens) in `Story.refs`. Responses must match the guide's by shape,
+and their global IDs exactly: the guide is replayed on a freshly seeded database. Each step is reported as a test result of its own: a step that
 fails leaves the others to run, and a later step that needs what it did not leave fails
 naming it. Playing a step plays the earlier ones first when they have not run (so one
 example can be selected with `-k`).
@@ -20,7 +22,7 @@ from typing import Any
 
 from tests.support import GraphQL
 from tests.support.guide import Example
-from tests.support.shape import same_shape
+from tests.support.shape import kind, same_shape
 
 Step = Callable[["Story"], Awaitable[None]]
 
@@ -94,6 +96,9 @@ class Story:
         self.failed: list[str] = []
         self.refs = Refs(self.failed)
         self._claims: list[str] = []
+        # For steps that act outside the API, as the guide's commands do (`create-admin`).
+        self.database: Any = None
+        self.settings: Any = None
 
     def document(self, name: str) -> str:
         example = self.guide.get(name)
@@ -101,30 +106,45 @@ class Story:
         assert example.query is not None, f"example {name!r} has no ```graphql block"
         return example.query
 
+    def variables(self, name: str, secrets: dict[str, str] | None = None) -> dict[str, Any]:
+        """Example `name`'s documented variables, with the run's own tokens for `secrets`
+        (keyed by path: `refreshToken`, or `input.cartToken` for a field of an input)."""
+        documented = self.guide[name].variables
+        variables: dict[str, Any] = json.loads(json.dumps(documented or {}))
+        for path, value in (secrets or {}).items():
+            *parents, key = path.split(".")
+            holder = variables
+            for parent in parents:
+                holder = holder.get(parent)
+                assert isinstance(holder, dict), f"{name}: no documented input {path!r}"
+            assert key in holder, f"{name}: no documented variable {path!r} to replace"
+            assert kind(holder[key])[0] == "text", f"{name}: {path!r} is no secret but an ID"
+            holder[key] = value
+        return variables
+
     async def example(
         self,
         name: str,
-        variables: dict[str, Any] | None = None,
         *,
         headers: dict[str, str] | None = None,
         token: str | None = None,
         error: str | None = None,
+        secrets: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Run example `name` with the guide's document; `error`: the code it answers."""
+        """Send example `name` as the guide writes it; `error`: the code it answers."""
         assert name not in self.runs, f"example {name!r} run twice"
+        variables = self.variables(name, secrets)
         result = await self.gql(self.document(name), variables, token=token, headers=headers)
-        self.runs[name] = Run(variables or {}, result)
+        self.runs[name] = Run(variables, result)
         if error is None:
             assert "errors" not in result, f"{name}: unexpected errors {result['errors']}"
         else:
             assert code_of(result) == error, f"{name}: expected {error}, got {result}"
         return result
 
-    async def again(
-        self, name: str, variables: dict[str, Any] | None = None, *, token: str | None = None
-    ) -> dict[str, Any]:
-        """The operation of example `name` once more (not recorded)."""
-        return await self.gql(self.document(name), variables, token=token)
+    async def again(self, name: str, *, token: str | None = None) -> dict[str, Any]:
+        """Example `name` once more, as written (not recorded)."""
+        return await self.gql(self.document(name), self.variables(name), token=token)
 
     def claim(self, condition: bool, message: str) -> None:
         if not condition:
@@ -161,11 +181,11 @@ class Story:
         documented, run = self.guide[name], self.runs.get(name)
         if run is None:
             return [f"step {name!r} doesn't run its example"]
-        problems = [f"variables {p}" for p in same_shape(documented.variables or {}, run.variables)]
+        problems = []
         if documented.response is None:
             problems.append("no documented response")
         else:
-            problems += same_shape(documented.response, run.response)
+            problems += same_shape(documented.response, run.response, exact_ids=True)
         return problems
 
     def write_transcript(self) -> None:
