@@ -12,6 +12,7 @@ environment variable README_GUIDE. The test suite replays it (tests/test_readme_
     poetry run example --list                     # the examples, in the guide's order
     poetry run example hello                      # send one, print the response
     poetry run example add-to-cart --token T      # as a signed-in user (Authorization: Bearer T)
+    poetry run example guest-add-to-cart --cart-token C   # on a guest cart (X-Cart-Token: C)
     poetry run example refresh --variables '{"refreshToken": "..."}'   # your own token
     poetry run example browse --curl              # print it as a one-line curl command
 """
@@ -114,19 +115,45 @@ def read_guide(text: str) -> dict[str, Example]:
     return found
 
 
-def request_body(example: Example, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON body that sends `example`, its documented variables updated by `variables`."""
+def _with_cart_token(value: Any, cart_token: str) -> Any:
+    """`value` with every `cartToken` in it (an input's field too) set to `cart_token`."""
+    if isinstance(value, dict):
+        return {
+            key: cart_token if key == "cartToken" else _with_cart_token(item, cart_token)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_with_cart_token(item, cart_token) for item in value]
+    return value
+
+
+def request_body(
+    example: Example, variables: dict[str, Any] | None = None, cart_token: str | None = None
+) -> dict[str, Any]:
+    """The JSON body that sends `example`, its documented variables updated by `variables`,
+    and `cart_token` (yours) in place of every documented `cartToken`."""
     body: dict[str, Any] = {"query": " ".join((example.query or "").split())}
     sent = {**(example.variables or {}), **(variables or {})}
+    if cart_token:
+        sent = _with_cart_token(sent, cart_token)
     if sent:
         body["variables"] = sent
     return body
 
 
-def curl_command(url: str, body: dict[str, Any], token: str | None) -> str:
-    words = ["curl", "-s", url, "-H", "Content-Type: application/json"]
+def request_headers(token: str | None, cart_token: str | None) -> dict[str, str]:
+    headers = {}
     if token:
-        words += ["-H", f"Authorization: Bearer {token}"]
+        headers["Authorization"] = f"Bearer {token}"
+    if cart_token:
+        headers["X-Cart-Token"] = cart_token
+    return headers
+
+
+def curl_command(url: str, body: dict[str, Any], headers: dict[str, str]) -> str:
+    words = ["curl", "-s", url, "-H", "Content-Type: application/json"]
+    for name, value in headers.items():
+        words += ["-H", f"{name}: {value}"]
     words += ["-d", json.dumps(body, ensure_ascii=False)]
     return " ".join(shlex.quote(word) for word in words)
 
@@ -139,6 +166,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("name", nargs="?", help="the example's name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the examples in order")
     parser.add_argument("--token", help="an access token: sent as Authorization: Bearer")
+    parser.add_argument(
+        "--cart-token",
+        help="a guest cart's token (createGuestCart): sent as X-Cart-Token, and as the "
+        "cartToken of the example's variables",
+    )
     parser.add_argument("--variables", help="JSON object: variables to send instead")
     parser.add_argument("--url", default="http://127.0.0.1:8000/graphql")
     parser.add_argument("--curl", action="store_true", help="print a curl command, send nothing")
@@ -161,13 +193,12 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--variables is not valid JSON")
     if variables is not None and not isinstance(variables, dict):
         parser.error("--variables must be a JSON object")
-    body = request_body(example, variables)
+    body = request_body(example, variables, args.cart_token)
+    headers = request_headers(args.token, args.cart_token)
     if args.curl:
-        print(curl_command(args.url, body, args.token))
+        print(curl_command(args.url, body, headers))
         return
-    headers = {"Content-Type": "application/json"}
-    if args.token:
-        headers["Authorization"] = f"Bearer {args.token}"
+    headers["Content-Type"] = "application/json"
     request = urllib.request.Request(  # noqa: S310  # the API's URL, http(s) by default
         args.url, json.dumps(body).encode(), headers, method="POST"
     )

@@ -54,3 +54,26 @@ def test_an_unknown_example_is_a_usage_error() -> None:
     refused = example("no-such-example")
     assert refused.returncode == 2
     assert "--list" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_cart_token_goes_in_the_header_and_in_place_of_the_guide_s_cart_token() -> None:
+    printed = example("register", "--cart-token", "MY-CART", "--curl")
+    assert printed.returncode == 0, printed.stderr
+    words = shlex.split(printed.stdout)
+    assert "X-Cart-Token: MY-CART" in words
+    sent = json.loads(words[words.index("-d") + 1])["variables"]["input"]
+    documented = read_guide(guide_text())["register"].variables["input"]
+    assert documented["cartToken"] != "MY-CART"
+    assert sent == {**documented, "cartToken": "MY-CART"}
+
+
+async def test_sends_the_cart_token_as_x_cart_token(live_server: str) -> None:
+    url = f"{live_server}/graphql"
+    # Without a token the page's cart is simply null; with one that opens no cart, an error.
+    without = json.loads(example("guest-cart-invalid", "--url", url).stdout)
+    assert without["data"]["cart"] is None and "errors" not in without
+    sent = example("guest-cart-invalid", "--url", url, "--cart-token", "no-such-token")
+    assert sent.returncode == 0, sent.stderr
+    answer = json.loads(sent.stdout)
+    assert answer["data"]["cart"] is None
+    assert answer["errors"][0]["extensions"]["code"] == "CART_TOKEN_INVALID"
