@@ -70,6 +70,13 @@ class Document:
         }
         self._operations: dict[str | None, Operation] = {}
 
+    @property
+    def several_operations(self) -> bool:
+        """Whether the document holds more than one operation (then `operationName` is
+        required)."""
+        definitions = self.node.definitions if self.node is not None else ()
+        return sum(isinstance(d, OperationDefinitionNode) for d in definitions) > 1
+
     def operation(self, name: str | None) -> Operation | None:
         """The operation `operationName` picks (None: no such operation, or an ambiguous
         choice). Only found operations are remembered: the names come from clients."""

@@ -331,9 +331,14 @@ class GraphQLView(GraphQL[Context, None]):
                 record.operation = "invalid"
             return None
         if operation is None:
-            raise HTTPRefusal(
-                400, ErrorCode.BAD_REQUEST, "No operation matches `operationName` in the document"
-            )
+            if name is None and document.several_operations:
+                message = (
+                    "The document holds several operations: `operationName` is required "
+                    "to say which one to run"
+                )
+            else:
+                message = "No operation matches `operationName` in the document"
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, message)
         if method == "GET" and operation.kind == "mutation":
             raise HTTPRefusal(
                 405,

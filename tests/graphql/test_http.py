@@ -256,6 +256,23 @@ async def test_no_runnable_operation_is_a_json_400(
     assert codes(response) == ["BAD_REQUEST"]
 
 
+async def test_several_operations_without_operation_name_say_it_is_required(
+    http: httpx.AsyncClient,
+) -> None:
+    document = "query A { apiInfo { version } } query B { apiInfo { environment } }"
+    response = await http.post("/graphql", json={"query": document})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "message": "The document holds several operations: `operationName` is required "
+            "to say which one to run",
+            "extensions": {"code": "BAD_REQUEST"},
+        }
+    ]
+    named = await http.post("/graphql", json={"query": document, "operationName": "B"})
+    assert named.json() == {"data": {"apiInfo": {"environment": "test"}}}
+
+
 async def test_get_without_query(http: httpx.AsyncClient) -> None:
     page = await http.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200  # GraphiQL (development and test)
