@@ -12,7 +12,6 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
 
 from app import __version__, health
 from app.core.config import Settings, get_settings
@@ -97,6 +96,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # No `debug=`: Starlette's debug mode answers a 500 with the traceback, and no
         # client may ever see one (DEBUG means verbose logs here).
         lifespan=lifespan,
+        # Starlette's trailing-slash redirect builds its absolute URL from the Host header,
+        # which the client chooses: `/graphql/` is a 404 rather than a redirect to anywhere.
+        redirect_slashes=False,
         docs_url=None if settings.is_production else "/docs",
         redoc_url=None,
         openapi_url=None if settings.is_production else "/openapi.json",
@@ -115,9 +117,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         fast_path=CatalogFastPath(schema._schema, settings) if settings.catalog_fast_path else None,
     )
     app.include_router(health.router)
-    # Routed too, so that `/graphql/` redirects as Starlette does for every route; the
-    # requests themselves reach the view through `GraphQLMount`.
-    app.router.routes.append(Route(GRAPHQL_PATH, view))
     _document_graphql(app)
     _install_error_handlers(app)
 

@@ -86,6 +86,14 @@ async def test_unknown_route_is_json_404(http: httpx.AsyncClient) -> None:
     assert response.json() == {"detail": "Not Found", "code": "NOT_FOUND", "field": None}
 
 
+@pytest.mark.parametrize("path", ["/graphql/", "/health/live/", "/graphql/?query={__typename}"])
+async def test_no_redirect_reflects_the_host_header(http: httpx.AsyncClient, path: str) -> None:
+    response = await http.get(path, headers={"Host": "evil.example"})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found", "code": "NOT_FOUND", "field": None}
+    assert not any("evil.example" in value for value in response.headers.values())
+
+
 async def test_wrong_method_is_json_405_with_allow(http: httpx.AsyncClient) -> None:
     response = await http.post("/health/live")
     assert response.status_code == 405
