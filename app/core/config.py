@@ -174,6 +174,11 @@ class Settings(BaseSettings):
     def introspection_enabled(self) -> bool:
         return not self.is_production
 
+    @property
+    def suggestions_enabled(self) -> bool:
+        """ "Did you mean ...?" in error messages (they name schema elements)."""
+        return not self.is_production
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -24,10 +24,12 @@ from graphql import (
     get_operation_ast,
     parse,
     specified_rules,
+    validate,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from app.core.config import Settings
 from app.graphql.extensions import limit_rules
@@ -95,9 +97,18 @@ class Document:
 class DocumentCache:
     def __init__(self, schema: GraphQLSchema, settings: Settings) -> None:
         self.max_tokens = settings.graphql_max_tokens
-        rules: tuple[type[ASTValidationRule], ...] = (*specified_rules, *limit_rules(settings))
+        rules: tuple[type[ASTValidationRule], ...] = (
+            *specified_rules,
+            # Strawberry's own, which its `validate_document` adds.
+            MaybeNullValidationRule,
+            OneOfInputValidationRule,
+            *limit_rules(settings),
+        )
         if not settings.introspection_enabled:
             rules = (*rules, NoSchemaIntrospectionCustomRule)
+        # "Did you mean ...?" spells out the schema that production keeps to itself
+        # (field, argument, type, enum value and input field names alike).
+        hide_suggestions = not settings.suggestions_enabled
 
         @lru_cache(maxsize=settings.graphql_parser_cache_size)
         def get(query: str) -> Document:
@@ -105,7 +116,7 @@ class DocumentCache:
                 node = parse(query, max_tokens=self.max_tokens)
             except GraphQLError:
                 return Document(None, [])  # Strawberry parses it again to report the error
-            return Document(node, validate_document(schema, node, rules))
+            return Document(node, validate(schema, node, rules, hide_suggestions=hide_suggestions))
 
         self.get = get
 
