@@ -26,13 +26,14 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import NoSchemaIntrospectionCustomRule, ValuesOfCorrectTypeRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from app.core.config import Settings
 from app.graphql.extensions import limit_rules
+from app.graphql.variables import LiteralValues
 
 
 @dataclass(eq=False, slots=True)
@@ -98,7 +99,11 @@ class DocumentCache:
     def __init__(self, schema: GraphQLSchema, settings: Settings) -> None:
         self.max_tokens = settings.graphql_max_tokens
         rules: tuple[type[ASTValidationRule], ...] = (
-            *specified_rules,
+            # Literal values are checked with messages that never quote them.
+            *(
+                LiteralValues if rule is ValuesOfCorrectTypeRule else rule
+                for rule in specified_rules
+            ),
             # Strawberry's own, which its `validate_document` adds.
             MaybeNullValidationRule,
             OneOfInputValidationRule,
