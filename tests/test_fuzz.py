@@ -9,7 +9,7 @@ larger campaign with e.g. FUZZ_EXAMPLES=2000).
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import graphql
@@ -40,13 +40,16 @@ SCALARS: dict[str, st.SearchStrategy[graphql.ValueNode]] = {
     "Decimal": st.one_of(
         st.decimals(allow_nan=False, allow_infinity=False, places=2), st.text(max_size=12)
     ).map(string_node),
-    "Date": st.one_of(
-        st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 1, 1)).map(date.isoformat),
-        st.text(max_size=12),
-    ).map(string_node),
+    # The whole calendar, and offsets that take a moment past year 1 or 9999 in UTC.
+    "Date": st.one_of(st.dates().map(date.isoformat), st.text(max_size=12)).map(string_node),
     "DateTime": st.one_of(
-        st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1)).map(
-            lambda moment: (moment + timedelta(0)).isoformat()
+        st.datetimes().map(datetime.isoformat),
+        st.builds(
+            lambda moment, minutes: moment.replace(
+                tzinfo=timezone(timedelta(minutes=minutes))
+            ).isoformat(),
+            st.datetimes(),
+            st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1),
         ),
         st.text(max_size=12),
     ).map(string_node),
