@@ -18,6 +18,7 @@ from app.core.config import Settings, get_settings
 from app.core.errors import INTERNAL_MESSAGE, AppError, ErrorCode, http_error_body
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
+from app.core.security_headers import SecurityHeadersMiddleware
 from app.db.session import Database, DatabaseFeatures
 from app.graphql.cache import CatalogChangeListener, ResponseCache
 from app.graphql.fastpath import CatalogFastPath
@@ -130,6 +131,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         max_age=600,
     )
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    # Outermost: it sees every response, the 500 the request context answers included.
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     return app
 
 

@@ -153,16 +153,20 @@ class Reply:
     status: int = 200
     content_type: bytes = b"application/json; charset=utf-8"
     headers: Sequence[tuple[bytes, bytes]] = ()
+    # Token-issuing (any mutation): never stored by a browser or a proxy.
+    private: bool = False
     # The regular path's context, closed once the response is out (as FastAPI closes a
     # dependency): the client doesn't wait for the session to go back to the pool.
     context: Context | None = None
 
-    async def send(self, send: Send) -> None:
+    async def send(self, send: Send, *, private: bool) -> None:
         headers = [
             (b"content-type", self.content_type),
             (b"content-length", str(len(self.body)).encode()),
             *self.headers,
         ]
+        if private or self.private:
+            headers.append(_NO_STORE)
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
 
@@ -172,6 +176,16 @@ _INTERNAL_ERROR = Reply(
     500,
     b"application/json",
 )
+
+
+_NO_STORE = (b"cache-control", b"no-store")
+# Request headers that make a request someone's own: its answer depends on who asks, so it
+# is neither cached here nor stored by a browser or a proxy (`Cache-Control: no-store`).
+CREDENTIAL_HEADERS = (b"authorization",)
+
+
+def _carries_credentials(scope: Scope) -> bool:
+    return any(_header(scope, name) is not None for name in CREDENTIAL_HEADERS)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -229,7 +243,7 @@ class GraphQLView(GraphQL[Context, None]):
             logger.exception("unexpected error answering /graphql")
             reply = _INTERNAL_ERROR
         try:
-            await reply.send(send)
+            await reply.send(send, private=_carries_credentials(scope))
         finally:
             if reply.context is not None:
                 await reply.context.close()
@@ -270,7 +284,7 @@ class GraphQLView(GraphQL[Context, None]):
         if not isinstance(query, str):
             raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The request has no GraphQL `query`")
         operation = self._operation(query, data.get("operationName"), method)
-        anonymous = _header(scope, b"authorization") is None
+        anonymous = not _carries_credentials(scope)
         key = None
         if self.cache is not None and self.cache.active and anonymous:
             key = self._cache_key(scope, data, operation)
@@ -308,6 +322,7 @@ class GraphQLView(GraphQL[Context, None]):
                     ),
                 )
             reply = self._reply(result, _media_type(scope))
+            reply.private = operation is not None and operation.kind == "mutation"
         except BaseException:
             if context is not None:
                 await context.close()
