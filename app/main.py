@@ -19,7 +19,7 @@ from app.core.errors import INTERNAL_MESSAGE, AppError, ErrorCode, http_error_bo
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
 from app.core.security_headers import SecurityHeadersMiddleware
-from app.db.session import Database, DatabaseFeatures
+from app.db.session import Database, DatabaseFeatures, client_timeout
 from app.graphql.cache import CatalogChangeListener, ResponseCache
 from app.graphql.fastpath import CatalogFastPath
 from app.graphql.http import (
@@ -79,7 +79,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                     "PgBouncer; set DATABASE_LISTEN_URL"
                 )
             else:
-                listener = CatalogChangeListener(listen_url, cache)
+                listener = CatalogChangeListener(
+                    listen_url, cache, timeout=client_timeout(settings)
+                )
                 listener.start()
         app.state.cache_listener = listener
         try:

@@ -32,6 +32,7 @@ from strawberry.types import ExecutionResult
 from app.core.config import Settings
 from app.core.errors import INTERNAL_MESSAGE, ErrorCode, http_error_body
 from app.core.request_context import current_record
+from app.db.session import DeadlinePassed, client_timeout, within
 from app.graphql.cache import ResponseCache
 from app.graphql.context import Context
 from app.graphql.documents import Operation
@@ -224,6 +225,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.persisted = persisted
         self.fast_path = fast_path
         self.max_body = settings.max_request_body_bytes
+        self.deadline = client_timeout(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -294,6 +296,27 @@ class GraphQLView(GraphQL[Context, None]):
             if cached is not None:  # costed and checked when it was stored
                 content_type, body = cached
                 return Reply(body, content_type=content_type)
+        try:
+            # However many statements it runs, and whatever the database does (frozen,
+            # unreachable): answered by the deadline.
+            return await within(
+                self.deadline, self._execute(scope, data, query, operation, anonymous, key)
+            )
+        except DeadlinePassed:
+            raise HTTPRefusal(
+                503, ErrorCode.SERVICE_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE.description
+            ) from None
+
+    async def _execute(
+        self,
+        scope: Scope,
+        data: dict[str, Any],
+        query: str,
+        operation: Operation | None,
+        anonymous: bool,
+        key: tuple[object, ...] | None,
+    ) -> Reply:
+        """The answer of the fast path or Strawberry (stored in the cache under `key`)."""
         result = None
         if self.fast_path is not None and anonymous and operation is not None:
             result = await self.fast_path.execute(
