@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
 
 from app import __version__, health
 from app.core.config import Settings, get_settings
@@ -19,7 +18,8 @@ from app.core.cors import Cors, cors_options
 from app.core.errors import INTERNAL_MESSAGE, AppError, ErrorCode, http_error_body
 from app.core.logging import configure_logging
 from app.core.request_context import RequestContextMiddleware
-from app.db.session import Database, DatabaseFeatures
+from app.core.security_headers import SecurityHeadersMiddleware
+from app.db.session import Database, DatabaseFeatures, client_timeout
 from app.graphql import ide
 from app.graphql.cache import CatalogChangeListener, ResponseCache
 from app.graphql.fastpath import CatalogFastPath
@@ -80,7 +80,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                     "PgBouncer; set DATABASE_LISTEN_URL"
                 )
             else:
-                listener = CatalogChangeListener(listen_url, cache)
+                listener = CatalogChangeListener(
+                    listen_url, cache, timeout=client_timeout(settings)
+                )
                 listener.start()
         app.state.cache_listener = listener
         try:
@@ -98,6 +100,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # No `debug=`: Starlette's debug mode answers a 500 with the traceback, and no
         # client may ever see one (DEBUG means verbose logs here).
         lifespan=lifespan,
+        # Starlette's trailing-slash redirect builds its absolute URL from the Host header,
+        # which the client chooses: `/graphql/` is a 404 rather than a redirect to anywhere.
+        redirect_slashes=False,
         docs_url=None if settings.is_production else "/docs",
         redoc_url=None,
         openapi_url=None if settings.is_production else "/openapi.json",
@@ -118,15 +123,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     if settings.graphiql_enabled:
         app.mount(ide.ASSETS_PATH, ide.assets(), name="graphiql")
-    # Routed too, so that `/graphql/` redirects as Starlette does for every route; the
-    # requests themselves reach the view through `GraphQLMount`.
-    app.router.routes.append(Route(GRAPHQL_PATH, view))
     _document_graphql(app)
     _install_error_handlers(app)
 
     app.add_middleware(GraphQLMount, view=view)
     app.add_middleware(Cors, **cors_options(settings))
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    # Outermost: it sees every response, the 500 the request context answers included.
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     return app
 
 

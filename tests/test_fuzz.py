@@ -9,7 +9,7 @@ larger campaign with e.g. FUZZ_EXAMPLES=2000).
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import graphql
@@ -40,13 +40,16 @@ SCALARS: dict[str, st.SearchStrategy[graphql.ValueNode]] = {
     "Decimal": st.one_of(
         st.decimals(allow_nan=False, allow_infinity=False, places=2), st.text(max_size=12)
     ).map(string_node),
-    "Date": st.one_of(
-        st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 1, 1)).map(date.isoformat),
-        st.text(max_size=12),
-    ).map(string_node),
+    # The whole calendar, and offsets that take a moment past year 1 or 9999 in UTC.
+    "Date": st.one_of(st.dates().map(date.isoformat), st.text(max_size=12)).map(string_node),
     "DateTime": st.one_of(
-        st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1)).map(
-            lambda moment: (moment + timedelta(0)).isoformat()
+        st.datetimes().map(datetime.isoformat),
+        st.builds(
+            lambda moment, minutes: moment.replace(
+                tzinfo=timezone(timedelta(minutes=minutes))
+            ).isoformat(),
+            st.datetimes(),
+            st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1),
         ),
         st.text(max_size=12),
     ).map(string_node),
@@ -95,6 +98,71 @@ async def test_any_mutation_as_a_customer(
     http: httpx.AsyncClient, customer_token: str, mutation: str
 ) -> None:
     await post(http, mutation, customer_token)
+
+
+# Operations taking one variable `$v` of each kind of input.
+ONE_VARIABLE = [
+    "mutation($v: LoginInput!) { login(input: $v) { accessToken } }",
+    "mutation($v: RegisterInput!) { register(input: $v) { accessToken } }",
+    "mutation($v: UpdateMeInput!) { updateMe(input: $v) { id } }",
+    "mutation($v: CheckoutInput!) { checkout(input: $v) { id } }",
+    "query($v: BookFilter) { books(filter: $v) { totalCount } }",
+    "query($v: BookOrder) { books(orderBy: $v) { totalCount } }",
+    "query($v: Int) { books(first: $v) { totalCount } }",
+    "query($v: String) { books(after: $v) { totalCount } }",
+    "query($v: [ID!]!) { nodes(ids: $v) { id } }",
+    "query($v: OrderFilter) { orders(filter: $v) { totalCount } }",
+]
+# Sent values are marked so that a message can't contain one by coincidence (the field
+# names and types it may quote are never marked).
+SENT_TEXT = st.text(min_size=1, max_size=30).map(lambda text: f"⟦{text}⟧")
+SENT_NUMBER = st.one_of(
+    st.integers(min_value=2**31, max_value=2**70),
+    st.integers(min_value=-(2**70), max_value=-(2**31) - 1),
+    st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: len(repr(x)) >= 8),
+)
+FIELD_NAMES = st.sampled_from(
+    ["email", "password", "fullName", "search", "genreIds", "field", "direction", "country",
+     "shippingAddress", "idempotencyKey", "createdAfter", "minPrice", "role", "isActive"]
+)  # fmt: skip
+SENT_VALUES = st.recursive(
+    st.one_of(SENT_TEXT, SENT_NUMBER, st.booleans(), st.none()),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(FIELD_NAMES, children, max_size=5)
+    ),
+    max_leaves=12,
+)
+
+
+def sent_leaves(value: Any) -> list[str]:
+    """The marked texts and the long numbers of a sent value (not its keys)."""
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in sent_leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in sent_leaves(item)]
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [repr(value), str(value)]
+    return []
+
+
+@FUZZ
+@given(operation=st.sampled_from(ONE_VARIABLE), value=SENT_VALUES)
+async def test_no_error_message_quotes_a_sent_value(
+    http: httpx.AsyncClient, customer_token: str, operation: str, value: Any
+) -> None:
+    response = await http.post(
+        "/graphql",
+        json={"query": operation, "variables": {"v": value}},
+        headers={"Authorization": f"Bearer {customer_token}"},
+    )
+    assert response.status_code < 500, (operation, response.text)
+    for failure in response.json().get("errors", []):
+        messages = [failure["message"]]
+        messages += [problem["msg"] for problem in failure["extensions"].get("errors", [])]
+        for leaf in sent_leaves(value):
+            assert not any(leaf in message for message in messages), (operation, value, failure)
 
 
 HOSTILE = ["a\u0000b", "\u0000", "x\u001bz", "\u202e" * 3, "ü" * 300]

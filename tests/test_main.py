@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from app.core.config import Environment, Settings
 from app.db.session import Database
 from app.main import create_app
-from tests.proxy import DatabaseProxy
+from tests.proxy import DatabaseProxy, proxied_client
 from tests.support import GraphQL, code, error
 
 
@@ -36,17 +36,8 @@ async def test_ready_when_database_answers(http: httpx.AsyncClient) -> None:
 
 @pytest.fixture
 async def proxied(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, DatabaseProxy]]:
-    proxy = DatabaseProxy(settings.database_url or "")
-    await proxy.start()
-    database = Database.from_settings(settings, url=proxy.url)
-    app = create_app(settings, database=database)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client, proxy
-    finally:
-        await proxy.stop()
-        await database.dispose()
+    async with proxied_client(settings) as client_and_proxy:
+        yield client_and_proxy
 
 
 async def test_ready_reports_database_down_and_recovers_alone(
@@ -84,6 +75,14 @@ async def test_unknown_route_is_json_404(http: httpx.AsyncClient) -> None:
     response = await http.get("/nowhere")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found", "code": "NOT_FOUND", "field": None}
+
+
+@pytest.mark.parametrize("path", ["/graphql/", "/health/live/", "/graphql/?query={__typename}"])
+async def test_no_redirect_reflects_the_host_header(http: httpx.AsyncClient, path: str) -> None:
+    response = await http.get(path, headers={"Host": "evil.example"})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found", "code": "NOT_FOUND", "field": None}
+    assert not any("evil.example" in value for value in response.headers.values())
 
 
 async def test_wrong_method_is_json_405_with_allow(http: httpx.AsyncClient) -> None:

@@ -38,16 +38,19 @@ class Address(Input):
     full_name: Annotated[str, bounded(FULL_NAME_MAX_LENGTH), SINGLE_LINE] = Field(
         description="Recipient (1-200 characters)."
     )
-    line1: Line = Field(description="Street and number (1-200).")
+    line1: Line = Field(description="Street and number (1-200 characters).")
     line2: Annotated[str, bounded(LINE_MAX_LENGTH, min_length=0), SINGLE_LINE] | None = Field(
-        default=None, description="Second line (optional)."
+        default=None, description="Second line (optional, up to 200 characters)."
     )
-    city: Annotated[str, bounded(CITY_MAX_LENGTH), SINGLE_LINE] = Field(description="City (1-100).")
+    city: Annotated[str, bounded(CITY_MAX_LENGTH), SINGLE_LINE] = Field(
+        description="City (1-100 characters)."
+    )
     postal_code: Annotated[str, bounded(POSTAL_CODE_MAX_LENGTH), AfterValidator(_postal_code)] = (
-        Field(description="Postal code (letters, digits, spaces, -).")
+        Field(description="Postal code (1-20 letters, digits, spaces or hyphens).")
     )
-    country: Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_country)] = Field(
-        description="ISO 3166-1 alpha-2 code, e.g. DE, US."
+    # No length limit of its own: the code list bounds it, and says so in one message.
+    country: Annotated[str, AfterValidator(_country)] = Field(
+        description="ISO 3166-1 alpha-2 country code, e.g. DE or US."
     )
 
     def value(self) -> PostalAddress:

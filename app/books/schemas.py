@@ -163,20 +163,25 @@ GenreIDs = Annotated[list[GenreID], Field(max_length=MAX_GENRES_PER_BOOK), After
 class BookFilterInput(Input):
     search: Annotated[str, bounded(SEARCH_MAX_LENGTH, min_length=0), SINGLE_LINE] | None = Field(
         default=None,
-        description="Words to look for in titles, authors and descriptions (web-search "
-        'syntax: "exact phrase", -exclude, or). Tolerates typos where the server can.',
+        description="Words to look for in titles, authors and descriptions (at most 200 "
+        'characters; web-search syntax: "exact phrase", -exclude, or). Tolerates typos where '
+        "the server can.",
     )
     author_id: AuthorID | None = Field(default=None, description="By this author.")
     genre_ids: Annotated[list[GenreID], Field(max_length=MAX_FILTER_GENRES)] | None = Field(
         default=None, description="In any of these genres (at most 20)."
     )
-    min_price: PriceBound | None = Field(default=None, description="Price at least.")
-    max_price: PriceBound | None = Field(default=None, description="Price at most.")
+    min_price: PriceBound | None = Field(
+        default=None, description="Price at least (0 or more, two decimals at most)."
+    )
+    max_price: PriceBound | None = Field(
+        default=None, description="Price at most (0 or more, two decimals at most)."
+    )
     in_stock: bool | None = Field(
         default=None, description="true: can be bought now (IN_STOCK, LOW_STOCK); false: cannot."
     )
     availability: Annotated[list[Availability], Field(max_length=4)] | None = Field(
-        default=None, description="Any of these availabilities."
+        default=None, description="Any of these availabilities (at most 4)."
     )
     released_after: date | None = Field(default=None, description="Released on or after this date.")
     released_before: date | None = Field(
@@ -204,7 +209,9 @@ class BookFilter: ...
 
 
 class AuthorFilterInput(Input):
-    search: AuthorSearch | None = Field(default=None, description="Part of the name.")
+    search: AuthorSearch | None = Field(
+        default=None, description="Part of the name (at most 200 characters)."
+    )
 
 
 @graphql_input(AuthorFilterInput, description="Which authors to list.")
@@ -219,16 +226,22 @@ _OPTIONAL_ORDER = ("subtitle", "description", "page_count", "language", "publish
 
 class BookCreateInput(Input):
     title: Title = Field(description="Title (1-300 characters).")
-    subtitle: Title | None = Field(default=None, description="Subtitle.")
+    subtitle: Title | None = Field(default=None, description="Subtitle (1-300 characters).")
     isbn13: Isbn = Field(description="ISBN-13, or an ISBN-10 (converted).")
-    description: LongText | None = Field(default=None, description="Blurb.")
-    price: Price = Field(description="Price, > 0, two decimals at most.")
-    stock_quantity: Stock = Field(default=0, description="Initial stock (>= 0).")
+    description: LongText | None = Field(
+        default=None, description="Blurb (up to 10,000 characters)."
+    )
+    price: Price = Field(description="Price (more than 0, two decimals at most).")
+    stock_quantity: Stock = Field(default=0, description="Initial stock (0 to 1,000,000).")
     release_date: date = Field(description="Release date (future = pre-order).")
-    page_count: PageCount | None = Field(default=None, description="Number of pages.")
+    page_count: PageCount | None = Field(
+        default=None, description="Number of pages (1 to 100,000)."
+    )
     language: Language | None = Field(default=None, description="BCP 47 tag, e.g. en.")
-    publisher: Name | None = Field(default=None, description="Publisher.")
-    cover_url: CoverUrl | None = Field(default=None, description="http(s) URL of the cover.")
+    publisher: Name | None = Field(default=None, description="Publisher (1-200 characters).")
+    cover_url: CoverUrl | None = Field(
+        default=None, description="http(s) URL of the cover (at most 2,048 characters)."
+    )
     author_ids: AuthorIDs = Field(description="Authors in credit order (1-20).")
     genre_ids: GenreIDs = Field(default=[], description="Genres (at most 10).")
 
@@ -244,20 +257,37 @@ class CreateBookInput: ...
 class BookUpdateInput(Input):
     """Every field optional; a field sent as null clears it (where that is allowed)."""
 
-    title: Title | None = Field(default=None, description="Title.")
-    subtitle: Title | None = Field(default=None, description="Subtitle.")
-    isbn13: Isbn | None = Field(default=None, description="ISBN-13 or ISBN-10.")
-    description: LongText | None = Field(default=None, description="Blurb.")
-    price: Price | None = Field(default=None, description="Price.")
-    release_date: date | None = Field(default=None, description="Release date.")
-    page_count: PageCount | None = Field(default=None, description="Number of pages.")
-    language: Language | None = Field(default=None, description="BCP 47 tag.")
-    publisher: Name | None = Field(default=None, description="Publisher.")
-    cover_url: CoverUrl | None = Field(default=None, description="Cover URL.")
-    author_ids: AuthorIDs | None = Field(
-        default=None, description="Replaces the authors (in credit order)."
+    title: Title | None = Field(default=None, description="New title (1-300 characters).")
+    subtitle: Title | None = Field(
+        default=None, description="New subtitle (1-300 characters; null clears it)."
     )
-    genre_ids: GenreIDs | None = Field(default=None, description="Replaces the genres.")
+    isbn13: Isbn | None = Field(default=None, description="New ISBN-13 or ISBN-10.")
+    description: LongText | None = Field(
+        default=None, description="New blurb (up to 10,000 characters; null clears it)."
+    )
+    price: Price | None = Field(
+        default=None, description="New price (more than 0, two decimals at most)."
+    )
+    release_date: date | None = Field(default=None, description="New release date.")
+    page_count: PageCount | None = Field(
+        default=None, description="New number of pages (1 to 100,000; null clears it)."
+    )
+    language: Language | None = Field(
+        default=None, description="New BCP 47 tag, e.g. en (null clears it)."
+    )
+    publisher: Name | None = Field(
+        default=None, description="New publisher (1-200 characters; null clears it)."
+    )
+    cover_url: CoverUrl | None = Field(
+        default=None,
+        description="New http(s) URL of the cover (at most 2,048 characters; null clears it).",
+    )
+    author_ids: AuthorIDs | None = Field(
+        default=None, description="Replaces the authors (1-20, in credit order)."
+    )
+    genre_ids: GenreIDs | None = Field(
+        default=None, description="Replaces the genres (at most 10)."
+    )
 
     not_null = _CREATE_ORDER
 
@@ -274,7 +304,9 @@ class UpdateBookInput: ...
 
 class AuthorCreateInput(Input):
     name: Name = Field(description="Name (1-200 characters).")
-    bio: LongText | None = Field(default=None, description="Short biography.")
+    bio: LongText | None = Field(
+        default=None, description="Short biography (up to 10,000 characters)."
+    )
 
 
 @graphql_input(AuthorCreateInput, description="A new author.")
@@ -282,8 +314,10 @@ class CreateAuthorInput: ...
 
 
 class AuthorUpdateInput(Input):
-    name: Name | None = Field(default=None, description="Name.")
-    bio: LongText | None = Field(default=None, description="Biography (null clears).")
+    name: Name | None = Field(default=None, description="Name (1-200 characters).")
+    bio: LongText | None = Field(
+        default=None, description="Biography (up to 10,000 characters; null clears it)."
+    )
 
     not_null = ("name",)
 
@@ -295,11 +329,15 @@ class UpdateAuthorInput: ...
 
 
 class GenreCreateInput(Input):
-    name: GenreName = Field(description="Name (unique).")
+    name: GenreName = Field(description="Name (1-100 characters, unique).")
     slug: Slug | None = Field(
-        default=None, description="Unique URL name; derived from the name when omitted."
+        default=None,
+        description="Unique URL name (1-100 lower-case letters, digits and single hyphens); "
+        "derived from the name when omitted.",
     )
-    description: LongText | None = Field(default=None, description="What it covers.")
+    description: LongText | None = Field(
+        default=None, description="What it covers (up to 10,000 characters)."
+    )
 
 
 @graphql_input(GenreCreateInput, description="A new genre.")
@@ -307,9 +345,14 @@ class CreateGenreInput: ...
 
 
 class GenreUpdateInput(Input):
-    name: GenreName | None = Field(default=None, description="Name.")
-    slug: Slug | None = Field(default=None, description="Slug.")
-    description: LongText | None = Field(default=None, description="Description.")
+    name: GenreName | None = Field(default=None, description="Name (1-100 characters).")
+    slug: Slug | None = Field(
+        default=None,
+        description="Slug (1-100 lower-case letters, digits and single hyphens).",
+    )
+    description: LongText | None = Field(
+        default=None, description="Description (up to 10,000 characters)."
+    )
 
     not_null = ("name", "slug")
 

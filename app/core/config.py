@@ -91,6 +91,14 @@ class Settings(BaseSettings):
 
     # HTTP front of /graphql: request size, response cache, persisted queries.
     max_request_body_bytes: int = Field(default=100_000, ge=1_000, le=10_000_000)
+    # Security headers (the rest are fixed, app/core/security_headers.py).
+    hsts_max_age_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=2 * 365 * 24 * 3600,
+        description="Send Strict-Transport-Security with this max-age (behind TLS only; "
+        "0: not sent).",
+    )
     response_cache: bool = Field(
         default=True,
         description="Cache anonymous query responses in process; invalidated on catalog "
@@ -185,6 +193,11 @@ class Settings(BaseSettings):
 
     @property
     def introspection_enabled(self) -> bool:
+        return not self.is_production
+
+    @property
+    def suggestions_enabled(self) -> bool:
+        """ "Did you mean ...?" in error messages (they name schema elements)."""
         return not self.is_production
 
 

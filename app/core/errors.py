@@ -36,8 +36,10 @@ class ErrorCode(StrEnum):
     )
     VALIDATION_ERROR = (
         "VALIDATION_ERROR",
-        "An input failed validation. `extensions.field` names the input and "
-        "`extensions.errors` lists each problem (`loc`, `msg`, `type`).",
+        "An input failed validation: a value breaks a rule, or a variable's value doesn't "
+        "fit its declared type. `extensions.field` names the input (for a variable, a path "
+        "starting with the variable's name) and `extensions.errors` lists each problem "
+        "(`loc`, `msg`, `type`).",
     )
     NOT_FOUND = ("NOT_FOUND", "The requested resource or route does not exist.")
     METHOD_NOT_ALLOWED = ("METHOD_NOT_ALLOWED", "The HTTP method is not allowed on this route.")
@@ -62,7 +64,7 @@ class ErrorCode(StrEnum):
     GRAPHQL_VALIDATION_FAILED = (
         "GRAPHQL_VALIDATION_FAILED",
         "The document does not validate against the schema (unknown field, wrong argument "
-        "type, bad variable value).",
+        "type, a literal value of the wrong type: then `extensions.field` names it).",
     )
     QUERY_TOO_COMPLEX = (
         "QUERY_TOO_COMPLEX",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import exc as sa_exc
@@ -18,6 +20,20 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.config import Settings
+
+T = TypeVar("T")
+
+# How much longer than DB_STATEMENT_TIMEOUT_MS the client waits: the server's own timeout
+# fires first while it answers (a clean cancel), the client's when it doesn't.
+CLIENT_TIMEOUT_MARGIN_SECONDS = 1.0
+
+
+def client_timeout(settings: Settings) -> float | None:
+    """The client-side deadline of a statement, and of a request's database work as a
+    whole (None: no statement timeout configured)."""
+    if not settings.db_statement_timeout_ms:
+        return None
+    return settings.db_statement_timeout_ms / 1000 + CLIENT_TIMEOUT_MARGIN_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +97,7 @@ class Database:
         return found is not None
 
     async def dispose(self) -> None:
+        await settle_abandoned()
         await self.engine.dispose()
 
 
@@ -102,7 +119,13 @@ def server_settings(settings: Settings) -> dict[str, str]:
 
 
 def connect_args(settings: Settings) -> dict[str, Any]:
-    args: dict[str, Any] = {"timeout": settings.db_connect_timeout_seconds}
+    # `command_timeout`: every statement (BEGIN, COMMIT, ROLLBACK and the pool's pre-ping
+    # too) ends within the client timeout whatever the server does, and so does asyncpg's
+    # cancellation of one that timed out; a connection left in doubt is closed.
+    args: dict[str, Any] = {
+        "timeout": settings.db_connect_timeout_seconds,
+        "command_timeout": client_timeout(settings),
+    }
     if settings.db_pgbouncer:
         # Transaction pooling hands each transaction to any server connection: named
         # prepared statements and startup parameters would not follow.
@@ -112,10 +135,9 @@ def connect_args(settings: Settings) -> dict[str, Any]:
             # asyncpg still prepares each statement, under a name; unique names keep them
             # from clashing on a server connection another client used (PgBouncer < 1.21).
             prepared_statement_name_func=lambda: f"__asyncpg_{uuid.uuid4()}__",
-            # No startup parameters get through, so `statement_timeout` holds only where
-            # it is set on the database; this client-side limit is the backstop.
-            command_timeout=settings.db_statement_timeout_ms / 1000,
         )
+        # No startup parameters get through, so `statement_timeout` holds only where it is
+        # set on the database; `command_timeout` is the backstop.
     else:
         args["server_settings"] = server_settings(settings)
     return args
@@ -124,6 +146,54 @@ def connect_args(settings: Settings) -> dict[str, Any]:
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # Objects stay readable after commit: resolvers build their response from them.
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class DeadlinePassed(TimeoutError):
+    """Work ran past its deadline: it was cancelled, and the caller answers at once."""
+
+
+# Cancelled work still giving its connections back (see `within`).
+_abandoned: set[asyncio.Task[Any]] = set()
+
+
+async def within(seconds: float | None, work: Coroutine[Any, Any, T]) -> T:
+    """What `work` returns, unless `seconds` pass first: then it is cancelled and
+    DeadlinePassed raised at once. The cancelled work's clean-up (rolling back, handing its
+    connections back or closing them) can take up to a statement timeout more when the
+    server doesn't answer; it finishes behind the answer, and `Database.dispose` waits for
+    it."""
+    if seconds is None:
+        return await work
+    task = asyncio.create_task(work)
+    deadline = asyncio.timeout(seconds)
+    try:
+        async with deadline:
+            # Shielded: the deadline stops the wait, not (yet) the work.
+            return await asyncio.shield(task)
+    except TimeoutError:
+        if not deadline.expired():
+            raise  # the work's own
+        if task.done() and not task.cancelled():
+            return task.result()  # finished at the very last moment
+    except asyncio.CancelledError:
+        task.cancel()  # the caller is being cancelled (shutdown, a client gone)
+        raise
+    task.cancel()
+    _abandoned.add(task)
+    task.add_done_callback(_forget)
+    raise DeadlinePassed
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled():
+        task.exception()  # what it raised while cancelled: retrieved, not worth a warning
+
+
+async def settle_abandoned() -> None:
+    """Wait for the clean-up of work abandoned at its deadline (bounded by the timeouts)."""
+    if _abandoned:
+        await asyncio.wait(set(_abandoned))
 
 
 # Failures that mean "the database is not there right now" rather than "the code is wrong".

@@ -74,9 +74,15 @@ def asyncpg_dsn(url: str) -> str:
 class CatalogChangeListener:
     """Holds a dedicated connection that LISTENs for catalog changes and clears the cache."""
 
-    def __init__(self, database_url: str, cache: ResponseCache) -> None:
+    def __init__(
+        self, database_url: str, cache: ResponseCache, *, timeout: float | None = None
+    ) -> None:
         self._dsn = asyncpg_dsn(database_url)
         self._cache = cache
+        # Of every statement on the connection (LISTEN, the keep-alive, and asyncpg's
+        # cancellation of one that timed out): a server that stops answering is noticed,
+        # never waited for.
+        self._timeout = timeout or _KEEPALIVE_SECONDS
         self._task: asyncio.Task[None] | None = None
         self.notifications = 0
 
@@ -104,7 +110,9 @@ class CatalogChangeListener:
         while True:
             connection = None
             try:
-                connection = await asyncpg.connect(self._dsn, timeout=5)
+                connection = await asyncpg.connect(
+                    self._dsn, timeout=self._timeout, command_timeout=self._timeout
+                )
                 await connection.add_listener(CHANNEL, self._on_notification)
                 # Whatever changed while nobody listened is unknown: start empty.
                 self._cache.clear()
@@ -112,7 +120,7 @@ class CatalogChangeListener:
                 while True:
                     await asyncio.sleep(_KEEPALIVE_SECONDS)
                     # Notices a dead connection that never said goodbye.
-                    await connection.execute("SELECT 1", timeout=_KEEPALIVE_SECONDS)
+                    await connection.execute("SELECT 1")
             except asyncio.CancelledError:
                 raise
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
@@ -120,8 +128,8 @@ class CatalogChangeListener:
                     logger.warning("response cache off: lost the invalidation listener (%s)", error)
                 self._cache.active = False
                 self._cache.clear()
-                await asyncio.sleep(_RETRY_SECONDS)
             finally:
                 if connection is not None:
                     with contextlib.suppress(Exception):
                         await connection.close(timeout=2)
+            await asyncio.sleep(_RETRY_SECONDS)  # after a failure: the loop above never ends

@@ -24,13 +24,16 @@ from graphql import (
     get_operation_ast,
     parse,
     specified_rules,
+    validate,
 )
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import NoSchemaIntrospectionCustomRule, ValuesOfCorrectTypeRule
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from app.core.config import Settings
 from app.graphql.extensions import limit_rules
+from app.graphql.variables import LiteralValues
 
 
 @dataclass(eq=False, slots=True)
@@ -70,6 +73,13 @@ class Document:
         }
         self._operations: dict[str | None, Operation] = {}
 
+    @property
+    def several_operations(self) -> bool:
+        """Whether the document holds more than one operation (then `operationName` is
+        required)."""
+        definitions = self.node.definitions if self.node is not None else ()
+        return sum(isinstance(d, OperationDefinitionNode) for d in definitions) > 1
+
     def operation(self, name: str | None) -> Operation | None:
         """The operation `operationName` picks (None: no such operation, or an ambiguous
         choice). Only found operations are remembered: the names come from clients."""
@@ -88,9 +98,22 @@ class Document:
 class DocumentCache:
     def __init__(self, schema: GraphQLSchema, settings: Settings) -> None:
         self.max_tokens = settings.graphql_max_tokens
-        rules: tuple[type[ASTValidationRule], ...] = (*specified_rules, *limit_rules(settings))
+        rules: tuple[type[ASTValidationRule], ...] = (
+            # Literal values are checked with messages that never quote them.
+            *(
+                LiteralValues if rule is ValuesOfCorrectTypeRule else rule
+                for rule in specified_rules
+            ),
+            # Strawberry's own, which its `validate_document` adds.
+            MaybeNullValidationRule,
+            OneOfInputValidationRule,
+            *limit_rules(settings),
+        )
         if not settings.introspection_enabled:
             rules = (*rules, NoSchemaIntrospectionCustomRule)
+        # "Did you mean ...?" spells out the schema that production keeps to itself
+        # (field, argument, type, enum value and input field names alike).
+        hide_suggestions = not settings.suggestions_enabled
 
         @lru_cache(maxsize=settings.graphql_parser_cache_size)
         def get(query: str) -> Document:
@@ -98,7 +121,7 @@ class DocumentCache:
                 node = parse(query, max_tokens=self.max_tokens)
             except GraphQLError:
                 return Document(None, [])  # Strawberry parses it again to report the error
-            return Document(node, validate_document(schema, node, rules))
+            return Document(node, validate(schema, node, rules, hide_suggestions=hide_suggestions))
 
         self.get = get
 

@@ -33,6 +33,7 @@ from app.core.config import Settings
 from app.core.errors import INTERNAL_MESSAGE, ErrorCode, http_error_body
 from app.core.request_context import current_record
 from app.graphql import ide
+from app.db.session import DeadlinePassed, client_timeout, within
 from app.graphql.cache import ResponseCache
 from app.graphql.context import Context
 from app.graphql.documents import Operation
@@ -154,16 +155,20 @@ class Reply:
     status: int = 200
     content_type: bytes = b"application/json; charset=utf-8"
     headers: Sequence[tuple[bytes, bytes]] = ()
+    # Token-issuing (any mutation): never stored by a browser or a proxy.
+    private: bool = False
     # The regular path's context, closed once the response is out (as FastAPI closes a
     # dependency): the client doesn't wait for the session to go back to the pool.
     context: Context | None = None
 
-    async def send(self, send: Send) -> None:
+    async def send(self, send: Send, *, private: bool) -> None:
         headers = [
             (b"content-type", self.content_type),
             (b"content-length", str(len(self.body)).encode()),
             *self.headers,
         ]
+        if private or self.private:
+            headers.append(_NO_STORE)
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
 
@@ -176,6 +181,16 @@ _INTERNAL_ERROR = Reply(
 
 
 _IDE_HEADERS = ((b"content-security-policy", ide.CONTENT_SECURITY_POLICY.encode()),)
+
+_NO_STORE = (b"cache-control", b"no-store")
+# Request headers that make a request someone's own: its answer depends on who asks, so it
+# is neither cached here nor stored by a browser or a proxy (`Cache-Control: no-store`).
+# A guest cart token counts: an anonymous request, but its `cart` is the guest's own.
+CREDENTIAL_HEADERS = (b"authorization", b"x-cart-token")
+
+
+def _carries_credentials(scope: Scope) -> bool:
+    return any(_header(scope, name) is not None for name in CREDENTIAL_HEADERS)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -214,6 +229,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.persisted = persisted
         self.fast_path = fast_path
         self.max_body = settings.max_request_body_bytes
+        self.deadline = client_timeout(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -233,7 +249,7 @@ class GraphQLView(GraphQL[Context, None]):
             logger.exception("unexpected error answering /graphql")
             reply = _INTERNAL_ERROR
         try:
-            await reply.send(send)
+            await reply.send(send, private=_carries_credentials(scope))
         finally:
             if reply.context is not None:
                 await reply.context.close()
@@ -281,11 +297,9 @@ class GraphQLView(GraphQL[Context, None]):
         if not isinstance(query, str):
             raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, "The request has no GraphQL `query`")
         operation = self._operation(query, data.get("operationName"), method)
-        anonymous = _header(scope, b"authorization") is None
+        anonymous = not _carries_credentials(scope)
         key = None
-        # A guest cart token makes a request personal (its `cart`), though anonymous.
-        personal = not anonymous or _header(scope, b"x-cart-token") is not None
-        if self.cache is not None and self.cache.active and not personal:
+        if self.cache is not None and self.cache.active and anonymous:
             key = self._cache_key(scope, data, operation)
         if key is not None:
             assert self.cache is not None
@@ -293,6 +307,27 @@ class GraphQLView(GraphQL[Context, None]):
             if cached is not None:  # costed and checked when it was stored
                 content_type, body = cached
                 return Reply(body, content_type=content_type)
+        try:
+            # However many statements it runs, and whatever the database does (frozen,
+            # unreachable): answered by the deadline.
+            return await within(
+                self.deadline, self._execute(scope, data, query, operation, anonymous, key)
+            )
+        except DeadlinePassed:
+            raise HTTPRefusal(
+                503, ErrorCode.SERVICE_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE.description
+            ) from None
+
+    async def _execute(
+        self,
+        scope: Scope,
+        data: dict[str, Any],
+        query: str,
+        operation: Operation | None,
+        anonymous: bool,
+        key: tuple[object, ...] | None,
+    ) -> Reply:
+        """The answer of the fast path or Strawberry (stored in the cache under `key`)."""
         result = None
         if self.fast_path is not None and anonymous and operation is not None:
             result = await self.fast_path.execute(
@@ -321,6 +356,7 @@ class GraphQLView(GraphQL[Context, None]):
                     ),
                 )
             reply = self._reply(result, _media_type(scope))
+            reply.private = operation is not None and operation.kind == "mutation"
         except BaseException:
             if context is not None:
                 await context.close()
@@ -344,9 +380,14 @@ class GraphQLView(GraphQL[Context, None]):
                 record.operation = "invalid"
             return None
         if operation is None:
-            raise HTTPRefusal(
-                400, ErrorCode.BAD_REQUEST, "No operation matches `operationName` in the document"
-            )
+            if name is None and document.several_operations:
+                message = (
+                    "The document holds several operations: `operationName` is required "
+                    "to say which one to run"
+                )
+            else:
+                message = "No operation matches `operationName` in the document"
+            raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, message)
         if method == "GET" and operation.kind == "mutation":
             raise HTTPRefusal(
                 405,

@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from strawberry.types.unset import UnsetType
 
+from app.core.validation import explained
 from app.graphql.errors import validation_failed
 
 M = TypeVar("M", bound=BaseModel)
@@ -163,7 +164,7 @@ def parse_input(model: type[M], value: object, *, field: str = "input") -> M:
     try:
         return model.model_validate(as_dict(value))
     except ValidationError as error:
-        raise validation_failed(error, prefix=field) from None
+        raise validation_failed(explained(model, error), prefix=field) from None
 
 
 def parse_arg(adapter: TypeAdapter[T], value: object, *, field: str) -> T:

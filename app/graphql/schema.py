@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
 import app
@@ -18,6 +17,7 @@ from app.graphql.context import Context
 from app.graphql.cost import QueryCost
 from app.graphql.documents import DocumentCache, SharedDocuments
 from app.graphql.errors import ErrorCodeType
+from app.graphql.executor import executor_class
 from app.graphql.node import ResolvableNode, node_query
 from app.orders.resolvers import OrdersMutation, OrdersQuery
 from app.orders.types import Order
@@ -106,7 +106,7 @@ def build_schema(settings: Settings) -> Schema:
             lambda: SharedDocuments(schema.documents),
             lambda: QueryCost(limit=cost_limit, environment=environment),
         ],
-        config=StrawberryConfig(disable_field_suggestions=settings.is_production),
+        execution_context_class=executor_class(settings),
     )
     schema.documents = DocumentCache(schema._schema, settings)
     return schema

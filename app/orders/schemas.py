@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from app.addresses.models import PostalAddress
 from app.addresses.schemas import Address
+from app.core.validation import Moment
 from app.graphql.enums import graphql_enum
 from app.graphql.ids import id_decoder
 from app.graphql.inputs import GLOBAL_ID, Input, graphql_input
@@ -84,11 +85,11 @@ UserID = Annotated[int, BeforeValidator(id_decoder("User")), GLOBAL_ID]
 class OrderFilterInput(Input):
     status: OrderStatus | None = Field(default=None, description="In this status.")
     user_id: UserID | None = Field(default=None, description="Of this user.")
-    created_after: datetime | None = Field(
-        default=None, description="Placed at or after this time."
+    created_after: Moment | None = Field(
+        default=None, description="Placed at or after this time (UTC without an offset)."
     )
-    created_before: datetime | None = Field(
-        default=None, description="Placed at or before this time."
+    created_before: Moment | None = Field(
+        default=None, description="Placed at or before this time (UTC without an offset)."
     )
 
     @model_validator(mode="after")

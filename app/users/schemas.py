@@ -47,11 +47,13 @@ def _check_new_password(password: str, email: str | None) -> str:
 
 
 class RegisterData(Input):
-    email: Email = Field(description="Email address; compared case-insensitively.")
+    email: Email = Field(
+        description="Email address (at most 254 characters), compared case-insensitively."
+    )
     password: Password = Field(
         description="8 to 128 characters, not only whitespace, not the email address."
     )
-    full_name: FullName = Field(description="1 to 200 characters.")
+    full_name: FullName = Field(description="Your name (1 to 200 characters).")
     cart_token: CartToken | None = Field(default=None, description=GUEST_CART_MERGE)
 
     @field_validator("password")
@@ -84,8 +86,11 @@ class LoginInput: ...
 
 
 class UpdateMeData(Input):
-    full_name: FullName | None = Field(default=None, description="New name.")
-    email: Email | None = Field(default=None, description="New email; needs `currentPassword`.")
+    full_name: FullName | None = Field(default=None, description="New name (1 to 200 characters).")
+    email: Email | None = Field(
+        default=None,
+        description="New email address (at most 254 characters); needs `currentPassword`.",
+    )
     current_password: GivenPassword | None = Field(
         default=None, description="Your current password (for an email change)."
     )
@@ -101,7 +106,9 @@ class UpdateMeInput: ...
 
 class ChangePasswordData(Input):
     current_password: GivenPassword = Field(description="Your current password.")
-    new_password: Password = Field(description="The new password (same rules as at sign-up).")
+    new_password: Password = Field(
+        description="The new password (8 to 128 characters, not only whitespace)."
+    )
 
     @field_validator("new_password")
     @classmethod

@@ -157,7 +157,49 @@ async def test_update_book_is_partial(catalog: Catalog, gql: GraphQL) -> None:
     stock_attempt = await gql(
         UPDATE_BOOK, {"id": book["id"], "i": {"stockQuantity": 5}}, token=catalog.token
     )
-    assert code(stock_attempt) == "GRAPHQL_VALIDATION_FAILED"
+    assert error(stock_attempt)["extensions"]["code"] == "VALIDATION_ERROR"
+    assert error(stock_attempt)["extensions"]["field"] == "i.stockQuantity"
+
+
+async def test_release_dates_at_the_edges_of_the_calendar(catalog: Catalog, gql: GraphQL) -> None:
+    first, last = [
+        data(await gql(CREATE_BOOK, {"i": sent}, token=catalog.token))["createBook"]
+        for sent in [
+            await book_input(catalog, releaseDate=day, stockQuantity=10)
+            for day in ("0001-01-01", "9999-12-31")
+        ]
+    ]
+    assert (first["releaseDate"], first["availability"]) == ("0001-01-01", "IN_STOCK")
+    assert (last["releaseDate"], last["availability"]) == ("9999-12-31", "PREORDER")
+    moved = await gql(
+        UPDATE_BOOK, {"id": first["id"], "i": {"releaseDate": "9999-12-31"}}, token=catalog.token
+    )
+    assert data(moved)["updateBook"]["releaseDate"] == "9999-12-31"
+    await gql(
+        UPDATE_BOOK, {"id": first["id"], "i": {"releaseDate": "0001-01-01"}}, token=catalog.token
+    )
+    listing = """query($f: BookFilter, $after: String) {
+      books(first: 1, after: $after, filter: $f, orderBy: {field: RELEASE_DATE, direction: ASC}) {
+        pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
+    for bounds, expected in [
+        ({"releasedAfter": "0001-01-01"}, [first["id"], last["id"]]),
+        ({"releasedBefore": "0001-01-01"}, [first["id"]]),
+        ({"releasedAfter": "9999-12-31"}, [last["id"]]),
+        (
+            {"releasedBefore": "9999-12-31", "releasedAfter": "0001-01-01"},
+            [first["id"], last["id"]],
+        ),
+    ]:
+        seen, page = [], {"pageInfo": {"hasNextPage": True, "endCursor": None}}
+        while page["pageInfo"]["hasNextPage"]:  # page by page: cursors carry the edge dates
+            after = page["pageInfo"]["endCursor"]
+            page = data(await gql(listing, {"f": bounds, "after": after}))["books"]
+            seen += [edge["node"]["id"] for edge in page["edges"]]
+        assert seen == expected, bounds
+    for sent in ("0000-12-31", "10000-01-01", "9999-12-32"):
+        refused = error(await gql(listing, {"f": {"releasedAfter": sent}}))
+        assert refused["extensions"]["code"] == "VALIDATION_ERROR"
+        assert refused["extensions"]["field"] == "f.releasedAfter"
 
 
 async def test_update_book_isbn_clash(catalog: Catalog, gql: GraphQL) -> None:

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from app.books import service as books_service
 from app.core.config import Settings
 from app.core.logging import JSONFormatter
-from app.db.session import Database, connect_args
+from app.db.session import Database, client_timeout, connect_args
 from app.main import create_app
 from tests.support import PASSWORD, GraphQL, code, data, error, register
 
@@ -92,7 +92,9 @@ async def test_pgbouncer_mode(settings: Settings) -> None:
     assert "server_settings" not in args  # PgBouncer refuses unknown startup parameters
     names = {args["prepared_statement_name_func"]() for _ in range(3)}
     assert len(names) == 3  # never the same name twice on a shared server connection
-    assert args["command_timeout"] == pooled.db_statement_timeout_ms / 1000
+    # The client's deadline: the statement timeout plus a margin, in both modes.
+    assert args["command_timeout"] == client_timeout(pooled) == 6.0
+    assert connect_args(settings)["command_timeout"] == 6.0
     database = Database.from_settings(pooled)
     try:
         pooled_app = create_app(pooled, database=database)

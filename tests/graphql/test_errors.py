@@ -33,6 +33,107 @@ async def test_bad_variable_value_has_validation_code(gql: GraphQL) -> None:
     assert {e["extensions"]["code"] for e in result["errors"]} == {"GRAPHQL_VALIDATION_FAILED"}
 
 
+SECRET = "hunter2-Secret"
+LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken } }"
+REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }"
+
+
+@pytest.mark.parametrize(
+    ("operation", "variables", "field", "message", "problems"),
+    [
+        (
+            LOGIN,
+            {"input": {"password": SECRET}},
+            "input.email",
+            "input.email: required",
+            [{"loc": ["input", "email"], "msg": "required", "type": "missing"}],
+        ),
+        (
+            REGISTER,
+            {"input": {"email": "a@b.co", "password": SECRET, "fullName": "A", "role": "ADMIN"}},
+            "input.role",
+            "input.role: not a field of RegisterInput",
+            [
+                {
+                    "loc": ["input", "role"],
+                    "msg": "not a field of RegisterInput",
+                    "type": "extra_forbidden",
+                }
+            ],
+        ),
+        (
+            REGISTER,
+            {"input": {"email": 12345, "password": None, "fullName": [SECRET]}},
+            "input.email",
+            "input.email: expected a String",
+            [
+                {"loc": ["input", "email"], "msg": "expected a String", "type": "type_error"},
+                {"loc": ["input", "password"], "msg": "must not be null", "type": "null"},
+                {"loc": ["input", "fullName"], "msg": "expected a String", "type": "type_error"},
+            ],
+        ),
+        (
+            LOGIN,
+            {"input": SECRET},
+            "input",
+            "input: expected a LoginInput object",
+            [{"loc": ["input"], "msg": "expected a LoginInput object", "type": "type_error"}],
+        ),
+        (
+            "query($first: Int) { books(first: $first) { totalCount } }",
+            {"first": SECRET},
+            "first",
+            "first: expected an Int (a 32-bit integer)",
+            [{"loc": ["first"], "msg": "expected an Int (a 32-bit integer)", "type": "type_error"}],
+        ),
+        (
+            "query($f: BookFilter) { books(filter: $f) { totalCount } }",
+            {"f": {"genreIds": ["R2VucmU6MQ==", {"x": SECRET}]}},
+            "f.genreIds.1",
+            "f.genreIds.1: expected an ID (a string)",
+            [
+                {
+                    "loc": ["f", "genreIds", 1],
+                    "msg": "expected an ID (a string)",
+                    "type": "type_error",
+                }
+            ],
+        ),
+    ],
+)
+async def test_a_variable_that_does_not_coerce_is_a_validation_error_without_the_value(
+    gql: GraphQL,
+    operation: str,
+    variables: dict[str, object],
+    field: str,
+    message: str,
+    problems: list[dict[str, object]],
+) -> None:
+    result = await gql(operation, variables)
+    assert result["data"] is None
+    failure = error(result)
+    assert failure["message"] == message
+    assert failure["extensions"] == {
+        "code": "VALIDATION_ERROR",
+        "field": field,
+        "errors": problems,
+    }
+    assert SECRET not in str(result)
+    assert "12345" not in str(result)
+
+
+async def test_a_literal_of_the_wrong_type_names_its_field_without_the_value(gql: GraphQL) -> None:
+    result = await gql(f'mutation {{ login(input: {{password: "{SECRET}"}}) {{ accessToken }} }}')
+    assert error(result)["message"] == "input.email: required"
+    assert error(result)["extensions"] == {
+        "code": "GRAPHQL_VALIDATION_FAILED",
+        "field": "input.email",
+    }
+    wrong = await gql(f'{{ books(first: "{SECRET}") {{ totalCount }} }}')
+    assert error(wrong)["message"] == "first: expected an Int (a 32-bit integer)"
+    assert SECRET not in str(result) + str(wrong)
+
+
 async def test_app_error_keeps_message_code_and_field(
     gql: GraphQL, monkeypatch: pytest.MonkeyPatch
 ) -> None:

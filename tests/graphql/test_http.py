@@ -212,7 +212,7 @@ async def test_response_media_type_follows_accept(
                 "query": "query($n: Int!) { books(first: $n) { totalCount } }",
                 "variables": {"n": "x"},
             },
-            "GRAPHQL_VALIDATION_FAILED",
+            "VALIDATION_ERROR",  # a variable that doesn't coerce: a request error too
         ),
     ],
 )
@@ -254,6 +254,23 @@ async def test_no_runnable_operation_is_a_json_400(
     response = await http.post("/graphql", json=body)
     assert response.status_code == 400
     assert codes(response) == ["BAD_REQUEST"]
+
+
+async def test_several_operations_without_operation_name_say_it_is_required(
+    http: httpx.AsyncClient,
+) -> None:
+    document = "query A { apiInfo { version } } query B { apiInfo { environment } }"
+    response = await http.post("/graphql", json={"query": document})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "message": "The document holds several operations: `operationName` is required "
+            "to say which one to run",
+            "extensions": {"code": "BAD_REQUEST"},
+        }
+    ]
+    named = await http.post("/graphql", json={"query": document, "operationName": "B"})
+    assert named.json() == {"data": {"apiInfo": {"environment": "test"}}}
 
 
 async def test_get_without_query(http: httpx.AsyncClient) -> None:

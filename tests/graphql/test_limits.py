@@ -158,7 +158,9 @@ async def test_a_missing_variable_is_reported_as_such_not_as_cost(gql: GraphQL) 
     query = """query($n: Int!) { books(first: $n) { edges { node {
         authors { books(first: $n) { edges { node { id } } } } } } } }"""
     assert code(await gql(query, {"n": 100})) == "QUERY_TOO_COMPLEX"
-    assert code(await gql(query, {})) == "GRAPHQL_VALIDATION_FAILED"
+    missing = error(await gql(query, {}))
+    assert missing["extensions"]["code"] == "VALIDATION_ERROR"
+    assert missing["extensions"]["field"] == "n"
 
 
 async def test_search_costs_more(gql: GraphQL) -> None:

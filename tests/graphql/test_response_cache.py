@@ -20,6 +20,7 @@ from app.db.session import Database
 from app.graphql import fastpath
 from app.main import create_app
 from tests.books.factory import Catalog
+from tests.proxy import DatabaseProxy
 from tests.support import (
     PASSWORD,
     REGISTER,
@@ -179,3 +180,36 @@ async def test_a_guest_cart_is_never_cached_nor_served_from_the_cache(
     await api(add, {"b": theirs["id"]}, headers={"X-Cart-Token": alice})
     found = data(await api(cart, headers={"X-Cart-Token": alice}))["cart"]
     assert [item["book"]["title"] for item in found["items"]] == ["Mine", "Theirs"]
+
+
+async def test_the_listener_gives_up_on_a_database_that_stops_answering(
+    settings: Settings,
+) -> None:
+    """The listening connection is accepted, then LISTEN is never answered: the listener
+    gives up by its statement timeout and listens on a new connection, rather than wait
+    (and keep the cache off) until the old one answers."""
+    proxy = DatabaseProxy(settings.database_url or "")
+    await proxy.start()
+    proxy.freeze_after_start_up()
+    listening_through_proxy = settings.model_copy(
+        update={
+            "response_cache": True,
+            "db_statement_timeout_ms": 300,
+            "database_listen_url": proxy.url,
+        }
+    )
+    app = create_app(listening_through_proxy)
+    try:
+        async with LifespanManager(app):
+            async with asyncio.timeout(5):
+                while proxy.held == 0:  # noqa: ASYNC110 - the first connection froze
+                    await asyncio.sleep(0.02)
+            proxy.freeze_after_start_up(False)  # the next connection gets through
+            # Seconds: the statement timeout plus a margin, closing, the retry pause.
+            async with asyncio.timeout(15):
+                while not _listening(app):  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            assert proxy.held >= 1  # the first connection is still frozen, not waited for
+    finally:
+        proxy.thaw()
+        await proxy.stop()

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from app.cli.tools import SCHEMA_FILE, schema_sdl
 from app.core.config import Environment, Settings
+from app.db.session import Database
 from app.main import create_app
 from tests.support import GraphQL, data
 
@@ -42,11 +42,12 @@ def test_every_type_and_field_is_described() -> None:
 
 
 @pytest.fixture
-async def production(settings: Settings, app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def production(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """A production instance on the test's database (tokens of the test app hold there)."""
     production_settings = settings.model_copy(
         update={"env": Environment.PRODUCTION, "secret_key": settings.secret_key}
     )
-    production_app = create_app(production_settings, database=app.state.database)
+    production_app = create_app(production_settings, database=database)
     transport = httpx.ASGITransport(app=production_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         yield client
@@ -78,13 +79,41 @@ async def test_introspection_and_suggestions_off_in_production(
         result = await client(query)
         assert result["data"] is None
         assert {e["extensions"]["code"] for e in result["errors"]} == {"GRAPHQL_VALIDATION_FAILED"}
-    typo = await client("{ apiInf { version } }")
-    assert "Did you mean" not in typo["errors"][0]["message"]
     assert data(await client("{ apiInfo { environment } }")) == {
         "apiInfo": {"environment": "production"}
     }
 
 
-async def test_typo_gets_suggestion_in_development(gql: GraphQL) -> None:
-    result = await gql("{ apiInf { version } }")
+# A typo of each kind of name: (document, variables).
+TYPOS = {
+    "field": ("{ apiInf { version } }", None),
+    "argument": ("{ books(frist: 1) { totalCount } }", None),
+    "enum value": ("{ books(orderBy: {field: TITEL, direction: ASC}) { totalCount } }", None),
+    "enum value in a variable": (
+        "query($o: BookOrder) { books(orderBy: $o) { totalCount } }",
+        {"o": {"field": "TITEL", "direction": "ASC"}},
+    ),
+    "input field": ('{ books(filter: {serch: "x"}) { totalCount } }', None),
+    "input field in a variable": (
+        "query($f: BookFilter) { books(filter: $f) { totalCount } }",
+        {"f": {"serch": "x"}},
+    ),
+    "type": ("query($f: BookFiltr) { books(filter: $f) { totalCount } }", None),
+    "fragment type": ("{ ...F } fragment F on Quer { apiInfo { version } }", None),
+}
+
+
+@pytest.mark.parametrize("kind", TYPOS)
+async def test_typo_gets_a_suggestion_in_development(gql: GraphQL, kind: str) -> None:
+    result = await gql(*TYPOS[kind])
     assert "Did you mean" in result["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("kind", TYPOS)
+@pytest.mark.parametrize("who", ["anonymous", "admin"])
+async def test_no_suggestion_in_production(
+    production: httpx.AsyncClient, admin_token: str, kind: str, who: str
+) -> None:
+    result = await GraphQL(production)(*TYPOS[kind], token=admin_token if who == "admin" else None)
+    assert result["errors"]
+    assert not any("Did you mean" in error["message"] for error in result["errors"]), result

@@ -117,6 +117,44 @@ async def test_admin_orders_with_filters(
     assert bad["extensions"]["field"] == "filter.userId"
 
 
+# Moments at the edges of the calendar: before year 1 or after 9999 once in UTC.
+OUT_OF_RANGE = [
+    "0001-01-01T00:00:00+14:00",
+    "0001-01-01T00:00:00+06:00",
+    "0001-01-01T05:59:59.999999+06:00",
+    "9999-12-31T23:59:59-14:00",
+    "9999-12-31T18:00:00-06:00",
+    "0001-01-01T00:00:00+23:59",
+]
+IN_RANGE = [
+    "0001-01-01T00:00:00",
+    "0001-01-01T00:00:00Z",
+    "0001-01-01T00:00:00-14:00",
+    "0001-01-01T06:00:00+06:00",
+    "9999-12-31T23:59:59.999999",
+    "9999-12-31T23:59:59+14:00",
+    "9999-12-31T17:59:59-06:00",
+]
+
+
+@pytest.mark.parametrize("name", ["createdAfter", "createdBefore"])
+async def test_order_filter_moments_at_the_edges_of_the_calendar(
+    gql: GraphQL, admin_token: str, name: str
+) -> None:
+    query = "query($f: OrderFilter) { orders(filter: $f) { totalCount } }"
+    for moment in OUT_OF_RANGE:
+        failure = error(await gql(query, {"f": {name: moment}}, token=admin_token))
+        assert failure["extensions"]["code"] == "VALIDATION_ERROR", (moment, failure)
+        assert failure["extensions"]["field"] == f"filter.{name}"
+        assert moment not in failure["message"]
+    for moment in IN_RANGE:
+        result = data(await gql(query, {"f": {name: moment}}, token=admin_token))
+        assert result["orders"]["totalCount"] >= 0
+    # With and without an offset in one filter: both are moments in UTC.
+    mixed = {"createdAfter": "2020-01-01T00:00:00", "createdBefore": "2021-01-01T00:00:00+01:00"}
+    assert data(await gql(query, {"f": mixed}, token=admin_token))["orders"]["totalCount"] == 0
+
+
 async def test_cancel_returns_stock_once(
     catalog: Catalog, gql: GraphQL, customer_token: str, admin_token: str
 ) -> None:

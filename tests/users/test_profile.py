@@ -63,7 +63,8 @@ async def test_email_change_to_a_taken_email(gql: GraphQL) -> None:
 async def test_update_me_cannot_set_role(gql: GraphQL) -> None:
     payload = await register(gql)
     result = await gql(UPDATE_ME, {"input": {"role": "ADMIN"}}, token=payload["accessToken"])
-    assert code(result) == "GRAPHQL_VALIDATION_FAILED"
+    assert error(result)["extensions"]["code"] == "VALIDATION_ERROR"
+    assert error(result)["extensions"]["field"] == "input.role"
 
 
 async def test_change_password_signs_out_other_sessions(gql: GraphQL) -> None:
