@@ -32,8 +32,8 @@ from strawberry.types import ExecutionResult
 from app.core.config import Settings
 from app.core.errors import INTERNAL_MESSAGE, ErrorCode, http_error_body
 from app.core.request_context import current_record
-from app.graphql import ide
 from app.db.session import DeadlinePassed, client_timeout, within
+from app.graphql import ide
 from app.graphql.cache import ResponseCache
 from app.graphql.context import Context
 from app.graphql.documents import Operation
