@@ -11,6 +11,7 @@ from pydantic import AfterValidator, EmailStr, Field, ValidationInfo, field_vali
 from app.cart.schemas import MAX_TOKEN_LENGTH
 from app.core.validation import SINGLE_LINE, bounded
 from app.graphql.inputs import Input, graphql_input
+from app.mail.links import TOKEN_MAX_LENGTH
 from app.users.models import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH, UserRole
 
 PASSWORD_MIN_LENGTH = 8
@@ -113,6 +114,31 @@ class ChangePasswordData(Input):
 class ChangePasswordInput: ...
 
 
+# A token from an email link; an unknown one is ACCOUNT_TOKEN_INVALID, not a validation error.
+EmailToken = Annotated[str, Field(min_length=1, max_length=TOKEN_MAX_LENGTH), SINGLE_LINE]
+# Like sign-in, not validated as an email: a malformed one simply matches no account.
+GivenEmail = Annotated[
+    str,
+    Field(min_length=1, max_length=EMAIL_MAX_LENGTH),
+    SINGLE_LINE,
+    AfterValidator(normalise_email),
+]
+
+
+class ResetPasswordData(Input):
+    token: EmailToken = Field(description="The token of the password reset link (30 minutes).")
+    new_password: Password = Field(description="The new password (same rules as at sign-up).")
+
+    @field_validator("new_password")
+    @classmethod
+    def _policy(cls, password: str) -> str:
+        return _check_new_password(password, None)
+
+
+@graphql_input(ResetPasswordData, description="A new password, with the token of a reset link.")
+class ResetPasswordInput: ...
+
+
 class NewAdminInput(Input):
     email: Email
     password: Password
@@ -132,6 +158,7 @@ class Viewer:
     id: int
     role: UserRole
     session_id: uuid.UUID | None
+    email_verified: bool = False
 
     @property
     def is_admin(self) -> bool:
