@@ -46,6 +46,7 @@ from tests.support import (
     run_in_thread,
     unique_email,
 )
+from tests.support.mail import SmtpCatcher
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 
@@ -201,3 +202,13 @@ def statements(database: Database) -> Iterator[StatementCounter]:
         yield counter
     finally:
         event.remove(engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpCatcher]:
+    """A real SMTP server, in process, for this test."""
+    server = SmtpCatcher()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     case,
+    cast,
     column,
     delete,
     func,
@@ -68,7 +69,8 @@ class OutboxRepository:
             .where(
                 OutboxMessage.topic == topic,
                 OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.available_at <= func.now(),
+                # The statement's clock, not the transaction's: a long transaction sees time pass.
+                OutboxMessage.available_at <= func.statement_timestamp(),
             )
             .order_by(OutboxMessage.available_at, OutboxMessage.id)
             .limit(limit)
@@ -100,8 +102,11 @@ class OutboxRepository:
             .values(
                 status=changes.c.status,
                 attempts=changes.c.attempts,
-                available_at=func.coalesce(changes.c.available_at, OutboxMessage.available_at),
-                last_error=changes.c.error,
+                available_at=func.coalesce(
+                    cast(changes.c.available_at, DateTime(timezone=True)),
+                    OutboxMessage.available_at,
+                ),
+                last_error=cast(changes.c.error, String),
                 processed_at=case((done, func.now()), else_=None),
             )
         )
