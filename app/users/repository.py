@@ -293,7 +293,8 @@ class AccountTokenRepository:
             await self.session.execute(self._spend_others(purpose, [token.user_id]))
 
     async def pending_emails(self, user_ids: Sequence[int]) -> dict[int, str]:
-        """The new address awaiting confirmation, per user (the newest live change)."""
+        """The new address awaiting confirmation, per user (issuing a change spends the
+        earlier ones, so there is one at most)."""
         result = await self.session.execute(
             select(AccountToken.user_id, AccountToken.email)
             .where(
@@ -302,10 +303,9 @@ class AccountTokenRepository:
                 AccountToken.spent_at.is_(None),
                 AccountToken.expires_at > func.now(),
             )
-            .order_by(AccountToken.user_id, AccountToken.id.desc())
-            .distinct(AccountToken.user_id)
+            .order_by(AccountToken.id)
         )
-        return dict(result.tuples().all())
+        return {row.user_id: row.email for row in result}
 
 
 class EmailRequestRepository:
