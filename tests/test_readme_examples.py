@@ -22,14 +22,20 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from app.books.seed import seed_catalog
 from app.core.config import Settings
 from app.db.session import Database
+from app.mail.links import RESET_PASSWORD, UNSUBSCRIBE, VERIFY_EMAIL
+from app.mail.render import compose
+from app.outbox.models import OutboxMessage
+from app.outbox.repository import ROW
 from tests.conftest import new_admin, truncate_all
 from tests.support import RESTOCK, GraphQL, add_to_cart, checkout, data, login, prebook, register
 from tests.support.guide import blank_code, guide_text, read_guide
@@ -54,9 +60,11 @@ SEARCH = """query($search: String!) { books(first: 20, filter: {search: $search}
 SERVED_ORDER = "{ myPrebooks(first: 1, status: FULFILLED) { edges { node { order { id } } } } }"
 IN_STOCK = "{ books(first: 1, filter: {inStock: true}) { edges { node { id title } } } }"
 GUEST_CART = "{ cart { id } }"
+WISHLIST_ALERTS = "{ wishlist(first: 5) { edges { node { notifyWhenAvailable } } } }"
 
 ADA_PASSWORD = "correct horse battery staple"
 ADA_NEW_PASSWORD = "a longer passphrase of mine"
+ADA_RESET_PASSWORD = "the one I will remember"
 BEA_PASSWORD = "another good passphrase"
 ADA_ADDRESS = {
     "fullName": "Ada Reader",
@@ -75,6 +83,28 @@ BEA_ADDRESS = {
 
 STEPS = Steps()
 step = STEPS.step
+
+
+class Mailbox:
+    """The story's email: the newest message queued to an address, rendered as the sender
+    renders it (tests/mail has the SMTP side)."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database, self.settings = database, settings
+
+    async def token(self, to: str, path: str) -> str:
+        async with self.database.sessionmaker() as session:
+            statement = (
+                select(*ROW.columns())
+                .where(OutboxMessage.payload["to"].astext == to)
+                .order_by(OutboxMessage.id.desc())
+                .limit(1)
+            )
+            row = ROW.of((await session.execute(statement)).one())
+        url = compose(self.settings, row).links
+        found = [link for link in url.values() if urlsplit(link).path == path]
+        assert found, f"no link to {path} in the last email to {to}"
+        return parse_qs(urlsplit(found[0]).query)["token"][0]
 
 
 def plays(name: str, *, token: str, **variables: str) -> None:
@@ -230,6 +260,18 @@ async def register_ada(story: Story) -> None:
     )
 
 
+@step("verify-email")
+async def verify_email(story: Story) -> None:
+    token = await story.refs["mailbox"].token(story.refs["ada_email"], VERIFY_EMAIL)
+    verified = data(await story.example("verify-email", {"token": token}))["verifyEmail"]
+    story.claim(verified["emailVerified"] is True, "the link's token verifies the address")
+    again = await story.gql(story.document("verify-email"), {"token": token})
+    story.claim(
+        first_error(again)["extensions"]["code"] == "ACCOUNT_TOKEN_INVALID",
+        "a link works once",
+    )
+
+
 @step("login")
 async def login_ada(story: Story) -> None:
     credentials = {"email": story.refs["ada_email"], "password": ADA_PASSWORD}
@@ -265,10 +307,64 @@ async def update_me(story: Story) -> None:
     )
 
 
+@step("change-email")
+async def change_email(story: Story) -> None:
+    change = {"email": "ada.reader@example.com", "currentPassword": ADA_PASSWORD}
+    changed = data(await story.example("change-email", {"input": change}, token=story.refs["ada"]))
+    story.claim(
+        changed["updateMe"]["email"] == story.refs["ada_email"]
+        and changed["updateMe"]["pendingEmail"] == "ada.reader@example.com",
+        "the email stays until the link sent to the new address is followed",
+    )
+
+
 @step("change-password")
 async def change_password(story: Story) -> None:
     change = {"currentPassword": ADA_PASSWORD, "newPassword": ADA_NEW_PASSWORD}
     await story.example("change-password", {"input": change}, token=story.refs["ada"])
+
+
+@step("request-password-reset")
+async def request_password_reset(story: Story) -> None:
+    ada = {"email": story.refs["ada_email"]}
+    asked = data(await story.example("request-password-reset", ada))
+    unknown = data(await story.again("request-password-reset", {"email": "nobody@example.com"}))
+    story.claim(
+        asked == unknown == {"requestPasswordReset": True},
+        "the same answer whether an account has the address or not",
+    )
+
+
+@step("reset-password")
+async def reset_password(story: Story) -> None:
+    token = await story.refs["mailbox"].token(story.refs["ada_email"], RESET_PASSWORD)
+    reset = {"input": {"token": token, "newPassword": ADA_RESET_PASSWORD}}
+    data(await story.example("reset-password", reset))
+    ended = await story.gql("{ me { id } }", token=story.refs["ada"])
+    story.claim(
+        first_error(ended)["extensions"]["code"] == "AUTH_INVALID_TOKEN",
+        "a reset ends every session",
+    )
+    signed_in = await login(story.gql, story.refs["ada_email"], ADA_RESET_PASSWORD)
+    story.refs["ada"] = data(signed_in)["login"]["accessToken"]
+
+
+@step("create-address")
+async def create_address(story: Story) -> None:
+    saved = data(
+        await story.example("create-address", {"input": ADA_ADDRESS}, token=story.refs["ada"])
+    )["createAddress"]
+    story.refs["ada_home"] = saved["id"]
+
+
+@step("my-addresses")
+async def my_addresses(story: Story) -> None:
+    me = data(await story.example("my-addresses", token=story.refs["ada"]))["me"]
+    story.claim(
+        [a["id"] for a in me["addresses"]] == [story.refs["ada_home"]]
+        and me["defaultAddress"]["id"] == story.refs["ada_home"],
+        "the first address saved is the default",
+    )
 
 
 # --- Shopping ----------------------------------------------------------------------------
@@ -485,6 +581,30 @@ async def move_to_cart(story: Story) -> None:
         "the moved book is in the cart and out of the wishlist",
     )
     data(await story.gql(REMOVE_FROM_CART, {"id": buyable}, token=ada))
+
+
+@step("wishlist-notification")
+async def wishlist_notification(story: Story) -> None:
+    variables = {"bookId": story.refs["sold_out"], "enabled": True}
+    item = data(await story.example("wishlist-notification", variables, token=story.refs["ada"]))
+    story.claim(
+        item["setWishlistNotification"]["notifyWhenAvailable"] is True,
+        "the alert is on",
+    )
+
+
+@step("unsubscribe")
+async def unsubscribe(story: Story) -> None:
+    # The sold-out book comes back: the alert is queued with the restock.
+    restocked = {"book": story.refs["sold_out"], "quantity": 3}
+    data(await story.gql(RESTOCK, restocked, token=story.refs["admin"]))
+    token = await story.refs["mailbox"].token(story.refs["ada_email"], UNSUBSCRIBE)
+    data(await story.example("unsubscribe", {"token": token}))  # no access token
+    listed = data(await story.gql(WISHLIST_ALERTS, token=story.refs["ada"]))["wishlist"]
+    story.claim(
+        all(not edge["node"]["notifyWhenAvailable"] for edge in listed["edges"]),
+        "the link turned the alert off",
+    )
 
 
 # --- Admin: the books the Prebooks section needs ------------------------------------------
@@ -757,6 +877,7 @@ async def story(app: FastAPI, settings: Settings) -> AsyncIterator[Story]:
             gql = GraphQL(http)
             played = Story(gql, read_guide(guide_text()), STEPS)
             played.refs["admin"] = await new_admin(gql, database, settings)
+            played.refs["mailbox"] = Mailbox(database, settings)
             yield played
             played.write_transcript()
     finally:
