@@ -10,6 +10,10 @@ from sqlalchemy.sql import Select
 
 from app.outbox.repository import OutboxRepository
 
+# Delivered messages are kept this long (to see what was sent), then `poetry run purge`
+# deletes them.
+RETENTION = timedelta(days=30)
+
 
 async def add_from(session: AsyncSession, topic: str, payloads: Select[Any]) -> int:
     """A message of `topic` per row of `payloads`, in the caller's transaction (they are

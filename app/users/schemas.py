@@ -47,6 +47,12 @@ def _check_new_password(password: str, email: str | None) -> str:
     return password
 
 
+# A password that replaces one (the account's email is checked by the service, which knows it).
+NewPassword = Annotated[
+    Password, AfterValidator(lambda password: _check_new_password(password, None))
+]
+
+
 class RegisterData(Input):
     email: Email = Field(description="Email address; compared case-insensitively.")
     password: Password = Field(
@@ -102,12 +108,7 @@ class UpdateMeInput: ...
 
 class ChangePasswordData(Input):
     current_password: GivenPassword = Field(description="Your current password.")
-    new_password: Password = Field(description="The new password (same rules as at sign-up).")
-
-    @field_validator("new_password")
-    @classmethod
-    def _policy(cls, password: str) -> str:
-        return _check_new_password(password, None)
+    new_password: NewPassword = Field(description="The new password (same rules as at sign-up).")
 
 
 @graphql_input(ChangePasswordData, description="A password change.")
@@ -127,12 +128,7 @@ GivenEmail = Annotated[
 
 class ResetPasswordData(Input):
     token: EmailToken = Field(description="The token of the password reset link (30 minutes).")
-    new_password: Password = Field(description="The new password (same rules as at sign-up).")
-
-    @field_validator("new_password")
-    @classmethod
-    def _policy(cls, password: str) -> str:
-        return _check_new_password(password, None)
+    new_password: NewPassword = Field(description="The new password (same rules as at sign-up).")
 
 
 @graphql_input(ResetPasswordData, description="A new password, with the token of a reset link.")
