@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,6 +32,8 @@ from app.graphql.http import (
     PersistedQueries,
 )
 from app.graphql.schema import build_schema
+from app.mail import devlinks
+from app.mail.sender import mail_sender
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +88,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 )
                 listener.start()
         app.state.cache_listener = listener
+        # Development: the outbox's sender in this process (deployments run `mailer`).
+        sender = mail_sender(app.state.database, settings) if settings.mail_sender_in_app else None
+        sending = asyncio.create_task(sender.run()) if sender is not None else None
         try:
             yield
         finally:
+            if sender is not None and sending is not None:
+                sender.stop()
+                await sending
             if listener is not None:
                 await listener.stop()
             if owned:
@@ -123,6 +132,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     if settings.graphiql_enabled:
         app.mount(ide.ASSETS_PATH, ide.assets(), name="graphiql")
+    if not settings.is_production:
+        app.include_router(devlinks.router)  # email links, without a storefront
     _document_graphql(app)
     _install_error_handlers(app)
 

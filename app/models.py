@@ -6,13 +6,15 @@ lists them. A new domain adds its models module here.
 
 from __future__ import annotations
 
+from app.addresses import models as addresses
 from app.books import models as books
 from app.cart import models as cart
 from app.db.base import Base
 from app.orders import models as orders
+from app.outbox import models as outbox
 from app.prebooks import models as prebooks
 from app.users import models as users
 from app.wishlist import models as wishlist
 
 metadata = Base.metadata
-MODULES = (books, cart, orders, prebooks, users, wishlist)
+MODULES = (addresses, books, cart, orders, outbox, prebooks, users, wishlist)

@@ -47,6 +47,7 @@ from tests.support import (
     run_in_thread,
     unique_email,
 )
+from tests.support.mail import SmtpCatcher
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 
@@ -216,3 +217,13 @@ async def live_server(
     log = tmp_path_factory.mktemp("live-server") / "server.log"
     async with running(api_command(port, 1), env, port, 1, log):
         yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpCatcher]:
+    """A real SMTP server, in process, for this test."""
+    server = SmtpCatcher()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -5,7 +5,9 @@ Every worked example of the guide (marked `<!-- example: NAME -->`) is a test of
 catalog `poetry run dev` loads into an empty one), exactly as a newcomer copying the
 examples in order onto a fresh `poetry run dev` sends them: the guide's document and
 variables, IDs included, as printed. Only the tokens a run hands out (the `Authorization`
-and `X-Cart-Token` headers, and `refreshToken` and `cartToken` variables) are the run's own. The response must have the shape
+and `X-Cart-Token` headers, the `refreshToken` and `cartToken` variables, and the `token` of
+an email's link, which a newcomer reads in the dev mailbox and the story in the outbox) are
+the run's own. The response must have the shape
 the guide documents (tests/support/shape.py), with the same global IDs, and what the prose
 says about it must hold (the claims). The behaviour the prose describes beyond its examples
 is tested by the domains' tests, not here. README_TRANSCRIPT=PATH writes every example's
@@ -18,12 +20,13 @@ the ID to print instead, e.g. "documented 'Qm9vazoyNDE=' (Book:241), got … (Bo
   and Book:1 first in the catalog's default order (newest first);
 - then every row the guide's examples create, in the guide's order: users (Ada, Bea, the
   admin of `create-admin`), carts (the guest cart first, Cart:1; registering with it
-  gives Ada a cart of her own, Cart:2, into which it is merged), orders (Bea's, Ada's checkout, then served prebooks),
+  gives Ada a cart of her own, Cart:2, into which it is merged), Ada's saved address
+  (Address:1), orders (Bea's, Ada's checkout, then served prebooks),
   wishlist items, authors, genres, books (241, 242), prebooks. A refused insert can use
   up an ID too (`prebook-exists`).
 
-The story: Ada fills a guest cart, registers with it, shops, keeps a wishlist and
-prebooks; Bea competes for the same books; an admin adds and restocks books and moves orders along. Each step plays one
+The story: Ada fills a guest cart, registers with it, verifies her address, resets her
+password, shops, keeps a wishlist (with a back-in-stock alert) and prebooks; Bea competes for the same books; an admin adds and restocks books and moves orders along. Each step plays one
 example and leaves in `story.refs` the tokens the steps after it need.
 """
 
@@ -33,14 +36,20 @@ import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from app.books.seed import seed_if_empty
 from app.core.config import Settings
 from app.db.session import Database
+from app.mail.links import RESET_PASSWORD, UNSUBSCRIBE, VERIFY_EMAIL
+from app.mail.render import compose
+from app.outbox.models import OutboxMessage
+from app.outbox.repository import ROW
 from app.users import service as users_service
 from app.users.schemas import NewAdminInput
 from tests.conftest import truncate_all
@@ -64,8 +73,11 @@ SECTIONS = (
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin password 123"
 
+ADA_EMAIL = "ada@example.com"
+
 # Operations the story needs besides the guide's own.
 GUEST_CART = "{ cart { id } }"
+WISHLIST_ALERTS = "{ wishlist(first: 20) { edges { node { notifyWhenAvailable } } } }"
 
 STEPS = Steps()
 step = STEPS.step
@@ -78,6 +90,30 @@ def plays(name: str, *, token: str | None = None, error: str | None = None) -> N
         await story.example(name, token=story.refs[token] if token else None, error=error)
 
     step(name)(play)
+
+
+class Mailbox:
+    """The story's email: the newest message queued to an address, rendered as the sender
+    renders it (what the dev mailbox's .eml file and log line show; tests/mail has the
+    SMTP side)."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database, self.settings = database, settings
+
+    async def token(self, to: str, path: str) -> str:
+        """The token of the link to `path` in the newest email to `to`."""
+        async with self.database.sessionmaker() as session:
+            statement = (
+                select(*ROW.columns())
+                .where(OutboxMessage.payload["to"].astext == to)
+                .order_by(OutboxMessage.id.desc())
+                .limit(1)
+            )
+            row = ROW.of((await session.execute(statement)).one())
+        urls = compose(self.settings, row).links
+        found = [url for url in urls.values() if urlsplit(url).path == path]
+        assert found, f"no link to {path} in the last email to {to}"
+        return parse_qs(urlsplit(found[0]).query)["token"][0]
 
 
 def decimal(value: str) -> Decimal:
@@ -215,6 +251,17 @@ async def register_ada(story: Story) -> None:
     )
 
 
+@step("verify-email")
+async def verify_email(story: Story) -> None:
+    token = await story.refs["mailbox"].token(ADA_EMAIL, VERIFY_EMAIL)
+    verified = payload(await story.example("verify-email", secrets={"token": token}))
+    story.claim(verified["emailVerified"] is True, "the link's token verifies the address")
+    again = await story.gql(story.document("verify-email"), {"token": token})
+    story.claim(
+        first_error(again)["extensions"]["code"] == "ACCOUNT_TOKEN_INVALID", "a link works once"
+    )
+
+
 @step("login")
 async def login_ada(story: Story) -> None:
     story.refs["login_refresh"] = payload(await story.example("login"))["refreshToken"]
@@ -245,7 +292,64 @@ async def update_me(story: Story) -> None:
     )
 
 
+@step("change-email")
+async def change_email(story: Story) -> None:
+    changed = payload(await story.example("change-email", token=story.refs["ada"]))
+    story.claim(
+        changed["email"] == ADA_EMAIL and changed["pendingEmail"] == "ada.reader@example.com",
+        "the email stays until the link sent to the new address is followed",
+    )
+
+
 plays("change-password", token="ada")
+
+
+@step("request-password-reset")
+async def request_password_reset(story: Story) -> None:
+    asked = data(await story.example("request-password-reset"))
+    unknown = data(
+        await story.gql(story.document("request-password-reset"), {"email": "nobody@example.com"})
+    )
+    story.claim(
+        asked == unknown == {"requestPasswordReset": True},
+        "the same answer whether an account has the address or not",
+    )
+
+
+@step("reset-password")
+async def reset_password(story: Story) -> None:
+    token = await story.refs["mailbox"].token(ADA_EMAIL, RESET_PASSWORD)
+    await story.example("reset-password", secrets={"input.token": token})
+    ended = await story.gql("{ me { id } }", token=story.refs["ada"])
+    story.claim(
+        first_error(ended)["extensions"]["code"] == "AUTH_INVALID_TOKEN",
+        "a reset ends every session, register's too",
+    )
+
+
+@step("login-new-password")
+async def login_new_password(story: Story) -> None:
+    signed_in = payload(await story.example("login-new-password"))
+    # Ada's session from here on (the guide says so).
+    story.refs["ada"] = signed_in["accessToken"]
+    story.claim(signed_in["user"]["emailVerified"] is True, "the address stays verified")
+
+
+@step("create-address")
+async def create_address(story: Story) -> None:
+    story.refs["ada_home"] = payload(
+        await story.example("create-address", token=story.refs["ada"])
+    )["id"]
+
+
+@step("my-addresses")
+async def my_addresses(story: Story) -> None:
+    me = payload(await story.example("my-addresses", token=story.refs["ada"]))
+    story.claim(
+        [a["id"] for a in me["addresses"]] == [story.refs["ada_home"]]
+        and me["defaultAddress"]["id"] == story.refs["ada_home"],
+        "the first address saved is the default",
+    )
 
 
 @step("login-throttled")
@@ -423,6 +527,14 @@ async def move_to_cart(story: Story) -> None:
     )
 
 
+@step("wishlist-notification")
+async def wishlist_notification(story: Story) -> None:
+    item = payload(await story.example("wishlist-notification", token=story.refs["ada"]))
+    story.claim(
+        item["notifyWhenAvailable"] is True and item["notifiedAt"] is None, "the alert is on"
+    )
+
+
 # --- Admin -------------------------------------------------------------------------------
 
 
@@ -456,6 +568,25 @@ async def create_book(story: Story) -> None:
 async def create_book_tide(story: Story) -> None:
     created = payload(await story.example("create-book-tide", token=story.refs["admin"]))
     story.claim(created["availability"] == "PREORDER", "a future release date makes it PREORDER")
+
+
+@step("restock-letters")
+async def restock_letters(story: Story) -> None:
+    restocked = payload(await story.example("restock-letters", token=story.refs["admin"]))
+    story.claim(restocked["book"]["availability"] == "LOW_STOCK", "the book is back on sale")
+    # The restock queued Ada's alert: its unsubscribe link is the next example's.
+    story.refs["unsubscribe"] = await story.refs["mailbox"].token(ADA_EMAIL, UNSUBSCRIBE)
+
+
+@step("unsubscribe")
+async def unsubscribe(story: Story) -> None:
+    # No access token: the link's token is enough.
+    await story.example("unsubscribe", secrets={"token": story.refs["unsubscribe"]})
+    listed = payload(await story.gql(WISHLIST_ALERTS, token=story.refs["ada"]))
+    story.claim(
+        not any(edge["node"]["notifyWhenAvailable"] for edge in listed["edges"]),
+        "the link turned the alert off",
+    )
 
 
 plays("archive-book", token="admin")
@@ -617,6 +748,7 @@ async def story(app: FastAPI, settings: Settings) -> AsyncIterator[Story]:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             played = Story(GraphQL(http), read_guide(guide_text()), STEPS)
             played.database, played.settings = database, settings
+            played.refs["mailbox"] = Mailbox(database, settings)
             yield played
             played.write_transcript()
     finally:

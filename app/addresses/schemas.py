@@ -1,10 +1,13 @@
-"""The postal address input, defined once: validation, limits, GraphQL shape."""
+"""The postal address input, defined once: validation, limits, GraphQL shape; where an
+order ships (a saved address or one given inline); what the address book reads."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
 
 from app.addresses.models import (
     CITY_MAX_LENGTH,
@@ -15,7 +18,8 @@ from app.addresses.models import (
 )
 from app.core.countries import ISO_3166_ALPHA2
 from app.core.validation import SINGLE_LINE, bounded
-from app.graphql.inputs import Input, graphql_input
+from app.graphql.ids import id_decoder
+from app.graphql.inputs import GLOBAL_ID, Input, graphql_input
 
 
 def _country(value: str) -> str:
@@ -61,3 +65,42 @@ class Address(Input):
 
 @graphql_input(Address, description="A postal address (shipping).")
 class AddressInput: ...
+
+
+AddressID = Annotated[int, BeforeValidator(id_decoder("Address")), GLOBAL_ID]
+
+
+class ShipsTo(Input):
+    """Where an order ships: exactly one of a saved address and an address given here."""
+
+    address_id: AddressID | None = Field(
+        default=None,
+        description="One of your saved addresses (`User.addresses`); give this or "
+        "`shippingAddress`. The order keeps a copy of it.",
+    )
+    shipping_address: Address | None = Field(
+        default=None,
+        validate_default=True,
+        description="Where to ship; give this or `addressId`.",
+    )
+
+    @field_validator("shipping_address")
+    @classmethod
+    def _exactly_one(cls, address: Address | None, info: ValidationInfo) -> Address | None:
+        if "address_id" not in info.data:  # `addressId` itself was refused
+            return address
+        saved = info.data["address_id"] is not None
+        if saved and address is not None:
+            raise ValueError("give `shippingAddress` or `addressId`, not both")
+        if not saved and address is None:
+            raise ValueError("give `shippingAddress` or `addressId`")
+        return address
+
+
+@dataclass(frozen=True, slots=True)
+class SavedAddressRow:
+    id: int
+    user_id: int
+    address: PostalAddress
+    is_default: bool
+    created_at: datetime

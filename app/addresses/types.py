@@ -8,10 +8,19 @@ from typing import Self
 import strawberry
 
 from app.addresses.models import PostalAddress
+from app.addresses.schemas import SavedAddressRow
+from app.graphql.ids import encode_id
 
 
-@strawberry.type(description="A postal address.")
+@strawberry.type(
+    description="A postal address: one of your saved addresses, or the copy an order or "
+    "prebook keeps."
+)
 class Address:
+    id: strawberry.ID | None = strawberry.field(
+        description="The saved address's ID (for `addressId`, `updateAddress`, "
+        "`deleteAddress`, `setDefaultAddress`); null on an order's or prebook's copy."
+    )
     full_name: str = strawberry.field(description="Recipient.")
     line1: str = strawberry.field(description="Street and number.")
     line2: str | None = strawberry.field(description="Apartment, floor, c/o...")
@@ -20,5 +29,10 @@ class Address:
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
 
     @classmethod
-    def of(cls, address: PostalAddress) -> Self:
-        return cls(**dataclasses.asdict(address))
+    def of(cls, address: PostalAddress, saved_id: int | None = None) -> Self:
+        address_id = None if saved_id is None else strawberry.ID(encode_id("Address", saved_id))
+        return cls(id=address_id, **dataclasses.asdict(address))
+
+    @classmethod
+    def of_saved(cls, row: SavedAddressRow) -> Self:
+        return cls.of(row.address, row.id)

@@ -1,5 +1,5 @@
 """`poetry run dev`: the API with GraphiQL and auto-reload, on DATABASE_URL or an embedded
-PostgreSQL, migrated before it serves."""
+PostgreSQL, migrated before it serves, with a mail sender in the server process."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-reload", action="store_true", help="don't restart on code changes")
     args = parser.parse_args(argv)
+    # Emails go out while developing too (to .data/mail/ without SMTP_URL): the server
+    # process runs a sender, where deployments run `poetry run mailer`.
+    os.environ.setdefault("MAIL_SENDER_IN_APP", "true")
 
     # First: the embedded database takes seconds to start, and a taken port would only
     # show once everything else had run (as uvicorn's `[Errno 98]`).

@@ -1,6 +1,8 @@
 """`poetry run fulfil-prebooks`: serve the waiting prebooks of every released book that has
-stock (for cron, e.g. daily just after midnight UTC). Each book is its own transaction, so
-one failure doesn't undo the others. Prints what it did; exit code 1 if a book failed."""
+stock, then announce the books released since the last run to those who asked to be told
+(back-in-stock alerts): a release is a date passing, and this daily command is what notices
+it. For cron, daily just after midnight UTC. Each book is its own transaction, so one
+failure doesn't undo the others. Prints what it did; exit code 1 if a book failed."""
 
 from __future__ import annotations
 
@@ -9,11 +11,13 @@ import asyncio
 import logging
 
 from app.books import service as books_service
+from app.books.repository import Stock
 from app.cli.database import resolve_database_url
 from app.core.config import get_settings
 from app.db.session import Database
 from app.inventory import service as inventory
 from app.prebooks import service as prebooks_service
+from app.wishlist import service as wishlist_service
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +49,33 @@ async def fulfil_all() -> tuple[list[str], bool]:
                 f"book {book_id}: served {_count(len(served), 'prebook')} "
                 f"({_count(copies, 'copy', 'copies')}), orders: {orders}"
             )
+        if not book_ids:
+            lines.append("no released book with stock has waiting prebooks")
+        ok = await _announce_releases(database, stock, lines) and ok
     finally:
         await database.dispose()
-    if not book_ids:
-        lines.append("no released book with stock has waiting prebooks")
     return lines, ok
+
+
+async def _announce_releases(database: Database, stock: Stock, lines: list[str]) -> bool:
+    """Alert the subscribers of the books released since they subscribed (and not told
+    since, by this or by a restock): each release is announced once."""
+    async with database.sessionmaker() as session:
+        releases = await wishlist_service.releases_to_announce(session, stock=stock)
+    ok = True
+    for book_id, title, released in releases:
+        try:
+            async with database.sessionmaker() as session, session.begin():
+                sent = await wishlist_service.book_available(
+                    session, book_id=book_id, title=title, released=released
+                )
+        except Exception:  # one book's failure must not stop the others
+            logger.exception("announcing the release of book %s failed", book_id)
+            lines.append(f"book {book_id}: release announcement FAILED (see log)")
+            ok = False
+            continue
+        lines.append(f"book {book_id}: released, {_count(sent, 'alert')} queued")
+    return ok
 
 
 def _count(number: int, singular: str, plural: str | None = None) -> str:

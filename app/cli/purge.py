@@ -1,7 +1,8 @@
 """`poetry run purge`: delete what has outlived its use, for cron (say hourly or daily):
 the guest carts unused for GUEST_CART_TTL_DAYS, and the record of guest carts merged that
-long ago. Expired guest carts are never served, purged or not; this only reclaims space.
-Prints what it deleted."""
+long ago; the outbox's messages delivered over 30 days ago (dead ones stay, for an operator).
+Expired guest carts are never served, purged or not; this only reclaims space. Prints what
+it deleted."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from app.cart import service as cart_service
 from app.cli.database import resolve_database_url
 from app.core.config import get_settings
 from app.db.session import Database
+from app.outbox import service as outbox
 
 
 async def purge() -> str:
@@ -21,11 +23,14 @@ async def purge() -> str:
     try:
         async with database.sessionmaker() as session, session.begin():
             carts, merges = await cart_service.purge_expired(session, settings)
+            delivered = await outbox.purge_processed(session, older_than=outbox.RETENTION)
     finally:
         await database.dispose()
     return (
         f"purged {carts} expired guest cart{'' if carts == 1 else 's'} and {merges} merge "
-        f"record{'' if merges == 1 else 's'} (older than {settings.guest_cart_ttl_days} days)"
+        f"record{'' if merges == 1 else 's'} (older than {settings.guest_cart_ttl_days} days)\n"
+        f"purged {delivered} delivered outbox message{'' if delivered == 1 else 's'} (older "
+        f"than {outbox.RETENTION.days} days)"
     )
 
 

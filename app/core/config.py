@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from email.utils import parseaddr
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Literal, Self
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -14,12 +17,59 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_SECRET_KEY = "insecure-development-secret-key-change-me-0123456789"  # noqa: S105
 PLACEHOLDER_SECRET_KEYS = frozenset({DEFAULT_SECRET_KEY, "change-me", "changeme", "secret"})
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# What `poetry run dev` serves on by default, and so where development email links point.
+DEVELOPMENT_URL = "http://127.0.0.1:8000"
 
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    """Where SMTP_URL says to deliver, and how."""
+
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    implicit_tls: bool  # smtps://
+    # ?starttls=true: upgrade or fail; false: never; absent: upgrade when the server offers.
+    starttls: bool | None
+
+    @property
+    def where(self) -> str:
+        """host:port, to name the server in logs (never the credentials)."""
+        return f"{self.host}:{self.port}"
+
+
+def parse_smtp_url(url: str) -> SmtpServer:
+    """smtp://user:pass@host:port, smtps://... (implicit TLS), ?starttls=true (upgrade).
+    Default ports: 465 for smtps, 587 with STARTTLS, 25 otherwise."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("must be smtp://[user:pass@]host[:port] or smtps://...")
+    query = {key: values[-1].lower() for key, values in parse_qs(parts.query).items()}
+    if query.keys() - {"starttls"} or query.get("starttls", "false") not in ("true", "false"):
+        raise ValueError("takes one option: ?starttls=true or ?starttls=false")
+    implicit_tls = parts.scheme == "smtps"
+    starttls = None if "starttls" not in query else query["starttls"] == "true"
+    if implicit_tls and starttls:
+        raise ValueError("smtps:// is TLS from the start: ?starttls=true is for smtp://")
+    try:
+        port = parts.port or (465 if implicit_tls else 587 if starttls else 25)
+    except ValueError as error:
+        raise ValueError("has an invalid port") from error
+    return SmtpServer(
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        implicit_tls=implicit_tls,
+        starttls=starttls,
+    )
 
 
 class Settings(BaseSettings):
@@ -134,6 +184,62 @@ class Settings(BaseSettings):
     # Orders
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
 
+    # Accounts: email verification and the limit on account emails asked for.
+    require_verified_email_for_checkout: bool = Field(
+        default=False,
+        description="checkout and prebook refuse accounts whose email is not verified "
+        "(ACCOUNT_EMAIL_NOT_VERIFIED).",
+    )
+    email_request_limit: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="Account emails of one kind (password reset, verification, email "
+        "change) one address may be sent per window.",
+    )
+    email_request_limit_per_ip: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Account emails one client address may ask for per window, any kind.",
+    )
+    email_request_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
+    # Email: an outbox table written in the event's transaction, delivered by `mailer`.
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://user:pass@host:port (smtps:// for implicit TLS, ?starttls=true "
+        "to upgrade); unset: messages are written to MAIL_DIR as .eml files.",
+    )
+    mail_from: str = Field(
+        default="Bookstore <no-reply@bookstore.localhost>",
+        max_length=320,
+        description="The From header of every email: an address, with a display name.",
+    )
+    mail_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Deliveries tried before a message is dead."
+    )
+    mail_retry_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=24 * 3600,
+        description="Wait before the first retry; it doubles with every attempt (at most 6 h).",
+    )
+    mail_dir: str = Field(
+        default=".data/mail", description="Where messages go as .eml files without SMTP_URL."
+    )
+    mail_sender_in_app: bool = Field(
+        default=False,
+        description="Run a sender inside the API process (`poetry run dev` turns it on; "
+        "deployments run `poetry run mailer`).",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL of the shop that email links point to (the storefront's "
+        "pages); unset in development: the development server.",
+    )
+    shop_name: str = Field(default="Bookstore", min_length=1, max_length=100)
+
     # The embedded PostgreSQL (development only) keeps its data here.
     embedded_data_dir: str = ".data/postgres"
 
@@ -156,6 +262,32 @@ class Settings(BaseSettings):
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("must be a postgresql+asyncpg:// URL")
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parse_smtp_url(value.get_secret_value())  # a bad URL fails at start-up, not at send
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if "@" not in address or any(char in value for char in "\r\n"):
+            raise ValueError("must be an email address, e.g. Bookstore <shop@example.com>")
+        return value.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parsed = urlsplit(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("must be an http(s):// URL, e.g. https://shop.example.com")
+        return value.strip().rstrip("/")
 
     @model_validator(mode="after")
     def _default_log_format(self) -> Self:
@@ -186,6 +318,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def link_base(self) -> str:
+        """Where email links point: PUBLIC_URL, else the development server."""
+        return self.public_url or DEVELOPMENT_URL
 
     @property
     def graphiql_enabled(self) -> bool:

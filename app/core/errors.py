@@ -92,6 +92,27 @@ class ErrorCode(StrEnum):
     AUTH_USER_INACTIVE = ("AUTH_USER_INACTIVE", "The account has been deactivated.")
     # Users
     USER_EMAIL_TAKEN = ("USER_EMAIL_TAKEN", "Another account already uses this email address.")
+    ACCOUNT_EMAIL_NOT_VERIFIED = (
+        "ACCOUNT_EMAIL_NOT_VERIFIED",
+        "This shop orders only for verified email addresses: follow the link sent at sign-up, "
+        "or ask for a new one with `resendVerificationEmail`.",
+    )
+    ACCOUNT_TOKEN_INVALID = (
+        "ACCOUNT_TOKEN_INVALID",
+        "The token of an email link is unknown, used, replaced by a newer link, or expired. "
+        "Ask for a new link.",
+    )
+    ACCOUNT_TOO_MANY_EMAILS = (
+        "ACCOUNT_TOO_MANY_EMAILS",
+        "Too many account emails were asked for; `extensions.retryAfter` says how many seconds "
+        "to wait.",
+    )
+    # Saved addresses
+    ADDRESS_NOT_FOUND = ("ADDRESS_NOT_FOUND", "No such saved address (or it is not yours).")
+    ADDRESS_LIMIT_EXCEEDED = (
+        "ADDRESS_LIMIT_EXCEEDED",
+        "An address book holds at most 20 addresses.",
+    )
     # Catalog
     BOOK_NOT_FOUND = (
         "BOOK_NOT_FOUND",

@@ -8,6 +8,7 @@ from strawberry.types import ExecutionContext, Info
 
 import app
 import app.models  # every table in the metadata, whatever a request touches)
+from app.addresses.resolvers import AddressesMutation
 from app.books.resolvers import BooksMutation, BooksQuery
 from app.books.types import Author, Book, Genre
 from app.cart.resolvers import CartMutation, CartQuery
@@ -71,6 +72,7 @@ QUERIES: tuple[type, ...] = (
 )
 MUTATIONS: tuple[type, ...] = (
     UsersMutation,
+    AddressesMutation,
     BooksMutation,
     CartMutation,
     OrdersMutation,

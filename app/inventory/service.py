@@ -8,9 +8,11 @@ served here becomes a CONFIRMED order.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,10 +22,15 @@ from app.books.repository import Stock
 from app.books.schemas import MAX_STOCK
 from app.core.config import Settings
 from app.core.errors import ValidationFailed
+from app.graphql.ids import encode_id
 from app.inventory.repository import InventoryRepository
 from app.inventory.schemas import OrderLine, StockRow
+from app.mail import links
+from app.mail import service as mail
+from app.mail.schemas import Link, Personal, Template, page
 from app.orders.models import Order, OrderStatus
 from app.prebooks.models import Prebook, PrebookStatus
+from app.wishlist import service as wishlist_service
 
 
 async def lock(session: AsyncSession, book_ids: Sequence[int]) -> dict[int, StockRow]:
@@ -65,18 +72,56 @@ async def place_order(
     return await InventoryRepository(session).add_order(order, [line.as_row() for line in lines])
 
 
+def order_email(order: Order, lines: Sequence[OrderLine] = ()) -> dict[str, Any]:
+    """What the emails about an order show (`context`) and link to (`links`)."""
+    values = {
+        "number": order.id,
+        "total": str(order.total),
+        "currency": order.currency,
+        "address": dataclasses.asdict(order.shipping_address),
+        "lines": [
+            {
+                "title": line.title,
+                "quantity": line.quantity,
+                "unit_price": str(line.unit_price),
+                "line_total": str(line.line_total),
+            }
+            for line in lines
+        ],
+    }
+    order_link: Link = page(links.ORDER.format(id=encode_id("Order", order.id)))
+    return {"context": {"order": values}, "links": {"order": order_link}}
+
+
+def _purchasable(book: StockRow, stock: Stock) -> bool:
+    return (
+        not book.is_archived
+        and book.release_date <= stock.today
+        and books_service.sellable(book) > 0
+    )
+
+
 async def serve_queue(
-    session: AsyncSession, settings: Settings, *, book_id: int, stock: Stock, added: int = 0
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    book_id: int,
+    stock: Stock,
+    added: int = 0,
+    released: int = 0,
 ) -> list[Prebook]:
-    """Add `added` copies to the book, then serve its queue from the stock, in one
-    transaction: strictly by arrival, each prebook whole or not at all, stopping at the
-    first that doesn't fit. Served prebooks become CONFIRMED orders priced at the lower of
-    the price when prebooked and today's. Copies go to the queue before any checkout can
-    see them: the book stays locked until the transaction ends."""
+    """Add `added` copies to the book and stop holding `released` (a cancelled prebook's),
+    then serve its queue from the stock, in one transaction: strictly by arrival, each
+    prebook whole or not at all, stopping at the first that doesn't fit. Served prebooks
+    become CONFIRMED orders priced at the lower of the price when prebooked and today's.
+    Copies go to the queue before any checkout can see them: the book stays locked until
+    the transaction ends. The emails go in the same transaction: to each served customer,
+    and, if the book just became purchasable again, to those waiting for it."""
     inventory = InventoryRepository(session)
     book = (await lock(session, [book_id])).get(book_id)
     if book is None:
         raise books_service.book_not_found(field="bookId")
+    was_purchasable = _purchasable(book, stock)
     available = book.stock_quantity + added
     if added and available > MAX_STOCK:
         raise ValidationFailed(
@@ -84,29 +129,39 @@ async def serve_queue(
             field="quantity",
         )
     served: list[Prebook] = []
+    notices: list[Personal] = []
     if not book.is_archived and book.release_date <= stock.today:
         now = datetime.now(UTC)
         for prebook in await inventory.lock_queue(book_id):
             if prebook.quantity > available:
                 break  # no jumping the queue
             price = min(prebook.price_at_prebook, book.price)
+            lines = [OrderLine(book_id, book.title, price, prebook.quantity)]
             order = await place_order(
                 session,
                 user_id=prebook.user_id,
-                lines=[OrderLine(book_id, book.title, price, prebook.quantity)],
+                lines=lines,
                 address=prebook.shipping_address,
                 status=OrderStatus.CONFIRMED,
                 currency=settings.currency,
             )
+            email = order_email(order, lines)
+            email["context"].update(book_title=book.title, quantity=prebook.quantity)
+            notices.append(Personal(prebook.user_id, **email))
             prebook.status = PrebookStatus.FULFILLED
             prebook.fulfilled_at = prebook.updated_at = now
             prebook.order_id = order.id
             available -= prebook.quantity
             served.append(prebook)
     await adjust(session, {book_id: available - book.stock_quantity})
-    if served:
-        await hold(session, book_id, -sum(prebook.quantity for prebook in served))
+    held = book.prebook_demand - released - sum(prebook.quantity for prebook in served)
+    if held != book.prebook_demand:
+        await hold(session, book_id, held - book.prebook_demand)
     await session.flush()
+    await mail.to_users(session, Template.PREBOOK_FULFILLED, notices)
+    after = dataclasses.replace(book, stock_quantity=available, prebook_demand=held)
+    if not was_purchasable and _purchasable(after, stock):
+        await wishlist_service.book_available(session, book_id=book_id, title=book.title)
     return served
 
 

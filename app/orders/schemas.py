@@ -11,7 +11,7 @@ from typing import Annotated, Self
 from pydantic import BeforeValidator, Field, model_validator
 
 from app.addresses.models import PostalAddress
-from app.addresses.schemas import Address
+from app.addresses.schemas import ShipsTo
 from app.core.validation import Moment
 from app.graphql.enums import graphql_enum
 from app.graphql.ids import id_decoder
@@ -60,7 +60,7 @@ class OrderItemRow:
     line_total: Decimal
 
 
-class CheckoutData(Input):
+class CheckoutData(ShipsTo):
     idempotency_key: Annotated[
         str,
         Field(
@@ -72,10 +72,14 @@ class CheckoutData(Input):
         description="8-255 printable characters, new for each order (e.g. a UUID). Sending "
         "the same checkout again with the same key returns the same order."
     )
-    shipping_address: Address = Field(description="Where to ship.")
 
 
-@graphql_input(CheckoutData, description="Turn the cart into an order.")
+@graphql_input(
+    CheckoutData,
+    description="Turn the cart into an order, shipped to a saved address (`addressId`) or "
+    "to `shippingAddress`.",
+    order=["idempotency_key", "shipping_address", "address_id"],
+)
 class CheckoutInput: ...
 
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.addresses import service as addresses_service
+from app.addresses.models import PostalAddress
 from app.books import service as books_service
 from app.books.repository import Stock
 from app.cart import service as cart_service
@@ -16,9 +18,12 @@ from app.core.errors import AppError, ConflictError, ErrorCode, GlobalRef, NotFo
 from app.db.pagination import KeysetList
 from app.inventory import service as inventory
 from app.inventory.schemas import OrderLine, StockRow
+from app.mail import service as mail
+from app.mail.schemas import Template
 from app.orders.models import Order, OrderStatus
 from app.orders.repository import OrderRepository
 from app.orders.schemas import CheckoutData, OrderFilterInput, OrderItemRow, OrderRow
+from app.users import service as users_service
 from app.users.schemas import Viewer
 
 # Where each status may go next. CANCELLED and DELIVERED are final.
@@ -28,6 +33,11 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
     OrderStatus.DELIVERED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
+}
+# The status changes the customer is emailed about (a placed order gets its own email).
+_STATUS_EMAIL = {
+    OrderStatus.SHIPPED: Template.ORDER_SHIPPED,
+    OrderStatus.CANCELLED: Template.ORDER_CANCELLED,
 }
 _STATUS_TIMESTAMP = {
     OrderStatus.CONFIRMED: "confirmed_at",
@@ -50,13 +60,15 @@ async def checkout(
     take turns; the books are then locked in ascending id order, so checkouts sharing books
     wait for each other instead of deadlocking, and stock can't go negative.
     """
+    users_service.ensure_may_order(settings, viewer)
     orders = OrderRepository(session)
     cart = await cart_service.lock(session, owner=CartOwner.of_user(viewer.id))
     wanted = await cart_service.quantities(session, cart_id=cart)
+    address = await addresses_service.ship_to(session, user_id=viewer.id, given=data)
 
     previous = await orders.find_by_key(viewer.id, data.idempotency_key)
     if previous is not None:
-        return await _replay(session, previous, data, wanted)
+        return await _replay(session, previous, address, wanted)
     if not wanted:
         raise AppError("Your cart is empty", code=ErrorCode.CART_EMPTY)
 
@@ -71,21 +83,24 @@ async def checkout(
         session,
         user_id=viewer.id,
         lines=lines,
-        address=data.shipping_address.value(),
+        address=address,
         status=OrderStatus.PENDING,
         currency=settings.currency,
         idempotency_key=data.idempotency_key,
     )
     await cart_service.empty_after_checkout(session, cart_id=cart)
+    await mail.to_user(
+        session, Template.ORDER_PLACED, user_id=viewer.id, **inventory.order_email(order, lines)
+    )
     return order
 
 
 async def _replay(
-    session: AsyncSession, previous: Order, data: CheckoutData, cart: dict[int, int]
+    session: AsyncSession, previous: Order, address: PostalAddress, cart: dict[int, int]
 ) -> Order:
     """A key seen before: the same checkout again (a retry, or a racing duplicate that
     waited for the first) gets the same order; anything else is a misuse of the key."""
-    same_address = previous.request_fingerprint == data.shipping_address.value().fingerprint()
+    same_address = previous.request_fingerprint == address.fingerprint()
     ordered = await OrderRepository(session).quantities(previous.id)
     if same_address and (not cart or cart == ordered):
         return previous
@@ -177,6 +192,10 @@ async def _change_status(
     setattr(order, _STATUS_TIMESTAMP[to], now)
     order.updated_at = now  # the same clock as the status timestamp
     await session.flush()
+    if to in _STATUS_EMAIL:
+        await mail.to_user(
+            session, _STATUS_EMAIL[to], user_id=order.user_id, **inventory.order_email(order)
+        )
 
 
 async def cancel(

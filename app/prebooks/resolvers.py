@@ -82,7 +82,7 @@ class PrebooksMutation:
         data = parse_input(schemas.PrebookData, input)
         async with context.transaction() as session:
             prebook = await prebooks_service.create(
-                session, viewer=context.viewer, data=data, stock=context.stock
+                session, context.settings, viewer=context.viewer, data=data, stock=context.stock
             )
             return Prebook.from_row(prebook)
 

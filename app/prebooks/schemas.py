@@ -11,9 +11,9 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 
 from app.addresses.models import PostalAddress
-from app.addresses.schemas import Address
+from app.addresses.schemas import ShipsTo
 from app.graphql.ids import id_decoder
-from app.graphql.inputs import GLOBAL_ID, Input, graphql_input
+from app.graphql.inputs import GLOBAL_ID, graphql_input
 from app.prebooks.models import PrebookStatus
 
 
@@ -32,15 +32,19 @@ class PrebookRow:
     cancelled_at: datetime | None
 
 
-class PrebookData(Input):
+class PrebookData(ShipsTo):
     book_id: Annotated[int, BeforeValidator(id_decoder("Book")), GLOBAL_ID] = Field(
         description="The book."
     )
     # The 1-10 range is a business rule with its own code (PREBOOK_QUANTITY_INVALID),
     # checked by the service.
     quantity: int = Field(description="Copies (1-10).")
-    shipping_address: Address = Field(description="Where the order will ship.")
 
 
-@graphql_input(PrebookData, description="Reserve copies of a book that can't be bought now.")
+@graphql_input(
+    PrebookData,
+    description="Reserve copies of a book that can't be bought now; its order will ship to "
+    "a saved address (`addressId`) or to `shippingAddress`.",
+    order=["book_id", "quantity", "shipping_address", "address_id"],
+)
 class PrebookInput: ...

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.addresses import service as addresses_service
 from app.books import service as books_service
 from app.books.repository import Stock
 from app.core.config import Settings
@@ -24,6 +25,7 @@ from app.inventory import service as inventory
 from app.prebooks.models import MAX_PREBOOK_QUANTITY, Prebook, PrebookStatus
 from app.prebooks.repository import PrebookRepository
 from app.prebooks.schemas import PrebookData, PrebookRow
+from app.users import service as users_service
 from app.users.schemas import Viewer
 
 MAX_RESTOCK = 100_000
@@ -34,8 +36,9 @@ def prebook_not_found() -> NotFoundError:
 
 
 async def create(
-    session: AsyncSession, *, viewer: Viewer, data: PrebookData, stock: Stock
+    session: AsyncSession, settings: Settings, *, viewer: Viewer, data: PrebookData, stock: Stock
 ) -> Prebook:
+    users_service.ensure_may_order(settings, viewer)
     if not 1 <= data.quantity <= MAX_PREBOOK_QUANTITY:
         raise ValidationFailed(
             f"A prebook is for 1 to {MAX_PREBOOK_QUANTITY} copies",
@@ -54,13 +57,14 @@ async def create(
             code=ErrorCode.PREBOOK_NOT_ALLOWED,
             field="input.bookId",
         )
+    address = await addresses_service.ship_to(session, user_id=viewer.id, given=data)
     prebook = Prebook(
         user_id=viewer.id,
         book_id=book.id,
         quantity=data.quantity,
         status=PrebookStatus.PENDING,
         price_at_prebook=book.price,
-        shipping_address=data.shipping_address.value(),
+        shipping_address=address,
     )
     prebooks = PrebookRepository(session)
     if not await prebooks.add(prebook):
@@ -95,10 +99,11 @@ async def cancel(
         )
     prebook.status = PrebookStatus.CANCELLED
     prebook.cancelled_at = prebook.updated_at = datetime.now(UTC)
-    await inventory.hold(session, prebook.book_id, -prebook.quantity)
     await session.flush()
     # A cancelled head of the queue no longer holds back those behind it.
-    return await inventory.serve_queue(session, settings, book_id=prebook.book_id, stock=stock)
+    return await inventory.serve_queue(
+        session, settings, book_id=prebook.book_id, stock=stock, released=prebook.quantity
+    )
 
 
 async def restock(

@@ -14,3 +14,12 @@ class UserLoader(ContextLoader[int, User | None]):
         async with self.context.session() as session:
             users = {user.id: user for user in await users_service.get_users(session, keys)}
         return [users.get(key) for key in keys]
+
+
+class PendingEmailLoader(ContextLoader[int, str | None]):
+    """The address of each user's email change awaiting confirmation."""
+
+    async def batch_load_fn(self, keys: list[int]) -> list[str | None]:
+        async with self.context.session() as session:
+            pending = await users_service.pending_emails(session, keys)
+        return [pending.get(key) for key in keys]

@@ -13,10 +13,18 @@ from app.graphql.inputs import parse_arg, parse_input
 from app.graphql.permissions import IsAuthenticated
 from app.users import schemas
 from app.users import service as users_service
-from app.users.schemas import ChangePasswordInput, LoginInput, RegisterInput, UpdateMeInput
+from app.users.schemas import (
+    ChangePasswordInput,
+    LoginInput,
+    RegisterInput,
+    ResetPasswordInput,
+    UpdateMeInput,
+)
 from app.users.types import AuthPayload, User
 
 RefreshTokenArg = TypeAdapter(Annotated[str, Field(min_length=1, max_length=256)])
+EmailTokenArg = TypeAdapter(schemas.EmailToken)
+GivenEmailArg = TypeAdapter(schemas.GivenEmail)
 
 
 @strawberry.type
@@ -91,7 +99,9 @@ class UsersMutation:
         return True
 
     @strawberry.mutation(
-        description="Change your name, or your email (with your current password).",
+        description="Change your name (at once), or your email (with your current password): "
+        "a link goes to the new address, and the change applies when it is followed "
+        "(`verifyEmail`); until then the new address is `pendingEmail`.",
         permission_classes=[IsAuthenticated],
     )
     async def update_me(self, info: Info[Context, None], input: UpdateMeInput) -> User | None:
@@ -118,4 +128,58 @@ class UsersMutation:
             await users_service.change_password(
                 session, ctx.settings, viewer=viewer, data=data, client=ctx.client
             )
+        return True
+
+    @strawberry.mutation(
+        description="Follow the link of a verification email (the address is verified) or "
+        "of an email change (the new address becomes the account's, verified; the old one "
+        "is told). No sign-in needed. ACCOUNT_TOKEN_INVALID for a link used, replaced by a "
+        "newer one, or expired."
+    )
+    async def verify_email(self, info: Info[Context, None], token: str) -> User | None:
+        given = parse_arg(EmailTokenArg, token, field="token")
+        ctx = info.context
+        async with ctx.transaction() as session:
+            user = await users_service.verify_email(session, ctx.settings, token=given)
+            return User.from_model(user)
+
+    @strawberry.mutation(
+        description="Send a new verification link (earlier ones stop working); false when "
+        "your address is verified already. ACCOUNT_TOO_MANY_EMAILS past the limit.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def resend_verification_email(self, info: Info[Context, None]) -> bool | None:
+        ctx = info.context
+        viewer = ctx.viewer
+        async with ctx.transaction() as session:
+            return await users_service.resend_verification(
+                session, ctx.settings, viewer=viewer, client=ctx.client
+            )
+
+    @strawberry.mutation(
+        description="Email a password reset link (valid 30 minutes) if an account has this "
+        "address. Always true, so that the answer (and its timing) doesn't tell whether one "
+        "does; past the limit of requests nothing is sent."
+    )
+    async def request_password_reset(self, info: Info[Context, None], email: str) -> bool | None:
+        address = parse_arg(GivenEmailArg, email, field="email")
+        ctx = info.context
+        async with ctx.transaction() as session:
+            await users_service.request_password_reset(
+                session, ctx.settings, email=address, client=ctx.client
+            )
+        return True
+
+    @strawberry.mutation(
+        description="Set a new password with the token of a reset link: every session ends "
+        "(sign in again) and the address counts as verified. ACCOUNT_TOKEN_INVALID for a "
+        "link used, replaced by a newer one, or expired."
+    )
+    async def reset_password(
+        self, info: Info[Context, None], input: ResetPasswordInput
+    ) -> bool | None:
+        data = parse_input(schemas.ResetPasswordData, input)
+        ctx = info.context
+        async with ctx.transaction() as session:
+            await users_service.reset_password(session, ctx.settings, data=data)
         return True

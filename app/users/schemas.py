@@ -11,6 +11,7 @@ from pydantic import AfterValidator, EmailStr, Field, ValidationInfo, field_vali
 from app.cart.schemas import MAX_TOKEN_LENGTH
 from app.core.validation import SINGLE_LINE, bounded
 from app.graphql.inputs import Input, graphql_input
+from app.mail.links import TOKEN_MAX_LENGTH
 from app.users.models import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH, UserRole
 
 PASSWORD_MIN_LENGTH = 8
@@ -44,6 +45,13 @@ def _check_new_password(password: str, email: str | None) -> str:
     if email is not None and password.strip().lower() == email:
         raise ValueError("must not be the email address")
     return password
+
+
+# A password that replaces one (the account's email is checked by the service, which knows it).
+NewPassword = Annotated[
+    Password, AfterValidator(lambda password: _check_new_password(password, None))
+]
+REPLACEMENT_RULES = "The new password (8 to 128 characters, not only whitespace)."
 
 
 class RegisterData(Input):
@@ -106,18 +114,34 @@ class UpdateMeInput: ...
 
 class ChangePasswordData(Input):
     current_password: GivenPassword = Field(description="Your current password.")
-    new_password: Password = Field(
-        description="The new password (8 to 128 characters, not only whitespace)."
-    )
-
-    @field_validator("new_password")
-    @classmethod
-    def _policy(cls, password: str) -> str:
-        return _check_new_password(password, None)
+    new_password: NewPassword = Field(description=REPLACEMENT_RULES)
 
 
 @graphql_input(ChangePasswordData, description="A password change.")
 class ChangePasswordInput: ...
+
+
+# A token from an email link; an unknown one is ACCOUNT_TOKEN_INVALID, not a validation error.
+EmailToken = Annotated[str, Field(min_length=1, max_length=TOKEN_MAX_LENGTH), SINGLE_LINE]
+# Like sign-in, not validated as an email: a malformed one simply matches no account.
+GivenEmail = Annotated[
+    str,
+    Field(min_length=1, max_length=EMAIL_MAX_LENGTH),
+    SINGLE_LINE,
+    AfterValidator(normalise_email),
+]
+
+
+class ResetPasswordData(Input):
+    token: EmailToken = Field(
+        description="The token of the password reset link (at most 256 characters), valid 30 "
+        "minutes."
+    )
+    new_password: NewPassword = Field(description=REPLACEMENT_RULES)
+
+
+@graphql_input(ResetPasswordData, description="A new password, with the token of a reset link.")
+class ResetPasswordInput: ...
 
 
 class NewAdminInput(Input):
@@ -139,6 +163,7 @@ class Viewer:
     id: int
     role: UserRole
     session_id: uuid.UUID | None
+    email_verified: bool = False
 
     @property
     def is_admin(self) -> bool:

@@ -30,19 +30,34 @@ from app.core.security import (
     new_refresh_token,
     password_hasher,
 )
-from app.users.models import User, UserRole
-from app.users.repository import LoginFailureRepository, RefreshTokenRepository, UserRepository
+from app.mail import links
+from app.mail import service as mail
+from app.mail.schemas import Template, page, sealed
+from app.users.models import TokenPurpose, User, UserRole
+from app.users.repository import (
+    AccountTokenRepository,
+    EmailRequestRepository,
+    LoginFailureRepository,
+    RefreshTokenRepository,
+    UserRepository,
+)
 from app.users.schemas import (
     ChangePasswordData,
     ClientInfo,
     LoginData,
     NewAdminInput,
     RegisterData,
+    ResetPasswordData,
     UpdateMeData,
     Viewer,
 )
 
 INVALID_CREDENTIALS = "Invalid email or password"
+TOKEN_LIFETIMES = {
+    TokenPurpose.VERIFY_EMAIL: timedelta(hours=24),
+    TokenPurpose.RESET_PASSWORD: timedelta(minutes=30),
+    TokenPurpose.CHANGE_EMAIL: timedelta(hours=24),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +139,7 @@ async def register(
     )
     if user is None:  # a concurrent registration of the same email won
         raise _email_taken()
+    await _send_verification(session, settings, user)
     auth, _ = await _start_session(session, settings, user, client)
     return await _merge_guest_cart(session, settings, auth, data.cart_token, stock)
 
@@ -275,7 +291,12 @@ async def authenticate(session: AsyncSession, settings: Settings, token: str) ->
         raise InvalidToken("This session has ended; sign in again")
     if not user.is_active:
         raise _inactive()
-    return Viewer(id=user.id, role=user.role, session_id=claims.session_id)
+    return Viewer(
+        id=user.id,
+        role=user.role,
+        session_id=claims.session_id,
+        email_verified=user.email_verified_at is not None,
+    )
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User:
@@ -317,6 +338,8 @@ async def update_me(
     data: UpdateMeData,
     client: ClientInfo,
 ) -> User:
+    """A new name applies at once. A new email doesn't: a link goes to the new address, and
+    the change applies when it is followed (`verify_email`)."""
     users = UserRepository(session)
     user = await get_user(session, viewer.id)
     if data.email is not None and data.email != user.email:
@@ -334,8 +357,18 @@ async def update_me(
             field="input.currentPassword",
             client=client,
         )
-        if not await users.change_email(user, data.email):
+        if await users.get_by_email(data.email) is not None:
             raise _email_taken()
+        await _throttle(session, settings, TokenPurpose.CHANGE_EMAIL, data.email, client)
+        seed = await _issue_token(session, settings, user, TokenPurpose.CHANGE_EMAIL, data.email)
+        await mail.to_address(
+            session,
+            Template.CONFIRM_EMAIL_CHANGE,
+            to=data.email,
+            name=data.full_name or user.full_name,
+            context={"new_email": data.email},
+            links={"confirm": sealed(links.VERIFY_EMAIL, seed)},
+        )
     if data.full_name is not None:
         user.full_name = data.full_name
         await users.flush()
@@ -361,6 +394,209 @@ async def change_password(
     await RefreshTokenRepository(session).revoke_all_of_user(
         user.id, _now(), except_family=viewer.session_id
     )
+    await _password_changed(session, user)
+
+
+# -- email: verification, password reset, the new address of an email change --------------
+
+
+def ensure_may_order(settings: Settings, viewer: Viewer) -> None:
+    """REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT: orders (checkout, prebook) need a verified
+    address."""
+    if settings.require_verified_email_for_checkout and not viewer.email_verified:
+        raise AppError(
+            "Confirm your email address first: follow the link we sent you, or ask for a new "
+            "one with resendVerificationEmail",
+            code=ErrorCode.ACCOUNT_EMAIL_NOT_VERIFIED,
+        )
+
+
+def _token_invalid(field: str = "token") -> AppError:
+    return AppError(
+        "This link is invalid: it was used or replaced, or has expired. Ask for a new one",
+        code=ErrorCode.ACCOUNT_TOKEN_INVALID,
+        field=field,
+    )
+
+
+async def _issue_token(
+    session: AsyncSession, settings: Settings, user: User, purpose: TokenPurpose, email: str
+) -> str:
+    """A new token (the user's earlier ones of `purpose` stop working); the seed its link
+    is made from."""
+    seed = links.new_seed()
+    await AccountTokenRepository(session).issue(
+        user_id=user.id,
+        purpose=purpose,
+        email=email,
+        token_hash=links.token_hash(links.sealed_token(settings, seed)),
+        lifetime=TOKEN_LIFETIMES[purpose],
+    )
+    return seed
+
+
+async def _send_verification(session: AsyncSession, settings: Settings, user: User) -> None:
+    seed = await _issue_token(session, settings, user, TokenPurpose.VERIFY_EMAIL, user.email)
+    await mail.to_user(
+        session,
+        Template.VERIFY_EMAIL,
+        user_id=user.id,
+        links={"verify": sealed(links.VERIFY_EMAIL, seed)},
+    )
+
+
+async def _password_changed(session: AsyncSession, user: User) -> None:
+    await mail.to_user(
+        session,
+        Template.PASSWORD_CHANGED,
+        user_id=user.id,
+        links={"reset": page(links.RESET_PASSWORD)},
+    )
+
+
+async def _throttle(
+    session: AsyncSession,
+    settings: Settings,
+    purpose: TokenPurpose,
+    email: str,
+    client: ClientInfo,
+    *,
+    silent: bool = False,
+) -> bool:
+    """Count a request for an account email: at most EMAIL_REQUEST_LIMIT of a kind to one
+    address, and EMAIL_REQUEST_LIMIT_PER_IP of any kind from one client address, per
+    window. Beyond, ACCOUNT_TOO_MANY_EMAILS, or (`silent`) False: nothing may be sent. A
+    refused request isn't counted, so insisting doesn't extend the wait."""
+    requests = EmailRequestRepository(session)
+    window = timedelta(minutes=settings.email_request_window_minutes)
+    await requests.purge_older_than(window)
+    await requests.take_turn(client.ip_address, email)
+    request = await requests.record(purpose=purpose, email=email, ip_address=client.ip_address)
+    blocked = (
+        # This kind of email to this address, then any kind asked for from this client.
+        await requests.blocked_until(
+            purpose=purpose, email=email, limit=settings.email_request_limit + 1, window=window
+        ),
+        await requests.blocked_until(
+            ip_address=client.ip_address,
+            limit=settings.email_request_limit_per_ip + 1,
+            window=window,
+        ),
+    )
+    for until in blocked:
+        if until is not None and until > _now():
+            await requests.forget(request)
+            if silent:
+                return False
+            retry_after = max(1, math.ceil((until - _now()).total_seconds()))
+            raise AppError(
+                f"Too many emails asked for; retry in {retry_after} seconds",
+                code=ErrorCode.ACCOUNT_TOO_MANY_EMAILS,
+                extensions={"retryAfter": retry_after},
+            )
+    return True
+
+
+async def resend_verification(
+    session: AsyncSession, settings: Settings, *, viewer: Viewer, client: ClientInfo
+) -> bool:
+    """A new verification link (the earlier ones stop working); False when the address is
+    verified already (nothing is sent)."""
+    user = await get_user(session, viewer.id)
+    if user.email_verified_at is not None:
+        return False
+    await _throttle(session, settings, TokenPurpose.VERIFY_EMAIL, user.email, client)
+    await _send_verification(session, settings, user)
+    return True
+
+
+async def verify_email(session: AsyncSession, settings: Settings, *, token: str) -> User:
+    """Follow a verification link (the account's address is verified) or the link of an
+    email change (the new address becomes the account's, verified; the old one is told)."""
+    tokens = AccountTokenRepository(session)
+    purposes = (TokenPurpose.VERIFY_EMAIL, TokenPurpose.CHANGE_EMAIL)
+    found = await tokens.lock_live(links.token_hash(token), purposes)
+    if found is None:
+        raise _token_invalid()
+    users = UserRepository(session)
+    user = await get_user(session, found.user_id)
+    if found.purpose is TokenPurpose.VERIFY_EMAIL:
+        if found.email != user.email:  # sent to an address the account no longer has
+            raise _token_invalid()
+        await tokens.spend(found)
+    else:
+        old_email = user.email
+        if not await users.change_email(user, found.email):
+            raise ConflictError(
+                "Another account has taken this email address meanwhile",
+                code=ErrorCode.USER_EMAIL_TAKEN,
+                field="token",
+            )
+        await tokens.spend(found, TokenPurpose.VERIFY_EMAIL, TokenPurpose.CHANGE_EMAIL)
+        await mail.to_address(
+            session,
+            Template.EMAIL_CHANGED,
+            to=old_email,
+            name=user.full_name,
+            context={"new_email": user.email},
+        )
+    if found.purpose is TokenPurpose.CHANGE_EMAIL or user.email_verified_at is None:
+        user.email_verified_at = _now()
+    await users.flush()
+    return user
+
+
+async def request_password_reset(
+    session: AsyncSession, settings: Settings, *, email: str, client: ClientInfo
+) -> None:
+    """Queue a reset link if `email` is an active account's. Whether it is stays hidden:
+    the same statements run either way (the account is looked up by the statement that
+    issues the token and queues the email), and the caller answers true either way."""
+    if not await _throttle(
+        session, settings, TokenPurpose.RESET_PASSWORD, email, client, silent=True
+    ):
+        return
+    seed = links.new_seed()
+    recipient = AccountTokenRepository(session).issue_to_account_of(
+        email,
+        purpose=TokenPurpose.RESET_PASSWORD,
+        token_hash=links.token_hash(links.sealed_token(settings, seed)),
+        lifetime=TOKEN_LIFETIMES[TokenPurpose.RESET_PASSWORD],
+    )
+    lifetime = TOKEN_LIFETIMES[TokenPurpose.RESET_PASSWORD]
+    await mail.from_rows(
+        session,
+        Template.PASSWORD_RESET,
+        recipient,
+        context={"valid_minutes": int(lifetime.total_seconds() // 60)},
+        links={"reset": sealed(links.RESET_PASSWORD, seed)},
+    )
+
+
+async def reset_password(
+    session: AsyncSession, settings: Settings, *, data: ResetPasswordData
+) -> None:
+    """Set a new password with a reset link's token: every session ends, and the address
+    counts as verified (the link reached it)."""
+    tokens = AccountTokenRepository(session)
+    found = await tokens.lock_live(links.token_hash(data.token), [TokenPurpose.RESET_PASSWORD])
+    if found is None:
+        raise _token_invalid("input.token")
+    user = await get_user(session, found.user_id)
+    if not user.is_active:
+        raise _inactive()
+    if data.new_password.strip().lower() == user.email:  # the policy `RegisterData` applies
+        raise ValidationFailed("must not be the email address", field="input.newPassword")
+    user.password_hash = await password_hasher(settings).hash(data.new_password)
+    if user.email_verified_at is None and found.email == user.email:
+        user.email_verified_at = _now()
+    await tokens.spend(found)
+    await RefreshTokenRepository(session).revoke_all_of_user(user.id, _now())
+    await _password_changed(session, user)
+
+
+async def pending_emails(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, str]:
+    return await AccountTokenRepository(session).pending_emails(user_ids) if user_ids else {}
 
 
 class AdminOutcome(StrEnum):

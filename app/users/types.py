@@ -8,6 +8,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from app.addresses.loaders import AddressBookLoader
+from app.addresses.types import Address
 from app.cart.resolvers import read_cart
 from app.cart.schemas import CartOwner, CartWarning
 from app.cart.types import Cart
@@ -16,6 +18,7 @@ from app.graphql.enums import graphql_enum
 from app.graphql.node import Node, global_id
 from app.users import models
 from app.users import service as users_service
+from app.users.loaders import PendingEmailLoader
 from app.users.service import AuthSession
 
 graphql_enum(
@@ -34,6 +37,30 @@ class User(Node):
     full_name: str = strawberry.field(description="Name shown on orders and in greetings.")
     role: models.UserRole = strawberry.field(description="What the account may do.")
     created_at: datetime = strawberry.field(description="When the account was created.")
+    email_verified: bool = strawberry.field(
+        description="Whether the owner of `email` proved it, by following a link sent there."
+    )
+
+    @strawberry.field(
+        description="The new address of an email change, until its link is followed (then "
+        "it is `email`); null when no change waits."
+    )
+    async def pending_email(self, info: Info[Context, None]) -> str | None:
+        return await info.context.loader(PendingEmailLoader).load(self.pk)
+
+    @strawberry.field(description="Your saved addresses, oldest first (at most 20).")
+    async def addresses(self, info: Info[Context, None]) -> list[Address]:
+        saved = await info.context.loader(AddressBookLoader).load(self.pk)
+        return [Address.of_saved(address) for address in saved]
+
+    @strawberry.field(
+        description="The saved address used unless you choose another; null without any. "
+        "The first address saved becomes it; `setDefaultAddress` changes it."
+    )
+    async def default_address(self, info: Info[Context, None]) -> Address | None:
+        saved = await info.context.loader(AddressBookLoader).load(self.pk)
+        default = next((address for address in saved if address.is_default), None)
+        return None if default is None else Address.of_saved(default)
 
     @classmethod
     def from_model(cls, user: models.User) -> User:
@@ -44,6 +71,7 @@ class User(Node):
             full_name=user.full_name,
             role=user.role,
             created_at=user.created_at,
+            email_verified=user.email_verified_at is not None,
         )
 
     @classmethod

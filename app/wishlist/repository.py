@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import DateTime, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books.models import Book
 from app.books.repository import BOOK, Stock, book_columns
 from app.db.pagination import KeysetList, column_ordering
+from app.mail.repository import Rows
 from app.users.models import User
 from app.wishlist.models import WishlistItem
 from app.wishlist.schemas import WishlistItemRow
@@ -22,7 +24,9 @@ NEWEST_FIRST = column_ordering(
 
 
 def _item(row: Any) -> WishlistItemRow:
-    return WishlistItemRow(row.item_id, row.item_added_at, BOOK.of(row[2:]))
+    return WishlistItemRow(
+        row.item_id, row.item_added_at, row.item_notify, row.item_notified_at, BOOK.of(row[4:])
+    )
 
 
 class WishlistRepository:
@@ -59,6 +63,8 @@ class WishlistRepository:
             select(
                 WishlistItem.id.label("item_id"),
                 WishlistItem.added_at.label("item_added_at"),
+                WishlistItem.notify_when_available.label("item_notify"),
+                WishlistItem.notified_at.label("item_notified_at"),
                 *book_columns(stock),
             )
             .join(Book, Book.id == WishlistItem.book_id)
@@ -96,3 +102,78 @@ class WishlistRepository:
             )
         )
         return set(result)
+
+    # -- back-in-stock alerts -------------------------------------------------------------
+
+    async def set_notification(self, user_id: int, book_id: int, enabled: bool) -> bool:
+        """Turn the item's alert on (from now, unless it was on) or off; False when the
+        book is not in the wishlist."""
+        since = (
+            case((WishlistItem.notify_when_available, WishlistItem.notify_since), else_=func.now())
+            if enabled
+            else None
+        )
+        result = await self.session.execute(
+            update(WishlistItem)
+            .where(WishlistItem.user_id == user_id, WishlistItem.book_id == book_id)
+            .values(notify_when_available=enabled, notify_since=since)
+            .returning(WishlistItem.id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    def alerts(self, book_id: int, *, released: date | None = None) -> Rows:
+        """The subscribers to alert for the book, as recipients (`to`, `name`, per-row
+        `links` claims), marking them alerted in the same statement (a CTE): two alerts at
+        once for the same book queue one email per subscriber, since each row is updated
+        once. `released`: only those who subscribed before that release date and were not
+        alerted since (the release is announced once)."""
+        due: tuple[Any, ...] = (WishlistItem.book_id == book_id, WishlistItem.notify_when_available)
+        if released is not None:
+            start = datetime.combine(released, time(), UTC)
+            due += (
+                WishlistItem.notify_since < start,
+                or_(WishlistItem.notified_at.is_(None), WishlistItem.notified_at < start),
+            )
+        alerted = (
+            update(WishlistItem)
+            .where(*due)
+            .values(notified_at=func.now())
+            .returning(WishlistItem.user_id, WishlistItem.book_id)
+            .cte("alerted")
+        )
+        claims = func.jsonb_build_object("user", alerted.c.user_id, "book", alerted.c.book_id)
+        return (
+            select(User.email.label("to"), User.full_name.label("name"), claims.label("claims"))
+            .join(alerted, alerted.c.user_id == User.id)
+            .where(User.is_active)
+        )
+
+    async def releases_to_announce(self, today: date) -> list[tuple[int, str, date]]:
+        """Released books that can be bought and have subscribers from before their release
+        date not alerted since: (book id, title, release date)."""
+        start = func.timezone("UTC", cast(Book.release_date, DateTime))  # its midnight, UTC
+        statement = (
+            select(Book.id, Book.title, Book.release_date)
+            .join(WishlistItem, WishlistItem.book_id == Book.id)
+            .where(
+                WishlistItem.notify_when_available,
+                WishlistItem.notify_since < start,
+                or_(WishlistItem.notified_at.is_(None), WishlistItem.notified_at < start),
+                Book.release_date <= today,
+                ~Book.is_archived,
+                Book.prebook_demand == 0,
+                Book.stock_quantity > 0,
+            )
+            .group_by(Book.id)
+            .order_by(Book.id)
+        )
+        return [
+            (row.id, row.title, row.release_date) for row in await self.session.execute(statement)
+        ]
+
+    async def unsubscribe(self, user_id: int, book_id: int) -> None:
+        await self.session.execute(
+            update(WishlistItem)
+            .where(WishlistItem.user_id == user_id, WishlistItem.book_id == book_id)
+            .values(notify_when_available=False, notify_since=None)
+        )

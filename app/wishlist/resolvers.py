@@ -11,8 +11,10 @@ from app.core.paging import PageArgs
 from app.graphql.connection import Connection, listing_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
+from app.graphql.inputs import parse_arg
 from app.graphql.node import global_id
 from app.graphql.permissions import IsAuthenticated
+from app.users.resolvers import EmailTokenArg
 from app.wishlist import service as wishlist_service
 from app.wishlist.types import WishlistItem
 
@@ -89,3 +91,34 @@ class WishlistMutation:
                 session, user_id=user_id, book_id=book, quantity=quantity, stock=stock
             ),
         )
+
+    @strawberry.mutation(
+        description="Turn a book's back-in-stock alert on or off: with it on, you get an "
+        "email each time the book becomes purchasable again (restocked after selling out, "
+        "or released). Turning it on adds the book to your wishlist if needed (as "
+        "addToWishlist); turning it off a book not there is WISHLIST_ITEM_NOT_FOUND.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def set_wishlist_notification(
+        self, info: Info[Context, None], book_id: strawberry.ID, enabled: bool
+    ) -> WishlistItem | None:
+        context = info.context
+        viewer = context.viewer
+        book = decode_id(book_id, "Book", field="bookId")
+        async with context.transaction() as session:
+            row = await wishlist_service.set_notification(
+                session, user_id=viewer.id, book_id=book, enabled=enabled, stock=context.stock
+            )
+        return WishlistItem.from_row(row)
+
+    @strawberry.mutation(
+        description="What an alert email's unsubscribe link does: turn that back-in-stock "
+        "alert off, without signing in (the link's token is signed). True once it is off "
+        "(also if it already was); ACCOUNT_TOKEN_INVALID for a token that isn't such a link's."
+    )
+    async def unsubscribe(self, info: Info[Context, None], token: str) -> bool | None:
+        given = parse_arg(EmailTokenArg, token, field="token")
+        context = info.context
+        async with context.transaction() as session:
+            await wishlist_service.unsubscribe(session, context.settings, token=given)
+        return True

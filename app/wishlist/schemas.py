@@ -1,4 +1,5 @@
-"""What the wishlist repository reads (the wishlist takes no input beyond IDs)."""
+"""What the wishlist repository reads (the wishlist takes no input beyond IDs and the
+signed token of an alert's unsubscribe link)."""
 
 from __future__ import annotations
 
@@ -12,4 +13,10 @@ from app.books.schemas import BookRow
 class WishlistItemRow:
     item_id: int
     added_at: datetime
+    notify_when_available: bool
+    notified_at: datetime | None
     book: BookRow  # live price and availability
+
+
+# What an alert's unsubscribe link is signed for (app.mail.links).
+ALERT_OFF = "wishlist alert off"

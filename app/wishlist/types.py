@@ -22,6 +22,13 @@ class WishlistItem(Node):
     pk: strawberry.Private[int]
     book: Book = strawberry.field(description="The book, with its live price and availability.")
     added_at: datetime = strawberry.field(description="When it was saved.")
+    notify_when_available: bool = strawberry.field(
+        description="Whether you get an email each time the book becomes purchasable again "
+        "(restocked after selling out, or released); `setWishlistNotification` sets it."
+    )
+    notified_at: datetime | None = strawberry.field(
+        description="When the last of those emails was queued; null if none yet."
+    )
 
     @classmethod
     def from_row(cls, row: WishlistItemRow) -> Self:
@@ -30,6 +37,8 @@ class WishlistItem(Node):
             pk=row.item_id,
             book=Book.from_row(row.book),
             added_at=row.added_at,
+            notify_when_available=row.notify_when_available,
+            notified_at=row.notified_at,
         )
 
     @classmethod

@@ -55,12 +55,25 @@ def test_dev_command_runs_on_embedded_postgres(tmp_path: Path) -> None:
         assert body["data"] == {"apiInfo": {"environment": "development"}}
         assert body["extensions"]["cost"]["requested"] == 2  # reported in development
         httpx.get(f"http://127.0.0.1:{port}/graphql?query=%7B__typename%7D")
+        register = {
+            "query": "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }",
+            "variables": {
+                "i": {"email": "dev@example.com", "password": "a dev pass", "fullName": "Dev"}
+            },
+        }
+        assert "errors" not in httpx.post(f"http://127.0.0.1:{port}/graphql", json=register).json()
+        # The server's own sender puts the verification email in the development mailbox.
+        mailbox = tmp_path / ".data" / "mail"
+        while time.monotonic() < deadline and not list(mailbox.glob("*-verify_email-*.eml")):
+            time.sleep(0.2)
+        assert list(mailbox.glob("*-verify_email-*.eml")), "no email in the dev mailbox"
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     assert "embedded PostgreSQL" in output
     assert f"http://127.0.0.1:{port}/graphql" in output
+    assert "mail to Dev <dev@example.com>" in output and "/verify-email?token=" in output
     assert (tmp_path / "pg" / "PG_VERSION").exists()  # data kept for the next run
     assert "postmaster.pid" not in os.listdir(tmp_path / "pg")  # and the server stopped
     assert "reload" not in output.lower(), output  # --no-reload: no uvicorn warning about it
@@ -68,7 +81,7 @@ def test_dev_command_runs_on_embedded_postgres(tmp_path: Path) -> None:
     requests = [
         line for line in output.splitlines() if "/graphql" in line and "GraphiQL" not in line
     ]
-    assert len(requests) == 2, output
+    assert len(requests) == 3, output
     assert all("app.access" in line for line in requests), output
 
 

@@ -70,15 +70,26 @@ async def test_purge_deletes_expired_guest_carts_only(
         "CART_TOKEN_INVALID"
     )
 
+    async with database.engine.begin() as connection:
+        # The customer's verification email, delivered long ago.
+        await connection.execute(
+            text(
+                "UPDATE outbox_messages SET status = 'DONE', "
+                "processed_at = now() - interval '31 days'"
+            )
+        )
     run_in_thread(purge.main, [])  # the console script, with an event loop of its own
     assert capsys.readouterr().out.strip() == (
-        "purged 1 expired guest cart and 1 merge record (older than 30 days)"
+        "purged 1 expired guest cart and 1 merge record (older than 30 days)\n"
+        "purged 1 delivered outbox message (older than 30 days)"
     )
+    assert await rows(database, "SELECT count(*) FROM outbox_messages") == 0
     assert await rows(database, "SELECT count(*) FROM carts WHERE token_hash IS NOT NULL") == 1
     assert await rows(database, "SELECT count(*) FROM merged_guest_carts") == 0
     assert await rows(database, "SELECT count(*) FROM cart_items") == 2  # alive's, the user's
     alive_cart = data(await gql("{ cart { totalQuantity } }", headers={"X-Cart-Token": alive}))
     assert alive_cart["cart"]["totalQuantity"] == 1
     assert await purge.purge() == (
-        "purged 0 expired guest carts and 0 merge records (older than 30 days)"
+        "purged 0 expired guest carts and 0 merge records (older than 30 days)\n"
+        "purged 0 delivered outbox messages (older than 30 days)"
     )

@@ -53,3 +53,42 @@ def test_libpq_urls_are_converted_and_others_refused() -> None:
     assert make(database_url="postgres://u@h/db").database_url == "postgresql+asyncpg://u@h/db"
     with pytest.raises(ValidationError, match="postgresql\\+asyncpg"):
         make(database_url="mysql://u@h/db")
+
+
+def test_smtp_url_forms() -> None:
+    from app.core.config import SmtpServer, parse_smtp_url
+
+    assert parse_smtp_url("smtp://user%40corp:p%2Fss@mail.example.com:2525?starttls=true") == (
+        SmtpServer("mail.example.com", 2525, "user@corp", "p/ss", implicit_tls=False, starttls=True)
+    )
+    assert parse_smtp_url("smtps://mail.example.com") == SmtpServer(
+        "mail.example.com", 465, None, None, implicit_tls=True, starttls=None
+    )
+    assert parse_smtp_url("smtp://localhost").port == 25
+    assert parse_smtp_url("smtp://localhost?starttls=true").port == 587
+    assert parse_smtp_url("smtp://localhost?starttls=false").starttls is False
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://mail.example.com",
+        "smtp://",
+        "smtps://mail.example.com?starttls=true",
+        "smtp://mail.example.com?tls=yes",
+        "smtp://mail.example.com:99999",
+    ],
+)
+def test_a_bad_smtp_url_is_refused_at_start(url: str) -> None:
+    with pytest.raises(ValidationError, match="smtp_url"):
+        Settings(_env_file=None, smtp_url=url)  # type: ignore[call-arg]
+
+
+def test_mail_from_and_public_url_are_checked() -> None:
+    with pytest.raises(ValidationError, match="mail_from"):
+        Settings(_env_file=None, mail_from="not an address")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="public_url"):
+        Settings(_env_file=None, public_url="shop.example.com")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, public_url="https://shop.example.com/")  # type: ignore[call-arg]
+    assert settings.link_base == "https://shop.example.com"
+    assert Settings(_env_file=None).link_base == "http://127.0.0.1:8000"  # type: ignore[call-arg]

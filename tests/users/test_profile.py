@@ -37,12 +37,14 @@ async def test_email_change_needs_the_current_password(gql: GraphQL) -> None:
     wrong = {"email": new_email, "currentPassword": "not it at all"}
     assert code(await gql(UPDATE_ME, {"input": wrong}, token=token)) == "AUTH_INVALID_CREDENTIALS"
 
+    # Right: the change waits for the link sent to the new address (tests/users/test_email_links.py).
     right = {"email": new_email.upper(), "currentPassword": PASSWORD}
-    assert (
-        data(await gql(UPDATE_ME, {"input": right}, token=token))["updateMe"]["email"] == new_email
-    )
-    assert "errors" not in await login(gql, new_email)
-    assert code(await login(gql, payload["user"]["email"])) == "AUTH_INVALID_CREDENTIALS"
+    pending = "mutation($input: UpdateMeInput!) { updateMe(input: $input) { email pendingEmail } }"
+    assert data(await gql(pending, {"input": right}, token=token))["updateMe"] == {
+        "email": payload["user"]["email"],
+        "pendingEmail": new_email,
+    }
+    assert "errors" not in await login(gql, payload["user"]["email"])
 
 
 async def test_email_change_to_a_taken_email(gql: GraphQL) -> None:

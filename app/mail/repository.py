@@ -1,0 +1,80 @@
+"""The SQL that turns rows into email payloads (the outbox stores them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import BigInteger, String, cast, column, func, literal, select, values
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql import Select
+
+from app.mail.schemas import Link, Personal, SignedPerRow, Template
+from app.users.models import User
+
+# A select of recipients: any columns (which ones, each function says).
+Rows = Select[*tuple[Any, ...]]
+
+
+def json_value(value: Any) -> Any:
+    """A JSON parameter, typed JSONB for PostgreSQL."""
+    return cast(literal(value, JSONB), JSONB)
+
+
+def payloads(
+    template: Template,
+    source: Rows,
+    *,
+    context: dict[str, Any] | None = None,
+    links: Mapping[str, Link | SignedPerRow] | None = None,
+) -> Select[Any]:
+    """One payload per row of `source`, whose columns are labelled `to` and `name`, and
+    `context` and `links` (JSONB) unless the same are given here for every row (a link
+    signed per row takes its claims from a column of `source`)."""
+    rows = source.subquery("recipients")
+    if links is None:
+        link_values: Any = rows.c.links
+    else:
+        link_values = func.jsonb_build_object(
+            *(item for name, spec in links.items() for item in (name, _link(spec, rows)))
+        )
+    return select(
+        func.jsonb_build_object(
+            "template",
+            literal(template.value, String),
+            "to",
+            rows.c.to,
+            "name",
+            rows.c.name,
+            "context",
+            rows.c.context if context is None else json_value(context),
+            "links",
+            link_values,
+        )
+    )
+
+
+def _link(spec: Link | SignedPerRow, rows: Any) -> Any:
+    if not isinstance(spec, SignedPerRow):
+        return json_value(spec)
+    signed = func.jsonb_build_object(
+        "purpose", literal(spec.purpose, String), "claims", rows.c[spec.claims_column]
+    )
+    return func.jsonb_build_object("path", literal(spec.path, String), "signed", signed)
+
+
+def to_address(to: str, name: str) -> Rows:
+    return select(literal(to, String).label("to"), literal(name, String).label("name"))
+
+
+def to_users(messages: Sequence[Personal]) -> Rows:
+    """The users' addresses and names, joined to what each is sent."""
+    personal = values(
+        column("user_id", BigInteger), column("context", JSONB), column("links", JSONB), name="m"
+    ).data([(m.user_id, m.context, m.links) for m in messages])
+    return select(
+        User.email.label("to"),
+        User.full_name.label("name"),
+        personal.c.context.label("context"),
+        personal.c.links.label("links"),
+    ).join(personal, personal.c.user_id == User.id)
