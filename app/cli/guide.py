@@ -13,6 +13,7 @@ environment variable README_GUIDE. The test suite replays it (tests/test_readme_
     poetry run example hello                      # send one, print the response
     poetry run example add-to-cart --token T      # as a signed-in user (Authorization: Bearer T)
     poetry run example guest-add-to-cart --cart-token C   # on a guest cart (X-Cart-Token: C)
+    poetry run example reset-password --email-token T     # T: the token= of the email's link
     poetry run example refresh --variables '{"refreshToken": "..."}'   # your own token
     poetry run example browse --curl              # print it as a one-line curl command
 """
@@ -115,27 +116,32 @@ def read_guide(text: str) -> dict[str, Example]:
     return found
 
 
-def _with_cart_token(value: Any, cart_token: str) -> Any:
-    """`value` with every `cartToken` in it (an input's field too) set to `cart_token`."""
+def _with(value: Any, name: str, token: str) -> Any:
+    """`value` with every `name` in it (an input's field too) set to `token`."""
     if isinstance(value, dict):
         return {
-            key: cart_token if key == "cartToken" else _with_cart_token(item, cart_token)
-            for key, item in value.items()
+            key: token if key == name else _with(item, name, token) for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_with_cart_token(item, cart_token) for item in value]
+        return [_with(item, name, token) for item in value]
     return value
 
 
 def request_body(
-    example: Example, variables: dict[str, Any] | None = None, cart_token: str | None = None
+    example: Example,
+    variables: dict[str, Any] | None = None,
+    cart_token: str | None = None,
+    email_token: str | None = None,
 ) -> dict[str, Any]:
     """The JSON body that sends `example`, its documented variables updated by `variables`,
-    and `cart_token` (yours) in place of every documented `cartToken`."""
+    with `cart_token` (yours) in place of every documented `cartToken`, and `email_token`
+    (the token of an email's link) in place of every documented `token`."""
     body: dict[str, Any] = {"query": " ".join((example.query or "").split())}
     sent = {**(example.variables or {}), **(variables or {})}
     if cart_token:
-        sent = _with_cart_token(sent, cart_token)
+        sent = _with(sent, "cartToken", cart_token)
+    if email_token:
+        sent = _with(sent, "token", email_token)
     if sent:
         body["variables"] = sent
     return body
@@ -171,6 +177,11 @@ def main(argv: list[str] | None = None) -> None:
         help="a guest cart's token (createGuestCart): sent as X-Cart-Token, and as the "
         "cartToken of the example's variables",
     )
+    parser.add_argument(
+        "--email-token",
+        help="the token= of an email's link (the dev log line, or the .eml file in "
+        ".data/mail/): sent as the example's token (verify-email, reset-password, unsubscribe)",
+    )
     parser.add_argument("--variables", help="JSON object: variables to send instead")
     parser.add_argument("--url", default="http://127.0.0.1:8000/graphql")
     parser.add_argument("--curl", action="store_true", help="print a curl command, send nothing")
@@ -193,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--variables is not valid JSON")
     if variables is not None and not isinstance(variables, dict):
         parser.error("--variables must be a JSON object")
-    body = request_body(example, variables, args.cart_token)
+    body = request_body(example, variables, args.cart_token, args.email_token)
     headers = request_headers(args.token, args.cart_token)
     if args.curl:
         print(curl_command(args.url, body, headers))

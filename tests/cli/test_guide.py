@@ -67,6 +67,16 @@ def test_a_cart_token_goes_in_the_header_and_in_place_of_the_guide_s_cart_token(
     assert sent == {**documented, "cartToken": "MY-CART"}
 
 
+def test_an_email_token_goes_in_place_of_the_guide_s_token() -> None:
+    printed = example("reset-password", "--email-token", "FROM-THE-LINK", "--curl")
+    assert printed.returncode == 0, printed.stderr
+    words = shlex.split(printed.stdout)
+    sent = json.loads(words[words.index("-d") + 1])["variables"]["input"]
+    documented = read_guide(guide_text())["reset-password"].variables["input"]
+    assert documented["token"] != "FROM-THE-LINK"
+    assert sent == {**documented, "token": "FROM-THE-LINK"}  # the new password as printed
+
+
 async def test_sends_the_cart_token_as_x_cart_token(live_server: str) -> None:
     url = f"{live_server}/graphql"
     # Without a token the page's cart is simply null; with one that opens no cart, an error.
