@@ -41,7 +41,10 @@ def _stand_in(path: str) -> None:
 
     async def page(token: str = "") -> RedirectResponse:
         query = {"q": document, "variables": json.dumps(variables(token[:300]), indent=2)}
-        return RedirectResponse(f"{GRAPHQL_PATH}?{urlencode(query)}", status_code=303)
+        # The token is in both URLs: stored by no browser or proxy, like a token-issuing
+        # answer (Referrer-Policy: no-referrer, on every response, keeps it from leaking).
+        location = f"{GRAPHQL_PATH}?{urlencode(query)}"
+        return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
 
     router.add_api_route(path, page, methods=["GET"])
 
