@@ -28,6 +28,7 @@ from app.mail.sender import mail_sender, refuse_undeliverable
 from app.mail.transport import MailDirectory, SmtpTransport
 from app.outbox.schemas import Outcome
 from tests.books.factory import Catalog
+from tests.proxy import DatabaseProxy
 from tests.support import GraphQL, add_to_cart, checkout, data, register, unique_email
 from tests.support.mail import SmtpCatcher, deliver, html_of, link_to, text_of
 
@@ -341,3 +342,108 @@ async def test_the_mailer_command_delivers_and_stops_cleanly_on_sigterm(
     assert f"mailer started: delivering to SMTP server 127.0.0.1:{smtp.port}" in log
     assert "mailer stopped" in log
     assert len(smtp.messages) == 1
+
+
+# The sender under hardening's deadlines (app/db/session.py): it is no request, so no
+# request deadline (`within`) wraps its claiming transaction, which stays open while SMTP
+# takes a batch; each of its statements is bounded by `command_timeout` all the same.
+STATEMENT_TIMEOUT_MS = 300
+
+
+def impatient(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "db_statement_timeout_ms": STATEMENT_TIMEOUT_MS,
+            "db_connect_timeout_seconds": 1.0,
+            "mail_retry_seconds": 0.05,
+        }
+    )
+
+
+class Slow:
+    """SMTP that takes `seconds` per message, and may freeze the database on the first."""
+
+    def __init__(
+        self, smtp: SmtpCatcher, seconds: float, freeze: DatabaseProxy | None = None
+    ) -> None:
+        self.inner = SmtpTransport(smtp.server, timeout=5)
+        self.seconds = seconds
+        self.freeze = freeze
+
+    @contextlib.asynccontextmanager
+    async def open(self) -> AsyncIterator[Callable[[Composed], Awaitable[Outcome]]]:
+        async with self.inner.open() as send:
+
+            async def deliver(composed: Composed) -> Outcome:
+                await asyncio.sleep(self.seconds)
+                outcome = await send(composed)
+                if self.freeze is not None:
+                    self.freeze.freeze()  # sent, and the database stops answering
+                    self.freeze = None
+                return outcome
+
+            yield deliver
+
+
+@pytest.mark.committing
+async def test_a_batch_that_takes_longer_than_the_statement_timeout_is_recorded_once(
+    gql: GraphQL, database: Database, settings: Settings, smtp: SmtpCatcher
+) -> None:
+    quick = impatient(settings)
+    emails = [unique_email() for _ in range(3)]
+    for email in emails:
+        await register(gql, email)
+    own = Database.from_settings(quick)
+    try:
+        # The batch's transaction stays open for three times the client's deadline of a
+        # statement (client_timeout: 1.3 s); only its statements are bounded.
+        seconds = 1.3
+        sender = mail_sender(own, quick, Slow(smtp, seconds))  # type: ignore[arg-type]
+        assert await sender.run_once() == 3
+    finally:
+        await own.dispose()
+    rows = await outbox(database)
+    assert [(r["status"], r["attempts"]) for r in rows] == [("DONE", 1)] * 3
+    assert sorted(m["X-Envelope-To"] for m in smtp.messages) == sorted(emails)
+
+
+@pytest.mark.committing
+async def test_a_database_that_freezes_mid_batch_does_not_hang_the_sender(
+    gql: GraphQL,
+    database: Database,
+    settings: Settings,
+    smtp: SmtpCatcher,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    quick = impatient(settings)
+    email = unique_email()
+    await register(gql, email)
+    proxy = DatabaseProxy(settings.database_url or "")
+    await proxy.start()
+    own = Database.from_settings(quick, url=proxy.url)
+    # The message goes out, then the database stops answering before the batch is recorded.
+    sender = mail_sender(own, quick, Slow(smtp, 0, freeze=proxy))  # type: ignore[arg-type]
+    task = asyncio.create_task(sender.run(poll_seconds=0.05))
+    try:
+
+        async def given_up() -> bool:
+            return any("database unavailable" in r.getMessage() for r in caplog.records)
+
+        await wait_for(given_up)  # its statements timed out: the sender goes on
+        assert not task.done()
+        proxy.thaw()
+
+        async def recorded() -> bool:
+            return [r["status"] for r in await outbox(database)] == ["DONE"]
+
+        await wait_for(recorded)
+    finally:
+        sender.stop()
+        proxy.thaw()
+        async with asyncio.timeout(20):
+            await task
+        await proxy.stop()
+        await own.dispose()
+    # Unrecorded, the batch went again: at least once, as the same message.
+    sent = smtp.to(email)
+    assert len(sent) == 2 and sent[0]["Message-ID"] == sent[1]["Message-ID"]
