@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> None:
     # Emails go out while developing too (to .data/mail/ without SMTP_URL): the server
     # process runs a sender, where deployments run `poetry run mailer`.
     os.environ.setdefault("MAIL_SENDER_IN_APP", "true")
+    # Without PUBLIC_URL, email links open this server's stand-in pages: on the port it
+    # serves, or a `--port 8001` (what a taken port suggests) would get links to 8000.
+    if get_settings().public_url is None:
+        os.environ["PUBLIC_URL"] = f"http://{args.host}:{args.port}"
+        get_settings.cache_clear()
 
     # First: the embedded database takes seconds to start, and a taken port would only
     # show once everything else had run (as uvicorn's `[Errno 98]`).
