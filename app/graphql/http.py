@@ -42,6 +42,7 @@ from app.graphql.cache import ResponseCache
 from app.graphql.context import Context
 from app.graphql.documents import Operation
 from app.graphql.errors import format_error, request_error_body
+from app.graphql.executor import executor_class
 from app.graphql.fastpath import CatalogFastPath
 from app.graphql.schema import Schema
 from app.graphql.websocket import Sockets, SubscriptionSocket
@@ -243,6 +244,7 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.documents = schema.documents
         self.graphql_schema = schema._schema
+        self.executor_class = executor_class(settings)
         self.settings = settings
         self.state = state  # the app's: the database is looked up per request
         self.cache = cache

@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from graphql import GraphQLError, GraphQLSchema
+import orjson
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError, GraphQLSchema, parse
+from graphql.execution import create_source_event_stream, execute_subscription_event
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -35,7 +38,6 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     PongMessage,
     SubscribeMessage,
 )
-from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from app.cart import service as cart_service
@@ -324,23 +326,7 @@ class SubscriptionSocket(BaseGraphQLTransportWSHandler[Context, None]):
             if refusal:
                 await self._send_errors(operation, refusal)
                 return
-            source = await self.schema.subscribe(
-                operation.query,
-                variable_values=operation.variables,
-                context_value=context,
-                operation_name=operation.operation_name,
-            )
-            async with aclosing(source):
-                async for result in source:
-                    if isinstance(result, PreExecutionError):
-                        await self._send_errors(operation, list(result.errors or ()))
-                        return
-                    payload: dict[str, Any] = {"data": result.data}
-                    if result.errors:
-                        payload["errors"] = [format_error(error) for error in result.errors]
-                    await operation.send_operation_message(
-                        cast(Message, {"id": operation.id, "type": "next", "payload": payload})
-                    )
+            await self._stream(operation, context)
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except asyncio.CancelledError:
             raise
@@ -354,6 +340,53 @@ class SubscriptionSocket(BaseGraphQLTransportWSHandler[Context, None]):
                 started.set()
             await context.close()
 
+    async def _stream(self, operation: Operation[Context, None], context: Context) -> None:
+        """graphql-core's subscription algorithm, driven by the events: the resolver gives
+        the source stream, each event is executed against the operation's selection and
+        sent. No per-subscription pipeline waits between events (an idle subscription is
+        its inbox, its source generator and this task), and an event that looks the same
+        to everyone who may see it is rendered once for all (`SharedRendering`)."""
+        document = self.view.documents.get(operation.query).node
+        assert document is not None  # checked by `subscription_refusal`
+        built = self.view.executor_class.build(
+            self.view.graphql_schema,
+            document,
+            None,
+            context,
+            operation.variables,
+            operation.operation_name,
+        )
+        if isinstance(built, list):  # variables that don't coerce
+            await self._send_errors(operation, built)
+            return
+        source = create_source_event_stream(built)
+        if built.is_awaitable(source):
+            source = await source
+        if isinstance(source, GraphQLExecutionResult):  # the resolver refused
+            await self._send_errors(operation, list(source.errors or ()))
+            return
+        # Who asks changes nothing for an anonymous socket: same document, same answer.
+        key = (
+            (operation.query, operation.operation_name, orjson.dumps(operation.variables or {}))
+            if self.identity.viewer is None and self.identity.cart_token is None
+            else None
+        )
+        prefix = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
+        async with aclosing(source):
+            async for event in source:  # type: ignore[union-attr]
+                renderings = getattr(event, "renderings", None) if key is not None else None
+                payload = renderings.get(key) if renderings is not None else None
+                if payload is None:
+                    result = execute_subscription_event(built.build_per_event_executor(event))
+                    if built.is_awaitable(result):
+                        result = await result
+                    payload = _payload(result)  # type: ignore[arg-type]
+                    if renderings is not None:
+                        renderings[key] = payload
+                if operation.completed:
+                    return
+                await self.websocket.ws.send_text(prefix + payload + "}")  # type: ignore[attr-defined]
+
     async def _send_errors(
         self, operation: Operation[Context, None], errors: list[GraphQLError]
     ) -> None:
@@ -361,6 +394,13 @@ class SubscriptionSocket(BaseGraphQLTransportWSHandler[Context, None]):
         await operation.send_operation_message(
             cast(Message, {"id": operation.id, "type": "error", "payload": payload})
         )
+
+
+def _payload(result: GraphQLExecutionResult) -> str:
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [format_error(error) for error in result.errors]
+    return orjson.dumps(body).decode()
 
 
 def subscription_refusal(
@@ -381,7 +421,10 @@ def subscription_refusal(
         return [_request_error(ErrorCode.BAD_REQUEST, "`variables` must be an object")]
     document = documents.get(query)
     if document.node is None:
-        return []  # Strawberry parses it again and reports the syntax error
+        try:  # parsed again for the syntax error (the cache keeps only the outcome)
+            parse(query, max_tokens=documents.max_tokens)
+        except GraphQLError as error:
+            return [error]
     if document.errors:
         return list(document.errors)
     operation = document.operation(operation_name)

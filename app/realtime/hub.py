@@ -47,12 +47,15 @@ class Notice:
     (order), p (prebook), c (cart), s (session), u (user); `ids` as the trigger sent them.
     `shared()` lets the subscribers of one notice read public data once between them."""
 
-    __slots__ = ("_shared", "ids", "kind")
+    __slots__ = ("_shared", "ids", "kind", "renderings")
 
     def __init__(self, kind: str, ids: tuple[Any, ...]) -> None:
         self.kind = kind
         self.ids = ids
         self._shared: dict[str, asyncio.Future[Any]] = {}
+        # The messages of this notice's event as anonymous subscribers receive it, by
+        # document and variables: rendered once for all of them.
+        self.renderings: dict[Hashable, str] = {}
 
     def shared(self, name: str, load: Callable[[], Any]) -> asyncio.Future[Any]:
         """The one task loading `name` for this notice (started by the first who asks)."""

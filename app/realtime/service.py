@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
@@ -46,6 +46,8 @@ class BookAvailability:
 
     book: BookRow
     quantity_available: int | None
+    # Shared by every anonymous subscriber of the notice (None: rendered for this one).
+    renderings: dict[Hashable, str] | None = None
 
 
 class Listening:
@@ -156,8 +158,10 @@ async def _book_availability(
             last[book_id] = seen
         if row is None or seen is None:
             continue
-        quantity = books_service.sellable(row) if admin else None
-        yield BookAvailability(book=row, quantity_available=quantity)
+        if admin:
+            yield BookAvailability(book=row, quantity_available=books_service.sellable(row))
+        else:
+            yield BookAvailability(book=row, quantity_available=None, renderings=notice.renderings)
 
 
 async def _book(reader: Reader, stock: Stock, book_id: int) -> BookRow | None:

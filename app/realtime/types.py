@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Self
 
 import strawberry
@@ -20,7 +21,13 @@ class BookAvailabilityEvent:
         description="Copies for sale now (none while prebooks wait): admins only, null for "
         "everyone else."
     )
+    # Anonymous subscribers' messages of this event, rendered once (app.graphql.websocket).
+    renderings: strawberry.Private[dict[Hashable, str] | None] = None
 
     @classmethod
     def from_event(cls, event: BookAvailability) -> Self:
-        return cls(book=Book.from_row(event.book), quantity_available=event.quantity_available)
+        return cls(
+            book=Book.from_row(event.book),
+            quantity_available=event.quantity_available,
+            renderings=event.renderings,
+        )

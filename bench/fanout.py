@@ -1,0 +1,228 @@
+"""Subscription fan-out: 1,000 subscribers to one book, and the time from a restock to the
+last subscriber's event; and the memory of an idle subscription.
+
+    poetry run python -m bench.fanout [--workers 2] [--subscribers 1000] [--rounds 30]
+
+Like `poetry run bench` it creates (and drops) its own database and starts the production
+server. Each subscriber is an anonymous WebSocket (graphql-transport-ws) following the
+book's availability, spread over the workers by the kernel. A round takes the book from
+OUT_OF_STOCK to LOW_STOCK with `restockBook` (every subscriber hears it) and back with a
+checkout of the copy (heard too, drained before the next round); the latency of a round
+runs from sending the restock mutation (so it includes the mutation and its commit) to the
+arrival of the last subscriber's event. Memory: RSS of the workers with every socket open
+and initialised, then with every socket subscribed; the difference per subscription.
+Target: p99 < 250 ms; < 20 KB per idle subscription.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvloop
+from websockets.asyncio.client import ClientConnection, connect
+
+from app.db.session import Database
+from app.graphql.ids import encode_id
+from app.users import service as users_service
+from app.users.schemas import NewAdminInput
+from bench.client import GraphQL, data
+from bench.database import bench_database, configured_server, postgres_server
+from bench.prepare import in_process_api
+from bench.run import app_settings, quiet_in_process_app
+from bench.servers import Server, api_command, free_port, running, server_env
+
+SUBSCRIBE = json.dumps(
+    {
+        "id": "1",
+        "type": "subscribe",
+        "payload": {
+            "query": "subscription($ids: [ID!]!) { bookAvailabilityChanged(bookIds: $ids) "
+            "{ book { id availability } quantityAvailable } }",
+            "variables": {"ids": ["@BOOK@"]},
+        },
+    }
+)
+RESTOCK = "mutation($b: ID!) { restockBook(bookId: $b, quantity: 1) { book { availability } } }"
+ADD = "mutation($b: ID!) { addToCart(bookId: $b, quantity: 1) { id } }"
+CHECKOUT = """mutation($k: String!) { checkout(input: {idempotencyKey: $k, shippingAddress:
+  {fullName: "B", line1: "1 Road", city: "Berlin", postalCode: "10115", country: "DE"}}) { id } }"""
+PASSWORD = "benchmark password"  # noqa: S105 - a benchmark user's
+
+
+async def setup(url: str, secret_key: str) -> tuple[str, str, str]:
+    """(the book's global id, an admin's token, a buyer's token)."""
+    async with in_process_api(app_settings(secret_key, url)) as (app, gql):
+        database: Database = app.state.database
+        async with database.sessionmaker() as session, session.begin():
+            await users_service.create_or_promote_admin(
+                session,
+                app.state.settings,
+                data=NewAdminInput(
+                    email="admin@bench.example.com", password=PASSWORD, full_name="A"
+                ),
+            )
+        login = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }"
+        credentials = {"i": {"email": "admin@bench.example.com", "password": PASSWORD}}
+        admin = data(await gql(login, credentials))["login"]["accessToken"]
+        author = data(
+            await gql('mutation { createAuthor(input: {name: "Fan Out"}) { id } }', token=admin)
+        )["createAuthor"]["id"]
+        book = {
+            "title": "Fan-out",
+            "isbn13": "9780000000002",
+            "price": "10.00",
+            "stockQuantity": 0,
+            "releaseDate": "2020-01-01",
+            "authorIds": [author],
+        }
+        created = data(
+            await gql(
+                "mutation($i: CreateBookInput!) { createBook(input: $i) { id } }",
+                {"i": book},
+                token=admin,
+            )
+        )["createBook"]["id"]
+        register = "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }"
+        buyer_input = {
+            "i": {"email": "buyer@bench.example.com", "password": PASSWORD, "fullName": "B"}
+        }
+        buyer = data(await gql(register, buyer_input))["register"]["accessToken"]
+    assert created == encode_id("Book", 1)
+    return created, admin, buyer
+
+
+async def open_socket(port: int) -> ClientConnection:
+    socket = await connect(
+        f"ws://127.0.0.1:{port}/graphql",
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        open_timeout=60,
+        ping_interval=None,
+        max_queue=None,
+    )
+    await socket.send('{"type": "connection_init", "payload": {}}')
+    ack = json.loads(await socket.recv())
+    if ack.get("type") != "connection_ack":
+        raise RuntimeError(f"no connection_ack: {ack}")
+    return socket
+
+
+async def next_event(socket: ClientConnection) -> dict[str, Any]:
+    """The next `next` message (answering the server's pings meanwhile)."""
+    while True:
+        message = json.loads(await socket.recv())
+        if message["type"] == "ping":
+            await socket.send('{"type": "pong"}')
+            continue
+        if message["type"] != "next":
+            raise RuntimeError(f"unexpected message: {message}")
+        event: dict[str, Any] = message["payload"]["data"]["bookAvailabilityChanged"]
+        return event
+
+
+async def listen(socket: ClientConnection, book: str) -> None:
+    await socket.send(SUBSCRIBE.replace("@BOOK@", book))
+    await socket.send('{"type": "ping"}')  # answered once the subscription listens
+    while json.loads(await socket.recv())["type"] != "pong":
+        pass
+
+
+def total_rss_kb(server: Server) -> float:
+    return float(sum(p.memory_info().rss for p in server.worker_processes())) / 1024
+
+
+async def fan_out(workers: int, subscribers: int, rounds: int) -> dict[str, Any]:
+    secret_key = secrets.token_urlsafe(48)
+    async with (
+        postgres_server(configured_server()) as server_url,
+        bench_database(server_url) as url,
+    ):
+        book, admin, buyer = await setup(url, secret_key)
+        env = server_env(
+            ENV="production",
+            SECRET_KEY=secret_key,
+            DATABASE_URL=url,
+            LOG_FORMAT="json",
+            ACCESS_LOG="false",
+        )
+        port = free_port()
+        with tempfile.TemporaryDirectory(prefix="bookstore-fanout-") as work_dir:
+            log = Path(work_dir) / "api.log"
+            async with (
+                running(api_command(port, workers), env, port, workers, log) as server,
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
+            ):
+                api = GraphQL(http)
+                base = total_rss_kb(server)
+                sockets: list[ClientConnection] = []
+                for start in range(0, subscribers, 100):  # not all handshakes at once
+                    batch = range(start, min(start + 100, subscribers))
+                    sockets += await asyncio.gather(*(open_socket(port) for _ in batch))
+                await asyncio.sleep(2)  # let the workers settle before reading RSS
+                with_sockets = total_rss_kb(server)
+                for start in range(0, subscribers, 100):
+                    await asyncio.gather(*(listen(s, book) for s in sockets[start : start + 100]))
+                await asyncio.sleep(2)
+                with_subscriptions = total_rss_kb(server)
+                latencies = []
+                for _ in range(rounds):
+                    events = [asyncio.ensure_future(next_event(s)) for s in sockets]
+                    sent = time.perf_counter()
+                    data(await api(RESTOCK, {"b": book}, token=admin))
+                    arrived = []
+                    for event in asyncio.as_completed(events):
+                        found = await event
+                        if found["book"]["availability"] != "LOW_STOCK":
+                            raise RuntimeError(f"unexpected event {found}")
+                        arrived.append(time.perf_counter())
+                    latencies.append((max(arrived) - sent) * 1000)
+                    # Back to OUT_OF_STOCK: a sale, heard by everyone too.
+                    drained = [asyncio.ensure_future(next_event(s)) for s in sockets]
+                    data(await api(ADD, {"b": book}, token=buyer))
+                    data(await api(CHECKOUT, {"k": uuid.uuid4().hex}, token=buyer))
+                    await asyncio.gather(*drained)
+                for socket in sockets:
+                    await socket.close()
+    latencies.sort()
+    return {
+        "workers": workers,
+        "subscribers": subscribers,
+        "rounds": rounds,
+        "restock_to_last_event_ms": {
+            "p50": round(latencies[len(latencies) // 2], 1),
+            "p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1),
+            "max": round(latencies[-1], 1),
+        },
+        "rss_per_socket_kb": round((with_sockets - base) / subscribers, 1),
+        "rss_per_idle_subscription_kb": round((with_subscriptions - with_sockets) / subscribers, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fanout", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args(argv)
+    quiet_in_process_app()
+    result = uvloop.run(fan_out(args.workers, args.subscribers, args.rounds))
+    print(json.dumps(result, indent=2))
+    latency = result["restock_to_last_event_ms"]
+    print(
+        f"{result['subscribers']} subscribers on {result['workers']} workers: restock to the "
+        f"last event p50 {latency['p50']} ms, p99 {latency['p99']} ms (target < 250 ms); "
+        f"{result['rss_per_idle_subscription_kb']} KB per idle subscription (target < 20 KB)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
