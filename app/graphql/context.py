@@ -136,6 +136,8 @@ class Context(BaseContext):
     async def end_event(self) -> None:
         """A subscription's event is out: give the connection back and forget what the
         loaders read, so that the next event is read afresh (the context lives on)."""
+        if self._session is None and not self._loaders:
+            return  # the event read nothing through the context
         async with self._lock:
             session, self._session = self._session, None
             self._loaders.clear()

@@ -149,8 +149,9 @@ async def _book_availability(
         book_id: int = notice.ids[0]
         # One read per notice for every subscriber of the worker: what it reads is the
         # same for all (archived books included; filtered below).
-        load = partial(_book, reader, stock, book_id)
-        row = await asyncio.shield(notice.shared("book", load))
+        reading = notice.shared("book", partial(_book, reader, stock, book_id))
+        # Shielded: a subscriber that goes away must not cancel the others' read.
+        row = reading.result() if reading.done() else await asyncio.shield(reading)
         seen = _seen(row, admin)
         if not admin:
             if book_id in last and last[book_id] == seen:
