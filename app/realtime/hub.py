@@ -22,6 +22,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Callable, Hashable
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 CATALOG_CHANNEL = "catalog_changed"
 EVENTS_CHANNEL = "bookstore_events"
 KEEPALIVE_SECONDS = 5.0
+# The listening connection's name in pg_stat_activity.
+LISTENER_NAME = "bookstore-api-listen"
 _RETRY_SECONDS = 2.0
 
 Topic = tuple[str, Hashable]
@@ -126,6 +129,10 @@ class Inbox:
         return self._items.popleft()
 
 
+def _ended(lost: asyncio.Event, _connection: object) -> None:
+    lost.set()
+
+
 class EventHub:
     """Holds the worker's listening connection and hands notices to the watchers of their
     topics (see the module docstring)."""
@@ -211,28 +218,45 @@ class EventHub:
             self.publish(notice)
 
     async def _run(self, dsn: str) -> None:
+        retry = 0.0  # a connection that was listening is replaced at once
         while True:
             connection = None
             try:
                 connection = await asyncpg.connect(
-                    dsn, timeout=self._timeout, command_timeout=self._timeout
+                    dsn,
+                    timeout=self._timeout,
+                    command_timeout=self._timeout,
+                    server_settings={"application_name": LISTENER_NAME},
                 )
                 self.connections += 1
+                lost = asyncio.Event()
+                # A server that ends the connection (restart, failover) says so: heard at
+                # once rather than at the next keep-alive.
+                connection.add_termination_listener(partial(_ended, lost))
                 await connection.add_listener(CATALOG_CHANNEL, self._on_catalog)
                 await connection.add_listener(EVENTS_CHANNEL, self._on_event)
                 self._set_listening(True)
-                while True:
-                    await asyncio.sleep(KEEPALIVE_SECONDS)
-                    # Notices a dead connection that never said goodbye, and a frozen server.
-                    await connection.execute("SELECT 1")
+                while not lost.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), KEEPALIVE_SECONDS)
+                    if not lost.is_set():
+                        # Notices a dead connection that never said goodbye, and a frozen
+                        # server (the statement's deadline).
+                        await connection.execute("SELECT 1")
+                logger.warning("the database ended the LISTEN connection; reconnecting")
+                self._set_listening(False)
+                retry = 0.0
             except asyncio.CancelledError:
                 raise
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 if self.listening:
                     logger.warning("lost the LISTEN connection (%s); reconnecting", error)
+                    retry = 0.0
+                else:
+                    retry = _RETRY_SECONDS
                 self._set_listening(False)
             finally:
                 if connection is not None:
                     with contextlib.suppress(Exception):
                         await connection.close(timeout=2)
-            await asyncio.sleep(_RETRY_SECONDS)  # after a failure: the loop above never ends
+            await asyncio.sleep(retry)  # after a failure: the loop above never ends

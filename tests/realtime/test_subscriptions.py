@@ -4,8 +4,13 @@ see, and an event carries the object's current state."""
 
 from __future__ import annotations
 
-import pytest
+import asyncio
 
+import pytest
+from sqlalchemy import text
+
+from app.db.session import Database
+from app.realtime.hub import LISTENER_NAME
 from tests.books.factory import Catalog
 from tests.realtime.conftest import Servers
 from tests.support import (
@@ -20,7 +25,7 @@ from tests.support import (
     prebook,
     register,
 )
-from tests.support.ws import signed_in
+from tests.support.ws import WAIT_SECONDS, signed_in
 
 pytestmark = pytest.mark.committing
 
@@ -236,3 +241,44 @@ async def test_subscriptions_over_http_answer_with_the_error_convention(api: Gra
     for response in (posted, got):
         assert response.status_code == 400
         assert code(response.json()) == "SUBSCRIPTION_OVER_HTTP"
+
+
+LISTENERS = (
+    "SELECT pid FROM pg_stat_activity WHERE application_name = :name "
+    "AND datname = current_database()"
+)
+
+
+async def test_events_flow_again_after_the_listening_connection_is_lost(
+    servers: Servers, api: GraphQL, admin: str, shelf: Catalog, database: Database
+) -> None:
+    """The database ends both instances' listening connections (a restart, a failover):
+    the hubs listen again on new ones, and a subscription made before hears what happens
+    after."""
+    book = await shelf.book("Survivor", stock=0)
+    async with signed_in(servers.b) as anonymous:
+        watching = await anonymous.listen(AVAILABILITY, {"ids": [book["id"]]})
+        async with database.engine.connect() as pooled:
+            # Each statement on its own: a transaction would see one snapshot of the stats.
+            connection = await pooled.execution_options(isolation_level="AUTOCOMMIT")
+            name = {"name": LISTENER_NAME}
+            # One per instance: both servers, and the suite's own app.
+            before = set(await connection.scalars(text(LISTENERS), name))
+            assert len(before) >= 2
+            ended = await connection.scalar(
+                text(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                    "FROM unnest(CAST(:pids AS int[])) AS pid"
+                ),
+                {"pids": list(before)},
+            )
+            assert ended == len(before)
+            async with asyncio.timeout(WAIT_SECONDS):  # every instance listens again
+                while True:
+                    after = set(await connection.scalars(text(LISTENERS), name))
+                    if len(after - before) == len(before):
+                        break
+                    await asyncio.sleep(0.1)
+        await restock(api, admin, book["id"], 10)
+        event = (await anonymous.next(watching))["data"]["bookAvailabilityChanged"]
+        assert event["book"]["availability"] == "IN_STOCK"
