@@ -86,8 +86,10 @@ class Identity:
 
 async def identify(database: Database, settings: Settings, payload: dict[str, Any]) -> Identity:
     """The identity of a `connection_init` payload; Refused (4401/4403) for a bad one."""
-    header = payload.get("authorization", payload.get("Authorization"))
-    cart_token = payload.get("cartToken")
+    # Also as HTTP headers, any case: GraphiQL sends its Headers tab as the payload.
+    lowered = {key.lower(): value for key, value in payload.items() if isinstance(key, str)}
+    header = lowered.get("authorization")
+    cart_token = payload.get("cartToken", lowered.get("x-cart-token"))
     if cart_token is not None and (not isinstance(cart_token, str) or not cart_token.strip()):
         raise Refused(CLOSE_FORBIDDEN, "Forbidden: invalid cart token")
     viewer = token = expires_at = None

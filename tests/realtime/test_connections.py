@@ -254,3 +254,14 @@ def test_the_expiry_of_the_token_is_read(settings: Settings) -> None:
     )
     expires_at = decode_access_token(settings, token).expires_at
     assert expires_at is not None and expires_at > datetime.now(UTC)
+
+
+async def test_the_payload_may_carry_http_headers_as_graphiql_sends_them(
+    servers: Servers, api: GraphQL
+) -> None:
+    """GraphiQL sends its Headers tab as `connection_init`'s payload."""
+    token = (await register(api))["accessToken"]
+    guest = await new_guest_cart(api)
+    for payload in ({"Authorization": f"Bearer {token}"}, {"X-Cart-Token": guest}):
+        async with signed_in(servers.a, **payload) as client:
+            await client.listen("subscription { cartUpdated { id } }")
