@@ -20,13 +20,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, GraphQLSchema, parse
+from graphql import Executor, GraphQLError, GraphQLSchema, parse
 from graphql.execution import create_source_event_stream, execute_subscription_event
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -377,14 +378,10 @@ class SubscriptionSocket(BaseGraphQLTransportWSHandler[Context, None]):
         async with aclosing(source):
             async for event in source:  # type: ignore[union-attr]
                 renderings = getattr(event, "renderings", None) if key is not None else None
-                payload = renderings.get(key) if renderings is not None else None
-                if payload is None:
-                    result = execute_subscription_event(built.build_per_event_executor(event))
-                    if built.is_awaitable(result):
-                        result = await result
-                    payload = _payload(result)  # type: ignore[arg-type]
-                    if renderings is not None:
-                        renderings[key] = payload
+                if renderings is None:
+                    payload = await _render(built, event)
+                else:
+                    payload = await _shared_rendering(renderings, key, built, event)
                 if operation.completed:
                     return
                 await self.websocket.ws.send_text(prefix + payload + "}")  # type: ignore[attr-defined]
@@ -396,6 +393,36 @@ class SubscriptionSocket(BaseGraphQLTransportWSHandler[Context, None]):
         await operation.send_operation_message(
             cast(Message, {"id": operation.id, "type": "error", "payload": payload})
         )
+
+
+async def _render(built: Executor[Any], event: object) -> str:
+    """The `payload` of the `next` message of `event`, as JSON."""
+    result = execute_subscription_event(built.build_per_event_executor(event))
+    if built.is_awaitable(result):
+        result = await result
+    return _payload(result)  # type: ignore[arg-type]
+
+
+async def _shared_rendering(
+    renderings: dict[Hashable, asyncio.Future[str | None]],
+    key: Hashable,
+    built: Executor[Any],
+    event: object,
+) -> str:
+    """The payload rendered by the first subscriber who needs it, awaited by the others
+    (who render it themselves should that fail)."""
+    pending = renderings.get(key)
+    if pending is not None:
+        payload = pending.result() if pending.done() else await asyncio.shield(pending)
+        return payload if payload is not None else await _render(built, event)
+    pending = renderings[key] = asyncio.get_running_loop().create_future()
+    try:
+        payload = await _render(built, event)
+    except BaseException:
+        pending.set_result(None)
+        raise
+    pending.set_result(payload)
+    return payload
 
 
 def _payload(result: GraphQLExecutionResult) -> str:

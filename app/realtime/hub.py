@@ -58,7 +58,7 @@ class Notice:
         self._shared: dict[str, asyncio.Future[Any]] = {}
         # The messages of this notice's event as anonymous subscribers receive it, by
         # document and variables: rendered once for all of them.
-        self.renderings: dict[Hashable, str] = {}
+        self.renderings: dict[Hashable, asyncio.Future[str | None]] = {}
 
     def shared(self, name: str, load: Callable[[], Any]) -> asyncio.Future[Any]:
         """The one task loading `name` for this notice (started by the first who asks)."""

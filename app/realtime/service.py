@@ -47,7 +47,7 @@ class BookAvailability:
     book: BookRow
     quantity_available: int | None
     # Shared by every anonymous subscriber of the notice (None: rendered for this one).
-    renderings: dict[Hashable, str] | None = None
+    renderings: dict[Hashable, asyncio.Future[str | None]] | None = None
 
 
 class Listening:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Hashable
 from typing import Self
 
@@ -22,7 +23,7 @@ class BookAvailabilityEvent:
         "everyone else."
     )
     # Anonymous subscribers' messages of this event, rendered once (app.graphql.websocket).
-    renderings: strawberry.Private[dict[Hashable, str] | None] = None
+    renderings: strawberry.Private[dict[Hashable, asyncio.Future[str | None]] | None] = None
 
     @classmethod
     def from_event(cls, event: BookAvailability) -> Self:
