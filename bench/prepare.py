@@ -21,6 +21,7 @@ from app.core.config import Settings
 from app.db.session import Database
 from app.graphql.ids import encode_id
 from app.main import create_app
+from app.reviews.seed import seed_reviews
 from bench.client import GraphQL, StatementCounter, data
 from bench.scenarios import Fixture, Target, served_by, workload
 
@@ -56,7 +57,7 @@ async def prepare(settings: Settings, books: int, buyers: int) -> tuple[Fixture,
     """Seed the catalog and create the users: the fixture and the statements per request."""
     async with in_process_api(settings) as (app, gql):
         database: Database = app.state.database
-        await seed(database, books)
+        await seed(database, settings, books)
         fixture = await build_fixture(database, gql, buyers)
         statements = {
             scenario.name: await count_statements(database, gql, scenario.name, fixture)
@@ -66,9 +67,10 @@ async def prepare(settings: Settings, books: int, buyers: int) -> tuple[Fixture,
     return fixture, statements
 
 
-async def seed(database: Database, books: int) -> None:
+async def seed(database: Database, settings: Settings, books: int) -> None:
     async with database.sessionmaker() as session, session.begin():
         await seed_catalog(session, books=books)
+        await seed_reviews(session, settings)
     # A live catalog has been vacuumed and analyzed by autovacuum; a fresh load has no
     # planner statistics and a dead version of every book (the search-vector trigger
     # rewrites them). Left to autovacuum, results would depend on when it runs.

@@ -20,6 +20,11 @@ DETAIL_QUERY = (
     "query($id: ID!) { book(id: $id) { id title price description "
     "authors { id name books(first: 5) { edges { node { id title } } } } } }"
 )
+DETAIL_REVIEWS_QUERY = (
+    "query($id: ID!) { book(id: $id) { id title price ratingSummary { average count histogram } "
+    "reviews(first: 10, orderBy: { field: MOST_HELPFUL }) { totalCount edges { node { "
+    "id rating title body authorName verifiedPurchase helpfulCount createdAt } } } } }"
+)
 SEARCH_QUERY = (
     "query($q: String!) { books(first: 20, filter: { search: $q }) { edges { "
     + BOOK_FIELDS
@@ -163,6 +168,10 @@ def detail_requests(fixture: Fixture) -> list[Request]:
     return [Request(payload(DETAIL_QUERY, {"id": book})) for book in fixture.book_ids]
 
 
+def detail_reviews_requests(fixture: Fixture) -> list[Request]:
+    return [Request(payload(DETAIL_REVIEWS_QUERY, {"id": book})) for book in fixture.book_ids]
+
+
 def search_requests(fixture: Fixture) -> list[Request]:
     return [Request(payload(SEARCH_QUERY, {"q": term})) for term in SEARCH_TERMS]
 
@@ -229,6 +238,8 @@ SCENARIOS = {
     for scenario in (
         Scenario("catalog", "catalog page", catalog_requests, budget=3, vs_floor=True),
         Scenario("detail", "book detail", detail_requests, budget=3),
+        # The book, then a page of its reviews (their count is the book's rating summary).
+        Scenario("detail_reviews", "book detail with reviews", detail_reviews_requests, budget=2),
         Scenario("search", "search", search_requests, budget=3),
         Scenario("cart", "cart (auth)", cart_requests, budget=3),
         Scenario(

@@ -1,6 +1,7 @@
 """Reviews and rating summaries: reviews (one per reader and book), helpfulness votes, the
 record of review writes (the rate limit), and each book's rating summary on its row
-(`rating_histogram`, `rating_average`, with the index of the RATING order). Existing books
+(`rating_histogram`, `rating_average`, `rating_count`, with the index of the RATING
+order). Existing books
 start with no reviews. Review changes notify `catalog_changed`, as catalog changes do: the
 response caches of every instance show reviews too.
 
@@ -152,10 +153,14 @@ def upgrade() -> None:
             nullable=False,
         ),
     )
-    op.create_index(
-        "ix_books_rating_average_id",
+    op.add_column(
         "books",
-        ["rating_average", "id"],
+        sa.Column("rating_count", sa.Integer(), server_default=sa.text("0"), nullable=False),
+    )
+    op.create_index(
+        "ix_books_rating_id",
+        "books",
+        ["rating_average", "rating_count", "id"],
         unique=False,
         postgresql_where=sa.text("NOT is_archived"),
     )
@@ -178,10 +183,11 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS reviews_notify_change ON reviews")
     op.drop_constraint("ck_books_rating_histogram_five_counts", "books", type_="check")
     op.drop_index(
-        "ix_books_rating_average_id",
+        "ix_books_rating_id",
         table_name="books",
         postgresql_where=sa.text("NOT is_archived"),
     )
+    op.drop_column("books", "rating_count")
     op.drop_column("books", "rating_average")
     op.drop_column("books", "rating_histogram")
     op.drop_index(op.f("ix_review_helpful_votes_user_id"), table_name="review_helpful_votes")

@@ -128,8 +128,12 @@ _SORT_COLUMNS: dict[BookOrderField, tuple[Any, str, type]] = {
     BookOrderField.PRICE: (Book.price, "sort_price", Decimal),
     BookOrderField.RELEASE_DATE: (Book.release_date, "sort_release_date", date),
     BookOrderField.CREATED_AT: (Book.created_at, "sort_created_at", datetime),
-    BookOrderField.RATING: (Book.rating_average, "sort_rating", Decimal),
 }
+# Among equal averages, the book with more reviews first (in the ordering's direction).
+_RATING_KEYS = (
+    SortKey(Book.rating_average, "sort_rating", Decimal),
+    SortKey(Book.rating_count, "sort_rating_count", int),
+)
 _BOOK_ID_KEY = SortKey(Book.id, "sort_id", int)
 _WORDS = re.compile(r"\w+", re.UNICODE)
 _PLAIN = re.compile(r"[\w\s.,:;'\u2019]+", re.UNICODE)
@@ -184,6 +188,8 @@ def book_ordering(field: BookOrderField, *, descending: bool, search: Search | N
         assert search is not None, "RELEVANCE needs a search term (checked by the service)"
         relevance = SortKey(search.relevance.cast(Float), "sort_relevance", float)
         return Ordering(name, (relevance, _BOOK_ID_KEY), descending)
+    if field is BookOrderField.RATING:
+        return Ordering(name, (*_RATING_KEYS, _BOOK_ID_KEY), descending)
     column, label, kind = _SORT_COLUMNS[field]
     return Ordering(name, (SortKey(column, label, kind), _BOOK_ID_KEY), descending)
 
@@ -447,6 +453,7 @@ class BookRepository:
             .values(
                 rating_histogram=array(counts),
                 rating_average=average,
+                rating_count=count,
                 updated_at=books.c.updated_at,
             )
         )
