@@ -234,15 +234,23 @@ class ReviewRepository:
     async def seed_users(self, users: list[dict[str, Any]]) -> None:
         await self.session.execute(insert(User).values(users).on_conflict_do_nothing())
 
-    async def seed_reviews(self, reviews: list[dict[str, Any]]) -> dict[int, list[int]]:
-        """Insert the reviews not there yet; the histogram of those inserted, by book."""
+    async def seed_reviews(
+        self, reviews: list[dict[str, Any]]
+    ) -> list[tuple[int, int, int, int, int]]:
+        """Insert the reviews not there yet: (id, book id, author id, rating, helpful count)
+        of those inserted."""
         result = await self.session.execute(
             insert(Review)
             .values(reviews)
             .on_conflict_do_nothing(index_elements=[Review.user_id, Review.book_id])
-            .returning(Review.book_id, Review.rating)
+            .returning(
+                Review.id, Review.book_id, Review.user_id, Review.rating, Review.helpful_count
+            )
         )
-        histograms: dict[int, list[int]] = {}
-        for book_id, rating in result.all():
-            histograms.setdefault(book_id, [0] * 5)[rating - 1] += 1
-        return histograms
+        return [(row[0], row[1], row[2], row[3], row[4]) for row in result.all()]
+
+    async def seed_votes(self, votes: list[dict[str, Any]]) -> None:
+        if votes:
+            await self.session.execute(
+                insert(ReviewHelpfulVote).values(votes).on_conflict_do_nothing()
+            )

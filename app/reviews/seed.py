@@ -8,7 +8,8 @@ with the hash of a random password), under ids of a reserved block far above the
 sequence (`REVIEWER_ID_BASE`): creating them takes no id from the sequence, so the accounts
 people register get the ids they would get without them (the README's guide relies on
 User:1 being the first to register). Their reviews are not verified purchases (they have no
-orders: orders' ids are the guide's too), and they vote on each other's reviews.
+orders: orders' ids are the guide's too), and they found each other's reviews helpful
+(votes recorded as votes, so `helpfulCount` is their count).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from app.reviews.repository import ReviewRepository
 REVIEWER_ID_BASE = 4_000_000_000_000_000_000
 REVIEWERS = 500
 POPULAR_EVERY, POPULAR_UNTIL = 40, 1000
-CHUNK = 3000  # rows per INSERT: 7 parameters each, under PostgreSQL's 32,767
+CHUNK = 3000  # rows per INSERT: 8 parameters each, under PostgreSQL's 32,767
 
 FIRST = ["Ana", "Ben", "Chen", "Dara", "Eli", "Femi", "Gus", "Hiro", "Ivy", "Jon", "Kai",
          "Lou", "Mei", "Nia", "Oskar", "Pia", "Raj", "Sol", "Tess", "Uma", "Vic", "Wen",
@@ -106,11 +107,32 @@ def reviews_of(book_id: int, released: date, today: date) -> list[dict[str, Any]
                 "rating": rating,
                 "title": rng.choice(TITLES[rating]) if worded < 0.8 else None,
                 "body": BODIES[rating] if worded < 0.6 else None,
+                "helpful_count": _helpful(rng, rating),
                 "created_at": written,
                 "updated_at": written,
             }
         )
     return reviews
+
+
+def _helpful(rng: random.Random, rating: int) -> int:
+    """How many found a review helpful: mostly none or a few, now and then many; the
+    middling ones less often."""
+    roll = rng.random()
+    if roll < 0.5:
+        return 0
+    if roll < 0.9:
+        return rng.randint(1, 4 if rating == 3 else 6)
+    return rng.randint(7, 30)
+
+
+def voters(review: tuple[int, int, int]) -> list[int]:
+    """The reviewers who found a review helpful (book id, author id, votes): never its author."""
+    book_id, author, votes = review
+    rng = random.Random(book_id * 104729 + author)  # noqa: S311 - demo data, not secrets
+    own = author - REVIEWER_ID_BASE
+    # The other reviewers: every index but the author's, without listing them.
+    return [reviewer_id(i + (i >= own)) for i in rng.sample(range(REVIEWERS - 1), votes)]
 
 
 async def seed_reviews(session: AsyncSession, settings: Settings) -> ReviewSeedReport:
@@ -137,6 +159,16 @@ async def seed_reviews(session: AsyncSession, settings: Settings) -> ReviewSeedR
 async def _insert(
     session: AsyncSession, repository: ReviewRepository, reviews: Sequence[dict[str, Any]]
 ) -> int:
-    histograms = await repository.seed_reviews(list(reviews))
+    inserted = await repository.seed_reviews(list(reviews))
+    histograms: dict[int, list[int]] = {}
+    votes = []
+    for review_id, book_id, author, rating, helpful in inserted:
+        histograms.setdefault(book_id, [0] * 5)[rating - 1] += 1
+        votes += [
+            {"review_id": review_id, "user_id": voter}
+            for voter in voters((book_id, author, helpful))
+        ]
     await books_service.add_ratings(session, histograms)
-    return sum(sum(histogram) for histogram in histograms.values())
+    for start in range(0, len(votes), CHUNK):
+        await repository.seed_votes(votes[start : start + CHUNK])
+    return len(inserted)

@@ -56,3 +56,24 @@ async def test_seeded_reviews(gql: GraphQL, database: Database, settings: Settin
         assert reviewers == report.reviewers
     refused = await login(gql, "reviewer-1@reviewers.invalid", "anything at all")
     assert code(refused) == "AUTH_INVALID_CREDENTIALS"
+
+
+async def test_seeded_votes_are_the_helpful_counts(database: Database, settings: Settings) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=60)
+        await seed_reviews(session, settings)
+        wrong = await session.scalar(
+            text(
+                """SELECT count(*) FROM reviews r WHERE r.helpful_count <> (
+                     SELECT count(*) FROM review_helpful_votes v WHERE v.review_id = r.id)"""
+            )
+        )
+        own = await session.scalar(
+            text(
+                """SELECT count(*) FROM review_helpful_votes v
+                   JOIN reviews r ON r.id = v.review_id WHERE v.user_id = r.user_id"""
+            )
+        )
+        voted = await session.scalar(text("SELECT count(*) FROM review_helpful_votes"))
+    assert wrong == own == 0
+    assert voted > 0
