@@ -83,6 +83,7 @@ FAST = {
 REGULAR = {
     "a field the plan doesn't know": "{ books { edges { node { title stockQuantity } } } }",
     "reviews": "{ books { edges { node { title reviews { totalCount } } } } }",
+    "the viewer's review": "{ books { edges { node { title myReview { id } } } } }",
     "nested connections": "{ books { edges { node { authors { books { totalCount } } } } } }",
     "a fragment": "{ books { edges { node { ...F } } } } fragment F on Book { title }",
     "a directive": "{ books { edges { node { title @include(if: true) } } } }",
