@@ -8,7 +8,7 @@ Payloads: `b:<book>`, `o:<order>:<user>`, `p:<prebook>:<user>:<book>`,
 notifications of one transaction into one and delivers them at commit, in commit order.
 
 Revision ID: 5e7a1c0f9b2d
-Revises: 22303c80d88b
+Revises: 0068a94d317e
 Create Date: 2026-12-01 13:20:00.000000+00:00
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "5e7a1c0f9b2d"
-down_revision: str | Sequence[str] | None = "22303c80d88b"
+down_revision: str | Sequence[str] | None = "0068a94d317e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,13 +10,17 @@ from app.cli.database import resolve_database_url
 from app.core.config import get_settings
 from app.db import migrations
 from app.db.session import Database
+from app.reviews.seed import seed_reviews
 
 
 async def run_seed(books: int) -> str:
-    database = Database.from_settings(get_settings())
+    settings = get_settings()
+    database = Database.from_settings(settings)
     try:
         async with database.sessionmaker() as session, session.begin():
-            return str(await seed_catalog(session, books=books))
+            catalog = await seed_catalog(session, books=books)
+            reviews = await seed_reviews(session, settings)
+            return f"{catalog}; {reviews}"
     finally:
         await database.dispose()
 

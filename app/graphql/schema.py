@@ -25,6 +25,8 @@ from app.orders.types import Order
 from app.prebooks.resolvers import PrebooksMutation, PrebooksQuery
 from app.prebooks.types import Prebook
 from app.realtime.resolvers import RealtimeSubscription
+from app.reviews.resolvers import ReviewsMutation, ReviewsQuery
+from app.reviews.types import Review
 from app.users.resolvers import UsersMutation, UsersQuery
 from app.users.types import User
 from app.wishlist.resolvers import WishlistMutation, WishlistQuery
@@ -60,6 +62,7 @@ NODE_TYPES: tuple[type[ResolvableNode], ...] = (
     CartItem,
     WishlistItem,
     Prebook,
+    Review,
 )
 QUERIES: tuple[type, ...] = (
     SystemQuery,
@@ -70,6 +73,7 @@ QUERIES: tuple[type, ...] = (
     OrdersQuery,
     WishlistQuery,
     PrebooksQuery,
+    ReviewsQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     UsersMutation,
@@ -79,6 +83,7 @@ MUTATIONS: tuple[type, ...] = (
     OrdersMutation,
     WishlistMutation,
     PrebooksMutation,
+    ReviewsMutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (RealtimeSubscription,)
 
