@@ -29,6 +29,7 @@ import orjson
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import Executor, GraphQLError, GraphQLSchema, parse
 from graphql.execution import create_source_event_stream, execute_subscription_event
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -236,6 +237,9 @@ class SubscriptionSocket(BaseGraphQLTransportWSHandler[Context, None]):
                     client_timeout(self._settings),
                     users_service.authenticate(session, self._settings, token),
                 )
+        except TokenExpired:
+            await self._close(CLOSE_UNAUTHORIZED, "Unauthorized: the access token expired")
+            return
         except AppError:
             await self._close(CLOSE_FORBIDDEN, "Forbidden: the session has ended")
             return
@@ -254,7 +258,10 @@ class SubscriptionSocket(BaseGraphQLTransportWSHandler[Context, None]):
                 await self._close(CLOSE_TIMEOUT, "Keep-alive timeout")
                 return
             self._pong_due = True
-            await self.send_message({"type": "ping"})
+            try:
+                await self.send_message({"type": "ping"})
+            except WebSocketDisconnected:
+                return  # the peer left; the handler shuts down
 
     async def handle_pong(self, message: PongMessage) -> None:
         self._pong_due = False
@@ -262,7 +269,12 @@ class SubscriptionSocket(BaseGraphQLTransportWSHandler[Context, None]):
     def _spawn(self, work: Any) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("a WebSocket's background work failed", exc_info=task.exception())
 
     async def _close(self, code: int, reason: str) -> None:
         if self._closing:
