@@ -111,9 +111,10 @@ async def update(
     review_id: int,
     data: ReviewUpdateInput,
 ) -> None:
-    """Change one's own review (a hidden one stays hidden: the moderator's call stands)."""
+    """Change one's own review (a hidden one stays hidden: the moderator's call stands). Not
+    once its book is archived: its author sees neither any more (deleting it stays open)."""
     reviews = ReviewRepository(session)
-    locked = await reviews.lock(review_id, user_id=viewer.id)
+    locked = await reviews.lock(review_id, user_id=viewer.id, live_book=True)
     if locked is None:
         raise review_not_found()
     book_id, _, rating, status = locked

@@ -362,3 +362,23 @@ async def test_rate_limit(catalog: Catalog, gql: GraphQL, settings: Any) -> None
     assert code(await gql(DELETE, {"id": review}, token=ada)) == "REVIEW_RATE_LIMITED"
     # The limit is the user's: someone else writes on.
     await written(gql, await reader(gql, "Bea"), book["id"], 5)
+
+
+async def test_a_review_of_an_archived_book_is_not_changed(
+    catalog: Catalog, gql: GraphQL, admin_token: str
+) -> None:
+    """Its author no longer sees it (nor its book), so an update is refused before it
+    writes anything, rather than written and then answered REVIEW_NOT_FOUND; deleting it
+    stays possible."""
+    book = await catalog.book()
+    ada = await reader(gql)
+    review = await written(gql, ada, book["id"], 2, title="Before")
+    await catalog.archive(book["id"])
+    refused = error(await gql(UPDATE, {"id": review, "i": {"rating": 5}}, token=ada))
+    assert refused["extensions"] == {"code": "REVIEW_NOT_FOUND", "field": "id"}
+    node = "query($id: ID!) { node(id: $id) { ... on Review { rating title } } }"
+    assert data(await gql(node, {"id": review}, token=admin_token))["node"] == {
+        "rating": 2,
+        "title": "Before",
+    }
+    assert data(await gql(DELETE, {"id": review}, token=ada)) == {"deleteReview": review}
