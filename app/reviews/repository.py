@@ -166,6 +166,14 @@ class ReviewRepository:
     async def update(self, review_id: int, values: dict[str, Any]) -> None:
         await self.session.execute(update(Review).where(Review.id == review_id).values(**values))
 
+    async def set_status(self, review_id: int, status: ReviewStatus) -> None:
+        await self.session.execute(
+            update(Review)
+            .where(Review.id == review_id)
+            # A moderator's call is not its author's edit: the review's updated_at stays.
+            .values(status=status, updated_at=Review.updated_at)
+        )
+
     async def delete(self, review_id: int) -> None:
         await self.session.execute(delete(Review).where(Review.id == review_id))
 

@@ -156,7 +156,7 @@ async def moderate(session: AsyncSession, *, review_id: int, status: ReviewStatu
     book_id, _, rating, current = locked
     if current is status:
         return
-    await reviews.update(review_id, {"status": status})
+    await reviews.set_status(review_id, status)
     await books_service.adjust_rating(
         session, book_id=book_id, before=_counted(current, rating), after=_counted(status, rating)
     )
