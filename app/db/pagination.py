@@ -207,10 +207,12 @@ def _fits(value: Any, sql_type: Any) -> bool:
     if isinstance(value, int) and isinstance(sql_type, Integer):
         bits = 16 if isinstance(sql_type, SmallInteger) else 32
         bits = 64 if isinstance(sql_type, BigInteger) else bits
-        return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+        bound = 1 << (bits - 1)
+        return -bound <= value < bound
     if isinstance(value, Decimal) and isinstance(sql_type, Numeric) and sql_type.precision:
-        digits = sql_type.precision - (sql_type.scale or 0)  # before the decimal point
-        return value.adjusted() < digits and abs(round(value, sql_type.scale or 0)) < 10**digits
+        scale = sql_type.scale or 0
+        digits = sql_type.precision - scale  # before the decimal point
+        return value.adjusted() < digits and abs(round(value, scale)) < 10**digits
     return True
 
 
