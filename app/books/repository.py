@@ -28,6 +28,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -534,10 +535,63 @@ _GENRE_UNIQUE = {"uq_genres_name": "name", "uq_genres_slug": "slug"}
 
 
 class SeedRepository:
-    """Bulk inserts of the demo catalog; each skips what already exists."""
+    """The demo catalog's bulk load: staged with `COPY`, inserted in one statement per
+    table, each step skipping what already exists. Runs on the session's connection, in
+    the caller's transaction, without statement timeouts (a million books take minutes)."""
+
+    LOAD_TABLES = ("books", "book_authors", "book_genres", "authors")
+    BOOK_COLUMNS = (
+        "title",
+        "subtitle",
+        "isbn13",
+        "description",
+        "price",
+        "stock_quantity",
+        "release_date",
+        "page_count",
+        "language",
+        "publisher",
+        "cover_url",
+        "created_at",
+        "updated_at",
+        "popularity",
+    )
+    _STAGING = (
+        """CREATE TEMP TABLE IF NOT EXISTS seed_books (
+             seq int, title text, subtitle text, isbn13 text, description text,
+             price numeric, stock_quantity int, release_date date, page_count int,
+             language text, publisher text, cover_url text, created_at timestamptz,
+             updated_at timestamptz, popularity int) ON COMMIT DROP""",
+        "CREATE TEMP TABLE IF NOT EXISTS seed_credits (seq int, author_id bigint, position "
+        "smallint) ON COMMIT DROP",
+        "CREATE TEMP TABLE IF NOT EXISTS seed_shelves (seq int, genre_id bigint) ON COMMIT DROP",
+        "TRUNCATE seed_books, seed_credits, seed_shelves",
+    )
+    # No client-side deadline either: index builds at a million books take a while.
+    _NO_DEADLINE = 3600.0
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def _driver(self) -> Any:
+        connection = await self.session.connection()
+        return (await connection.get_raw_connection()).driver_connection
+
+    async def _run(self, sql: str, *args: Any) -> None:
+        await (await self._driver()).execute(sql, *args, timeout=self._NO_DEADLINE)
+
+    async def begin_load(self) -> None:
+        """Turn the catalog's triggers off for this transaction (search documents, the
+        vocabulary and change notifications are built once, by `load_staged`) and create
+        the staging tables."""
+        # Through the session first: that begins the transaction on the driver's
+        # connection, which everything below must run in (else ALTER TABLE would commit
+        # alone and the ON COMMIT DROP tables vanish at once).
+        await self.session.execute(text("SET LOCAL statement_timeout = 0"))
+        for table in self.LOAD_TABLES:
+            await self._run(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        for statement in self._STAGING:
+            await self._run(statement)
 
     async def ensure_genres(self, genres: list[dict[str, Any]]) -> int:
         result = await self.session.execute(
@@ -553,39 +607,125 @@ class SeedRepository:
 
     async def ensure_authors(self, bios: dict[str, str]) -> tuple[int, list[int]]:
         """(authors added, ids in the order of `bios`). Authors have no natural key, so
-        existing ones are matched by name."""
+        existing ones are matched by name; new ones get ids in the order of `bios`."""
+        driver = await self._driver()
         names = list(bios)
-        found = await self.session.execute(
-            select(Author.name, Author.id).where(Author.name.in_(names))
-        )
-        ids: dict[str, int] = dict(found.all())
+        ids: dict[str, int] = {}
+
+        async def found() -> None:
+            rows = await driver.fetch(
+                "SELECT name, id FROM authors WHERE name = ANY($1::text[])",
+                names,
+                timeout=self._NO_DEADLINE,
+            )
+            ids.update((row["name"], row["id"]) for row in rows)
+
+        await found()
         missing = [name for name in names if name not in ids]
         if missing:
-            added = await self.session.execute(
-                insert(Author)
-                .values([{"name": name, "bio": bios[name]} for name in missing])
-                .returning(Author.name, Author.id)
+            await driver.copy_records_to_table(
+                "authors",
+                records=[(name, bios[name]) for name in missing],
+                columns=("name", "bio"),
+                timeout=self._NO_DEADLINE,
             )
-            ids.update(dict(added.all()))
+            await found()
         return len(missing), [ids[name] for name in names]
 
-    async def insert_books(self, rows: list[dict[str, Any]]) -> dict[str, int]:
-        """Insert the books whose ISBN is new; returns {isbn13: id} of those."""
-        result = await self.session.execute(
-            pg_insert(Book)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=[Book.isbn13])
-            .returning(Book.isbn13, Book.id)
-        )
-        return dict(result.all())
+    async def book_count(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(Book)) or 0)
 
-    async def insert_credits(
-        self, credits: list[dict[str, Any]], shelves: list[dict[str, Any]]
+    async def existing_isbns(self, isbns: list[str]) -> set[str]:
+        rows = await (await self._driver()).fetch(
+            "SELECT isbn13 FROM books WHERE isbn13 = ANY($1::text[])",
+            isbns,
+            timeout=self._NO_DEADLINE,
+        )
+        return {row["isbn13"] for row in rows}
+
+    async def stage(
+        self,
+        books: list[tuple[Any, ...]],
+        credits: list[tuple[int, int, int]],
+        shelves: list[tuple[int, int]],
     ) -> None:
-        if credits:
-            await self.session.execute(insert(book_authors), credits)
-        if shelves:
-            await self.session.execute(insert(book_genres), shelves)
+        """Stage books (`seq` first, then `BOOK_COLUMNS`) with their credits and shelves,
+        which refer to them by `seq`."""
+        driver = await self._driver()
+        for table, records in (
+            ("seed_books", books),
+            ("seed_credits", credits),
+            ("seed_shelves", shelves),
+        ):
+            if records:
+                await driver.copy_records_to_table(
+                    table, records=records, timeout=self._NO_DEADLINE
+                )
+
+    async def _secondary_indexes(self) -> list[tuple[str, str]]:
+        """(name, definition) of the load tables' indexes that back no constraint."""
+        rows = await (await self._driver()).fetch(
+            """
+            SELECT i.indexname, i.indexdef FROM pg_indexes i
+            WHERE i.schemaname = current_schema() AND i.tablename = ANY($1::text[])
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                              WHERE c.conindid = format('%I.%I', i.schemaname,
+                                                        i.indexname)::regclass)
+            ORDER BY i.indexname
+            """,
+            list(self.LOAD_TABLES),
+            timeout=self._NO_DEADLINE,
+        )
+        return [(row["indexname"], row["indexdef"]) for row in rows]
+
+    async def load_staged(self, *, rebuild_indexes: bool, progress: Any) -> None:
+        """Insert the staged books with their search documents, credits and shelves; then
+        the vocabulary, the triggers back on, fresh planner statistics, and one change
+        notification for the response caches."""
+        indexes = await self._secondary_indexes() if rebuild_indexes else []
+        for name, _ in indexes:
+            await self._run(f'DROP INDEX "{name}"')
+        steps = [
+            f"""
+            INSERT INTO books ({", ".join(self.BOOK_COLUMNS)}, search_vector)
+            SELECT {", ".join(f"s.{column}" for column in self.BOOK_COLUMNS)},
+                   book_search_document(s.title, s.subtitle, s.description, n.names)
+            FROM seed_books s
+            LEFT JOIN (SELECT c.seq, string_agg(a.name, ' ' ORDER BY c.position) AS names
+                       FROM seed_credits c JOIN authors a ON a.id = c.author_id
+                       GROUP BY c.seq) n ON n.seq = s.seq
+            ORDER BY s.seq
+            """,  # noqa: S608 - column names are constants
+            """
+            INSERT INTO book_authors (book_id, author_id, position)
+            SELECT b.id, c.author_id, c.position
+            FROM seed_credits c JOIN seed_books s ON s.seq = c.seq
+            JOIN books b ON b.isbn13 = s.isbn13
+            """,
+            """
+            INSERT INTO book_genres (book_id, genre_id)
+            SELECT b.id, g.genre_id
+            FROM seed_shelves g JOIN seed_books s ON s.seq = g.seq
+            JOIN books b ON b.isbn13 = s.isbn13
+            """,
+        ]
+        if indexes:
+            await self._run("SET LOCAL maintenance_work_mem = '256MB'")
+        total = len(steps) + len(indexes) + 2
+        for done, statement in enumerate(steps, start=1):
+            await self._run(statement)
+            progress("search data and indexes", done, total)
+        for done, (_, definition) in enumerate(indexes, start=len(steps) + 1):
+            await self._run(definition)
+            progress("search data and indexes", done, total)
+        await self._run("DROP TABLE seed_books, seed_credits, seed_shelves")
+        for table in self.LOAD_TABLES:
+            await self._run(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+        await self._run("SELECT rebuild_search_terms()")
+        progress("search data and indexes", total - 1, total)
+        await self._run(f"ANALYZE {', '.join((*self.LOAD_TABLES, 'genres', 'search_terms'))}")
+        await self._run("SELECT pg_notify('catalog_changed', '')")
+        progress("search data and indexes", total, total)
 
     async def catalog_is_empty(self) -> bool:
         return await self.session.scalar(select(Book.id).limit(1)) is None
