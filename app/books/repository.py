@@ -5,9 +5,10 @@ Reads select plain columns (rows, not ORM entities): the catalog is the hot path
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -15,8 +16,11 @@ from typing import Any
 
 from sqlalchemy import (
     Float,
+    and_,
+    literal_column,
     Integer,
     Select,
+    String,
     Table,
     any_,
     bindparam,
@@ -83,7 +87,11 @@ class BookCriteria:
     availability: frozenset[Availability] = frozenset()
     released_after: date | None = None
     released_before: date | None = None
+    languages: tuple[str, ...] = ()
     include_archived: bool = False
+    # The genre a nested list belongs to (`Genre.books`): a scope, not a filter, so the
+    # genre facet keeps it.
+    shelf_genre_id: int | None = None
 
 
 def _id_array(ids: Sequence[int]) -> BindParameter[Any]:
@@ -129,49 +137,90 @@ _SORT_COLUMNS: dict[BookOrderField, tuple[Any, str, type]] = {
 _BOOK_ID_KEY = SortKey(Book.id, "sort_id", int)
 _WORDS = re.compile(r"\w+", re.UNICODE)
 _PLAIN = re.compile(r"[\w\s.,:;'\u2019]+", re.UNICODE)
+# PostgreSQL's English stop words (the Snowball list of `english_stem`): the full-text
+# search drops them, so a query of nothing else is matched against titles instead. A test
+# holds this list to the server's dictionary.
+STOP_WORDS = frozenset(
+    "a about above after again against all am an and any are as at be because been before "
+    "being below between both but by can did do does doing don down during each few for from "
+    "further had has have having he her here hers herself him himself his how i if in into is "
+    "it its itself just me more most my myself no nor not now of off on once only or other "
+    "our ours ourselves out over own same she should so some such t than that the their "
+    "theirs them themselves then there these they this those through to too under until up "
+    "very was we were what when where which while who whom why will with you your yours "
+    "yourself yourselves s".split()
+)
+# Prefix matching starts at this many characters: "c:*" would match most of the catalog's
+# lexemes (type-ahead from the first character is `searchSuggestions`' job).
+PREFIX_FROM = 3
+# Relevance ranks at most this many matches: when a term is common, the most popular ones
+# (taken along the popularity index), so a search costs what a page costs.
+RELEVANCE_CANDIDATES = 500
+# A query made only of stop words looks at the titles of this many most popular books.
+STOP_WORD_WINDOW = 5_000
+# Weights of the search document's parts for ts_rank, in its order D, C, B, A:
+# description, subtitle, authors, title.
+_RANK_WEIGHTS = literal_column("'{0.05, 0.2, 0.5, 1.0}'::float4[]")
+EXACT_TITLE_BONUS = 10.0
+
+
+def search_words(term: str) -> list[str]:
+    """The words of a search term, lower-cased, as search and correction see them."""
+    return _WORDS.findall(term.lower())
 
 
 class Search:
-    """Full-text search (websearch syntax, English stemming, and prefixes for typing
-    ahead), falling back to trigram word similarity for typos where the server has pg_trgm
-    (only when full-text finds nothing, so typo matches never crowd out exact ones, and only
-    for plain words: it can't honour search operators)."""
+    """Full-text search (websearch syntax, English stemming, and prefixes of plain words
+    for typing ahead) over the search document: title, authors, subtitle, description.
 
-    def __init__(self, term: str, *, trigram: bool, include_archived: bool = False) -> None:
-        words = _WORDS.findall(term.lower())[:20]
-        # One text configuration on both sides (the search vector is English throughout):
-        # mixing configurations made "-word" unreliable, since the other one's lexemes
-        # never contain the excluded stem.
-        query: ColumnElement[Any] = func.websearch_to_tsquery("english", term)
+    Relevance: an exact title first, then `ts_rank` with the document's weights (title
+    words over author names over the subtitle over the description). Ranking by relevance
+    reads at most RELEVANCE_CANDIDATES matches, the most popular first, so a common word
+    costs no more than a rare one. Typos are corrected before, against the vocabulary
+    (`TermRepository`), not here."""
+
+    def __init__(self, term: str, *, include_archived: bool = False) -> None:
+        self.term = term
+        self.include_archived = include_archived
+        words = search_words(term)
+        self.words = words
         # Prefixes only for plain words: with quotes, "-word" or "or" the client asked for
         # exactly that logic.
-        plain = _PLAIN.fullmatch(term) is not None and "or" not in words
-        if words and plain:
-            prefixes = " & ".join(f"{word}:*" for word in words)
-            query = query.op("||")(func.to_tsquery("simple", prefixes))
-        full_text = Book.search_vector.op("@@")(query)
-        rank = func.ts_rank_cd(Book.search_vector, query)
-        # Fuzzy matching knows nothing of quotes, "-word" or "or": only for plain words.
-        if not trigram or not plain:
-            self.condition: ColumnElement[bool] = full_text
-            self.relevance: ColumnElement[float] = rank
+        self.plain = _PLAIN.fullmatch(term) is not None and "or" not in words
+        self.only_stop_words = bool(words) and all(word in STOP_WORDS for word in words)
+        query: ColumnElement[Any] = func.websearch_to_tsquery("english", term)
+        prefixes = [word for word in words if len(word) >= PREFIX_FROM]
+        if self.plain and prefixes and len(prefixes) == len(words):
+            query = query.op("||")(
+                func.to_tsquery("simple", " & ".join(f"{word}:*" for word in prefixes))
+            )
+        self.query = query
+        if self.only_stop_words:
+            # Titles containing every word, among the most popular books: the search
+            # vector has no stop words, and this keeps such a query's cost bounded.
+            window = (
+                select(Book.id)
+                .where(~Book.is_archived)
+                .order_by(Book.popularity.desc(), Book.id.desc())
+                .limit(STOP_WORD_WINDOW)
+                .correlate(None)
+            )
+            title_words = func.to_tsvector("simple", Book.title).op("@@")(
+                func.plainto_tsquery("simple", term)
+            )
+            self.condition: ColumnElement[bool] = and_(Book.id.in_(window), title_words)
+            self.relevance: ColumnElement[float] = _exact_title(term) + func.ts_rank(
+                func.to_tsvector("simple", Book.title), func.plainto_tsquery("simple", term)
+            )
             return
-        # One branch per index (GIN on the search vector, trigram GIN on titles and on
-        # names): a single OR over them would scan the whole table. The fuzzy branches run
-        # only when the exact one found nothing.
-        # "Exact matches exist" must mean listable ones: archived books count only when listed.
-        listable = [full_text] if include_archived else [full_text, ~Book.is_archived]
-        exact = select(Book.id.label("id")).where(*listable).cte("exact")
-        nothing_exact = ~exists(select(1).select_from(exact))
-        close_title = select(Book.id).where(nothing_exact, literal(term).op("<%")(Book.title))
-        close_author = (
-            select(book_authors.c.book_id)
-            .join(Author, Author.id == book_authors.c.author_id)
-            .where(nothing_exact, literal(term).op("<%")(Author.name))
+        self.condition = Book.search_vector.op("@@")(query)
+        self.relevance = _exact_title(term) + func.ts_rank(
+            _RANK_WEIGHTS, Book.search_vector, query
         )
-        self.condition = Book.id.in_(union_all(select(exact.c.id), close_title, close_author))
-        # Exact matches rank above fuzzy ones; the similarity is computed for fuzzy ones only.
-        self.relevance = case((full_text, rank + 1.0), else_=func.word_similarity(term, Book.title))
+
+
+def _exact_title(term: str) -> ColumnElement[float]:
+    return case((func.lower(Book.title) == term.lower(), EXACT_TITLE_BONUS), else_=0.0)
 
 
 def book_ordering(field: BookOrderField, *, descending: bool, search: Search | None) -> Ordering:
@@ -182,6 +231,43 @@ def book_ordering(field: BookOrderField, *, descending: bool, search: Search | N
         return Ordering(name, (relevance, _BOOK_ID_KEY), descending)
     column, label, kind = _SORT_COLUMNS[field]
     return Ordering(name, (SortKey(column, label, kind), _BOOK_ID_KEY), descending)
+
+
+COUNT_EXACT_UP_TO = 5_000
+# Price bands of the price facet: [low, high), the last one open.
+PRICE_RANGES: tuple[tuple[Decimal, Decimal | None], ...] = (
+    (Decimal(0), Decimal(10)),
+    (Decimal(10), Decimal(20)),
+    (Decimal(20), Decimal(30)),
+    (Decimal(30), Decimal(50)),
+    (Decimal(50), None),
+)
+_BOUNDED_RANGES = [(i, (low, high)) for i, (low, high) in enumerate(PRICE_RANGES) if high]
+
+
+@dataclass(frozen=True)
+class FacetCounts:
+    genres: dict[int, int]
+    availability: dict[Availability, int]
+    languages: dict[str, int]
+    prices: dict[tuple[Decimal, Decimal | None], int]
+    exact: bool
+
+
+async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
+    """The planner's estimate of the rows `statement` returns (EXPLAIN: nothing runs)."""
+    connection = await session.connection()
+    compiled = statement.compile(dialect=connection.dialect)
+    parameters = compiled.construct_params()
+    positions = compiled.positiontup or []
+    result = await connection.exec_driver_sql(
+        f"EXPLAIN (FORMAT JSON) {compiled.string}",
+        tuple(parameters[name] for name in positions),
+    )
+    plan = result.scalar_one()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 class BookRepository:
@@ -212,6 +298,13 @@ class BookRepository:
                     book_genres.c.genre_id.in_(criteria.genre_ids),
                 )
             )
+        if criteria.shelf_genre_id is not None:
+            conditions.append(
+                exists().where(
+                    book_genres.c.book_id == Book.id,
+                    book_genres.c.genre_id == criteria.shelf_genre_id,
+                )
+            )
         if criteria.min_price is not None:
             conditions.append(Book.price >= criteria.min_price)
         if criteria.max_price is not None:
@@ -220,6 +313,8 @@ class BookRepository:
             conditions.append(Book.release_date >= criteria.released_after)
         if criteria.released_before is not None:
             conditions.append(Book.release_date <= criteria.released_before)
+        if criteria.languages:
+            conditions.append(Book.language.in_(criteria.languages))
         wanted = set(criteria.availability)
         if criteria.in_stock is not None:
             buyable = {Availability.IN_STOCK, Availability.LOW_STOCK}
@@ -243,15 +338,114 @@ class BookRepository:
         page: PageRequest,
         search: Search | None,
     ) -> Page[BookRow]:
-        statement = self._book_select(stock).add_columns(*ordering.columns())
-        statement = statement.where(*self._conditions(criteria, stock, search))
+        conditions = self._conditions(criteria, stock, search)
+        if search is not None and ordering.name.startswith(BookOrderField.RELEVANCE.value):
+            # Rank a bounded candidate set: the most popular matches. The planner walks
+            # the popularity index when the term is common and reads the few matches
+            # from the search index when it is rare; either way O(candidates).
+            candidates = (
+                select(Book.id)
+                .where(*conditions)
+                .order_by(Book.popularity.desc(), Book.id.desc())
+                .limit(RELEVANCE_CANDIDATES)
+                .correlate(None)
+            )
+            conditions = [Book.id.in_(candidates)]
+        statement = self._book_select(stock).add_columns(*ordering.columns()).where(*conditions)
         rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
         return to_page(rows, ordering, page, BOOK.of)
 
-    async def count(self, criteria: BookCriteria, stock: Stock, search: Search | None) -> int:
-        statement = select(func.count()).select_from(Book)
-        statement = statement.where(*self._conditions(criteria, stock, search))
-        return int(await self.session.scalar(statement) or 0)
+    async def count(
+        self, criteria: BookCriteria, stock: Stock, search: Search | None
+    ) -> tuple[int, bool]:
+        """(number of matching books, exact?): exact up to COUNT_EXACT_UP_TO, the planner's
+        estimate above (counting a million matches would cost what reading them does)."""
+        matching = select(literal(1)).select_from(Book)
+        matching = matching.where(*self._conditions(criteria, stock, search))
+        capped = select(func.count()).select_from(
+            matching.limit(COUNT_EXACT_UP_TO + 1).subquery()
+        )
+        found = int(await self.session.scalar(capped) or 0)
+        if found <= COUNT_EXACT_UP_TO:
+            return found, True
+        return max(found, await estimated_rows(self.session, matching)), False
+
+    async def facets(
+        self, criteria: BookCriteria, stock: Stock, search: Search | None
+    ) -> FacetCounts:
+        """Each facet's counts under every other condition but its own, from a sample of
+        at most COUNT_EXACT_UP_TO books per facet: exact when the facet's books fit in
+        it, else scaled to the planner's estimate of their number."""
+        bases = {
+            "genre": replace(criteria, genre_ids=()),
+            "availability": replace(criteria, availability=frozenset(), in_stock=None),
+            "language": replace(criteria, languages=()),
+            "price": replace(criteria, min_price=None, max_price=None),
+        }
+        bucket = case(
+            *((Book.price < high, literal(str(index))) for index, (_, high) in _BOUNDED_RANGES),
+            else_=literal(str(len(PRICE_RANGES) - 1)),
+        )
+        values: dict[str, ColumnElement[Any]] = {
+            "genre": Book.id,
+            "availability": availability_of(stock),
+            "language": Book.language,
+            "price": bucket,
+        }
+        parts: list[Select[Any]] = []
+        samples: dict[str, Select[Any]] = {}
+        for facet, base in bases.items():
+            conditions = self._conditions(base, stock, search)
+            samples[facet] = select(literal(1)).select_from(Book).where(*conditions)
+            sample = (
+                select(values[facet].label("value"))
+                .where(*conditions)
+                .limit(COUNT_EXACT_UP_TO + 1)
+                .subquery(f"{facet}_sample")
+            )
+            if facet == "genre":
+                key: ColumnElement[Any] = func.cast(book_genres.c.genre_id, String)
+                grouped = select(literal(facet), key, func.count()).join_from(
+                    sample, book_genres, book_genres.c.book_id == sample.c.value
+                )
+            else:
+                key = func.cast(sample.c.value, String)
+                grouped = select(literal(facet), key, func.count()).where(
+                    sample.c.value.is_not(None)
+                )
+            parts.append(grouped.group_by(key))
+            parts.append(select(literal(facet), literal(None, String), func.count()).select_from(sample))
+        rows = (await self.session.execute(union_all(*parts))).all()
+        counts: dict[str, dict[str, int]] = {facet: {} for facet in bases}
+        sizes: dict[str, int] = {}
+        for facet, key, count in rows:
+            if key is None:
+                sizes[facet] = int(count)
+            else:
+                counts[facet][key] = int(count)
+        exact = True
+        for facet, size in sizes.items():
+            if size > COUNT_EXACT_UP_TO:
+                exact = False
+                scale = max(size, await estimated_rows(self.session, samples[facet])) / size
+                counts[facet] = {k: round(v * scale) for k, v in counts[facet].items()}
+        return FacetCounts(
+            genres={int(k): v for k, v in counts["genre"].items()},
+            availability={Availability(k): v for k, v in counts["availability"].items()},
+            languages=counts["language"],
+            prices={PRICE_RANGES[int(k)]: v for k, v in counts["price"].items()},
+            exact=exact,
+        )
+
+    async def popular_matches(self, search: Search, stock: Stock, limit: int) -> list[BookRow]:
+        """The `limit` most popular books matching `search` (type-ahead)."""
+        statement = (
+            self._book_select(stock)
+            .where(~Book.is_archived, search.condition)
+            .order_by(Book.popularity.desc(), Book.id.desc())
+            .limit(limit)
+        )
+        return BOOK.all(await self.session.execute(statement))
 
     async def pages_by_author(
         self, author_ids: Sequence[int], stock: Stock, ordering: Ordering, page: PageRequest
@@ -414,6 +608,13 @@ class BookRepository:
             )
 
 
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_SIMPLE = literal_column("'simple'::regconfig")
+
+
 class AuthorRepository:
     ORDERING = Ordering(
         "NAME:ASC",
@@ -427,7 +628,7 @@ class AuthorRepository:
     def _search(self, search: str | None) -> list[ColumnElement[bool]]:
         if not search:
             return []
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = "%" + _escape_like(search) + "%"
         return [Author.name.ilike(pattern, escape="\\")]
 
     async def list_page(self, search: str | None, page: PageRequest) -> Page[AuthorRow]:
@@ -438,6 +639,15 @@ class AuthorRepository:
     async def count(self, search: str | None) -> int:
         statement = select(func.count()).select_from(Author).where(*self._search(search))
         return int(await self.session.scalar(statement) or 0)
+
+    async def by_name_prefixes(self, words: Sequence[str], limit: int) -> list[AuthorRow]:
+        """Up to `limit` authors with a name word starting with each of `words`, by name
+        (through the name-words index: bounded whatever the number of authors)."""
+        query = func.to_tsquery(_SIMPLE, " & ".join(f"{word}:*" for word in words))
+        matches = func.to_tsvector(_SIMPLE, Author.name).op("@@")(query)
+        found = select(*AUTHOR.columns()).where(matches).limit(limit).subquery()
+        statement = select(found).order_by(found.c.name, found.c.id)
+        return AUTHOR.all(await self.session.execute(statement))
 
     async def get_rows(self, author_ids: Sequence[int]) -> dict[int, AuthorRow]:
         statement = select(*AUTHOR.columns()).where(Author.id.in_(author_ids))
@@ -478,6 +688,12 @@ class GenreRepository:
 
     async def list_all(self) -> list[GenreRow]:
         return GENRE.all(await self.session.execute(select(*GENRE.columns()).order_by(Genre.name)))
+
+    async def by_name_words(self, words: Sequence[str], limit: int) -> list[GenreRow]:
+        """Genres whose name contains each of `words` (a handful of rows: no index)."""
+        conditions = [Genre.name.ilike(f"%{_escape_like(word)}%", escape="\\") for word in words]
+        statement = select(*GENRE.columns()).where(*conditions).order_by(Genre.name).limit(limit)
+        return GENRE.all(await self.session.execute(statement))
 
     async def get_by_slug(self, slug: str) -> GenreRow | None:
         statement = select(*GENRE.columns()).where(Genre.slug == slug)
@@ -532,6 +748,89 @@ class GenreRepository:
 
 
 _GENRE_UNIQUE = {"uq_genres_name": "name", "uq_genres_slug": "slug"}
+
+
+@dataclass(frozen=True)
+class TermCandidate:
+    """A vocabulary word close to word number `position` of a search (its stem: `stem`,
+    None for a stop word)."""
+
+    position: int
+    stem: str | None
+    term: str
+    lexeme: str
+    books: int
+
+
+# The first letter's range in `text_pattern_ops` order: `~>=~ x AND ~<~ x || U+10FFFF`.
+_LAST_CHARACTER = "\U0010ffff"
+
+
+class TermRepository:
+    """The search vocabulary (`search_terms`): typo candidates and completions. Every
+    statement reads a bounded slice of it through its prefix index, never the books."""
+
+    CANDIDATES_PER_WORD = 300
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def candidates(self, words: Sequence[str]) -> list[TermCandidate]:
+        """For each word, the most used vocabulary words with its first letter and a
+        length within two of its own (typos rarely touch the first letter)."""
+        statement = text(
+            """
+            SELECT w.position, (ts_lexize('english_stem', w.word))[1] AS stem,
+                   t.term, t.lexeme, t.books
+            FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(word, position)
+            CROSS JOIN LATERAL (
+              SELECT term, lexeme, books FROM search_terms
+              WHERE term ~>=~ left(w.word, 1) AND term ~<~ (left(w.word, 1) || :last)
+                AND char_length(term) BETWEEN char_length(w.word) - 2
+                                          AND char_length(w.word) + 2
+              ORDER BY books DESC, term
+              LIMIT :limit) AS t
+            """
+        )
+        rows = await self.session.execute(
+            statement,
+            {"words": list(words), "last": _LAST_CHARACTER, "limit": self.CANDIDATES_PER_WORD},
+        )
+        return [
+            TermCandidate(row.position - 1, row.stem, row.term, row.lexeme, row.books)
+            for row in rows
+        ]
+
+    async def completions(self, prefix: str, limit: int) -> list[str]:
+        """The most used words starting with `prefix`."""
+        statement = text(
+            """
+            SELECT term FROM search_terms
+            WHERE term ~>=~ :prefix AND term ~<~ (:prefix || :last)
+            ORDER BY books DESC, term LIMIT :limit
+            """
+        )
+        result = await self.session.scalars(
+            statement, {"prefix": prefix, "last": _LAST_CHARACTER, "limit": limit}
+        )
+        return list(result)
+
+    async def words_like(self, prefix: str) -> list[tuple[str, int]]:
+        """(word, books) of the most used words with `prefix`'s first letter that are at
+        least as long as it less one: where a misspelt prefix's completions are."""
+        statement = text(
+            """
+            SELECT term, books FROM search_terms
+            WHERE term ~>=~ left(:prefix, 1) AND term ~<~ (left(:prefix, 1) || :last)
+              AND char_length(term) >= char_length(:prefix) - 1
+            ORDER BY books DESC, term LIMIT :limit
+            """
+        )
+        rows = await self.session.execute(
+            statement,
+            {"prefix": prefix, "last": _LAST_CHARACTER, "limit": self.CANDIDATES_PER_WORD},
+        )
+        return [(row.term, row.books) for row in rows]
 
 
 class SeedRepository:
@@ -649,8 +948,8 @@ class SeedRepository:
         credits: list[tuple[int, int, int]],
         shelves: list[tuple[int, int]],
     ) -> None:
-        """Stage books (`seq` first, then `BOOK_COLUMNS`) with their credits and shelves,
-        which refer to them by `seq`."""
+        """Stage books (`seq` first: 0, 1, 2, ... in the order of their ids to be, then
+        `BOOK_COLUMNS`) with their credits and shelves, which refer to them by `seq`."""
         driver = await self._driver()
         for table, records in (
             ("seed_books", books),
@@ -685,30 +984,33 @@ class SeedRepository:
         indexes = await self._secondary_indexes() if rebuild_indexes else []
         for name, _ in indexes:
             await self._run(f'DROP INDEX "{name}"')
-        steps = [
-            f"""
-            INSERT INTO books ({", ".join(self.BOOK_COLUMNS)}, search_vector)
-            SELECT {", ".join(f"s.{column}" for column in self.BOOK_COLUMNS)},
-                   book_search_document(s.title, s.subtitle, s.description, n.names)
-            FROM seed_books s
-            LEFT JOIN (SELECT c.seq, string_agg(a.name, ' ' ORDER BY c.position) AS names
-                       FROM seed_credits c JOIN authors a ON a.id = c.author_id
-                       GROUP BY c.seq) n ON n.seq = s.seq
-            ORDER BY s.seq
-            """,  # noqa: S608 - column names are constants
-            """
-            INSERT INTO book_authors (book_id, author_id, position)
-            SELECT b.id, c.author_id, c.position
-            FROM seed_credits c JOIN seed_books s ON s.seq = c.seq
-            JOIN books b ON b.isbn13 = s.isbn13
-            """,
-            """
-            INSERT INTO book_genres (book_id, genre_id)
-            SELECT b.id, g.genre_id
-            FROM seed_shelves g JOIN seed_books s ON s.seq = g.seq
-            JOIN books b ON b.isbn13 = s.isbn13
-            """,
-        ]
+        staged = await (await self._driver()).fetchval("SELECT count(*) FROM seed_books")
+        steps: list[str] = []
+        if staged:
+            # Ids reserved in one go (the table is locked by the ALTER TABLEs): a staged
+            # book's id is `first + seq`, so credits and shelves need no join to find it.
+            first = await (await self._driver()).fetchval(
+                "SELECT nextval(pg_get_serial_sequence('books', 'id'))"
+            )
+            await self._run(
+                "SELECT setval(pg_get_serial_sequence('books', 'id'), $1::bigint)",
+                first + staged - 1,
+            )
+            steps = [
+                f"""
+                INSERT INTO books (id, {", ".join(self.BOOK_COLUMNS)}, search_vector)
+                SELECT {first} + s.seq, {", ".join(f"s.{column}" for column in self.BOOK_COLUMNS)},
+                       book_search_document(s.title, s.subtitle, s.description, n.names)
+                FROM seed_books s
+                LEFT JOIN (SELECT c.seq, string_agg(a.name, ' ' ORDER BY c.position) AS names
+                           FROM seed_credits c JOIN authors a ON a.id = c.author_id
+                           GROUP BY c.seq) n ON n.seq = s.seq
+                """,  # noqa: S608 - constants and an integer
+                f"INSERT INTO book_authors (book_id, author_id, position) "
+                f"SELECT {first} + seq, author_id, position FROM seed_credits",  # noqa: S608
+                f"INSERT INTO book_genres (book_id, genre_id) "
+                f"SELECT {first} + seq, genre_id FROM seed_shelves",  # noqa: S608
+            ]
         if indexes:
             await self._run("SET LOCAL maintenance_work_mem = '256MB'")
         total = len(steps) + len(indexes) + 2
@@ -718,14 +1020,18 @@ class SeedRepository:
         for done, (_, definition) in enumerate(indexes, start=len(steps) + 1):
             await self._run(definition)
             progress("search data and indexes", done, total)
-        await self._run("DROP TABLE seed_books, seed_credits, seed_shelves")
-        for table in self.LOAD_TABLES:
-            await self._run(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+        await self.end_load()
         await self._run("SELECT rebuild_search_terms()")
         progress("search data and indexes", total - 1, total)
         await self._run(f"ANALYZE {', '.join((*self.LOAD_TABLES, 'genres', 'search_terms'))}")
         await self._run("SELECT pg_notify('catalog_changed', '')")
         progress("search data and indexes", total, total)
+
+    async def end_load(self) -> None:
+        """The staging tables gone and the triggers back on."""
+        await self._run("DROP TABLE seed_books, seed_credits, seed_shelves")
+        for table in self.LOAD_TABLES:
+            await self._run(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
     async def catalog_is_empty(self) -> bool:
         return await self.session.scalar(select(Book.id).limit(1)) is None

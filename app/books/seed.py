@@ -359,14 +359,18 @@ async def seed_catalog(
             if book[2] in present:
                 continue  # seeded before
             authors, genres = _credits(i, author_ids, genre_ids)
-            rows.append((i, *book))
-            credits.extend((i, author_id, position) for position, author_id in enumerate(authors))
-            shelves.extend((i, genre_id) for genre_id in genres)
+            seq = staged + len(rows)
+            rows.append((seq, *book))
+            credits.extend((seq, author, position) for position, author in enumerate(authors))
+            shelves.extend((seq, genre_id) for genre_id in genres)
         await repository.stage(rows, credits, shelves)
         staged += len(rows)
         progress("books", indexes.stop, books)
-    rebuild = staged >= REBUILD_INDEXES_FROM and staged >= existing
-    await repository.load_staged(rebuild_indexes=rebuild, progress=progress)
+    if staged or authors_added or genres_added:
+        rebuild = staged >= REBUILD_INDEXES_FROM and staged >= existing
+        await repository.load_staged(rebuild_indexes=rebuild, progress=progress)
+    else:
+        await repository.end_load()
     return SeedReport(genres=genres_added, authors=authors_added, books=staged)
 
 
