@@ -270,6 +270,48 @@ async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+RELEVANCE_SAMPLE = 2_000
+
+
+def _candidates(conditions: list[ColumnElement[bool]], search: Search) -> Select[Any]:
+    """The ids relevance ranks: at most RELEVANCE_CANDIDATES matches, the most popular.
+
+    The plan is chosen from what the search index says, not from the planner's guess
+    (which, for a word missing from its statistics, walks the popularity index through
+    the whole catalog): a sample of up to RELEVANCE_SAMPLE matches is read from the
+    search index first. If that is all of them, they are the candidates; if not, the term
+    is common and the popularity index is walked with the match as a plain filter, which
+    meets RELEVANCE_CANDIDATES matches after a few thousand rows. Either way the work is
+    bounded by the constants, not by the number of matches."""
+    newest = (Book.popularity.desc(), Book.id.desc())
+    if search.only_stop_words:  # already bounded by its window
+        return select(Book.id).where(*conditions).order_by(*newest).limit(RELEVANCE_CANDIDATES)
+    sample = (
+        select(Book.id.label("id"), Book.popularity.label("popularity"))
+        .where(*conditions)
+        .limit(RELEVANCE_SAMPLE + 1)
+        .cte("search_sample")
+        .prefix_with("MATERIALIZED")
+    )
+    sampled = select(func.count()).select_from(sample).scalar_subquery()
+    rare = (
+        select(sample.c.id)
+        .where(sampled <= RELEVANCE_SAMPLE)
+        .order_by(sample.c.popularity.desc(), sample.c.id.desc())
+        .limit(RELEVANCE_CANDIDATES)
+    )
+    # coalesce(): the match stays a filter, so the search index cannot be chosen here.
+    walk = [func.coalesce(c, False) if c is search.condition else c for c in conditions]
+    common = (
+        select(Book.id)
+        .where(*walk, sampled > RELEVANCE_SAMPLE)
+        .order_by(*newest)
+        .limit(RELEVANCE_CANDIDATES)
+        .correlate(None)
+    )
+    return select(union_all(rare.subquery().select(), common.subquery().select()).subquery().c.id)
+
+
 class BookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -340,17 +382,7 @@ class BookRepository:
     ) -> Page[BookRow]:
         conditions = self._conditions(criteria, stock, search)
         if search is not None and ordering.name.startswith(BookOrderField.RELEVANCE.value):
-            # Rank a bounded candidate set: the most popular matches. The planner walks
-            # the popularity index when the term is common and reads the few matches
-            # from the search index when it is rare; either way O(candidates).
-            candidates = (
-                select(Book.id)
-                .where(*conditions)
-                .order_by(Book.popularity.desc(), Book.id.desc())
-                .limit(RELEVANCE_CANDIDATES)
-                .correlate(None)
-            )
-            conditions = [Book.id.in_(candidates)]
+            conditions = [Book.id.in_(_candidates(conditions, search))]
         statement = self._book_select(stock).add_columns(*ordering.columns()).where(*conditions)
         rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
         return to_page(rows, ordering, page, BOOK.of)
@@ -989,6 +1021,9 @@ class SeedRepository:
         if staged:
             # Ids reserved in one go (the table is locked by the ALTER TABLEs): a staged
             # book's id is `first + seq`, so credits and shelves need no join to find it.
+            # Rows are written most popular first: search walks the popularity index for
+            # common terms, and reads neighbouring pages instead of one page per row (what
+            # `CLUSTER books USING ix_books_popularity_id` does for a live catalog).
             first = await (await self._driver()).fetchval(
                 "SELECT nextval(pg_get_serial_sequence('books', 'id'))"
             )
@@ -1005,6 +1040,7 @@ class SeedRepository:
                 LEFT JOIN (SELECT c.seq, string_agg(a.name, ' ' ORDER BY c.position) AS names
                            FROM seed_credits c JOIN authors a ON a.id = c.author_id
                            GROUP BY c.seq) n ON n.seq = s.seq
+                ORDER BY s.popularity DESC, s.seq DESC
                 """,  # noqa: S608 - constants and an integer
                 f"INSERT INTO book_authors (book_id, author_id, position) "
                 f"SELECT {first} + seq, author_id, position FROM seed_credits",  # noqa: S608
