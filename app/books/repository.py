@@ -155,7 +155,7 @@ STOP_WORDS = frozenset(
 PREFIX_FROM = 3
 # Relevance ranks at most this many matches: when a term is common, the most popular ones
 # (taken along the popularity index), so a search costs what a page costs.
-RELEVANCE_CANDIDATES = 500
+RELEVANCE_CANDIDATES = 200
 # A query made only of stop words looks at the titles of this many most popular books.
 STOP_WORD_WINDOW = 5_000
 # Weights of the search document's parts for ts_rank, in its order D, C, B, A:
@@ -198,19 +198,21 @@ class Search:
         if self.only_stop_words:
             # Titles containing every word, among the most popular books: the search
             # vector has no stop words, and this keeps such a query's cost bounded.
-            window = (
-                select(Book.id)
+            top = (
+                select(Book.id.label("id"), Book.title.label("title"))
                 .where(~Book.is_archived)
                 .order_by(Book.popularity.desc(), Book.id.desc())
                 .limit(STOP_WORD_WINDOW)
                 .correlate(None)
+                .subquery("most_popular")
             )
-            title_words = func.to_tsvector("simple", Book.title).op("@@")(
-                func.plainto_tsquery("simple", term)
-            )
-            self.condition: ColumnElement[bool] = and_(Book.id.in_(window), title_words)
-            self.relevance: ColumnElement[float] = _exact_title(term) + func.ts_rank(
-                func.to_tsvector("simple", Book.title), func.plainto_tsquery("simple", term)
+            # Whole words, case-insensitively (the words are \\w+: no regex syntax). Inside
+            # the LIMIT's subquery, so only the window's titles are ever matched.
+            title_words = [top.c.title.op("~*")(rf"\m{word}\M") for word in words]
+            window = select(top.c.id).where(*title_words)
+            self.condition: ColumnElement[bool] = Book.id.in_(window)
+            self.relevance: ColumnElement[float] = _exact_title(term) + case(
+                (func.lower(Book.title).startswith(" ".join(words)), 1.0), else_=0.0
             )
             return
         self.condition = Book.search_vector.op("@@")(query)
@@ -234,6 +236,8 @@ def book_ordering(field: BookOrderField, *, descending: bool, search: Search | N
 
 
 COUNT_EXACT_UP_TO = 5_000
+# Facets are counted over at most this many books each, scaled up beyond.
+FACET_SAMPLE = 1_000
 # Price bands of the price facet: [low, high), the last one open.
 PRICE_RANGES: tuple[tuple[Decimal, Decimal | None], ...] = (
     (Decimal(0), Decimal(10)),
@@ -257,7 +261,9 @@ class FacetCounts:
 async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
     """The planner's estimate of the rows `statement` returns (EXPLAIN: nothing runs)."""
     connection = await session.connection()
-    compiled = statement.compile(dialect=connection.dialect)
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
     parameters = compiled.construct_params()
     positions = compiled.positiontup or []
     result = await connection.exec_driver_sql(
@@ -273,7 +279,9 @@ async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
 RELEVANCE_SAMPLE = 2_000
 
 
-def _candidates(conditions: list[ColumnElement[bool]], search: Search) -> Select[Any]:
+def _candidates(
+    conditions: list[ColumnElement[bool]], search: Search, limit: int = RELEVANCE_CANDIDATES
+) -> Select[Any]:
     """The ids relevance ranks: at most RELEVANCE_CANDIDATES matches, the most popular.
 
     The plan is chosen from what the search index says, not from the planner's guess
@@ -285,12 +293,12 @@ def _candidates(conditions: list[ColumnElement[bool]], search: Search) -> Select
     bounded by the constants, not by the number of matches."""
     newest = (Book.popularity.desc(), Book.id.desc())
     if search.only_stop_words:  # already bounded by its window
-        return select(Book.id).where(*conditions).order_by(*newest).limit(RELEVANCE_CANDIDATES)
+        return select(Book.id).where(*conditions).order_by(*newest).limit(limit)
     sample = (
         select(Book.id.label("id"), Book.popularity.label("popularity"))
         .where(*conditions)
         .limit(RELEVANCE_SAMPLE + 1)
-        .cte("search_sample")
+        .cte()
         .prefix_with("MATERIALIZED")
     )
     sampled = select(func.count()).select_from(sample).scalar_subquery()
@@ -298,7 +306,7 @@ def _candidates(conditions: list[ColumnElement[bool]], search: Search) -> Select
         select(sample.c.id)
         .where(sampled <= RELEVANCE_SAMPLE)
         .order_by(sample.c.popularity.desc(), sample.c.id.desc())
-        .limit(RELEVANCE_CANDIDATES)
+        .limit(limit)
     )
     # coalesce(): the match stays a filter, so the search index cannot be chosen here.
     walk = [func.coalesce(c, False) if c is search.condition else c for c in conditions]
@@ -306,7 +314,7 @@ def _candidates(conditions: list[ColumnElement[bool]], search: Search) -> Select
         select(Book.id)
         .where(*walk, sampled > RELEVANCE_SAMPLE)
         .order_by(*newest)
-        .limit(RELEVANCE_CANDIDATES)
+        .limit(limit)
         .correlate(None)
     )
     return select(union_all(rare.subquery().select(), common.subquery().select()).subquery().c.id)
@@ -406,8 +414,8 @@ class BookRepository:
         self, criteria: BookCriteria, stock: Stock, search: Search | None
     ) -> FacetCounts:
         """Each facet's counts under every other condition but its own, from a sample of
-        at most COUNT_EXACT_UP_TO books per facet: exact when the facet's books fit in
-        it, else scaled to the planner's estimate of their number."""
+        at most FACET_SAMPLE books per facet: exact when the facet's books fit in it, else
+        scaled to the planner's estimate of their number."""
         bases = {
             "genre": replace(criteria, genre_ids=()),
             "availability": replace(criteria, availability=frozenset(), in_stock=None),
@@ -418,35 +426,42 @@ class BookRepository:
             *((Book.price < high, literal(str(index))) for index, (_, high) in _BOUNDED_RANGES),
             else_=literal(str(len(PRICE_RANGES) - 1)),
         )
-        values: dict[str, ColumnElement[Any]] = {
-            "genre": Book.id,
-            "availability": availability_of(stock),
-            "language": Book.language,
-            "price": bucket,
-        }
         parts: list[Select[Any]] = []
         samples: dict[str, Select[Any]] = {}
+        # Facets whose own filter is not set share one sample of the same books.
+        shared: dict[BookCriteria, Any] = {}
         for facet, base in bases.items():
             conditions = self._conditions(base, stock, search)
             samples[facet] = select(literal(1)).select_from(Book).where(*conditions)
-            sample = (
-                select(values[facet].label("value"))
-                .where(*conditions)
-                .limit(COUNT_EXACT_UP_TO + 1)
-                .subquery(f"{facet}_sample")
-            )
+            if base not in shared:
+                if search is None:
+                    ids = select(Book.id).where(*conditions).limit(FACET_SAMPLE + 1)
+                else:  # the most popular matches, bounded like a search page
+                    ids = _candidates(conditions, search, FACET_SAMPLE + 1)
+                shared[base] = (
+                    select(
+                        Book.id.label("id"),
+                        availability_of(stock).label("availability"),
+                        Book.language.label("language"),
+                        bucket.label("price"),
+                    )
+                    .where(Book.id.in_(ids))
+                    .cte(f"facet_sample_{len(shared)}")
+                    .prefix_with("MATERIALIZED")
+                )
+            sample = shared[base]
             if facet == "genre":
                 key: ColumnElement[Any] = func.cast(book_genres.c.genre_id, String)
                 grouped = select(literal(facet), key, func.count()).join_from(
-                    sample, book_genres, book_genres.c.book_id == sample.c.value
+                    sample, book_genres, book_genres.c.book_id == sample.c.id
                 )
             else:
-                key = func.cast(sample.c.value, String)
-                grouped = select(literal(facet), key, func.count()).where(
-                    sample.c.value.is_not(None)
-                )
+                value = sample.c[facet]
+                key = func.cast(value, String)
+                grouped = select(literal(facet), key, func.count()).where(value.is_not(None))
             parts.append(grouped.group_by(key))
-            parts.append(select(literal(facet), literal(None, String), func.count()).select_from(sample))
+            size = select(literal(facet), literal(None, String), func.count()).select_from(sample)
+            parts.append(size)
         rows = (await self.session.execute(union_all(*parts))).all()
         counts: dict[str, dict[str, int]] = {facet: {} for facet in bases}
         sizes: dict[str, int] = {}
@@ -457,7 +472,7 @@ class BookRepository:
                 counts[facet][key] = int(count)
         exact = True
         for facet, size in sizes.items():
-            if size > COUNT_EXACT_UP_TO:
+            if size > FACET_SAMPLE:
                 exact = False
                 scale = max(size, await estimated_rows(self.session, samples[facet])) / size
                 counts[facet] = {k: round(v * scale) for k, v in counts[facet].items()}
@@ -471,11 +486,11 @@ class BookRepository:
 
     async def popular_matches(self, search: Search, stock: Stock, limit: int) -> list[BookRow]:
         """The `limit` most popular books matching `search` (type-ahead)."""
+        candidates = _candidates([~Book.is_archived, search.condition], search, limit)
         statement = (
             self._book_select(stock)
-            .where(~Book.is_archived, search.condition)
+            .where(Book.id.in_(candidates))
             .order_by(Book.popularity.desc(), Book.id.desc())
-            .limit(limit)
         )
         return BOOK.all(await self.session.execute(statement))
 
@@ -645,6 +660,7 @@ def _escape_like(value: str) -> str:
 
 
 _SIMPLE = literal_column("'simple'::regconfig")
+AUTHOR_MATCHES = 1_000
 
 
 class AuthorRepository:
@@ -677,8 +693,10 @@ class AuthorRepository:
         (through the name-words index: bounded whatever the number of authors)."""
         query = func.to_tsquery(_SIMPLE, " & ".join(f"{word}:*" for word in words))
         matches = func.to_tsvector(_SIMPLE, Author.name).op("@@")(query)
-        found = select(*AUTHOR.columns()).where(matches).limit(limit).subquery()
-        statement = select(found).order_by(found.c.name, found.c.id)
+        # A generous inner limit: with `limit` (5) the planner would rather scan the table
+        # for the few rows it expects early, which for a rare prefix is every author.
+        found = select(*AUTHOR.columns()).where(matches).limit(AUTHOR_MATCHES).cte()
+        statement = select(found).order_by(found.c.name, found.c.id).limit(limit)
         return AUTHOR.all(await self.session.execute(statement))
 
     async def get_rows(self, author_ids: Sequence[int]) -> dict[int, AuthorRow]:

@@ -326,8 +326,8 @@ class BookFacets:
         description="By price band, cheapest first."
     )
     is_exact: bool = strawberry.field(
-        description="false when a facet had more than 5,000 books: its counts are then "
-        "estimated from a sample of 5,000."
+        description="false when a facet had more than 1,000 books: its counts are then "
+        "estimated from a sample of 1,000 (scaled to the estimated number of books)."
     )
 
     @classmethod
