@@ -16,8 +16,6 @@ from typing import Any
 
 from sqlalchemy import (
     Float,
-    and_,
-    literal_column,
     Integer,
     Select,
     String,
@@ -30,6 +28,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -140,16 +139,17 @@ _PLAIN = re.compile(r"[\w\s.,:;'\u2019]+", re.UNICODE)
 # PostgreSQL's English stop words (the Snowball list of `english_stem`): the full-text
 # search drops them, so a query of nothing else is matched against titles instead. A test
 # holds this list to the server's dictionary.
-STOP_WORDS = frozenset(
+_STOP_WORD_LIST = (
     "a about above after again against all am an and any are as at be because been before "
-    "being below between both but by can did do does doing don down during each few for from "
-    "further had has have having he her here hers herself him himself his how i if in into is "
-    "it its itself just me more most my myself no nor not now of off on once only or other "
-    "our ours ourselves out over own same she should so some such t than that the their "
-    "theirs them themselves then there these they this those through to too under until up "
-    "very was we were what when where which while who whom why will with you your yours "
-    "yourself yourselves s".split()
+    "being below between both but by can did do does doing don down during each few for "
+    "from further had has have having he her here hers herself him himself his how i if in "
+    "into is it its itself just me more most my myself no nor not now of off on once only "
+    "or other our ours ourselves out over own same she should so some such t than that the "
+    "their theirs them themselves then there these they this those through to too under "
+    "until up very was we were what when where which while who whom why will with you your "
+    "yours yourself yourselves s"
 )
+STOP_WORDS = frozenset(_STOP_WORD_LIST.split())
 # Prefix matching starts at this many characters: "c:*" would match most of the catalog's
 # lexemes (type-ahead from the first character is `searchSuggestions`' job).
 PREFIX_FROM = 3
@@ -160,7 +160,7 @@ RELEVANCE_CANDIDATES = 200
 STOP_WORD_WINDOW = 5_000
 # Weights of the search document's parts for ts_rank, in its order D, C, B, A:
 # description, subtitle, authors, title.
-_RANK_WEIGHTS = literal_column("'{0.05, 0.2, 0.5, 1.0}'::float4[]")
+_RANK_WEIGHTS: ColumnElement[Any] = literal_column("'{0.05, 0.2, 0.5, 1.0}'::float4[]")
 EXACT_TITLE_BONUS = 10.0
 
 
@@ -216,9 +216,7 @@ class Search:
             )
             return
         self.condition = Book.search_vector.op("@@")(query)
-        self.relevance = _exact_title(term) + func.ts_rank(
-            _RANK_WEIGHTS, Book.search_vector, query
-        )
+        self.relevance = _exact_title(term) + func.ts_rank(_RANK_WEIGHTS, Book.search_vector, query)
 
 
 def _exact_title(term: str) -> ColumnElement[float]:
@@ -402,9 +400,7 @@ class BookRepository:
         estimate above (counting a million matches would cost what reading them does)."""
         matching = select(literal(1)).select_from(Book)
         matching = matching.where(*self._conditions(criteria, stock, search))
-        capped = select(func.count()).select_from(
-            matching.limit(COUNT_EXACT_UP_TO + 1).subquery()
-        )
+        capped = select(func.count()).select_from(matching.limit(COUNT_EXACT_UP_TO + 1).subquery())
         found = int(await self.session.scalar(capped) or 0)
         if found <= COUNT_EXACT_UP_TO:
             return found, True
@@ -426,7 +422,7 @@ class BookRepository:
             *((Book.price < high, literal(str(index))) for index, (_, high) in _BOUNDED_RANGES),
             else_=literal(str(len(PRICE_RANGES) - 1)),
         )
-        parts: list[Select[Any]] = []
+        parts: list[Any] = []  # selects of (facet, value, count)
         samples: dict[str, Select[Any]] = {}
         # Facets whose own filter is not set share one sample of the same books.
         shared: dict[BookCriteria, Any] = {}
@@ -460,16 +456,17 @@ class BookRepository:
                 key = func.cast(value, String)
                 grouped = select(literal(facet), key, func.count()).where(value.is_not(None))
             parts.append(grouped.group_by(key))
-            size = select(literal(facet), literal(None, String), func.count()).select_from(sample)
-            parts.append(size)
+            parts.append(
+                select(literal(facet), literal(None, String), func.count()).select_from(sample)
+            )
         rows = (await self.session.execute(union_all(*parts))).all()
         counts: dict[str, dict[str, int]] = {facet: {} for facet in bases}
         sizes: dict[str, int] = {}
-        for facet, key, count in rows:
-            if key is None:
+        for facet, found, count in rows:
+            if found is None:
                 sizes[facet] = int(count)
             else:
-                counts[facet][key] = int(count)
+                counts[facet][found] = int(count)
         exact = True
         for facet, size in sizes.items():
             if size > FACET_SAMPLE:
@@ -659,7 +656,7 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-_SIMPLE = literal_column("'simple'::regconfig")
+_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 AUTHOR_MATCHES = 1_000
 
 
@@ -1036,6 +1033,7 @@ class SeedRepository:
             await self._run(f'DROP INDEX "{name}"')
         staged = await (await self._driver()).fetchval("SELECT count(*) FROM seed_books")
         steps: list[str] = []
+        first = 0
         if staged:
             # Ids reserved in one go (the table is locked by the ALTER TABLEs): a staged
             # book's id is `first + seq`, so credits and shelves need no join to find it.
@@ -1052,24 +1050,25 @@ class SeedRepository:
             steps = [
                 f"""
                 INSERT INTO books (id, {", ".join(self.BOOK_COLUMNS)}, search_vector)
-                SELECT {first} + s.seq, {", ".join(f"s.{column}" for column in self.BOOK_COLUMNS)},
+                SELECT $1::bigint + s.seq,
+                       {", ".join(f"s.{column}" for column in self.BOOK_COLUMNS)},
                        book_search_document(s.title, s.subtitle, s.description, n.names)
                 FROM seed_books s
                 LEFT JOIN (SELECT c.seq, string_agg(a.name, ' ' ORDER BY c.position) AS names
                            FROM seed_credits c JOIN authors a ON a.id = c.author_id
                            GROUP BY c.seq) n ON n.seq = s.seq
                 ORDER BY s.popularity DESC, s.seq DESC
-                """,  # noqa: S608 - constants and an integer
-                f"INSERT INTO book_authors (book_id, author_id, position) "
-                f"SELECT {first} + seq, author_id, position FROM seed_credits",  # noqa: S608
-                f"INSERT INTO book_genres (book_id, genre_id) "
-                f"SELECT {first} + seq, genre_id FROM seed_shelves",  # noqa: S608
+                """,  # noqa: S608 - column names are constants
+                "INSERT INTO book_authors (book_id, author_id, position) "
+                "SELECT $1::bigint + seq, author_id, position FROM seed_credits",
+                "INSERT INTO book_genres (book_id, genre_id) "
+                "SELECT $1::bigint + seq, genre_id FROM seed_shelves",
             ]
         if indexes:
             await self._run("SET LOCAL maintenance_work_mem = '256MB'")
         total = len(steps) + len(indexes) + 2
         for done, statement in enumerate(steps, start=1):
-            await self._run(statement)
+            await self._run(statement, first)
             progress("search data and indexes", done, total)
         for done, (_, definition) in enumerate(indexes, start=len(steps) + 1):
             await self._run(definition)

@@ -240,7 +240,7 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 
 def _initials(number: int) -> str:
-    """"A.", "B.", ..., then "A. A.", ...: the `number`-th (from 1) set of middle initials."""
+    """ "A.", "B.", ..., then "A. A.", ...: the `number`-th (from 1) set of middle initials."""
     letters: list[str] = []
     while number > 0:
         number, digit = divmod(number - 1, len(INITIALS))
@@ -353,7 +353,9 @@ async def seed_catalog(
     for start in range(0, books, CHUNK):
         indexes = range(start, min(books, start + CHUNK))
         present = await repository.existing_isbns([isbn13(i) for i in indexes]) if existing else ()
-        rows, credits, shelves = [], [], []
+        rows: list[tuple[Any, ...]] = []
+        credits: list[tuple[int, int, int]] = []
+        shelves: list[tuple[int, int]] = []
         for i in indexes:
             book = _book(i, today, now)
             if book[2] in present:

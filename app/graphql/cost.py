@@ -11,8 +11,8 @@ before execution, rather than in (cached) document validation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 import re
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (

@@ -181,9 +181,9 @@ async def test_kyotto_finds_kyoto_books(catalog: Catalog, gql: GraphQL) -> None:
     await catalog.book("The Lisbon Map")
     assert await corrected(gql, "kyotto") == ("kyoto", ["A Garden in Kyoto", "Letters from Kyoto"])
     assert await corrected(gql, "Durass") == ("duras", ["Letters from Kyoto"])
-    count = data(
-        await gql('{ books(filter: {search: "kyotto"}) { totalCount correctedQuery } }')
-    )["books"]
+    count = data(await gql('{ books(filter: {search: "kyotto"}) { totalCount correctedQuery } }'))[
+        "books"
+    ]
     assert count == {"totalCount": 2, "correctedQuery": "kyoto"}
 
 
@@ -273,8 +273,10 @@ async def test_a_search_is_a_constant_number_of_statements(
 async def test_stop_words_of_the_server_are_the_ones_search_knows(database: Database) -> None:
     async with database.sessionmaker() as session:
         server = await session.scalars(
-            text("SELECT w FROM unnest(CAST(:words AS text[])) AS w "
-                 "WHERE ts_lexize('english_stem', w) <> '{}'"),
+            text(
+                "SELECT w FROM unnest(CAST(:words AS text[])) AS w "
+                "WHERE ts_lexize('english_stem', w) <> '{}'"
+            ),
             {"words": sorted(STOP_WORDS)},
         )
         assert list(server) == []

@@ -109,7 +109,9 @@ async def test_a_hundred_thousand_books_load_in_bulk_and_seed_again_as_nothing(
     assert await shape(database) == loaded
 
     found = data(
-        await gql('{ books(first: 3, filter: {search: "kyotto"}) { correctedQuery edges { cursor } } }')
+        await gql(
+            '{ books(first: 3, filter: {search: "kyotto"}) { correctedQuery edges { cursor } } }'
+        )
     )["books"]
     assert found["correctedQuery"] == "kyoto" and len(found["edges"]) == 3
     counted = data(await gql("{ books { totalCount } }"))["books"]["totalCount"]
