@@ -289,3 +289,27 @@ async def test_exclusions_hold_whatever_the_stem(catalog: Catalog, gql: GraphQL)
     await catalog.book("Letters from Kyoto", description="Old librarys and quiet streets.")
     await catalog.book("Kyoto Gardens")
     assert sorted(await search(gql, "kyoto -library")) == ["Kyoto Gardens"]
+
+
+WORST = " ".join(["e"] * 15 + ["q"])  # 16 words, the most the input allows
+
+
+def aliased(count: int, first: int, fields: str) -> str:
+    search = f'first: {first}, filter: {{search: "{WORST}"}}'
+    return "{ " + " ".join(f"s{i}: books({search}) {{ {fields} }}" for i in range(count)) + " }"
+
+
+async def test_thirty_aliased_worst_case_searches_are_refused_or_cheap(
+    catalog: Catalog, gql: GraphQL, statements: StatementCounter
+) -> None:
+    await catalog.book("E is for Eel")
+    heavy = aliased(30, 100, "edges { node { title } } facets { isExact genres { count } }")
+    refused = await gql(heavy)
+    assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert refused["errors"][0]["extensions"]["cost"] > 10_000
+    statements.statements.clear()
+    light = aliased(30, 5, "edges { node { title } }")
+    result = data(await gql(light))
+    assert all(page["edges"] == [] for page in result.values())
+    # Each: the search, and (nothing found) the vocabulary; a bounded number per search.
+    assert statements.count <= 30 * 3, statements.statements
