@@ -238,11 +238,11 @@ COUNT_EXACT_UP_TO = 5_000
 FACET_SAMPLE = 1_000
 # Price bands of the price facet: [low, high), the last one open.
 PRICE_RANGES: tuple[tuple[Decimal, Decimal | None], ...] = (
-    (Decimal(0), Decimal(10)),
-    (Decimal(10), Decimal(20)),
-    (Decimal(20), Decimal(30)),
-    (Decimal(30), Decimal(50)),
-    (Decimal(50), None),
+    (Decimal("0.00"), Decimal("10.00")),
+    (Decimal("10.00"), Decimal("20.00")),
+    (Decimal("20.00"), Decimal("30.00")),
+    (Decimal("30.00"), Decimal("50.00")),
+    (Decimal("50.00"), None),
 )
 _BOUNDED_RANGES = [(i, (low, high)) for i, (low, high) in enumerate(PRICE_RANGES) if high]
 
