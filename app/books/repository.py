@@ -39,6 +39,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from app.books.models import Author, Book, Genre, book_authors, book_genres
@@ -100,17 +101,17 @@ def _id_array(ids: Sequence[int]) -> BindParameter[Any]:
     return bindparam("ids", value, type_=ARRAY(Integer))
 
 
-def availability_of(stock: Stock) -> ColumnElement[str]:
+def availability_of(stock: Stock, book: Any = Book) -> ColumnElement[str]:
     """The one definition of availability, used both to show it and to filter on it.
     Copies held for waiting prebooks are not for sale."""
     return case(
-        (Book.release_date > stock.today, literal(Availability.PREORDER.value)),
+        (book.release_date > stock.today, literal(Availability.PREORDER.value)),
         (
-            or_(Book.stock_quantity == 0, Book.prebook_demand > 0),
+            or_(book.stock_quantity == 0, book.prebook_demand > 0),
             literal(Availability.OUT_OF_STOCK.value),
         ),
         (
-            Book.stock_quantity <= stock.low_stock_threshold,
+            book.stock_quantity <= stock.low_stock_threshold,
             literal(Availability.LOW_STOCK.value),
         ),
         else_=literal(Availability.IN_STOCK.value),
@@ -275,6 +276,7 @@ async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
 
 
 RELEVANCE_SAMPLE = 2_000
+POPULAR_WINDOW = 20_000
 
 
 def _candidates(
@@ -287,8 +289,9 @@ def _candidates(
     the whole catalog): a sample of up to RELEVANCE_SAMPLE matches is read from the
     search index first. If that is all of them, they are the candidates; if not, the term
     is common and the popularity index is walked with the match as a plain filter, which
-    meets RELEVANCE_CANDIDATES matches after a few thousand rows. Either way the work is
-    bounded by the constants, not by the number of matches."""
+    meets RELEVANCE_CANDIDATES matches after a few thousand rows, and never reads past the
+    POPULAR_WINDOW most popular books. Either way the work is bounded by the constants, not
+    by the number of matches."""
     newest = (Book.popularity.desc(), Book.id.desc())
     if search.only_stop_words:  # already bounded by its window
         return select(Book.id).where(*conditions).order_by(*newest).limit(limit)
@@ -307,7 +310,18 @@ def _candidates(
         .limit(limit)
     )
     # coalesce(): the match stays a filter, so the search index cannot be chosen here.
+    # The walk stops at the POPULAR_WINDOW-th most popular book: words common apart but
+    # rare together ("northern station") would otherwise walk most of the catalog.
+    threshold = (
+        select(Book.popularity)
+        .where(~Book.is_archived)
+        .order_by(Book.popularity.desc())
+        .offset(POPULAR_WINDOW)
+        .limit(1)
+        .scalar_subquery()
+    )
     walk = [func.coalesce(c, False) if c is search.condition else c for c in conditions]
+    walk.append(Book.popularity >= func.coalesce(threshold, 0))
     common = (
         select(Book.id)
         .where(*walk, sampled > RELEVANCE_SAMPLE)
@@ -325,44 +339,45 @@ class BookRepository:
     # -- reading ----------------------------------------------------------------------
 
     def _conditions(
-        self, criteria: BookCriteria, stock: Stock, search: Search | None
+        self, criteria: BookCriteria, stock: Stock, search: Search | None, book: Any = Book
     ) -> list[ColumnElement[bool]]:
+        """The criteria as conditions on `book` (the books table, or an alias of it)."""
         conditions: list[ColumnElement[bool]] = []
         if not criteria.include_archived:
-            conditions.append(~Book.is_archived)
+            conditions.append(~book.is_archived)
         if search is not None:
             conditions.append(search.condition)
         if criteria.author_id is not None:
             conditions.append(
                 exists().where(
-                    book_authors.c.book_id == Book.id,
+                    book_authors.c.book_id == book.id,
                     book_authors.c.author_id == criteria.author_id,
                 )
             )
         if criteria.genre_ids:
             conditions.append(
                 exists().where(
-                    book_genres.c.book_id == Book.id,
+                    book_genres.c.book_id == book.id,
                     book_genres.c.genre_id.in_(criteria.genre_ids),
                 )
             )
         if criteria.shelf_genre_id is not None:
             conditions.append(
                 exists().where(
-                    book_genres.c.book_id == Book.id,
+                    book_genres.c.book_id == book.id,
                     book_genres.c.genre_id == criteria.shelf_genre_id,
                 )
             )
         if criteria.min_price is not None:
-            conditions.append(Book.price >= criteria.min_price)
+            conditions.append(book.price >= criteria.min_price)
         if criteria.max_price is not None:
-            conditions.append(Book.price <= criteria.max_price)
+            conditions.append(book.price <= criteria.max_price)
         if criteria.released_after is not None:
-            conditions.append(Book.release_date >= criteria.released_after)
+            conditions.append(book.release_date >= criteria.released_after)
         if criteria.released_before is not None:
-            conditions.append(Book.release_date <= criteria.released_before)
+            conditions.append(book.release_date <= criteria.released_before)
         if criteria.languages:
-            conditions.append(Book.language.in_(criteria.languages))
+            conditions.append(book.language.in_(criteria.languages))
         wanted = set(criteria.availability)
         if criteria.in_stock is not None:
             buyable = {Availability.IN_STOCK, Availability.LOW_STOCK}
@@ -372,7 +387,7 @@ class BookRepository:
             if not wanted:
                 conditions.append(literal(False))
         if wanted and wanted != set(Availability):
-            conditions.append(availability_of(stock).in_([a.value for a in wanted]))
+            conditions.append(availability_of(stock, book).in_([a.value for a in wanted]))
         return conditions
 
     def _book_select(self, stock: Stock) -> Select[Any]:
@@ -409,9 +424,21 @@ class BookRepository:
     async def facets(
         self, criteria: BookCriteria, stock: Stock, search: Search | None
     ) -> FacetCounts:
-        """Each facet's counts under every other condition but its own, from a sample of
-        at most FACET_SAMPLE books per facet: exact when the facet's books fit in it, else
-        scaled to the planner's estimate of their number."""
+        """Each facet's counts under the search and every other filter but its own.
+
+        One sample serves all four: at most FACET_SAMPLE books matching the search (the
+        most popular, taken like relevance candidates; without a search, the catalog's
+        first), each facet applying the other filters to the sample's rows. Exact when the
+        sample holds every match, else scaled to the planner's estimate of the matches."""
+        listed = [] if criteria.include_archived else [~Book.is_archived]
+        if search is None:
+            ids = select(Book.id).where(*listed).limit(FACET_SAMPLE + 1).correlate(None)
+        else:
+            ids = _candidates([*listed, search.condition], search, FACET_SAMPLE + 1)
+        sample = (
+            select(Book).where(Book.id.in_(ids)).cte("facet_sample").prefix_with("MATERIALIZED")
+        )
+        book: Any = aliased(Book, sample)
         bases = {
             "genre": replace(criteria, genre_ids=()),
             "availability": replace(criteria, availability=frozenset(), in_stock=None),
@@ -419,60 +446,56 @@ class BookRepository:
             "price": replace(criteria, min_price=None, max_price=None),
         }
         bucket = case(
-            *((Book.price < high, literal(str(index))) for index, (_, high) in _BOUNDED_RANGES),
+            *((book.price < high, literal(str(index))) for index, (_, high) in _BOUNDED_RANGES),
             else_=literal(str(len(PRICE_RANGES) - 1)),
         )
+        values: dict[str, ColumnElement[Any]] = {
+            "availability": availability_of(stock, book),
+            "language": book.language,
+            "price": bucket,
+        }
         parts: list[Any] = []  # selects of (facet, value, count)
-        samples: dict[str, Select[Any]] = {}
-        # Facets whose own filter is not set share one sample of the same books.
-        shared: dict[BookCriteria, Any] = {}
         for facet, base in bases.items():
-            conditions = self._conditions(base, stock, search)
-            samples[facet] = select(literal(1)).select_from(Book).where(*conditions)
-            if base not in shared:
-                if search is None:
-                    ids = select(Book.id).where(*conditions).limit(FACET_SAMPLE + 1)
-                else:  # the most popular matches, bounded like a search page
-                    ids = _candidates(conditions, search, FACET_SAMPLE + 1)
-                shared[base] = (
-                    select(
-                        Book.id.label("id"),
-                        availability_of(stock).label("availability"),
-                        Book.language.label("language"),
-                        bucket.label("price"),
-                    )
-                    .where(Book.id.in_(ids))
-                    .cte(f"facet_sample_{len(shared)}")
-                    .prefix_with("MATERIALIZED")
-                )
-            sample = shared[base]
+            conditions = self._conditions(base, stock, None, book)
             if facet == "genre":
-                key: ColumnElement[Any] = func.cast(book_genres.c.genre_id, String)
-                grouped = select(literal(facet), key, func.count()).join_from(
-                    sample, book_genres, book_genres.c.book_id == sample.c.id
+                # An alias: the conditions' own EXISTS on book_genres must not correlate.
+                shelves = book_genres.alias("facet_shelves")
+                key: ColumnElement[Any] = func.cast(shelves.c.genre_id, String)
+                grouped = (
+                    select(literal(facet), key, func.count())
+                    .select_from(book)
+                    .join(shelves, shelves.c.book_id == book.id)
+                    .where(*conditions)
                 )
             else:
-                value = sample.c[facet]
-                key = func.cast(value, String)
-                grouped = select(literal(facet), key, func.count()).where(value.is_not(None))
+                key = func.cast(values[facet], String)
+                grouped = (
+                    select(literal(facet), key, func.count())
+                    .select_from(book)
+                    .where(*conditions, values[facet].is_not(None))
+                )
             parts.append(grouped.group_by(key))
-            parts.append(
-                select(literal(facet), literal(None, String), func.count()).select_from(sample)
-            )
+        parts.append(
+            select(literal("size"), literal(None, String), func.count()).select_from(sample)
+        )
         rows = (await self.session.execute(union_all(*parts))).all()
         counts: dict[str, dict[str, int]] = {facet: {} for facet in bases}
-        sizes: dict[str, int] = {}
+        size = 0
         for facet, found, count in rows:
             if found is None:
-                sizes[facet] = int(count)
+                size = int(count)
             else:
                 counts[facet][found] = int(count)
-        exact = True
-        for facet, size in sizes.items():
-            if size > FACET_SAMPLE:
-                exact = False
-                scale = max(size, await estimated_rows(self.session, samples[facet])) / size
-                counts[facet] = {k: round(v * scale) for k, v in counts[facet].items()}
+        exact = size <= FACET_SAMPLE
+        if not exact:
+            matching = select(literal(1)).select_from(Book).where(*listed)
+            if search is not None:
+                matching = matching.where(search.condition)
+            scale = max(size, await estimated_rows(self.session, matching)) / size
+            counts = {
+                facet: {k: round(v * scale) for k, v in values_.items()}
+                for facet, values_ in counts.items()
+            }
         return FacetCounts(
             genres={int(k): v for k, v in counts["genre"].items()},
             availability={Availability(k): v for k, v in counts["availability"].items()},
