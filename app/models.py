@@ -13,8 +13,9 @@ from app.db.base import Base
 from app.orders import models as orders
 from app.outbox import models as outbox
 from app.prebooks import models as prebooks
+from app.reviews import models as reviews
 from app.users import models as users
 from app.wishlist import models as wishlist
 
 metadata = Base.metadata
-MODULES = (addresses, books, cart, orders, outbox, prebooks, users, wishlist)
+MODULES = (addresses, books, cart, orders, outbox, prebooks, reviews, users, wishlist)

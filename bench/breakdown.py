@@ -160,7 +160,7 @@ async def breakdown(books: int, repeat: int) -> list[tuple[str, float]]:
         )
         async with started(settings) as app:
             print(f"Seeding {books:,} books ...", flush=True)
-            await seed(app.state.database, books)
+            await seed(app.state.database, settings, books)
             results = [("whole app, fast path", await measure(asgi_call(app, body)))]
             view, database = app.state.graphql, app.state.database
             request = orjson.loads(body)

@@ -23,8 +23,17 @@ from app.core.config import Settings
 from app.db.session import Database
 from app.graphql.ids import encode_id
 from app.main import create_app
+from app.reviews.seed import seed_reviews
 from bench.client import GraphQL, StatementCounter, data
-from bench.scenarios import SCENARIOS, Fixture, Target, served_by, workload
+from bench.scenarios import (
+    BY_PRICE,
+    BY_RATING,
+    SCENARIOS,
+    Fixture,
+    Target,
+    served_by,
+    workload,
+)
 
 BUYERS = 50
 HOT_BOOKS = 20
@@ -32,7 +41,8 @@ DETAIL_BOOKS = 100
 CATALOG_PAGES = 50
 CART_BOOKS = 3
 
-_NEXT_PAGE = "query($after: String) { books(first: 20, after: $after) { pageInfo { endCursor } } }"
+_NEXT_PAGE = """query($after: String, $order: BookOrder) {
+  books(first: 20, after: $after, orderBy: $order) { pageInfo { endCursor } } }"""
 # Books that can go in a cart: released (the app's "today" is UTC's) and in stock.
 _SELLABLE = """
 SELECT id FROM books
@@ -61,7 +71,7 @@ async def prepare(
     the search scenarios' latencies one request at a time."""
     async with in_process_api(settings) as (app, gql):
         database: Database = app.state.database
-        await seed(database, books)
+        await seed(database, settings, books)
         fixture = await build_fixture(database, gql, buyers)
         statements = {
             scenario.name: await count_statements(database, gql, scenario.name, fixture)
@@ -96,9 +106,10 @@ async def one_at_a_time(gql: GraphQL, scenario: str, fixture: Fixture) -> dict[s
     return medians
 
 
-async def seed(database: Database, books: int) -> None:
+async def seed(database: Database, settings: Settings, books: int) -> None:
     async with database.sessionmaker() as session, session.begin():
         await seed_catalog(session, books=books)
+        await seed_reviews(session, settings)
     # A live catalog has been vacuumed and analyzed by autovacuum; a fresh load has no
     # planner statistics and a dead version of every book (the search-vector trigger
     # rewrites them). Left to autovacuum, results would depend on when it runs.
@@ -119,6 +130,8 @@ async def build_fixture(database: Database, gql: GraphQL, buyers: int) -> Fixtur
     await asyncio.gather(*(_add(gql, cart_token, book_id) for book_id in sellable[HOT_BOOKS:]))
     return Fixture(
         cursors=await _catalog_cursors(gql),
+        rating_cursors=await _catalog_cursors(gql, BY_RATING),
+        price_cursors=await _catalog_cursors(gql, BY_PRICE),
         book_ids=tuple(encode_id("Book", book_id) for book_id in every[::step][:DETAIL_BOOKS]),
         hot_books=tuple(hot),
         buyer_tokens=buyer_tokens,
@@ -127,12 +140,15 @@ async def build_fixture(database: Database, gql: GraphQL, buyers: int) -> Fixtur
     )
 
 
-async def _catalog_cursors(gql: GraphQL) -> tuple[str | None, ...]:
+async def _catalog_cursors(
+    gql: GraphQL, order: dict[str, str] | None = None
+) -> tuple[str | None, ...]:
     """`after` of the first CATALOG_PAGES pages (None for the first), as a client paging
     through the catalog gets them."""
     cursors: list[str | None] = [None]
     while len(cursors) < CATALOG_PAGES:
-        after = data(await gql(_NEXT_PAGE, {"after": cursors[-1]}))["books"]["pageInfo"]
+        variables = {"after": cursors[-1], "order": order}
+        after = data(await gql(_NEXT_PAGE, variables))["books"]["pageInfo"]
         if after["endCursor"] is None:
             break
         cursors.append(after["endCursor"])

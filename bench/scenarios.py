@@ -16,9 +16,22 @@ BOOK_FIELDS = "cursor node { id title price authors { id name } genres { id name
 CATALOG_QUERY = (
     "query($after: String) { books(first: 20, after: $after) { edges { " + BOOK_FIELDS + " } } }"
 )
+# The catalog in another order, RATING against PRICE (both keyset pages over an index).
+ORDERED_QUERY = (
+    "query($after: String, $order: BookOrder!) { books(first: 20, after: $after, "
+    "orderBy: $order) { edges { cursor node { id title price ratingSummary { average count } } "
+    "} } }"
+)
+BY_RATING = {"field": "RATING", "direction": "DESC"}
+BY_PRICE = {"field": "PRICE", "direction": "ASC"}
 DETAIL_QUERY = (
     "query($id: ID!) { book(id: $id) { id title price description "
     "authors { id name books(first: 5) { edges { node { id title } } } } } }"
+)
+DETAIL_REVIEWS_QUERY = (
+    "query($id: ID!) { book(id: $id) { id title price ratingSummary { average count histogram } "
+    "reviews(first: 10, orderBy: { field: MOST_HELPFUL }) { totalCount edges { node { "
+    "id rating title body authorName verifiedPurchase helpfulCount createdAt } } } } }"
 )
 SEARCH_QUERY = (
     "query($q: String!) { books(first: 20, filter: { search: $q }) { edges { "
@@ -120,6 +133,8 @@ class Fixture:
     """The seeded data the scenarios vary over."""
 
     cursors: tuple[str | None, ...]  # `after` of the first 50 catalog pages
+    rating_cursors: tuple[str | None, ...]  # the same, by RATING (BY_RATING)
+    price_cursors: tuple[str | None, ...]  # the same, by PRICE (BY_PRICE)
     book_ids: tuple[str, ...]  # global IDs for the detail scenario
     hot_books: tuple[int, ...]  # database ids of the books the buyers fight over
     buyer_tokens: tuple[str, ...]  # buyer i's cart holds one copy of hot book i % 20
@@ -181,8 +196,26 @@ def catalog_requests(fixture: Fixture) -> list[Request]:
     return [Request(payload(CATALOG_QUERY, {"after": cursor})) for cursor in fixture.cursors]
 
 
+def by_rating_requests(fixture: Fixture) -> list[Request]:
+    return [
+        Request(payload(ORDERED_QUERY, {"after": cursor, "order": BY_RATING}))
+        for cursor in fixture.rating_cursors
+    ]
+
+
+def by_price_requests(fixture: Fixture) -> list[Request]:
+    return [
+        Request(payload(ORDERED_QUERY, {"after": cursor, "order": BY_PRICE}))
+        for cursor in fixture.price_cursors
+    ]
+
+
 def detail_requests(fixture: Fixture) -> list[Request]:
     return [Request(payload(DETAIL_QUERY, {"id": book})) for book in fixture.book_ids]
+
+
+def detail_reviews_requests(fixture: Fixture) -> list[Request]:
+    return [Request(payload(DETAIL_REVIEWS_QUERY, {"id": book})) for book in fixture.book_ids]
 
 
 def search_requests(fixture: Fixture) -> list[Request]:
@@ -279,7 +312,11 @@ SCENARIOS = {
     scenario.name: scenario
     for scenario in (
         Scenario("catalog", "catalog page", catalog_requests, budget=3, vs_floor=True),
+        Scenario("by_price", "catalog page by price", by_price_requests, budget=1),
+        Scenario("by_rating", "catalog page by rating", by_rating_requests, budget=1),
         Scenario("detail", "book detail", detail_requests, budget=3),
+        # The book, then a page of its reviews (their count is the book's rating summary).
+        Scenario("detail_reviews", "book detail with reviews", detail_reviews_requests, budget=2),
         # A typo: the search, the vocabulary, the corrected search; authors and genres.
         Scenario("search", "search", search_requests, budget=5),
         # The page's 3 (5 with a typo), the facet samples, their genres, and an estimate

@@ -37,6 +37,7 @@ class Alice:
     cart_item_id: str
     book_id: str
     upcoming_id: str
+    review_id: str  # hidden by a moderator: Alice's and the admins' to see
 
 
 @pytest.fixture
@@ -54,6 +55,15 @@ async def alice(catalog: Catalog, gql: GraphQL) -> Alice:
         )
     )["addToWishlist"]
     cart = data(await add_to_cart(gql, token, book["id"], 2))["addToCart"]
+    review = data(
+        await gql(
+            "mutation($b: ID!) { writeReview(input: {bookId: $b, rating: 2}) { id } }",
+            {"b": book["id"]},
+            token=token,
+        )
+    )["writeReview"]
+    hide = "mutation($id: ID!) { moderateReview(id: $id, status: HIDDEN) { id } }"
+    data(await gql(hide, {"id": review["id"]}, token=catalog.token))
     return Alice(
         token=token,
         refresh_token=account["refreshToken"],
@@ -65,6 +75,7 @@ async def alice(catalog: Catalog, gql: GraphQL) -> Alice:
         cart_item_id=cart["items"][0]["id"],
         book_id=book["id"],
         upcoming_id=upcoming["id"],
+        review_id=review["id"],
     )
 
 
@@ -86,6 +97,7 @@ def alices_ids(alice: Alice) -> dict[str, str]:
         "WishlistItem": alice.wishlist_item_id,
         "Cart": alice.cart_id,
         "CartItem": alice.cart_item_id,
+        "Review": alice.review_id,
     }
 
 
@@ -100,7 +112,7 @@ async def test_node_resolves_private_objects_for_their_owner_only(
         assert data(await gql(NODE, {"id": global_id}))["node"] is None
     both = data(await gql(NODES, {"ids": list(ids.values())}, token=bob))["nodes"]
     assert both == [None] * len(ids)
-    # Admins see accounts, orders and prebooks; carts and wishlists stay personal.
+    # Admins see accounts, orders, prebooks and reviews; carts and wishlists stay personal.
     as_admin = data(await gql(NODES, {"ids": list(ids.values())}, token=admin_token))["nodes"]
     assert [n and n["__typename"] for n in as_admin] == [
         "User",
@@ -109,13 +121,14 @@ async def test_node_resolves_private_objects_for_their_owner_only(
         None,
         None,
         None,
+        "Review",
     ]
 
 
 async def test_guessed_ids_reveal_nothing(gql: GraphQL, alice: Alice, bob: str) -> None:
     guesses = [
         base64.b64encode(f"{type_name}:{number}".encode()).decode()
-        for type_name in ("User", "Order", "Prebook", "WishlistItem", "Cart", "CartItem")
+        for type_name in ("User", "Order", "Prebook", "WishlistItem", "Cart", "CartItem", "Review")
         for number in range(1, 8)
     ]
     nodes = data(await gql(NODES, {"ids": guesses}, token=bob))["nodes"]
@@ -138,6 +151,13 @@ async def test_direct_fields_and_mutations_refuse_foreign_objects(
     )
     remove = "mutation($b: ID!) { removeFromWishlist(bookId: $b) }"
     assert code(await gql(remove, {"b": alice.book_id}, token=bob)) == "WISHLIST_ITEM_NOT_FOUND"
+    review = {"id": alice.review_id}
+    for mutation in (
+        "mutation($id: ID!) { updateReview(id: $id, input: {rating: 5}) { id } }",
+        "mutation($id: ID!) { deleteReview(id: $id) }",
+        "mutation($id: ID!) { markReviewHelpful(id: $id, helpful: true) { id } }",
+    ):
+        assert code(await gql(mutation, review, token=bob)) == "REVIEW_NOT_FOUND"
     await gql("mutation { clearCart { id } }", token=bob)
     await gql("mutation { logoutAll }", token=bob)
 
@@ -155,6 +175,12 @@ async def test_direct_fields_and_mutations_refuse_foreign_objects(
     assert mine["myPrebooks"]["edges"][0]["node"]["status"] == "PENDING"
     assert mine["wishlist"]["totalCount"] == 1
     assert mine["cart"]["totalQuantity"] == 2
+    hers = "query($id: ID!) { node(id: $id) { ... on Review { rating helpfulCount status } } }"
+    assert data(await gql(hers, {"id": alice.review_id}, token=alice.token))["node"] == {
+        "rating": 2,
+        "helpfulCount": 0,
+        "status": "HIDDEN",
+    }
 
 
 async def test_lists_show_only_your_own(
@@ -179,6 +205,18 @@ async def test_lists_show_only_your_own(
         data(await gql(in_wishlist, {"id": alice.book_id}, token=alice.token))["book"]["inWishlist"]
         is True
     )
+    reviews = """query($id: ID!) { book(id: $id) { myReview { id }
+      reviews { totalCount edges { node { id } } } ratingSummary { count } } }"""
+    for token in (bob, None):
+        seen = data(await gql(reviews, {"id": alice.book_id}, token=token))["book"]
+        assert seen == {
+            "myReview": None,
+            "reviews": {"totalCount": 0, "edges": []},
+            "ratingSummary": {"count": 0},
+        }
+    own = data(await gql(reviews, {"id": alice.book_id}, token=alice.token))["book"]
+    assert own["myReview"] == {"id": alice.review_id}
+    assert own["reviews"]["totalCount"] == 0  # hidden: in no public list, not even for her
 
 
 def codes(result: dict[str, Any]) -> set[str]:
@@ -192,6 +230,11 @@ ADMIN_ONLY: list[tuple[str, dict[str, Any]]] = [
     ("query($id: ID!) { order(id: $id) { user { email } } }", {"id": "ORDER"}),
     ("{ orders { totalCount } }", {}),
     ("{ prebooks { totalCount } }", {}),
+    ("{ reviews { totalCount } }", {}),
+    (
+        "mutation($id: ID!) { moderateReview(id: $id, status: PUBLISHED) { id } }",
+        {"id": "REVIEW"},
+    ),
     (
         "mutation($id: ID!) { restockBook(bookId: $id, quantity: 1) { book { id } } }",
         {"id": "BOOK"},
@@ -257,6 +300,7 @@ async def test_admin_only_fields(
         "AUTHORS": [author],
         "FREE_AUTHOR": free_author,
         "GENRE": genre,
+        "REVIEW": alice.review_id,
     }
 
     def resolve(value: Any) -> Any:
@@ -337,6 +381,10 @@ ID_OPERATIONS = [
     "mutation($id: ID!) { removeFromWishlist(bookId: $id) }",
     "mutation($id: ID!) { moveWishlistItemToCart(bookId: $id) { id } }",
     "mutation($id: ID!) { cancelPrebook(id: $id) { id } }",
+    "mutation($id: ID!) { writeReview(input: {bookId: $id, rating: 3}) { id } }",
+    "mutation($id: ID!) { updateReview(id: $id, input: {rating: 3}) { id } }",
+    "mutation($id: ID!) { deleteReview(id: $id) }",
+    "mutation($id: ID!) { markReviewHelpful(id: $id, helpful: true) { id } }",
     'mutation($id: ID!) { prebook(input: {bookId: $id, quantity: 1, shippingAddress: {fullName: "A", line1: "B", city: "C", postalCode: "1", country: "DE"}}) { id } }',
 ]
 

@@ -112,6 +112,8 @@ ONE_VARIABLE = [
     "query($v: String) { books(after: $v) { totalCount } }",
     "query($v: [ID!]!) { nodes(ids: $v) { id } }",
     "query($v: OrderFilter) { orders(filter: $v) { totalCount } }",
+    "mutation($v: WriteReviewInput!) { writeReview(input: $v) { id } }",
+    'query($v: ReviewOrder) { book(id: "Qm9vazox") { reviews(orderBy: $v) { totalCount } } }',
 ]
 # Sent values are marked so that a message can't contain one by coincidence (the field
 # names and types it may quote are never marked).
@@ -123,7 +125,8 @@ SENT_NUMBER = st.one_of(
 )
 FIELD_NAMES = st.sampled_from(
     ["email", "password", "fullName", "search", "genreIds", "field", "direction", "country",
-     "shippingAddress", "idempotencyKey", "createdAfter", "minPrice", "role", "isActive"]
+     "shippingAddress", "idempotencyKey", "createdAfter", "minPrice", "role", "isActive",
+     "bookId", "rating", "title", "body", "minRating"]
 )  # fmt: skip
 SENT_VALUES = st.recursive(
     st.one_of(SENT_TEXT, SENT_NUMBER, st.booleans(), st.none()),
@@ -229,6 +232,12 @@ def hostile_operations(value: str) -> list[tuple[str, dict[str, Any], str]]:
                 "customer",
             )
             for part in ADDRESS_TEMPLATE
+        ),
+        (
+            'mutation($v: String!) { writeReview(input: {bookId: "Qm9vazox", rating: 3, '
+            "title: $v, body: $v}) { id } }",
+            {"v": value},
+            "customer",
         ),
         (
             "mutation($v: String!) { createAuthor(input: {name: $v, bio: $v}) { id } }",

@@ -50,6 +50,7 @@ from app.mail.links import RESET_PASSWORD, UNSUBSCRIBE, VERIFY_EMAIL
 from app.mail.render import compose
 from app.outbox.models import OutboxMessage
 from app.outbox.repository import ROW
+from app.reviews.seed import seed_reviews
 from app.users import service as users_service
 from app.users.schemas import NewAdminInput
 from tests.conftest import truncate_all
@@ -68,6 +69,7 @@ SECTIONS = (
     "Admin",
     "Prebooks",
     "Orders",
+    "Reviews",
 )
 
 # The admin of the guide's `create-admin` command (Admin section).
@@ -759,6 +761,70 @@ async def fulfil_prebooks(story: Story) -> None:
     )
 
 
+# --- Reviews -----------------------------------------------------------------------------
+
+
+@step("book-reviews")
+async def book_reviews(story: Story) -> None:
+    book = payload(await story.example("book-reviews"))
+    reviews, summary = book["reviews"], book["ratingSummary"]
+    story.claim(
+        summary["count"] >= 100 and reviews["totalCount"] == summary["count"],
+        "a few demo books have hundreds of reviews; totalCount is the summary's count",
+    )
+    helpful = [e["node"]["helpfulCount"] for e in reviews["edges"]]
+    story.claim(
+        sum(summary["histogram"]) == summary["count"] and helpful == sorted(helpful, reverse=True),
+        "the histogram adds up to the count; MOST_HELPFUL puts the most found helpful first",
+    )
+
+
+@step("write-review")
+async def write_review(story: Story) -> None:
+    review = payload(await story.example("write-review", token=story.refs["ada"]))
+    story.claim(
+        review["verifiedPurchase"] is True and review["authorName"] == "Ada R.",
+        "a delivered prebook makes a verified purchase; the name is first name and initial",
+    )
+    story.claim(
+        review["book"]["ratingSummary"] == {"average": 5.0, "count": 1},
+        "the summary counts the review at once",
+    )
+
+
+plays("review-again", token="ada", error="REVIEW_ALREADY_EXISTS")
+
+
+@step("mark-helpful")
+async def mark_helpful(story: Story) -> None:
+    voted = payload(await story.example("mark-helpful", token=story.refs["bea"]))
+    again = payload(await story.again("mark-helpful", token=story.refs["bea"]))
+    story.claim(voted["helpfulCount"] == again["helpfulCount"] == 1, "a reader's vote counts once")
+    own = await story.again("mark-helpful", token=story.refs["ada"])
+    story.claim(
+        first_error(own)["extensions"]["code"] == "REVIEW_NOT_ALLOWED",
+        "nobody votes on their own review",
+    )
+
+
+plays("top-rated")
+plays("hide-review", token="admin")
+
+
+@step("my-review")
+async def my_review(story: Story) -> None:
+    book = payload(await story.example("my-review", token=story.refs["ada"]))
+    story.claim(
+        book["ratingSummary"]["count"] == 0 and book["myReview"]["status"] == "HIDDEN",
+        "a hidden review leaves the summary and stays visible to its author",
+    )
+    public = data(await story.gql(story.document("my-review"), story.variables("my-review")))
+    story.claim(public["book"]["myReview"] is None, "anonymous readers have no review")
+
+
+plays("hidden-reviews", token="admin")
+
+
 # --- The tests ---------------------------------------------------------------------------
 
 
@@ -772,6 +838,7 @@ async def story(app: FastAPI, settings: Settings) -> AsyncIterator[Story]:
         await truncate_all(database)
         async with database.sessionmaker() as session, session.begin():
             assert await seed_if_empty(session) is not None
+            await seed_reviews(session, settings)  # as `poetry run dev` does after the books
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             played = Story(GraphQL(http), read_guide(guide_text()), STEPS)

@@ -7,7 +7,7 @@ The search document is now built by one function, `book_search_document`, used b
 triggers and by the seed's bulk load alike.
 
 Revision ID: 5c1e0a7d9b21
-Revises: 22303c80d88b
+Revises: 0068a94d317e
 Create Date: 2026-12-01 13:20:00+00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5c1e0a7d9b21"
-down_revision: str | Sequence[str] | None = "22303c80d88b"
+down_revision: str | Sequence[str] | None = "0068a94d317e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, TimestampMixin
@@ -82,6 +82,19 @@ class Book(TimestampMixin, Base):
         # The order searches take their candidates in when a term is common (see
         # `repository.Search`): the best-selling matches first, a bounded number of them.
         Index("ix_books_popularity_id", "popularity", "id", postgresql_where=NOT_ARCHIVED),
+        # The RATING order (books without reviews sort as 0, below every rated book; among
+        # equal averages, the more reviewed first).
+        Index(
+            "ix_books_rating_id",
+            "rating_average",
+            "rating_count",
+            "id",
+            postgresql_where=NOT_ARCHIVED,
+        ),
+        CheckConstraint(
+            "cardinality(rating_histogram) = 5 AND 0 <= ALL(rating_histogram)",
+            name="rating_histogram_five_counts",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -106,6 +119,14 @@ class Book(TimestampMixin, Base):
     # Maintained by database triggers (see the migration) over the title, subtitle,
     # description and the authors' names, so it is right whichever code path writes.
     search_vector: Mapped[str | None] = mapped_column(TSVECTOR)
+    # The rating summary of the published reviews, kept by the transaction that writes a
+    # review (app.reviews): how many gave 1, 2, 3, 4 and 5 stars, their average rounded to
+    # two decimals (0 without reviews) and their number, the sort keys of the RATING order.
+    rating_histogram: Mapped[list[int]] = mapped_column(
+        ARRAY(Integer), server_default=text("'{0,0,0,0,0}'")
+    )
+    rating_average: Mapped[Decimal] = mapped_column(Numeric(3, 2), server_default=text("0"))
+    rating_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 book_authors = Table(

@@ -17,12 +17,14 @@ from typing import Any
 from sqlalchemy import (
     Float,
     Integer,
+    Numeric,
     Select,
     String,
     Table,
     any_,
     bindparam,
     case,
+    cast,
     delete,
     exists,
     func,
@@ -35,7 +37,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +66,7 @@ class BookOrderField(StrEnum):
     RELEASE_DATE = "RELEASE_DATE"
     CREATED_AT = "CREATED_AT"
     RELEVANCE = "RELEVANCE"
+    RATING = "RATING"
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class BookCriteria:
     released_after: date | None = None
     released_before: date | None = None
     languages: tuple[str, ...] = ()
+    min_rating: Decimal | None = None
     include_archived: bool = False
     # The genre a nested list belongs to (`Genre.books`): a scope, not a filter, so the
     # genre facet keeps it.
@@ -134,6 +138,11 @@ _SORT_COLUMNS: dict[BookOrderField, tuple[Any, str, type]] = {
     BookOrderField.RELEASE_DATE: (Book.release_date, "sort_release_date", date),
     BookOrderField.CREATED_AT: (Book.created_at, "sort_created_at", datetime),
 }
+# Among equal averages, the book with more reviews first (in the ordering's direction).
+_RATING_KEYS = (
+    SortKey(Book.rating_average, "sort_rating", Decimal),
+    SortKey(Book.rating_count, "sort_rating_count", int),
+)
 _BOOK_ID_KEY = SortKey(Book.id, "sort_id", int)
 _WORDS = re.compile(r"\w+", re.UNICODE)
 _PLAIN = re.compile(r"[\w\s.,:;'\u2019]+", re.UNICODE)
@@ -230,6 +239,8 @@ def book_ordering(field: BookOrderField, *, descending: bool, search: Search | N
         assert search is not None, "RELEVANCE needs a search term (checked by the service)"
         relevance = SortKey(search.relevance.cast(Float), "sort_relevance", float)
         return Ordering(name, (relevance, _BOOK_ID_KEY), descending)
+    if field is BookOrderField.RATING:
+        return Ordering(name, (*_RATING_KEYS, _BOOK_ID_KEY), descending)
     column, label, kind = _SORT_COLUMNS[field]
     return Ordering(name, (SortKey(column, label, kind), _BOOK_ID_KEY), descending)
 
@@ -378,6 +389,8 @@ class BookRepository:
             conditions.append(book.release_date <= criteria.released_before)
         if criteria.languages:
             conditions.append(book.language.in_(criteria.languages))
+        if criteria.min_rating is not None:
+            conditions.append(book.rating_average >= criteria.min_rating)
         wanted = set(criteria.availability)
         if criteria.in_stock is not None:
             buyable = {Availability.IN_STOCK, Availability.LOW_STOCK}
@@ -673,6 +686,46 @@ class BookRepository:
                 insert(book_genres),
                 [{"book_id": book_id, "genre_id": genre_id} for genre_id in genre_ids],
             )
+
+    async def released(self, today: date) -> list[tuple[int, date]]:
+        statement = (
+            select(Book.id, Book.release_date)
+            .where(~Book.is_archived, Book.release_date <= today)
+            .order_by(Book.id)
+        )
+        return [(row.id, row.release_date) for row in await self.session.execute(statement)]
+
+    async def adjust_ratings(self, changes: Sequence[tuple[int, Sequence[int]]]) -> None:
+        """Add to each book's rating histogram (book id, five deltas: 1 to 5 stars) and
+        recompute its average in the same statement. The UPDATE takes the row's lock and
+        reads the row it changes: concurrent writers of one book queue on the row, and each
+        adds to what the one before it committed, never to a stale read."""
+        if not changes:
+            return
+        books: Table = Book.__table__  # type: ignore[assignment]  # a plain table UPDATE: not the ORM's by-primary-key bulk mode
+        histogram = books.c.rating_histogram
+        counts = [histogram[star] + bindparam(f"d{star}", type_=Integer) for star in range(1, 6)]
+        count = sum(counts[1:], counts[0])
+        total = sum((star * c for star, c in enumerate(counts[1:], start=2)), counts[0])
+        average = func.coalesce(func.round(cast(total, Numeric) / func.nullif(count, 0), 2), 0)
+        statement = (
+            update(books)
+            .where(books.c.id == bindparam("book"))
+            # A review is not a change of the catalog record: its updated_at stays.
+            .values(
+                rating_histogram=array(counts),
+                rating_average=average,
+                rating_count=count,
+                updated_at=books.c.updated_at,
+            )
+        )
+        await self.session.execute(
+            statement,
+            [
+                {"book": book_id, **{f"d{star}": delta for star, delta in enumerate(deltas, 1)}}
+                for book_id, deltas in changes
+            ],
+        )
 
 
 def _escape_like(value: str) -> str:

@@ -25,7 +25,7 @@ from app.books.models import (
 from app.core.validation import MULTI_LINE, SINGLE_LINE, bounded
 from app.graphql.enums import graphql_enum
 from app.graphql.ids import id_decoder
-from app.graphql.inputs import GLOBAL_ID, Input, graphql_input
+from app.graphql.inputs import GLOBAL_ID, GraphQLType, Input, graphql_input
 
 
 class Availability(StrEnum):
@@ -68,6 +68,8 @@ class BookRow:
     created_at: datetime
     updated_at: datetime
     availability: str  # an Availability, computed against the request's Stock
+    rating_histogram: list[int]  # published reviews giving 1..5 stars (app.reviews keeps it)
+    rating_average: Decimal  # rounded to two decimals; 0 without reviews
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,8 @@ Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
 AuthorID = Annotated[int, BeforeValidator(id_decoder("Author")), GLOBAL_ID]
 GenreID = Annotated[int, BeforeValidator(id_decoder("Genre")), GLOBAL_ID]
 AuthorSearch = Annotated[str, bounded(NAME_MAX_LENGTH, min_length=0), SINGLE_LINE]
+# A Float in GraphQL (as `RatingSummary.average`), compared exactly (as the stored average).
+MinRating = Annotated[Decimal, Field(ge=1, le=5, decimal_places=2), GraphQLType(float)]
 
 
 def _unique(values: list[int]) -> list[int]:
@@ -206,6 +210,11 @@ class BookFilterInput(Input):
     )
     languages: Annotated[list[Language], Field(max_length=MAX_FILTER_LANGUAGES)] | None = Field(
         default=None, description='In any of these languages (BCP 47 tags, e.g. "fr"; at most 10).'
+    )
+    min_rating: MinRating | None = Field(
+        default=None,
+        description="Average rating at least this (1 to 5, two decimals at most); books "
+        "without reviews are left out.",
     )
     include_archived: bool = Field(
         default=False, description="Admins only: include archived books."

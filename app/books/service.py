@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,6 +123,7 @@ def plan_listing(
         released_after=filters.released_after,
         released_before=filters.released_before,
         languages=tuple(filters.languages or ()),
+        min_rating=filters.min_rating,
         include_archived=filters.include_archived,
     )
     return _listing(criteria, search, order, args)
@@ -492,6 +493,31 @@ async def update_book(session: AsyncSession, book_id: int, data: BookUpdateInput
         raise _author_vanished()
     if genre_ids is not None:
         await books.replace_genres(book_id, genre_ids)
+
+
+async def adjust_rating(
+    session: AsyncSession, *, book_id: int, before: int | None, after: int | None
+) -> None:
+    """A review's rating leaves (`before`) and/or enters (`after`) the book's rating
+    summary, in the caller's transaction (None: it counted, or counts, nowhere)."""
+    if before == after:
+        return
+    deltas = [0] * 5
+    if before is not None:
+        deltas[before - 1] -= 1
+    if after is not None:
+        deltas[after - 1] += 1
+    await BookRepository(session).adjust_ratings([(book_id, deltas)])
+
+
+async def released_books(session: AsyncSession, today: date) -> list[tuple[int, date]]:
+    """(id, release date) of every live book released by `today`, by id (the demo seed)."""
+    return await BookRepository(session).released(today)
+
+
+async def add_ratings(session: AsyncSession, histograms: Mapping[int, Sequence[int]]) -> None:
+    """Add whole histograms to books' rating summaries (the demo seed), one statement."""
+    await BookRepository(session).adjust_ratings(list(histograms.items()))
 
 
 async def set_archived(session: AsyncSession, book_id: int, *, archived: bool) -> None:

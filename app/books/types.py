@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, Self, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -37,7 +37,14 @@ from app.graphql.enums import SortDirection, graphql_enum
 from app.graphql.loaders import ContextLoader
 from app.graphql.node import Node, global_id
 from app.graphql.permissions import IsAdmin
+from app.reviews.schemas import ReviewOrder
 from app.wishlist.loaders import InWishlistLoader
+
+if TYPE_CHECKING:
+    from app.reviews.types import Review
+
+# Reviews show their book, and books their reviews: the review types are imported lazily.
+LazyReview = Annotated["Review", strawberry.lazy("app.reviews.types")]
 
 graphql_enum(
     description="What to order a book list by.",
@@ -47,6 +54,8 @@ graphql_enum(
         "RELEASE_DATE": "Release date.",
         "CREATED_AT": "When the book was added to the catalog.",
         "RELEVANCE": "How well the book matches `filter.search` (only with a search).",
+        "RATING": "Average rating (books without reviews count as lower than any rated "
+        "book, whichever the direction: last when DESC, first when ASC).",
     },
 )(BookOrderField)
 
@@ -178,6 +187,27 @@ class Genre(Node):
         return await _load_nodes(cls, info, GenreLoader, node_ids)
 
 
+@strawberry.type(description="What readers gave a book: its published reviews' ratings.")
+class RatingSummary:
+    average: float | None = strawberry.field(
+        description="Average rating, 1 to 5, rounded to two decimals; null with no reviews."
+    )
+    count: int = strawberry.field(description="How many published reviews.")
+    histogram: list[int] = strawberry.field(
+        description="How many gave 1, 2, 3, 4 and 5 stars (five counts, in that order)."
+    )
+
+    @classmethod
+    def of(cls, row: BookRow) -> Self:
+        histogram = list(row.rating_histogram)
+        count = sum(histogram)
+        return cls(
+            average=float(row.rating_average) if count else None,
+            count=count,
+            histogram=histogram,
+        )
+
+
 @strawberry.type(description="A book in the catalog.")
 class Book(Node):
     pk: strawberry.Private[int]
@@ -197,6 +227,10 @@ class Book(Node):
     )
     created_at: datetime = strawberry.field(description="When the book was added.")
     updated_at: datetime = strawberry.field(description="When the book last changed.")
+    rating_summary: RatingSummary = strawberry.field(
+        description="Its readers' ratings (kept current by every review change: reading it "
+        "costs nothing)."
+    )
     stock: strawberry.Private[int]
     demand: strawberry.Private[int]
     prefetched_authors: strawberry.Private[list[Author] | None] = None
@@ -227,6 +261,7 @@ class Book(Node):
             is_archived=row.is_archived,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            rating_summary=RatingSummary.of(row),
             stock=row.stock_quantity,
             demand=row.prebook_demand,
             prefetched_authors=None if authors is None else [Author.from_row(a) for a in authors],
@@ -266,6 +301,30 @@ class Book(Node):
         if await info.context.optional_viewer() is None:
             return None
         return await info.context.loader(InWishlistLoader).load(self.pk)
+
+    @strawberry.field(
+        description="Its published reviews, a page at a time (`first`/`last` at most 100). "
+        "Default order: newest first."
+    )
+    @paginated
+    async def reviews(
+        self,
+        info: Info[Context, None],
+        page: PageArgs = PageArgs(),
+        order_by: ReviewOrder | None = None,
+    ) -> Connection[LazyReview]:
+        from app.reviews.types import book_reviews  # see LazyReview
+
+        return await book_reviews(info, self, page, order_by)
+
+    @strawberry.field(
+        description="Your review of the book, hidden or not (null when you haven't written "
+        "one, or aren't signed in)."
+    )
+    async def my_review(self, info: Info[Context, None]) -> LazyReview | None:
+        from app.reviews.types import my_review  # see LazyReview
+
+        return await my_review(info, self)
 
     @strawberry.field(
         description="Copies waited for by pending prebooks (admins only).",

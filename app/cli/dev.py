@@ -20,6 +20,7 @@ from app.cli.database import resolve_database_url
 from app.core.config import get_settings
 from app.db import migrations
 from app.db.session import Database
+from app.reviews.seed import seed_reviews
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,11 +63,15 @@ def main(argv: list[str] | None = None) -> None:
 async def seed_demo_catalog() -> str:
     """Demo data for a first run, so GraphiQL has something to show (SEED_ON_EMPTY=false
     turns it off)."""
-    database = Database.from_settings(get_settings())
+    settings = get_settings()
+    database = Database.from_settings(settings)
     try:
         async with database.sessionmaker() as session, session.begin():
             report = await seed_if_empty(session)
-        return f"Empty catalog: seeded the demo data ({report})." if report else "Catalog present."
+            if report is None:
+                return "Catalog present."
+            reviews = await seed_reviews(session, settings)
+        return f"Empty catalog: seeded the demo data ({report}; {reviews})."
     finally:
         await database.dispose()
 

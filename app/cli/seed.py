@@ -13,6 +13,7 @@ from app.cli.database import resolve_database_url
 from app.core.config import get_settings
 from app.db import migrations
 from app.db.session import Database
+from app.reviews.seed import seed_reviews
 
 MAX_BOOKS = 10_000_000
 
@@ -50,8 +51,11 @@ async def run_seed(books: int, *, progress: bool = False) -> str:
     try:
         async with database.sessionmaker() as session, session.begin():
             if bar is None:
-                return str(await seed_catalog(session, books=books))
-            return str(await seed_catalog(session, books=books, progress=bar))
+                catalog = await seed_catalog(session, books=books)
+            else:
+                catalog = await seed_catalog(session, books=books, progress=bar)
+            reviews = await seed_reviews(session, settings)
+            return f"{catalog}; {reviews}"
     finally:
         if bar is not None:
             bar.close()

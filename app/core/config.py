@@ -181,6 +181,15 @@ class Settings(BaseSettings):
     )
     guest_cart_create_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
 
+    # Reviews: writes (writeReview, updateReview, deleteReview) one user may make per window.
+    review_write_limit: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Review writes one user may make per window (REVIEW_RATE_LIMITED beyond).",
+    )
+    review_write_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
     # Orders
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
 

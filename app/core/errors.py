@@ -190,6 +190,25 @@ class ErrorCode(StrEnum):
         "AUTHOR_HAS_BOOKS",
         "The author is credited on books and cannot be deleted; change those books first.",
     )
+    # Reviews
+    REVIEW_NOT_FOUND = (
+        "REVIEW_NOT_FOUND",
+        "No such review, or not one you may change (only your own; hidden ones only yours).",
+    )
+    REVIEW_ALREADY_EXISTS = (
+        "REVIEW_ALREADY_EXISTS",
+        "You already reviewed this book (`extensions.reviewId`): change it with `updateReview`.",
+    )
+    REVIEW_NOT_ALLOWED = (
+        "REVIEW_NOT_ALLOWED",
+        "The book is not released yet (no one can have read it), or (`markReviewHelpful`) "
+        "the review is your own.",
+    )
+    REVIEW_RATE_LIMITED = (
+        "REVIEW_RATE_LIMITED",
+        "Too many review changes in a short time; `extensions.retryAfter` says how many "
+        "seconds to wait.",
+    )
 
 
 INTERNAL_MESSAGE = "Internal server error"

@@ -28,16 +28,27 @@ def _control_characters(value: str, allowed: str) -> bool:
     return any(unicodedata.category(char) == "Cc" and char not in allowed for char in value)
 
 
+# Embeddings, overrides and isolates (not the harmless LRM/RLM marks): text that shows in
+# another order than it is stored ("Trojan Source"), a spoofing tool in text others read.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _no_bidi_controls(value: str) -> str:
+    if not _BIDI_CONTROLS.isdisjoint(value):
+        raise ValueError("must not contain bidirectional text controls")
+    return value
+
+
 def _single_line(value: str) -> str:
     if _control_characters(value, allowed=""):
         raise ValueError("must be a single line without control characters")
-    return value
+    return _no_bidi_controls(value)
 
 
 def _multi_line(value: str) -> str:
     if _control_characters(value, allowed="\n\t"):
         raise ValueError("must not contain control characters")
-    return value
+    return _no_bidi_controls(value)
 
 
 SINGLE_LINE = AfterValidator(_single_line)

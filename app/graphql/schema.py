@@ -24,6 +24,8 @@ from app.orders.resolvers import OrdersMutation, OrdersQuery
 from app.orders.types import Order
 from app.prebooks.resolvers import PrebooksMutation, PrebooksQuery
 from app.prebooks.types import Prebook
+from app.reviews.resolvers import ReviewsMutation, ReviewsQuery
+from app.reviews.types import Review
 from app.users.resolvers import UsersMutation, UsersQuery
 from app.users.types import User
 from app.wishlist.resolvers import WishlistMutation, WishlistQuery
@@ -59,6 +61,7 @@ NODE_TYPES: tuple[type[ResolvableNode], ...] = (
     CartItem,
     WishlistItem,
     Prebook,
+    Review,
 )
 QUERIES: tuple[type, ...] = (
     SystemQuery,
@@ -69,6 +72,7 @@ QUERIES: tuple[type, ...] = (
     OrdersQuery,
     WishlistQuery,
     PrebooksQuery,
+    ReviewsQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     UsersMutation,
@@ -78,6 +82,7 @@ MUTATIONS: tuple[type, ...] = (
     OrdersMutation,
     WishlistMutation,
     PrebooksMutation,
+    ReviewsMutation,
 )
 
 

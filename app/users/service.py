@@ -625,6 +625,8 @@ async def create_or_promote_admin(
         existing.role = UserRole.ADMIN
         existing.is_active = True
         existing.password_hash = password_hash
+        # A reset password ends the sessions opened with the old one, as a reset by email does.
+        await RefreshTokenRepository(session).revoke_all_of_user(existing.id, _now())
         await users.flush()
         return existing, outcome
     user = await users.insert_unless_email_taken(

@@ -78,10 +78,18 @@ async def test_rerunning_says_what_happened(
     assert "password was reset" in said, said
     assert data(await login(gql, email, "a new admin password"))["login"]["user"]["role"] == "ADMIN"
 
-    customer = (await register(gql))["user"]["email"]
+    registered = await register(gql)
+    customer = registered["user"]["email"]
     promoted = create_admin(settings, tmp_path, "--email", customer, password="promoted password")
     assert promoted.returncode == 0, promoted.stderr
     assert promoted.stdout.strip().startswith(f"Promoted {customer} (id "), promoted.stdout
+    # The reset password ends the sessions opened with the old one.
+    assert code(await gql("{ me { id } }", token=registered["accessToken"])) == "AUTH_INVALID_TOKEN"
+    refreshed = await gql(
+        "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }",
+        {"t": registered["refreshToken"]},
+    )
+    assert code(refreshed) == "AUTH_INVALID_TOKEN"
     signed_in = data(await login(gql, customer, "promoted password"))["login"]
     assert signed_in["user"]["role"] == "ADMIN"
 

@@ -70,6 +70,24 @@ async def test_purge_deletes_expired_guest_carts_only(
         "CART_TOKEN_INVALID"
     )
 
+    # Two review writes of the customer, one of them older than the rate limit's window.
+    review = data(
+        await gql(
+            "mutation($b: ID!) { writeReview(input: {bookId: $b, rating: 4}) { id } }",
+            {"b": book["id"]},
+            token=customer,
+        )
+    )["writeReview"]["id"]
+    rewrite = "mutation($id: ID!) { updateReview(id: $id, input: {rating: 5}) { id } }"
+    data(await gql(rewrite, {"id": review}, token=customer))
+    async with database.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE review_writes SET created_at = now() - interval '61 minutes' "
+                "WHERE id = (SELECT min(id) FROM review_writes)"
+            )
+        )
+
     async with database.engine.begin() as connection:
         # The customer's verification email, delivered long ago.
         await connection.execute(
@@ -81,8 +99,10 @@ async def test_purge_deletes_expired_guest_carts_only(
     run_in_thread(purge.main, [])  # the console script, with an event loop of its own
     assert capsys.readouterr().out.strip() == (
         "purged 1 expired guest cart and 1 merge record (older than 30 days)\n"
-        "purged 1 delivered outbox message (older than 30 days)"
+        "purged 1 delivered outbox message (older than 30 days)\n"
+        "purged 1 review write record (older than 60 minutes)"
     )
+    assert await rows(database, "SELECT count(*) FROM review_writes") == 1
     assert await rows(database, "SELECT count(*) FROM outbox_messages") == 0
     assert await rows(database, "SELECT count(*) FROM carts WHERE token_hash IS NOT NULL") == 1
     assert await rows(database, "SELECT count(*) FROM merged_guest_carts") == 0
@@ -91,5 +111,6 @@ async def test_purge_deletes_expired_guest_carts_only(
     assert alive_cart["cart"]["totalQuantity"] == 1
     assert await purge.purge() == (
         "purged 0 expired guest carts and 0 merge records (older than 30 days)\n"
-        "purged 0 delivered outbox messages (older than 30 days)"
+        "purged 0 delivered outbox messages (older than 30 days)\n"
+        "purged 0 review write records (older than 60 minutes)"
     )

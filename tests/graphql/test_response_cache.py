@@ -236,3 +236,54 @@ async def test_the_listener_gives_up_on_a_database_that_stops_answering(
     finally:
         proxy.thaw()
         await proxy.stop()
+
+
+RATINGS = """{ books(first: 5) { edges { node { title ratingSummary { average count }
+  reviews(first: 5) { edges { node { title helpfulCount } } } } } } }"""
+
+
+async def test_review_changes_reach_the_cache_of_every_instance(
+    instances: list[FastAPI], catalog: Catalog, statements: StatementCounter
+) -> None:
+    first, second = (client_of(app) for app in instances)
+    book = await catalog.book("Rated")
+    ada = (await register(second))["accessToken"]
+    bea = (await register(second))["accessToken"]
+
+    async def shown() -> object:
+        return data(await first(RATINGS))["books"]["edges"][0]["node"]
+
+    assert await shown() == {
+        "title": "Rated",
+        "ratingSummary": {"average": None, "count": 0},
+        "reviews": {"edges": []},
+    }
+    statements.statements.clear()
+    await shown()
+    assert statements.count == 0  # served from the cache
+
+    write = (
+        'mutation($b: ID!) { writeReview(input: {bookId: $b, rating: 4, title: "Fine"}) { id } }'
+    )
+    review = data(await second(write, {"b": book["id"]}, token=ada))["writeReview"]["id"]
+    before = {
+        "title": "Rated",
+        "ratingSummary": {"average": None, "count": 0},
+        "reviews": {"edges": []},
+    }
+    after_write = await until_changed(shown, before)
+    assert after_write == {
+        "title": "Rated",
+        "ratingSummary": {"average": 4.0, "count": 1},
+        "reviews": {"edges": [{"node": {"title": "Fine", "helpfulCount": 0}}]},
+    }
+
+    # A change that leaves the summary (a vote; an edit of the text) is seen too.
+    vote = "mutation($id: ID!) { markReviewHelpful(id: $id, helpful: true) { id } }"
+    data(await second(vote, {"id": review}, token=bea))
+    voted = await until_changed(shown, after_write)
+    assert voted["reviews"]["edges"][0]["node"]["helpfulCount"] == 1  # type: ignore[index]
+    edit = 'mutation($id: ID!) { updateReview(id: $id, input: {title: "Better"}) { id } }'
+    data(await second(edit, {"id": review}, token=ada))
+    edited = await until_changed(shown, voted)
+    assert edited["reviews"]["edges"][0]["node"]["title"] == "Better"  # type: ignore[index]
