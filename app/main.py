@@ -22,7 +22,7 @@ from app.core.request_context import RequestContextMiddleware
 from app.core.security_headers import SecurityHeadersMiddleware
 from app.db.session import Database, DatabaseFeatures, client_timeout
 from app.graphql import ide
-from app.graphql.cache import CatalogChangeListener, ResponseCache
+from app.graphql.cache import ResponseCache, invalidated_by
 from app.graphql.fastpath import CatalogFastPath
 from app.graphql.http import (
     GRAPHQL_PATH,
@@ -34,6 +34,7 @@ from app.graphql.http import (
 from app.graphql.schema import build_schema
 from app.mail import devlinks
 from app.mail.sender import mail_sender
+from app.realtime.hub import EventHub
 
 logger = logging.getLogger(__name__)
 
@@ -72,22 +73,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if owned:
             app.state.database = Database.from_settings(settings)
         app.state.features = await _detect_features(app.state.database)
-        listener = None
         listen_url: str | None = settings.database_listen_url
         if listen_url is None and not settings.db_pgbouncer:
             listen_url = app.state.database.engine.url.render_as_string(hide_password=False)
+        # One LISTEN connection for the worker: the response cache and subscriptions.
+        events = app.state.events = EventHub(listen_url, timeout=client_timeout(settings))
         if cache is not None:
-            if listen_url is None:
-                logger.warning(
-                    "response cache off: LISTEN/NOTIFY needs a direct connection behind "
-                    "PgBouncer; set DATABASE_LISTEN_URL"
-                )
-            else:
-                listener = CatalogChangeListener(
-                    listen_url, cache, timeout=client_timeout(settings)
-                )
-                listener.start()
-        app.state.cache_listener = listener
+            invalidated_by(cache, events)
+        events.start()
         # Development: the outbox's sender in this process (deployments run `mailer`).
         sender = mail_sender(app.state.database, settings) if settings.mail_sender_in_app else None
         sending = asyncio.create_task(sender.run()) if sender is not None else None
@@ -97,8 +90,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if sender is not None and sending is not None:
                 sender.stop()
                 await sending
-            if listener is not None:
-                await listener.stop()
+            await events.stop()
             if owned:
                 await app.state.database.dispose()
                 app.state.database = None
@@ -119,6 +111,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.features = DatabaseFeatures()
+    app.state.events = EventHub(None)  # the lifespan's replaces it
 
     schema = build_schema(settings)
     app.state.graphql = view = GraphQLView(

@@ -184,7 +184,7 @@ async def count_cached_statements(settings: Settings, fixture: Fixture) -> dict[
     counts = {}
     async with in_process_api(cached) as (app, gql):
         async with asyncio.timeout(10):
-            while not app.state.cache_listener.listening:  # noqa: ASYNC110 - another component
+            while not app.state.events.listening:  # noqa: ASYNC110 - another component
                 await asyncio.sleep(0.05)
         for scenario in served_by(Target.CACHED_API):
             await count_statements(app.state.database, gql, scenario.name, fixture)

@@ -7,7 +7,7 @@ The search document is now built by one function, `book_search_document`, used b
 triggers and by the seed's bulk load alike.
 
 Revision ID: 5c1e0a7d9b21
-Revises: 0068a94d317e
+Revises: 5e7a1c0f9b2d
 Create Date: 2026-12-01 13:20:00+00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5c1e0a7d9b21"
-down_revision: str | Sequence[str] | None = "0068a94d317e"
+down_revision: str | Sequence[str] | None = "5e7a1c0f9b2d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,6 +9,9 @@ SERVER_OPTIONS: dict[str, Any] = {
     "factory": True,
     "loop": "uvloop",
     "http": "httptools",
+    # websockets' own protocol implementation (its legacy one, uvicorn's "websockets", is
+    # deprecated).
+    "ws": "websockets-sansio",
     "access_log": False,  # the app writes its own access lines
     "server_header": False,
 }

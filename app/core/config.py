@@ -139,6 +139,27 @@ class Settings(BaseSettings):
     # Distinct documents kept parsed and validated (one cache for every layer).
     graphql_parser_cache_size: int = Field(default=512, ge=1, le=100_000)
 
+    # Subscriptions: WebSocket (graphql-transport-ws) on /graphql.
+    ws_max_subscriptions_per_connection: int = Field(
+        default=20, ge=1, le=1000, description="Beyond: the socket closes with 4429."
+    )
+    ws_max_connections_per_user: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Open sockets of one user, per worker process; beyond: 4429.",
+    )
+    ws_connection_init_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="A socket without `connection_init` by then: 4408."
+    )
+    ws_keepalive_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="The server pings this often; a client that hasn't answered (pong) by "
+        "the next ping is disconnected (4408).",
+    )
+
     # HTTP front of /graphql: request size, response cache, persisted queries.
     max_request_body_bytes: int = Field(default=100_000, ge=1_000, le=10_000_000)
     # Security headers (the rest are fixed, app/core/security_headers.py).

@@ -70,6 +70,11 @@ class ErrorCode(StrEnum):
         "QUERY_TOO_COMPLEX",
         "The operation exceeds a depth, alias, token or cost limit.",
     )
+    SUBSCRIPTION_OVER_HTTP = (
+        "SUBSCRIPTION_OVER_HTTP",
+        "Subscriptions are served over WebSocket only (graphql-transport-ws on /graphql), "
+        "not POST or GET.",
+    )
     # Authentication and authorisation
     AUTH_REQUIRED = ("AUTH_REQUIRED", "The field needs a signed-in user; send a Bearer token.")
     AUTH_INVALID_TOKEN = (

@@ -43,6 +43,8 @@ class TokenExpired(AppError):
 class AccessClaims:
     user_id: int
     session_id: uuid.UUID | None
+    # When the token stops working (a WebSocket that signed in with it closes then).
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,8 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
             session_id = uuid.UUID(str(claims["sid"]))
         except ValueError as error:
             raise InvalidToken() from error
-    return AccessClaims(user_id=int(subject), session_id=session_id)
+    expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    return AccessClaims(user_id=int(subject), session_id=session_id, expires_at=expires_at)
 
 
 def new_opaque_token() -> str:

@@ -17,7 +17,18 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, func, literal, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Numeric,
+    Select,
+    SmallInteger,
+    and_,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -190,6 +201,21 @@ def _decode_value(value: Any, kind: type) -> Any:
     raise ValueError("malformed cursor")
 
 
+def _fits(value: Any, sql_type: Any) -> bool:
+    """Whether `value` can be bound as the sort key's own SQL type, as the server binds a
+    cursor's values: 40000 is no smallint, 10 no numeric(3, 2)."""
+    if isinstance(value, int) and isinstance(sql_type, Integer):
+        bits = 16 if isinstance(sql_type, SmallInteger) else 32
+        bits = 64 if isinstance(sql_type, BigInteger) else bits
+        bound = 1 << (bits - 1)
+        return -bound <= value < bound
+    if isinstance(value, Decimal) and isinstance(sql_type, Numeric) and sql_type.precision:
+        scale = sql_type.scale or 0
+        digits = sql_type.precision - scale  # before the decimal point
+        return value.adjusted() < digits and abs(round(value, scale)) < 10**digits
+    return True
+
+
 def encode_cursor(ordering: Ordering, values: tuple[Any, ...]) -> str:
     payload = json.dumps([ordering.name, [_encode_value(v) for v in values]], separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
@@ -209,7 +235,10 @@ def decode_cursor(ordering: Ordering, cursor: str) -> tuple[Any, ...]:
         raise ValueError("cursor belongs to another ordering")
     if not isinstance(values, list) or len(values) != len(ordering.keys):
         raise ValueError("malformed cursor")
-    return tuple(_decode_value(v, k.kind) for v, k in zip(values, ordering.keys, strict=True))
+    decoded = tuple(_decode_value(v, k.kind) for v, k in zip(values, ordering.keys, strict=True))
+    if not all(_fits(v, k.expression.type) for v, k in zip(decoded, ordering.keys, strict=True)):
+        raise ValueError("malformed cursor")
+    return decoded
 
 
 def apply_keyset_per_group(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from app.graphql.loaders import ContextLoader
+    from app.realtime.hub import EventHub
 
 L = TypeVar("L", bound="ContextLoader[Any, Any]")
 
@@ -63,6 +64,12 @@ class Context(BaseContext):
         self._auth: tuple[Viewer | None, AppError | None] | None = None
         self._guest_lock = asyncio.Lock()
         self._guest: tuple[int | None, AppError | None] | None = None
+        # The worker's event hub (subscriptions); set by the view.
+        self.events: EventHub | None = None
+        # What ends with the context (a subscription's watching), and who wants to know
+        # that a subscription listens (the WebSocket, to take the next message).
+        self._cleanups: list[Callable[[], None]] = []
+        self.on_subscribed: Callable[[], None] | None = None
 
     # -- database -------------------------------------------------------------------------
 
@@ -110,6 +117,9 @@ class Context(BaseContext):
         Takes the lock like every other user of the session: when a field error nulls a
         parent, GraphQL answers without waiting for the parent's other fields, which may
         still be running a statement on this session."""
+        for cleanup in self._cleanups:
+            cleanup()
+        self._cleanups.clear()
         async with self._lock:
             self._closed = True
             session, self._session = self._session, None
@@ -122,6 +132,35 @@ class Context(BaseContext):
                 # rather than fail a response that has already been sent.
                 logger.warning("discarding a broken connection at the end of a request")
                 await session.invalidate()
+
+    async def end_event(self) -> None:
+        """A subscription's event is out: give the connection back and forget what the
+        loaders read, so that the next event is read afresh (the context lives on)."""
+        if self._session is None and not self._loaders:
+            return  # the event read nothing through the context
+        async with self._lock:
+            session, self._session = self._session, None
+            self._loaders.clear()
+        if session is not None:
+            try:
+                await session.close()
+            except (DBAPIError, asyncpg.InterfaceError):
+                logger.warning("discarding a broken connection after a subscription event")
+                await session.invalidate()
+
+    def on_close(self, cleanup: Callable[[], None]) -> None:
+        self._cleanups.append(cleanup)
+
+    def subscribed(self) -> None:
+        """A subscription's resolver is listening for events."""
+        if self.on_subscribed is not None:
+            self.on_subscribed()
+
+    def identify(self, viewer: Viewer | None, cart_token: str | None) -> None:
+        """Who is asking, established elsewhere (a WebSocket's `connection_init`): not
+        read from request headers."""
+        self._auth = (viewer, None)
+        self.cart_token = cart_token
 
     def loader(self, loader_class: type[L]) -> L:
         """This request's instance of a batch loader (created on first use)."""

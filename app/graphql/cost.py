@@ -188,6 +188,31 @@ def operation_cost(
     )
 
 
+def checked_cost(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any] | None,
+    limit: int,
+) -> tuple[int | None, GraphQLError | None]:
+    """(the operation's cost, QUERY_TOO_COMPLEX when it is over `limit`). Costed with the
+    values execution will use (defaults filled in, as the fast path does); variables that
+    don't coerce fail execution before any resolver (cost None)."""
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), dict(variables or {})
+    )
+    if isinstance(coerced, list):
+        return None, None
+    cost = operation_cost(schema, operation, fragments, coerced.coerced)
+    if cost <= limit:
+        return cost, None
+    refusal = GraphQLError(
+        f"Query cost {cost} exceeds the limit of {limit}",
+        extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value, "cost": cost, "limit": limit},
+    )
+    return cost, refusal
+
+
 class QueryCost(SchemaExtension):
     """Refuses an operation over the cost limit (QUERY_TOO_COMPLEX with `cost`, `limit`)
     before it runs, and reports `extensions.cost` when asked (header `X-Query-Cost: 1`,
@@ -220,29 +245,12 @@ class QueryCost(SchemaExtension):
                     for definition in document.definitions
                     if isinstance(definition, FragmentDefinitionNode)
                 }
-                schema = context.schema._schema
-                # Costed with the values execution will use (defaults filled in, as the fast
-                # path does); variables that don't coerce fail execution before any resolver.
-                variables = get_variable_values(
-                    schema, operation.variable_definitions or (), context.variables or {}
+                self.cost, refusal = checked_cost(
+                    context.schema._schema, operation, fragments, context.variables, self.limit
                 )
-                if not isinstance(variables, list):  # else execution reports the variables
-                    self.cost = operation_cost(schema, operation, fragments, variables.coerced)
-                if self.cost is not None and self.cost > self.limit:
+                if refusal is not None:
                     # A result set here short-circuits execution: no resolver runs.
-                    context.result = ExecutionResult(
-                        data=None,
-                        errors=[
-                            GraphQLError(
-                                f"Query cost {self.cost} exceeds the limit of {self.limit}",
-                                extensions={
-                                    "code": ErrorCode.QUERY_TOO_COMPLEX.value,
-                                    "cost": self.cost,
-                                    "limit": self.limit,
-                                },
-                            )
-                        ],
-                    )
+                    context.result = ExecutionResult(data=None, errors=[refusal])
         yield
 
     def get_results(self) -> dict[str, Any]:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,9 +29,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from app.core.config import Settings
+from app.core.cors import cors_options
 from app.core.errors import INTERNAL_MESSAGE, ErrorCode, http_error_body
 from app.core.request_context import current_record
 from app.db.session import DeadlinePassed, client_timeout, within
@@ -38,8 +42,10 @@ from app.graphql.cache import ResponseCache
 from app.graphql.context import Context
 from app.graphql.documents import Operation
 from app.graphql.errors import format_error, request_error_body
+from app.graphql.executor import executor_class
 from app.graphql.fastpath import CatalogFastPath
 from app.graphql.schema import Schema
+from app.graphql.websocket import Sockets, SubscriptionSocket
 
 logger = logging.getLogger("app.graphql")
 
@@ -221,8 +227,24 @@ class GraphQLView(GraphQL[Context, None]):
         persisted: PersistedQueries,
         fast_path: CatalogFastPath | None,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql_enabled else None)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(
+                seconds=settings.ws_connection_init_timeout_seconds
+            ),
+            max_subscriptions_per_connection=None,  # SubscriptionSocket closes with 4429
+        )
+        self.sockets = Sockets()
+        options = cors_options(settings)
+        self.allowed_origins = list(options["allow_origins"])
+        self._origin_pattern = (
+            re.compile(options["allow_origin_regex"]) if options["allow_origin_regex"] else None
+        )
         self.documents = schema.documents
+        self.graphql_schema = schema._schema
+        self.executor_class = executor_class(settings)
         self.settings = settings
         self.state = state  # the app's: the database is looked up per request
         self.cache = cache
@@ -231,7 +253,18 @@ class GraphQLView(GraphQL[Context, None]):
         self.max_body = settings.max_request_body_bytes
         self.deadline = client_timeout(settings)
 
+    graphql_transport_ws_handler_class = SubscriptionSocket
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """A browser page on another origin opens a socket as CORS would let it call."""
+        if origin in self.allowed_origins:
+            return True
+        return self._origin_pattern is not None and bool(self._origin_pattern.fullmatch(origin))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.run(WebSocket(scope, receive=receive, send=send))
+            return
         try:
             reply = await self._respond(scope, receive)
         except HTTPRefusal as refusal:
@@ -264,6 +297,7 @@ class GraphQLView(GraphQL[Context, None]):
             database=self.state.database, settings=self.settings, features=self.state.features
         )
         context.request = request
+        context.events = self.state.events
         return context
 
     async def _respond(self, scope: Scope, receive: Receive) -> Reply:
@@ -388,6 +422,12 @@ class GraphQLView(GraphQL[Context, None]):
             else:
                 message = "No operation matches `operationName` in the document"
             raise HTTPRefusal(400, ErrorCode.BAD_REQUEST, message)
+        if operation.kind == "subscription":
+            raise HTTPRefusal(
+                400,
+                ErrorCode.SUBSCRIPTION_OVER_HTTP,
+                "Subscriptions are served over WebSocket (graphql-transport-ws) on /graphql",
+            )
         if method == "GET" and operation.kind == "mutation":
             raise HTTPRefusal(
                 405,
@@ -518,15 +558,15 @@ def _check_shape(data: object) -> None:
 
 
 class GraphQLMount:
-    """Sends `/graphql` requests straight to the view, ahead of FastAPI's routing (about
-    20 µs a request). WebSockets go on to the app: no subscriptions are served yet."""
+    """Sends `/graphql` requests and WebSockets straight to the view, ahead of FastAPI's
+    routing (about 20 µs a request)."""
 
     def __init__(self, app: ASGIApp, *, view: GraphQLView) -> None:
         self.app = app
         self.view = view
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == GRAPHQL_PATH:
+        if scope["type"] in ("http", "websocket") and scope["path"] == GRAPHQL_PATH:
             await self.view(scope, receive, send)
         else:
             await self.app(scope, receive, send)

@@ -24,6 +24,7 @@ from app.orders.resolvers import OrdersMutation, OrdersQuery
 from app.orders.types import Order
 from app.prebooks.resolvers import PrebooksMutation, PrebooksQuery
 from app.prebooks.types import Prebook
+from app.realtime.resolvers import RealtimeSubscription
 from app.reviews.resolvers import ReviewsMutation, ReviewsQuery
 from app.reviews.types import Review
 from app.users.resolvers import UsersMutation, UsersQuery
@@ -84,6 +85,7 @@ MUTATIONS: tuple[type, ...] = (
     PrebooksMutation,
     ReviewsMutation,
 )
+SUBSCRIPTIONS: tuple[type, ...] = (RealtimeSubscription,)
 
 
 @strawberry.type(description="Read operations.")
@@ -103,10 +105,15 @@ class Schema(strawberry.Schema):
 
 def build_schema(settings: Settings) -> Schema:
     mutation = strawberry.type(type("Mutation", MUTATIONS, {}), description="Write operations.")
+    subscription = strawberry.type(
+        type("Subscription", SUBSCRIPTIONS, {}),
+        description="Live events, over WebSocket (graphql-transport-ws) on /graphql only.",
+    )
     cost_limit, environment = settings.graphql_max_cost, settings.env
     schema = Schema(
         query=Query,
         mutation=mutation,
+        subscription=subscription,
         types=[ErrorCodeType],
         # Factories: Strawberry builds the extensions afresh for each operation.
         extensions=[

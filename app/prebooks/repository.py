@@ -47,6 +47,14 @@ class PrebookRepository:
             )
         )
 
+    async def waiting_books_of(self, user_id: int) -> list[int]:
+        result = await self.session.scalars(
+            select(Prebook.book_id).where(
+                Prebook.user_id == user_id, Prebook.status == PrebookStatus.PENDING
+            )
+        )
+        return list(result)
+
     async def lock(self, prebook_id: int) -> Prebook | None:
         result = await self.session.scalars(
             select(Prebook).where(Prebook.id == prebook_id).with_for_update()

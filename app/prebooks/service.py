@@ -154,5 +154,19 @@ async def get_prebooks(
     return {i: row for i, row in rows.items() if viewer.is_admin or row.user_id == viewer.id}
 
 
+async def waiting_books_of(session: AsyncSession, *, user_id: int) -> list[int]:
+    """The books the user waits for (one waiting prebook per book at most)."""
+    return await PrebookRepository(session).waiting_books_of(user_id)
+
+
+async def waiting_of(session: AsyncSession, *, viewer: Viewer, book_id: int) -> PrebookRow | None:
+    """The viewer's waiting prebook of the book, if any."""
+    repository = PrebookRepository(session)
+    prebook_id = await repository.pending_of(viewer.id, book_id)
+    if prebook_id is None:
+        return None
+    return (await repository.get_rows([prebook_id])).get(prebook_id)
+
+
 async def queue_positions(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
     return await PrebookRepository(session).queue_positions(ids) if ids else {}

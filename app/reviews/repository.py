@@ -132,16 +132,19 @@ class ReviewRepository:
         return await self.session.scalar(statement)
 
     async def lock(
-        self, review_id: int, *, user_id: int | None = None
+        self, review_id: int, *, user_id: int | None = None, live_book: bool = False
     ) -> tuple[int, int, int, ReviewStatus] | None:
         """(book id, author id, rating, status) of the review, locked until the commit
-        (`user_id`: only if it is that user's)."""
+        (`user_id`: only if it is that user's; `live_book`: only if its book is not
+        archived)."""
         statement = select(Review.book_id, Review.user_id, Review.rating, Review.status).where(
             Review.id == review_id
         )
         if user_id is not None:
             statement = statement.where(Review.user_id == user_id)
-        row = (await self.session.execute(statement.with_for_update())).one_or_none()
+        if live_book:
+            statement = statement.join(Book, Book.id == Review.book_id).where(~Book.is_archived)
+        row = (await self.session.execute(statement.with_for_update(of=Review))).one_or_none()
         return None if row is None else (row[0], row[1], row[2], row[3])
 
     async def lock_public(self, review_id: int) -> tuple[int, int] | None:
@@ -162,6 +165,14 @@ class ReviewRepository:
 
     async def update(self, review_id: int, values: dict[str, Any]) -> None:
         await self.session.execute(update(Review).where(Review.id == review_id).values(**values))
+
+    async def set_status(self, review_id: int, status: ReviewStatus) -> None:
+        await self.session.execute(
+            update(Review)
+            .where(Review.id == review_id)
+            # A moderator's call is not its author's edit: the review's updated_at stays.
+            .values(status=status, updated_at=Review.updated_at)
+        )
 
     async def delete(self, review_id: int) -> None:
         await self.session.execute(delete(Review).where(Review.id == review_id))

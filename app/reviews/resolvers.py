@@ -76,8 +76,8 @@ class ReviewsMutation:
         return await _review(context, review_id)
 
     @strawberry.mutation(
-        description="Change your review (REVIEW_NOT_FOUND for anyone else's). A hidden "
-        "review stays hidden.",
+        description="Change your review (REVIEW_NOT_FOUND for anyone else's, and once its "
+        "book is archived). A hidden review stays hidden.",
         permission_classes=[IsAuthenticated],
     )
     async def update_review(

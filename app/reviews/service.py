@@ -111,9 +111,10 @@ async def update(
     review_id: int,
     data: ReviewUpdateInput,
 ) -> None:
-    """Change one's own review (a hidden one stays hidden: the moderator's call stands)."""
+    """Change one's own review (a hidden one stays hidden: the moderator's call stands). Not
+    once its book is archived: its author sees neither any more (deleting it stays open)."""
     reviews = ReviewRepository(session)
-    locked = await reviews.lock(review_id, user_id=viewer.id)
+    locked = await reviews.lock(review_id, user_id=viewer.id, live_book=True)
     if locked is None:
         raise review_not_found()
     book_id, _, rating, status = locked
@@ -155,7 +156,7 @@ async def moderate(session: AsyncSession, *, review_id: int, status: ReviewStatu
     book_id, _, rating, current = locked
     if current is status:
         return
-    await reviews.update(review_id, {"status": status})
+    await reviews.set_status(review_id, status)
     await books_service.adjust_rating(
         session, book_id=book_id, before=_counted(current, rating), after=_counted(status, rating)
     )

@@ -160,6 +160,7 @@ def forged(name: str, values: str) -> str:
         ("TITLE:ASC", '["a\\u0000b", 1]'),  # NUL: PostgreSQL refuses it in text
         ("TITLE:ASC", '["a", 99999999999999999999999]'),  # beyond bigint
         ("PRICE:ASC", '["1e999999", 1]'),  # beyond numeric
+        ("PRICE:ASC", '["1e50", 1]'),  # beyond numeric(10, 2), the price's column
         ("PRICE:ASC", '["Infinity", 1]'),
         ("PRICE:ASC", '["NaN", 1]'),
         ("CREATED_AT:DESC", '["not a date", 1]'),

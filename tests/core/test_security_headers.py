@@ -87,7 +87,7 @@ async def test_cached_responses_are_secured(settings: Settings) -> None:
     cached = create_app(settings.model_copy(update={"response_cache": True}))
     async with LifespanManager(cached):
         async with asyncio.timeout(5):
-            while not cached.state.cache_listener.listening:  # noqa: ASYNC110
+            while not cached.state.events.listening:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
         transport = httpx.ASGITransport(app=cached)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

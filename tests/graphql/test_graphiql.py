@@ -99,15 +99,12 @@ async def test_graphiql_works_offline(live_server: str, chromium: str, tmp_path:
             await page.click('button[aria-label="Open settings dialog"]')
             await page.get_by_role("dialog").wait_for(timeout=WAIT_MS)
             await page.keyboard.press("Escape")
-            # GraphiQL will speak graphql-transport-ws on the page's own /graphql: the
-            # policy lets the page open that WebSocket (the endpoint comes later).
-            await page.evaluate(
-                """() => new Promise((done) => {
-                  const socket = new WebSocket(location.href.replace(/^http/, "ws"),
-                                               "graphql-transport-ws");
-                  socket.onerror = socket.onclose = socket.onopen = () => done(true);
-                })"""
-            )
+            # Subscriptions: graphql-transport-ws on the page's own /graphql, which the
+            # policy lets it open; the server's answer shows in the response pane.
+            frames = await run_subscription(page, "subscription { orderUpdated { id } }")
+            assert frames["sent"][0] == {"type": "connection_init", "payload": {}}
+            assert frames["sent"][1]["type"] == "subscribe"
+            assert frames["received"][0] == {"type": "connection_ack"}
             assert await page.evaluate("window.__violations") == []
         finally:
             await context.close()
@@ -141,6 +138,37 @@ async def run_query(page: Page, query: str) -> Any:
         "() => document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()"
     )
     return json.loads(shown)
+
+
+async def run_subscription(page: Page, query: str) -> dict[str, list[Any]]:
+    """Run a subscription in GraphiQL; the WebSocket's frames once its error is shown."""
+    frames: dict[str, list[Any]] = {"sent": [], "received": []}
+
+    def watch(socket: Any) -> None:
+        socket.on("framesent", lambda frame: frames["sent"].append(json.loads(frame)))
+        socket.on("framereceived", lambda frame: frames["received"].append(json.loads(frame)))
+
+    page.on("websocket", watch)
+    await page.evaluate(
+        "(query) => document.querySelector('.graphiql-query-editor .CodeMirror')"
+        ".CodeMirror.setValue(query)",
+        query,
+    )
+    # GraphiQL tells a subscription from the editor's parsed document, which it updates
+    # (and writes into the URL) shortly after an edit.
+    await page.wait_for_function(
+        "(query) => new URLSearchParams(location.search).get('q') === query",
+        arg=query,
+        timeout=WAIT_MS,
+    )
+    await page.click(".graphiql-execute-button")
+    # Anonymous: the server refuses the subscription with the error convention.
+    await page.wait_for_function(
+        "() => document.querySelector('.graphiql-response .CodeMirror')"
+        "?.CodeMirror.getValue().includes('AUTH_REQUIRED')",
+        timeout=WAIT_MS,
+    )
+    return frames
 
 
 def test_vendored_assets_are_the_builds_strawberry_pins() -> None:

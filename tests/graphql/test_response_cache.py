@@ -54,7 +54,7 @@ async def instances(settings: Settings) -> AsyncIterator[list[FastAPI]]:
 
 
 def _listening(app: FastAPI) -> bool:
-    listener = app.state.cache_listener
+    listener = app.state.events
     return listener is not None and bool(listener.listening)
 
 

@@ -4,6 +4,7 @@ purchases, helpfulness, moderation, limits and hostile input."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -236,10 +237,8 @@ async def test_helpful_once_per_reader_never_ones_own(catalog: Catalog, gql: Gra
     own = error(await gql(HELPFUL, {"id": review, "h": True}, token=ada))
     assert own["extensions"] == {"code": "REVIEW_NOT_ALLOWED", "field": "id"}
     assert code(await gql(HELPFUL, {"id": review, "h": True})) == "AUTH_REQUIRED"
-    # A vote is not an edit.
-    node = "query($id: ID!) { node(id: $id) { ... on Review { createdAt updatedAt } } }"
-    times = data(await gql(node, {"id": review}))["node"]
-    assert times["createdAt"] == times["updatedAt"]
+    # A vote is not an edit: test_updated_at_is_the_authors_last_change (here, in one
+    # transaction, now() never moves).
 
 
 ADMIN_LIST = """query($f: ReviewFilter) { reviews(first: 10, filter: $f) {
@@ -362,3 +361,51 @@ async def test_rate_limit(catalog: Catalog, gql: GraphQL, settings: Any) -> None
     assert code(await gql(DELETE, {"id": review}, token=ada)) == "REVIEW_RATE_LIMITED"
     # The limit is the user's: someone else writes on.
     await written(gql, await reader(gql, "Bea"), book["id"], 5)
+
+
+async def test_a_review_of_an_archived_book_is_not_changed(
+    catalog: Catalog, gql: GraphQL, admin_token: str
+) -> None:
+    """Its author no longer sees it (nor its book), so an update is refused before it
+    writes anything, rather than written and then answered REVIEW_NOT_FOUND; deleting it
+    stays possible."""
+    book = await catalog.book()
+    ada = await reader(gql)
+    review = await written(gql, ada, book["id"], 2, title="Before")
+    await catalog.archive(book["id"])
+    refused = error(await gql(UPDATE, {"id": review, "i": {"rating": 5}}, token=ada))
+    assert refused["extensions"] == {"code": "REVIEW_NOT_FOUND", "field": "id"}
+    node = "query($id: ID!) { node(id: $id) { ... on Review { rating title } } }"
+    assert data(await gql(node, {"id": review}, token=admin_token))["node"] == {
+        "rating": 2,
+        "title": "Before",
+    }
+    assert data(await gql(DELETE, {"id": review}, token=ada)) == {"deleteReview": review}
+
+
+@pytest.mark.committing  # each request its own transaction: now() moves between them
+async def test_updated_at_is_the_authors_last_change(
+    catalog: Catalog, gql: GraphQL, admin_token: str
+) -> None:
+    """`updatedAt` is "when its author last changed it": a vote or a moderator's call
+    leaves it; an edit moves it."""
+    book = await catalog.book()
+    ada, bea = await reader(gql), await reader(gql, "Bea")
+    review = await written(gql, ada, book["id"], 3)
+    node = "query($id: ID!) { node(id: $id) { ... on Review { createdAt updatedAt } } }"
+
+    async def times() -> dict[str, str]:
+        found: dict[str, str] = data(await gql(node, {"id": review}, token=admin_token))["node"]
+        return found
+
+    written_at = await times()
+    assert written_at["createdAt"] == written_at["updatedAt"]
+    data(await gql(HELPFUL, {"id": review, "h": True}, token=bea))
+    data(await gql(MODERATE, {"id": review, "s": "HIDDEN"}, token=admin_token))
+    data(await gql(MODERATE, {"id": review, "s": "PUBLISHED"}, token=admin_token))
+    assert await times() == written_at
+    data(await gql(UPDATE, {"id": review, "i": {"rating": 4}}, token=ada))
+    edited = await times()
+    assert datetime.fromisoformat(edited["updatedAt"]) > datetime.fromisoformat(
+        written_at["updatedAt"]
+    )
