@@ -123,7 +123,7 @@ async def phases(settings: Settings, database: Database, repeat: int) -> dict[st
     async def page() -> None:
         lap("")
         listing = books_service.plan_listing(
-            filters=None, order=None, args=PageArgs(20), is_admin=False, trigram=True
+            filters=None, order=None, args=PageArgs(20), is_admin=False
         )
         stock = books_service.stock_context(settings)
         lap("plan the listing")

@@ -38,7 +38,7 @@ async def soak(books: int, workers: int, connections: int) -> list[tuple[int, li
         bench_database(server_url) as url,
     ):
         print(f"Seeding {books:,} books ...", flush=True)
-        fixture, _ = await prepare(app_settings(secret_key, url), books, BUYERS)
+        fixture, _, _ = await prepare(app_settings(secret_key, url), books, BUYERS)
         env = server_env(
             ENV="production", SECRET_KEY=secret_key, DATABASE_URL=url, RESPONSE_CACHE="off"
         )

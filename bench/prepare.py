@@ -5,6 +5,8 @@ how many SQL statements one request of each scenario runs."""
 from __future__ import annotations
 
 import asyncio
+import statistics
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +25,15 @@ from app.graphql.ids import encode_id
 from app.main import create_app
 from app.reviews.seed import seed_reviews
 from bench.client import GraphQL, StatementCounter, data
-from bench.scenarios import BY_PRICE, BY_RATING, Fixture, Target, served_by, workload
+from bench.scenarios import (
+    BY_PRICE,
+    BY_RATING,
+    SCENARIOS,
+    Fixture,
+    Target,
+    served_by,
+    workload,
+)
 
 BUYERS = 50
 HOT_BOOKS = 20
@@ -54,8 +64,11 @@ async def in_process_api(settings: Settings) -> AsyncIterator[tuple[FastAPI, Gra
             yield app, GraphQL(http)
 
 
-async def prepare(settings: Settings, books: int, buyers: int) -> tuple[Fixture, dict[str, int]]:
-    """Seed the catalog and create the users: the fixture and the statements per request."""
+async def prepare(
+    settings: Settings, books: int, buyers: int
+) -> tuple[Fixture, dict[str, int], dict[str, dict[str, float]]]:
+    """Seed the catalog and create the users: the fixture, the statements per request and
+    the search scenarios' latencies one request at a time."""
     async with in_process_api(settings) as (app, gql):
         database: Database = app.state.database
         await seed(database, settings, books)
@@ -64,8 +77,33 @@ async def prepare(settings: Settings, books: int, buyers: int) -> tuple[Fixture,
             scenario.name: await count_statements(database, gql, scenario.name, fixture)
             for scenario in served_by(Target.API)
         }
+        sequential = {
+            name: await one_at_a_time(gql, name, fixture)
+            for name in SEQUENTIAL
+            if name in SCENARIOS
+        }
     statements |= await count_cached_statements(settings, fixture)
-    return fixture, statements
+    return fixture, statements, sequential
+
+
+SEQUENTIAL = ("catalog", "search", "facets", "suggestions")
+SEQUENTIAL_REPEATS = 5
+
+
+async def one_at_a_time(gql: GraphQL, scenario: str, fixture: Fixture) -> dict[str, float]:
+    """{request's label: median ms of SEQUENTIAL_REPEATS}, each request alone (the
+    targets of search are stated against a catalog page measured so)."""
+    medians: dict[str, float] = {}
+    for index, request in enumerate(workload(scenario, fixture, connections=1).requests):
+        body: dict[str, Any] = orjson.loads(request.body)
+        label = str(body["variables"].get("q", index))
+        times = []
+        for _ in range(SEQUENTIAL_REPEATS):
+            started = time.perf_counter()
+            data(await gql(body["query"], body["variables"], token=request.token))
+            times.append((time.perf_counter() - started) * 1000)
+        medians[label] = statistics.median(times)
+    return medians
 
 
 async def seed(database: Database, settings: Settings, books: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,6 +41,28 @@ class Report:
     statements: dict[str, int]
     runs: list[RunResult] = field(default_factory=list)
     stock_checks: dict[int, StockCheck] = field(default_factory=dict)  # by worker count
+    # One request at a time, in-process: {scenario: {term: median ms}} (`prepare.py`).
+    sequential: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def sequential_rows(self) -> list[str]:
+        """Median and slowest term of each scenario, and both as multiples of the catalog
+        page's median (the issue's targets are stated that way)."""
+        page = self.sequential.get("catalog", {})
+        if not page:
+            return []
+        base = statistics.median(page.values())
+        lines = [
+            "| one at a time (in-process) | median ms | vs page | slowest ms | vs page | slowest |",
+            "|---|--:|--:|--:|--:|---|",
+        ]
+        for scenario, terms in self.sequential.items():
+            median = statistics.median(terms.values())
+            term, worst = max(terms.items(), key=lambda item: item[1])
+            lines.append(
+                f"| {SCENARIOS[scenario].title} | {median:.1f} | {median / base:.1f} "
+                f"| {worst:.1f} | {worst / base:.1f} | `{term[:30]}` |"
+            )
+        return lines
 
     def floor_ratio(self, run: RunResult) -> float | None:
         """The catalog page's throughput as a fraction of the floor's (same workers)."""
@@ -92,6 +115,7 @@ class Report:
                 }
                 for workers, check in self.stock_checks.items()
             },
+            "sequential_ms": self.sequential,
             "failures": self.failures(),
         }
 
@@ -174,18 +198,20 @@ class Report:
                 "",
                 self.to_markdown(),
                 "",
+                *self.sequential_rows(),
+                "",
                 *checks,
                 *(["", "Failures:", *(f"- {failure}" for failure in failures)] if failures else []),
                 "",
             ]
         )
 
-    def write(self, directory: Path) -> None:
+    def write(self, directory: Path, *, suffix: str = "") -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "latest.json").write_bytes(
+        (directory / f"latest{suffix}.json").write_bytes(
             orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2) + b"\n"
         )
-        (directory / "latest.md").write_text(self.document())
+        (directory / f"latest{suffix}.md").write_text(self.document())
 
 
 def machine_info() -> dict[str, Any]:

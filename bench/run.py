@@ -20,7 +20,7 @@ import logging
 import secrets
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,12 +79,16 @@ class Options:
     server_url: str | None
     output: Path
     quick: bool
+    sizes: tuple[int, ...] = ()  # every size of --books, run one after the other
 
 
 def parse_options(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="CI mode: ~20 s, 2000 books, 1 worker")
-    parser.add_argument("--books", type=int, help="catalog size (10000; quick: 2000)")
+    parser.add_argument(
+        "--books",
+        help="catalog size, or sizes run one after the other: 10000,1000000 (10000; quick: 2000)",
+    )
     parser.add_argument("--duration", type=int, help="seconds measured per scenario (10; quick: 1)")
     parser.add_argument("--warmup", type=int, help="warm-up seconds per scenario (3; quick: 1)")
     parser.add_argument("--workers", help="worker counts to run, e.g. 1,2 (quick: 1)")
@@ -105,8 +109,9 @@ def parse_options(argv: list[str] | None) -> Options:
     scenarios = tuple(s.strip() for s in args.scenarios.split(",") if s.strip())
     if unknown := set(scenarios) - set(ALL_SCENARIOS):
         parser.error(f"unknown scenarios {sorted(unknown)}; choose from {ALL_SCENARIOS}")
+    sizes = [int(size) for size in str(chosen["books"]).split(",") if size.strip()]
     options = Options(
-        books=chosen["books"],
+        books=sizes[0],
         duration=chosen["duration"],
         warmup=chosen["warmup"],
         workers=tuple(int(w) for w in chosen["workers"].split(",")),
@@ -119,14 +124,21 @@ def parse_options(argv: list[str] | None) -> Options:
         server_url=args.server_url or configured_server(),
         output=args.output,
         quick=args.quick,
+        sizes=tuple(sizes),
     )
     if options.wrk and wrk_version() is None:
         parser.error("--loadgen wrk: wrk is not on PATH")
-    if min(options.books, options.duration, options.connections, *options.workers) < 1:
+    if min(*sizes, options.duration, options.connections, *options.workers) < 1:
         parser.error("--books, --duration, --connections and --workers must be positive")
     if options.warmup < 0:
         parser.error("--warmup must not be negative")
     return options
+
+
+def parse_runs(argv: list[str] | None) -> list[Options]:
+    """One Options per catalog size of `--books` (a comma-separated list)."""
+    options = parse_options(argv)
+    return [replace(options, books=size) for size in options.sizes]
 
 
 class Bench:
@@ -270,7 +282,9 @@ async def benchmark(options: Options) -> Report:
     buyers = max(BUYERS, options.connections)  # a connection per buyer at most
     async with postgres_server(options.server_url) as server_url, bench_database(server_url) as url:
         print(f"Seeding {options.books:,} books and {buyers} buyers ...", flush=True)
-        fixture, statements = await prepare(app_settings(secret_key, url), options.books, buyers)
+        fixture, statements, sequential = await prepare(
+            app_settings(secret_key, url), options.books, buyers
+        )
         server_settings = {
             "ENV": "production",
             "DEBUG": "false",
@@ -282,6 +296,7 @@ async def benchmark(options: Options) -> Report:
             machine={**machine_info(), **await server_facts(url)},
             config=describe(options, server_settings),
             statements=statements,
+            sequential=sequential,
         )
         with tempfile.TemporaryDirectory(prefix="bookstore-bench-") as work_dir:
             bench = Bench(options, url, fixture, report, server_settings, Path(work_dir))
@@ -325,18 +340,27 @@ def quiet_in_process_app() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = parse_options(argv)
+    runs = parse_runs(argv)
     quiet_in_process_app()
-    try:
-        report = uvloop.run(benchmark(options))
-    except KeyboardInterrupt:
-        print("Interrupted: servers stopped, benchmark database dropped.", file=sys.stderr)
-        return 130
-    report.write(options.output)
-    print(f"\n{report.to_markdown()}\n\nWritten to {options.output}/latest.{{json,md}}")
-    for failure in report.failures():
+    failures: list[str] = []
+    for options in runs:
+        try:
+            report = uvloop.run(benchmark(options))
+        except KeyboardInterrupt:
+            print("Interrupted: servers stopped, benchmark database dropped.", file=sys.stderr)
+            return 130
+        # Several sizes: each gets latest-<books>.*, and latest.* holds the last one.
+        suffix = f"-{options.books}" if len(runs) > 1 else ""
+        report.write(options.output, suffix=suffix)
+        if suffix:
+            report.write(options.output)
+        sequential = "\n".join(report.sequential_rows())
+        print(f"\n{report.to_markdown()}\n\n{sequential}")
+        print(f"\nWritten to {options.output}/latest{suffix}.{{json,md}}")
+        failures += report.failures()
+    for failure in failures:
         print(f"FAILED: {failure}", file=sys.stderr)
-    return 1 if report.failures() else 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

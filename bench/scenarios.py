@@ -38,6 +38,16 @@ SEARCH_QUERY = (
     + BOOK_FIELDS
     + " } } }"
 )
+FACETS_QUERY = (
+    "query($q: String!) { books(first: 20, filter: { search: $q, inStock: true }) { edges { "
+    + BOOK_FIELDS
+    + " } facets { isExact genres { count genre { id name } } availability { availability "
+    "count } languages { language count } priceRanges { min max count } } } }"
+)
+SUGGESTIONS_QUERY = (
+    "query($q: String!) { searchSuggestions(query: $q) { queries books { id title } "
+    "authors { id name } genres { id name } } }"
+)
 CART_QUERY = "{ cart { items { quantity book { title price } } subtotal } }"
 # Mutation fields run one after the other: the order is taken from the cart, then the cart
 # is refilled for the buyer's next request. One request is one order.
@@ -51,8 +61,20 @@ CHECKOUT_MUTATION = """mutation($key: String!, $book: ID!) {
 KEY_PLACEHOLDER = "@KEY@"
 
 # Words of the demo catalog (app/books/seed.py: nouns, adjectives, places, author names),
-# phrases, accents with and without, and typos that only trigram similarity can match.
+# phrases, accents with and without, typos, stop words, one letter, a prefix matching a
+# good part of the catalog, operators and the longest input allowed.
 SEARCH_TERMS = (
+    "the",
+    "of",
+    "a",
+    "c",
+    "gar",
+    "letters from",
+    "the of a and",
+    " ".join(["e"] * 15 + ["q"]),
+    '"letters from kyoto"',
+    "river -garden",
+    "durass",
     "garden",
     "harbour",
     "lisbon",
@@ -200,6 +222,35 @@ def search_requests(fixture: Fixture) -> list[Request]:
     return [Request(payload(SEARCH_QUERY, {"q": term})) for term in SEARCH_TERMS]
 
 
+def facets_requests(fixture: Fixture) -> list[Request]:
+    return [Request(payload(FACETS_QUERY, {"q": term})) for term in SEARCH_TERMS]
+
+
+# What a search box sends while typing: first letters, prefixes, typos from the third.
+SUGGESTION_TERMS = (
+    "k",
+    "ky",
+    "kyo",
+    "kyott",
+    "g",
+    "gar",
+    "gardn",
+    "letters fr",
+    "letters from ky",
+    "ada",
+    "nakam",
+    "x",
+    "the",
+    "silent ri",
+    "lisbn",
+    "f",
+)
+
+
+def suggestions_requests(fixture: Fixture) -> list[Request]:
+    return [Request(payload(SUGGESTIONS_QUERY, {"q": term})) for term in SUGGESTION_TERMS]
+
+
 def cart_requests(fixture: Fixture) -> list[Request]:
     return [Request(payload(CART_QUERY, {}), fixture.cart_token)]
 
@@ -266,7 +317,12 @@ SCENARIOS = {
         Scenario("detail", "book detail", detail_requests, budget=3),
         # The book, then a page of its reviews (their count is the book's rating summary).
         Scenario("detail_reviews", "book detail with reviews", detail_reviews_requests, budget=2),
-        Scenario("search", "search", search_requests, budget=3),
+        # A typo: the search, the vocabulary, the corrected search; authors and genres.
+        Scenario("search", "search", search_requests, budget=5),
+        # The page's 3 (5 with a typo), the facet samples, their genres, and an estimate
+        # per facet above 1,000 books.
+        Scenario("facets", "search with facets and a filter", facets_requests, budget=11),
+        Scenario("suggestions", "searchSuggestions", suggestions_requests, budget=5),
         Scenario("cart", "cart (auth)", cart_requests, budget=3),
         Scenario(
             "checkout",

@@ -64,6 +64,7 @@ SECTIONS = (
     "Guest",
     "Accounts",
     "Shopping",
+    "Search",
     "Wishlist",
     "Admin",
     "Prebooks",
@@ -501,6 +502,33 @@ async def my_orders(story: Story) -> None:
 
 
 plays("cancel-order", token="ada")
+
+
+# --- Search ------------------------------------------------------------------------------
+
+
+@step("search-typo")
+async def search_typo(story: Story) -> None:
+    found = payload(await story.example("search-typo"))
+    story.claim(found["correctedQuery"] == "kyoto library", "both typos are corrected")
+    titles = [edge["node"]["title"].lower() for edge in found["edges"]]
+    story.claim(bool(titles) and all("kyoto" in t or "library" in t for t in titles), "found")
+
+
+@step("facets")
+async def facets(story: Story) -> None:
+    found = payload(await story.example("facets"))["facets"]
+    story.claim(found["isExact"] is True, "a small catalog is counted exactly")
+    story.claim(
+        len(found["availability"]) > 1, "availability counts other values than its own filter's"
+    )
+
+
+@step("suggestions")
+async def suggestions(story: Story) -> None:
+    found = (await story.example("suggestions"))["data"]["searchSuggestions"]
+    story.claim(found["queries"][0] == "lisbon", "completes the word being typed")
+    story.claim(len(found["books"]) == 3, "the most popular books about it, `first` of them")
 
 
 # --- Wishlist ----------------------------------------------------------------------------

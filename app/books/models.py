@@ -35,12 +35,21 @@ DESCRIPTION_MAX_LENGTH = 10_000
 URL_MAX_LENGTH = 2048
 LANGUAGE_MAX_LENGTH = 35
 MAX_PRICE = Decimal("99999999.99")  # NUMERIC(10, 2)
+TERM_MAX_LENGTH = 100
 NOT_ARCHIVED = text("NOT is_archived")
 
 
 class Author(TimestampMixin, Base):
     __tablename__ = "authors"
-    __table_args__ = (Index(None, "name", "id"),)
+    __table_args__ = (
+        Index(None, "name", "id"),
+        # Type-ahead finds authors by the start of any word of their name.
+        Index(
+            "ix_authors_name_words",
+            text("to_tsvector('simple'::regconfig, name::text)"),
+            postgresql_using="gin",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
@@ -70,6 +79,9 @@ class Book(TimestampMixin, Base):
         Index("ix_books_title_id", "title", "id", postgresql_where=NOT_ARCHIVED),
         Index("ix_books_release_date_id", "release_date", "id", postgresql_where=NOT_ARCHIVED),
         Index("ix_books_search_vector", "search_vector", postgresql_using="gin"),
+        # The order searches take their candidates in when a term is common (see
+        # `repository.Search`): the best-selling matches first, a bounded number of them.
+        Index("ix_books_popularity_id", "popularity", "id", postgresql_where=NOT_ARCHIVED),
         # The RATING order (books without reviews sort as 0, below every rated book; among
         # equal averages, the more reviewed first).
         Index(
@@ -101,6 +113,9 @@ class Book(TimestampMixin, Base):
     publisher: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH))
     cover_url: Mapped[str | None] = mapped_column(String(URL_MAX_LENGTH))
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # A static popularity signal (a sales rank in a live shop; the seed draws one): search
+    # ranks only the most popular matches of a common term, so its cost follows the page.
+    popularity: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # Maintained by database triggers (see the migration) over the title, subtitle,
     # description and the authors' names, so it is right whichever code path writes.
     search_vector: Mapped[str | None] = mapped_column(TSVECTOR)
@@ -130,3 +145,23 @@ book_genres = Table(
     Column("genre_id", ForeignKey("genres.id", ondelete="CASCADE"), primary_key=True),
     Index(None, "genre_id", "book_id"),
 )
+
+
+class SearchTerm(Base):
+    """The catalog's vocabulary: each distinct word of titles, subtitles, author and genre
+    names, with its stem and about how many books use it. Typo correction and type-ahead
+    read this small table instead of the books (pg_trgm's own advice for spelling
+    suggestions). Triggers add the words of new books and names; `rebuild_search_terms()`
+    (run by the seed) recounts."""
+
+    __tablename__ = "search_terms"
+    __table_args__ = (
+        Index("ix_search_terms_term_prefix", "term", postgresql_ops={"term": "text_pattern_ops"}),
+        Index(
+            "ix_search_terms_lexeme_prefix", "lexeme", postgresql_ops={"lexeme": "text_pattern_ops"}
+        ),
+    )
+
+    term: Mapped[str] = mapped_column(String(TERM_MAX_LENGTH), primary_key=True)
+    lexeme: Mapped[str] = mapped_column(String(TERM_MAX_LENGTH))
+    books: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

@@ -5,9 +5,10 @@ Reads select plain columns (rows, not ORM entities): the catalog is the hot path
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     Select,
+    String,
     Table,
     any_,
     bindparam,
@@ -28,8 +30,10 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -37,6 +41,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from app.books.models import Author, Book, Genre, book_authors, book_genres
@@ -85,8 +90,12 @@ class BookCriteria:
     availability: frozenset[Availability] = frozenset()
     released_after: date | None = None
     released_before: date | None = None
+    languages: tuple[str, ...] = ()
     min_rating: Decimal | None = None
     include_archived: bool = False
+    # The genre a nested list belongs to (`Genre.books`): a scope, not a filter, so the
+    # genre facet keeps it.
+    shelf_genre_id: int | None = None
 
 
 def _id_array(ids: Sequence[int]) -> BindParameter[Any]:
@@ -96,17 +105,17 @@ def _id_array(ids: Sequence[int]) -> BindParameter[Any]:
     return bindparam("ids", value, type_=ARRAY(Integer))
 
 
-def availability_of(stock: Stock) -> ColumnElement[str]:
+def availability_of(stock: Stock, book: Any = Book) -> ColumnElement[str]:
     """The one definition of availability, used both to show it and to filter on it.
     Copies held for waiting prebooks are not for sale."""
     return case(
-        (Book.release_date > stock.today, literal(Availability.PREORDER.value)),
+        (book.release_date > stock.today, literal(Availability.PREORDER.value)),
         (
-            or_(Book.stock_quantity == 0, Book.prebook_demand > 0),
+            or_(book.stock_quantity == 0, book.prebook_demand > 0),
             literal(Availability.OUT_OF_STOCK.value),
         ),
         (
-            Book.stock_quantity <= stock.low_stock_threshold,
+            book.stock_quantity <= stock.low_stock_threshold,
             literal(Availability.LOW_STOCK.value),
         ),
         else_=literal(Availability.IN_STOCK.value),
@@ -137,49 +146,91 @@ _RATING_KEYS = (
 _BOOK_ID_KEY = SortKey(Book.id, "sort_id", int)
 _WORDS = re.compile(r"\w+", re.UNICODE)
 _PLAIN = re.compile(r"[\w\s.,:;'\u2019]+", re.UNICODE)
+# PostgreSQL's English stop words (the Snowball list of `english_stem`): the full-text
+# search drops them, so a query of nothing else is matched against titles instead. A test
+# holds this list to the server's dictionary.
+_STOP_WORD_LIST = (
+    "a about above after again against all am an and any are as at be because been before "
+    "being below between both but by can did do does doing don down during each few for "
+    "from further had has have having he her here hers herself him himself his how i if in "
+    "into is it its itself just me more most my myself no nor not now of off on once only "
+    "or other our ours ourselves out over own same she should so some such t than that the "
+    "their theirs them themselves then there these they this those through to too under "
+    "until up very was we were what when where which while who whom why will with you your "
+    "yours yourself yourselves s"
+)
+STOP_WORDS = frozenset(_STOP_WORD_LIST.split())
+# Prefix matching starts at this many characters: "c:*" would match most of the catalog's
+# lexemes (type-ahead from the first character is `searchSuggestions`' job).
+PREFIX_FROM = 3
+# Relevance ranks at most this many matches: when a term is common, the most popular ones
+# (taken along the popularity index), so a search costs what a page costs.
+RELEVANCE_CANDIDATES = 200
+# A query made only of stop words looks at the titles of this many most popular books.
+STOP_WORD_WINDOW = 5_000
+# Weights of the search document's parts for ts_rank, in its order D, C, B, A:
+# description, subtitle, authors, title.
+_RANK_WEIGHTS: ColumnElement[Any] = literal_column("'{0.05, 0.2, 0.5, 1.0}'::float4[]")
+EXACT_TITLE_BONUS = 10.0
+
+
+def search_words(term: str) -> list[str]:
+    """The words of a search term, lower-cased, as search and correction see them."""
+    return _WORDS.findall(term.lower())
 
 
 class Search:
-    """Full-text search (websearch syntax, English stemming, and prefixes for typing
-    ahead), falling back to trigram word similarity for typos where the server has pg_trgm
-    (only when full-text finds nothing, so typo matches never crowd out exact ones, and only
-    for plain words: it can't honour search operators)."""
+    """Full-text search (websearch syntax, English stemming, and prefixes of plain words
+    for typing ahead) over the search document: title, authors, subtitle, description.
 
-    def __init__(self, term: str, *, trigram: bool, include_archived: bool = False) -> None:
-        words = _WORDS.findall(term.lower())[:20]
-        # One text configuration on both sides (the search vector is English throughout):
-        # mixing configurations made "-word" unreliable, since the other one's lexemes
-        # never contain the excluded stem.
-        query: ColumnElement[Any] = func.websearch_to_tsquery("english", term)
+    Relevance: an exact title first, then `ts_rank` with the document's weights (title
+    words over author names over the subtitle over the description). Ranking by relevance
+    reads at most RELEVANCE_CANDIDATES matches, the most popular first, so a common word
+    costs no more than a rare one. Typos are corrected before, against the vocabulary
+    (`TermRepository`), not here."""
+
+    def __init__(self, term: str, *, include_archived: bool = False) -> None:
+        self.term = term
+        self.include_archived = include_archived
+        words = search_words(term)
+        self.words = words
         # Prefixes only for plain words: with quotes, "-word" or "or" the client asked for
         # exactly that logic.
-        plain = _PLAIN.fullmatch(term) is not None and "or" not in words
-        if words and plain:
-            prefixes = " & ".join(f"{word}:*" for word in words)
-            query = query.op("||")(func.to_tsquery("simple", prefixes))
-        full_text = Book.search_vector.op("@@")(query)
-        rank = func.ts_rank_cd(Book.search_vector, query)
-        # Fuzzy matching knows nothing of quotes, "-word" or "or": only for plain words.
-        if not trigram or not plain:
-            self.condition: ColumnElement[bool] = full_text
-            self.relevance: ColumnElement[float] = rank
+        self.plain = _PLAIN.fullmatch(term) is not None and "or" not in words
+        self.only_stop_words = bool(words) and all(word in STOP_WORDS for word in words)
+        query: ColumnElement[Any] = func.websearch_to_tsquery("english", term)
+        prefixes = [word for word in words if len(word) >= PREFIX_FROM]
+        if self.plain and prefixes and len(prefixes) == len(words):
+            query = query.op("||")(
+                func.to_tsquery("simple", " & ".join(f"{word}:*" for word in prefixes))
+            )
+        self.query = query
+        if self.only_stop_words:
+            # Titles containing every word, among the most popular books: the search
+            # vector has no stop words, and this keeps such a query's cost bounded.
+            top = (
+                select(Book.id.label("id"), Book.title.label("title"))
+                .where(~Book.is_archived)
+                .order_by(Book.popularity.desc(), Book.id.desc())
+                .limit(STOP_WORD_WINDOW)
+                .correlate(None)
+                .subquery("most_popular")
+            )
+            # Whole words, case-insensitively (the words are \\w+: no regex syntax). Inside
+            # the LIMIT's subquery, so only the window's titles are ever matched.
+            title_words = [top.c.title.op("~*")(rf"\m{word}\M") for word in words]
+            window = select(top.c.id).where(*title_words)
+            self.condition: ColumnElement[bool] = Book.id.in_(window)
+            self.relevance: ColumnElement[float] = _exact_title(term) + case(
+                (func.lower(Book.title).startswith(" ".join(words)), 1.0), else_=0.0
+            )
             return
-        # One branch per index (GIN on the search vector, trigram GIN on titles and on
-        # names): a single OR over them would scan the whole table. The fuzzy branches run
-        # only when the exact one found nothing.
-        # "Exact matches exist" must mean listable ones: archived books count only when listed.
-        listable = [full_text] if include_archived else [full_text, ~Book.is_archived]
-        exact = select(Book.id.label("id")).where(*listable).cte("exact")
-        nothing_exact = ~exists(select(1).select_from(exact))
-        close_title = select(Book.id).where(nothing_exact, literal(term).op("<%")(Book.title))
-        close_author = (
-            select(book_authors.c.book_id)
-            .join(Author, Author.id == book_authors.c.author_id)
-            .where(nothing_exact, literal(term).op("<%")(Author.name))
-        )
-        self.condition = Book.id.in_(union_all(select(exact.c.id), close_title, close_author))
-        # Exact matches rank above fuzzy ones; the similarity is computed for fuzzy ones only.
-        self.relevance = case((full_text, rank + 1.0), else_=func.word_similarity(term, Book.title))
+        self.condition = Book.search_vector.op("@@")(query)
+        self.relevance = _exact_title(term) + func.ts_rank(_RANK_WEIGHTS, Book.search_vector, query)
+
+
+def _exact_title(term: str) -> ColumnElement[float]:
+    return case((func.lower(Book.title) == term.lower(), EXACT_TITLE_BONUS), else_=0.0)
 
 
 def book_ordering(field: BookOrderField, *, descending: bool, search: Search | None) -> Ordering:
@@ -194,6 +245,104 @@ def book_ordering(field: BookOrderField, *, descending: bool, search: Search | N
     return Ordering(name, (SortKey(column, label, kind), _BOOK_ID_KEY), descending)
 
 
+COUNT_EXACT_UP_TO = 5_000
+# Facets are counted over at most this many books each, scaled up beyond.
+FACET_SAMPLE = 1_000
+# Price bands of the price facet: [low, high), the last one open.
+PRICE_RANGES: tuple[tuple[Decimal, Decimal | None], ...] = (
+    (Decimal("0.00"), Decimal("10.00")),
+    (Decimal("10.00"), Decimal("20.00")),
+    (Decimal("20.00"), Decimal("30.00")),
+    (Decimal("30.00"), Decimal("50.00")),
+    (Decimal("50.00"), None),
+)
+_BOUNDED_RANGES = [(i, (low, high)) for i, (low, high) in enumerate(PRICE_RANGES) if high]
+
+
+@dataclass(frozen=True)
+class FacetCounts:
+    genres: dict[int, int]
+    availability: dict[Availability, int]
+    languages: dict[str, int]
+    prices: dict[tuple[Decimal, Decimal | None], int]
+    exact: bool
+
+
+async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
+    """The planner's estimate of the rows `statement` returns (EXPLAIN: nothing runs)."""
+    connection = await session.connection()
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    parameters = compiled.construct_params()
+    positions = compiled.positiontup or []
+    result = await connection.exec_driver_sql(
+        f"EXPLAIN (FORMAT JSON) {compiled.string}",
+        tuple(parameters[name] for name in positions),
+    )
+    plan = result.scalar_one()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+RELEVANCE_SAMPLE = 2_000
+POPULAR_WINDOW = 20_000
+
+
+def _candidates(
+    conditions: list[ColumnElement[bool]], search: Search, limit: int = RELEVANCE_CANDIDATES
+) -> Select[Any]:
+    """The ids relevance ranks: at most RELEVANCE_CANDIDATES matches, the most popular.
+
+    The plan is chosen from what the search index says, not from the planner's guess
+    (which, for a word missing from its statistics, walks the popularity index through
+    the whole catalog): a sample of up to RELEVANCE_SAMPLE matches is read from the
+    search index first. If that is all of them, they are the candidates; if not, the term
+    is common and the popularity index is walked with the match as a plain filter, which
+    meets RELEVANCE_CANDIDATES matches after a few thousand rows, and never reads past the
+    POPULAR_WINDOW most popular books. Either way the work is bounded by the constants, not
+    by the number of matches."""
+    newest = (Book.popularity.desc(), Book.id.desc())
+    if search.only_stop_words:  # already bounded by its window
+        return select(Book.id).where(*conditions).order_by(*newest).limit(limit)
+    sample = (
+        select(Book.id.label("id"), Book.popularity.label("popularity"))
+        .where(*conditions)
+        .limit(RELEVANCE_SAMPLE + 1)
+        .cte()
+        .prefix_with("MATERIALIZED")
+    )
+    sampled = select(func.count()).select_from(sample).scalar_subquery()
+    rare = (
+        select(sample.c.id)
+        .where(sampled <= RELEVANCE_SAMPLE)
+        .order_by(sample.c.popularity.desc(), sample.c.id.desc())
+        .limit(limit)
+    )
+    # coalesce(): the match stays a filter, so the search index cannot be chosen here.
+    # The walk stops at the POPULAR_WINDOW-th most popular book: words common apart but
+    # rare together ("northern station") would otherwise walk most of the catalog.
+    threshold = (
+        select(Book.popularity)
+        .where(~Book.is_archived)
+        .order_by(Book.popularity.desc())
+        .offset(POPULAR_WINDOW)
+        .limit(1)
+        .scalar_subquery()
+    )
+    walk = [func.coalesce(c, False) if c is search.condition else c for c in conditions]
+    walk.append(Book.popularity >= func.coalesce(threshold, 0))
+    common = (
+        select(Book.id)
+        .where(*walk, sampled > RELEVANCE_SAMPLE)
+        .order_by(*newest)
+        .limit(limit)
+        .correlate(None)
+    )
+    return select(union_all(rare.subquery().select(), common.subquery().select()).subquery().c.id)
+
+
 class BookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -201,37 +350,47 @@ class BookRepository:
     # -- reading ----------------------------------------------------------------------
 
     def _conditions(
-        self, criteria: BookCriteria, stock: Stock, search: Search | None
+        self, criteria: BookCriteria, stock: Stock, search: Search | None, book: Any = Book
     ) -> list[ColumnElement[bool]]:
+        """The criteria as conditions on `book` (the books table, or an alias of it)."""
         conditions: list[ColumnElement[bool]] = []
         if not criteria.include_archived:
-            conditions.append(~Book.is_archived)
+            conditions.append(~book.is_archived)
         if search is not None:
             conditions.append(search.condition)
         if criteria.author_id is not None:
             conditions.append(
                 exists().where(
-                    book_authors.c.book_id == Book.id,
+                    book_authors.c.book_id == book.id,
                     book_authors.c.author_id == criteria.author_id,
                 )
             )
         if criteria.genre_ids:
             conditions.append(
                 exists().where(
-                    book_genres.c.book_id == Book.id,
+                    book_genres.c.book_id == book.id,
                     book_genres.c.genre_id.in_(criteria.genre_ids),
                 )
             )
+        if criteria.shelf_genre_id is not None:
+            conditions.append(
+                exists().where(
+                    book_genres.c.book_id == book.id,
+                    book_genres.c.genre_id == criteria.shelf_genre_id,
+                )
+            )
         if criteria.min_price is not None:
-            conditions.append(Book.price >= criteria.min_price)
+            conditions.append(book.price >= criteria.min_price)
         if criteria.max_price is not None:
-            conditions.append(Book.price <= criteria.max_price)
+            conditions.append(book.price <= criteria.max_price)
         if criteria.released_after is not None:
-            conditions.append(Book.release_date >= criteria.released_after)
+            conditions.append(book.release_date >= criteria.released_after)
         if criteria.released_before is not None:
-            conditions.append(Book.release_date <= criteria.released_before)
+            conditions.append(book.release_date <= criteria.released_before)
+        if criteria.languages:
+            conditions.append(book.language.in_(criteria.languages))
         if criteria.min_rating is not None:
-            conditions.append(Book.rating_average >= criteria.min_rating)
+            conditions.append(book.rating_average >= criteria.min_rating)
         wanted = set(criteria.availability)
         if criteria.in_stock is not None:
             buyable = {Availability.IN_STOCK, Availability.LOW_STOCK}
@@ -241,7 +400,7 @@ class BookRepository:
             if not wanted:
                 conditions.append(literal(False))
         if wanted and wanted != set(Availability):
-            conditions.append(availability_of(stock).in_([a.value for a in wanted]))
+            conditions.append(availability_of(stock, book).in_([a.value for a in wanted]))
         return conditions
 
     def _book_select(self, stock: Stock) -> Select[Any]:
@@ -255,15 +414,118 @@ class BookRepository:
         page: PageRequest,
         search: Search | None,
     ) -> Page[BookRow]:
-        statement = self._book_select(stock).add_columns(*ordering.columns())
-        statement = statement.where(*self._conditions(criteria, stock, search))
+        conditions = self._conditions(criteria, stock, search)
+        if search is not None and ordering.name.startswith(BookOrderField.RELEVANCE.value):
+            conditions = [Book.id.in_(_candidates(conditions, search))]
+        statement = self._book_select(stock).add_columns(*ordering.columns()).where(*conditions)
         rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
         return to_page(rows, ordering, page, BOOK.of)
 
-    async def count(self, criteria: BookCriteria, stock: Stock, search: Search | None) -> int:
-        statement = select(func.count()).select_from(Book)
-        statement = statement.where(*self._conditions(criteria, stock, search))
-        return int(await self.session.scalar(statement) or 0)
+    async def count(
+        self, criteria: BookCriteria, stock: Stock, search: Search | None
+    ) -> tuple[int, bool]:
+        """(number of matching books, exact?): exact up to COUNT_EXACT_UP_TO, the planner's
+        estimate above (counting a million matches would cost what reading them does)."""
+        matching = select(literal(1)).select_from(Book)
+        matching = matching.where(*self._conditions(criteria, stock, search))
+        capped = select(func.count()).select_from(matching.limit(COUNT_EXACT_UP_TO + 1).subquery())
+        found = int(await self.session.scalar(capped) or 0)
+        if found <= COUNT_EXACT_UP_TO:
+            return found, True
+        return max(found, await estimated_rows(self.session, matching)), False
+
+    async def facets(
+        self, criteria: BookCriteria, stock: Stock, search: Search | None
+    ) -> FacetCounts:
+        """Each facet's counts under the search and every other filter but its own.
+
+        One sample serves all four: at most FACET_SAMPLE books matching the search (the
+        most popular, taken like relevance candidates; without a search, the catalog's
+        first), each facet applying the other filters to the sample's rows. Exact when the
+        sample holds every match, else scaled to the planner's estimate of the matches."""
+        listed = [] if criteria.include_archived else [~Book.is_archived]
+        if search is None:
+            ids = select(Book.id).where(*listed).limit(FACET_SAMPLE + 1).correlate(None)
+        else:
+            ids = _candidates([*listed, search.condition], search, FACET_SAMPLE + 1)
+        sample = (
+            select(Book).where(Book.id.in_(ids)).cte("facet_sample").prefix_with("MATERIALIZED")
+        )
+        book: Any = aliased(Book, sample)
+        bases = {
+            "genre": replace(criteria, genre_ids=()),
+            "availability": replace(criteria, availability=frozenset(), in_stock=None),
+            "language": replace(criteria, languages=()),
+            "price": replace(criteria, min_price=None, max_price=None),
+        }
+        bucket = case(
+            *((book.price < high, literal(str(index))) for index, (_, high) in _BOUNDED_RANGES),
+            else_=literal(str(len(PRICE_RANGES) - 1)),
+        )
+        values: dict[str, ColumnElement[Any]] = {
+            "availability": availability_of(stock, book),
+            "language": book.language,
+            "price": bucket,
+        }
+        parts: list[Any] = []  # selects of (facet, value, count)
+        for facet, base in bases.items():
+            conditions = self._conditions(base, stock, None, book)
+            if facet == "genre":
+                # An alias: the conditions' own EXISTS on book_genres must not correlate.
+                shelves = book_genres.alias("facet_shelves")
+                key: ColumnElement[Any] = func.cast(shelves.c.genre_id, String)
+                grouped = (
+                    select(literal(facet), key, func.count())
+                    .select_from(book)
+                    .join(shelves, shelves.c.book_id == book.id)
+                    .where(*conditions)
+                )
+            else:
+                key = func.cast(values[facet], String)
+                grouped = (
+                    select(literal(facet), key, func.count())
+                    .select_from(book)
+                    .where(*conditions, values[facet].is_not(None))
+                )
+            parts.append(grouped.group_by(key))
+        parts.append(
+            select(literal("size"), literal(None, String), func.count()).select_from(sample)
+        )
+        rows = (await self.session.execute(union_all(*parts))).all()
+        counts: dict[str, dict[str, int]] = {facet: {} for facet in bases}
+        size = 0
+        for facet, found, count in rows:
+            if found is None:
+                size = int(count)
+            else:
+                counts[facet][found] = int(count)
+        exact = size <= FACET_SAMPLE
+        if not exact:
+            matching = select(literal(1)).select_from(Book).where(*listed)
+            if search is not None:
+                matching = matching.where(search.condition)
+            scale = max(size, await estimated_rows(self.session, matching)) / size
+            counts = {
+                facet: {k: round(v * scale) for k, v in values_.items()}
+                for facet, values_ in counts.items()
+            }
+        return FacetCounts(
+            genres={int(k): v for k, v in counts["genre"].items()},
+            availability={Availability(k): v for k, v in counts["availability"].items()},
+            languages=counts["language"],
+            prices={PRICE_RANGES[int(k)]: v for k, v in counts["price"].items()},
+            exact=exact,
+        )
+
+    async def popular_matches(self, search: Search, stock: Stock, limit: int) -> list[BookRow]:
+        """The `limit` most popular books matching `search` (type-ahead)."""
+        candidates = _candidates([~Book.is_archived, search.condition], search, limit)
+        statement = (
+            self._book_select(stock)
+            .where(Book.id.in_(candidates))
+            .order_by(Book.popularity.desc(), Book.id.desc())
+        )
+        return BOOK.all(await self.session.execute(statement))
 
     async def pages_by_author(
         self, author_ids: Sequence[int], stock: Stock, ordering: Ordering, page: PageRequest
@@ -466,6 +728,14 @@ class BookRepository:
         )
 
 
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
+AUTHOR_MATCHES = 1_000
+
+
 class AuthorRepository:
     ORDERING = Ordering(
         "NAME:ASC",
@@ -479,7 +749,7 @@ class AuthorRepository:
     def _search(self, search: str | None) -> list[ColumnElement[bool]]:
         if not search:
             return []
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = "%" + _escape_like(search) + "%"
         return [Author.name.ilike(pattern, escape="\\")]
 
     async def list_page(self, search: str | None, page: PageRequest) -> Page[AuthorRow]:
@@ -490,6 +760,17 @@ class AuthorRepository:
     async def count(self, search: str | None) -> int:
         statement = select(func.count()).select_from(Author).where(*self._search(search))
         return int(await self.session.scalar(statement) or 0)
+
+    async def by_name_prefixes(self, words: Sequence[str], limit: int) -> list[AuthorRow]:
+        """Up to `limit` authors with a name word starting with each of `words`, by name
+        (through the name-words index: bounded whatever the number of authors)."""
+        query = func.to_tsquery(_SIMPLE, " & ".join(f"{word}:*" for word in words))
+        matches = func.to_tsvector(_SIMPLE, Author.name).op("@@")(query)
+        # A generous inner limit: with `limit` (5) the planner would rather scan the table
+        # for the few rows it expects early, which for a rare prefix is every author.
+        found = select(*AUTHOR.columns()).where(matches).limit(AUTHOR_MATCHES).cte()
+        statement = select(found).order_by(found.c.name, found.c.id).limit(limit)
+        return AUTHOR.all(await self.session.execute(statement))
 
     async def get_rows(self, author_ids: Sequence[int]) -> dict[int, AuthorRow]:
         statement = select(*AUTHOR.columns()).where(Author.id.in_(author_ids))
@@ -530,6 +811,12 @@ class GenreRepository:
 
     async def list_all(self) -> list[GenreRow]:
         return GENRE.all(await self.session.execute(select(*GENRE.columns()).order_by(Genre.name)))
+
+    async def by_name_words(self, words: Sequence[str], limit: int) -> list[GenreRow]:
+        """Genres whose name contains each of `words` (a handful of rows: no index)."""
+        conditions = [Genre.name.ilike(f"%{_escape_like(word)}%", escape="\\") for word in words]
+        statement = select(*GENRE.columns()).where(*conditions).order_by(Genre.name).limit(limit)
+        return GENRE.all(await self.session.execute(statement))
 
     async def get_by_slug(self, slug: str) -> GenreRow | None:
         statement = select(*GENRE.columns()).where(Genre.slug == slug)
@@ -586,11 +873,147 @@ class GenreRepository:
 _GENRE_UNIQUE = {"uq_genres_name": "name", "uq_genres_slug": "slug"}
 
 
-class SeedRepository:
-    """Bulk inserts of the demo catalog; each skips what already exists."""
+@dataclass(frozen=True)
+class TermCandidate:
+    """A vocabulary word close to word number `position` of a search (its stem: `stem`,
+    None for a stop word)."""
+
+    position: int
+    stem: str | None
+    term: str
+    lexeme: str
+    books: int
+
+
+# The first letter's range in `text_pattern_ops` order: `~>=~ x AND ~<~ x || U+10FFFF`.
+_LAST_CHARACTER = "\U0010ffff"
+
+
+class TermRepository:
+    """The search vocabulary (`search_terms`): typo candidates and completions. Every
+    statement reads a bounded slice of it through its prefix index, never the books."""
+
+    CANDIDATES_PER_WORD = 300
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def candidates(self, words: Sequence[str]) -> list[TermCandidate]:
+        """For each word, the most used vocabulary words with its first letter and a
+        length within two of its own (typos rarely touch the first letter)."""
+        statement = text(
+            """
+            SELECT w.position, (ts_lexize('english_stem', w.word))[1] AS stem,
+                   t.term, t.lexeme, t.books
+            FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(word, position)
+            CROSS JOIN LATERAL (
+              SELECT term, lexeme, books FROM search_terms
+              WHERE term ~>=~ left(w.word, 1) AND term ~<~ (left(w.word, 1) || :last)
+                AND char_length(term) BETWEEN char_length(w.word) - 2
+                                          AND char_length(w.word) + 2
+              ORDER BY books DESC, term
+              LIMIT :limit) AS t
+            """
+        )
+        rows = await self.session.execute(
+            statement,
+            {"words": list(words), "last": _LAST_CHARACTER, "limit": self.CANDIDATES_PER_WORD},
+        )
+        return [
+            TermCandidate(row.position - 1, row.stem, row.term, row.lexeme, row.books)
+            for row in rows
+        ]
+
+    async def completions(self, prefix: str, limit: int) -> list[str]:
+        """The most used words starting with `prefix`."""
+        statement = text(
+            """
+            SELECT term FROM search_terms
+            WHERE term ~>=~ :prefix AND term ~<~ (:prefix || :last)
+            ORDER BY books DESC, term LIMIT :limit
+            """
+        )
+        result = await self.session.scalars(
+            statement, {"prefix": prefix, "last": _LAST_CHARACTER, "limit": limit}
+        )
+        return list(result)
+
+    async def words_like(self, prefix: str) -> list[tuple[str, int]]:
+        """(word, books) of the most used words with `prefix`'s first letter that are at
+        least as long as it less one: where a misspelt prefix's completions are."""
+        statement = text(
+            """
+            SELECT term, books FROM search_terms
+            WHERE term ~>=~ left(:prefix, 1) AND term ~<~ (left(:prefix, 1) || :last)
+              AND char_length(term) >= char_length(:prefix) - 1
+            ORDER BY books DESC, term LIMIT :limit
+            """
+        )
+        rows = await self.session.execute(
+            statement,
+            {"prefix": prefix, "last": _LAST_CHARACTER, "limit": self.CANDIDATES_PER_WORD},
+        )
+        return [(row.term, row.books) for row in rows]
+
+
+class SeedRepository:
+    """The demo catalog's bulk load: staged with `COPY`, inserted in one statement per
+    table, each step skipping what already exists. Runs on the session's connection, in
+    the caller's transaction, without statement timeouts (a million books take minutes)."""
+
+    LOAD_TABLES = ("books", "book_authors", "book_genres", "authors")
+    BOOK_COLUMNS = (
+        "title",
+        "subtitle",
+        "isbn13",
+        "description",
+        "price",
+        "stock_quantity",
+        "release_date",
+        "page_count",
+        "language",
+        "publisher",
+        "cover_url",
+        "created_at",
+        "updated_at",
+        "popularity",
+    )
+    _STAGING = (
+        """CREATE TEMP TABLE IF NOT EXISTS seed_books (
+             seq int, title text, subtitle text, isbn13 text, description text,
+             price numeric, stock_quantity int, release_date date, page_count int,
+             language text, publisher text, cover_url text, created_at timestamptz,
+             updated_at timestamptz, popularity int) ON COMMIT DROP""",
+        "CREATE TEMP TABLE IF NOT EXISTS seed_credits (seq int, author_id bigint, position "
+        "smallint) ON COMMIT DROP",
+        "CREATE TEMP TABLE IF NOT EXISTS seed_shelves (seq int, genre_id bigint) ON COMMIT DROP",
+        "TRUNCATE seed_books, seed_credits, seed_shelves",
+    )
+    # No client-side deadline either: index builds at a million books take a while.
+    _NO_DEADLINE = 3600.0
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _driver(self) -> Any:
+        connection = await self.session.connection()
+        return (await connection.get_raw_connection()).driver_connection
+
+    async def _run(self, sql: str, *args: Any) -> None:
+        await (await self._driver()).execute(sql, *args, timeout=self._NO_DEADLINE)
+
+    async def begin_load(self) -> None:
+        """Turn the catalog's triggers off for this transaction (search documents, the
+        vocabulary and change notifications are built once, by `load_staged`) and create
+        the staging tables."""
+        # Through the session first: that begins the transaction on the driver's
+        # connection, which everything below must run in (else ALTER TABLE would commit
+        # alone and the ON COMMIT DROP tables vanish at once).
+        await self.session.execute(text("SET LOCAL statement_timeout = 0"))
+        for table in self.LOAD_TABLES:
+            await self._run(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        for statement in self._STAGING:
+            await self._run(statement)
 
     async def ensure_genres(self, genres: list[dict[str, Any]]) -> int:
         result = await self.session.execute(
@@ -606,39 +1029,138 @@ class SeedRepository:
 
     async def ensure_authors(self, bios: dict[str, str]) -> tuple[int, list[int]]:
         """(authors added, ids in the order of `bios`). Authors have no natural key, so
-        existing ones are matched by name."""
+        existing ones are matched by name; new ones get ids in the order of `bios`."""
+        driver = await self._driver()
         names = list(bios)
-        found = await self.session.execute(
-            select(Author.name, Author.id).where(Author.name.in_(names))
-        )
-        ids: dict[str, int] = dict(found.all())
+        ids: dict[str, int] = {}
+
+        async def found() -> None:
+            rows = await driver.fetch(
+                "SELECT name, id FROM authors WHERE name = ANY($1::text[])",
+                names,
+                timeout=self._NO_DEADLINE,
+            )
+            ids.update((row["name"], row["id"]) for row in rows)
+
+        await found()
         missing = [name for name in names if name not in ids]
         if missing:
-            added = await self.session.execute(
-                insert(Author)
-                .values([{"name": name, "bio": bios[name]} for name in missing])
-                .returning(Author.name, Author.id)
+            await driver.copy_records_to_table(
+                "authors",
+                records=[(name, bios[name]) for name in missing],
+                columns=("name", "bio"),
+                timeout=self._NO_DEADLINE,
             )
-            ids.update(dict(added.all()))
+            await found()
         return len(missing), [ids[name] for name in names]
 
-    async def insert_books(self, rows: list[dict[str, Any]]) -> dict[str, int]:
-        """Insert the books whose ISBN is new; returns {isbn13: id} of those."""
-        result = await self.session.execute(
-            pg_insert(Book)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=[Book.isbn13])
-            .returning(Book.isbn13, Book.id)
-        )
-        return dict(result.all())
+    async def book_count(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(Book)) or 0)
 
-    async def insert_credits(
-        self, credits: list[dict[str, Any]], shelves: list[dict[str, Any]]
+    async def existing_isbns(self, isbns: list[str]) -> set[str]:
+        rows = await (await self._driver()).fetch(
+            "SELECT isbn13 FROM books WHERE isbn13 = ANY($1::text[])",
+            isbns,
+            timeout=self._NO_DEADLINE,
+        )
+        return {row["isbn13"] for row in rows}
+
+    async def stage(
+        self,
+        books: list[tuple[Any, ...]],
+        credits: list[tuple[int, int, int]],
+        shelves: list[tuple[int, int]],
     ) -> None:
-        if credits:
-            await self.session.execute(insert(book_authors), credits)
-        if shelves:
-            await self.session.execute(insert(book_genres), shelves)
+        """Stage books (`seq` first: 0, 1, 2, ... in the order of their ids to be, then
+        `BOOK_COLUMNS`) with their credits and shelves, which refer to them by `seq`."""
+        driver = await self._driver()
+        for table, records in (
+            ("seed_books", books),
+            ("seed_credits", credits),
+            ("seed_shelves", shelves),
+        ):
+            if records:
+                await driver.copy_records_to_table(
+                    table, records=records, timeout=self._NO_DEADLINE
+                )
+
+    async def _secondary_indexes(self) -> list[tuple[str, str]]:
+        """(name, definition) of the load tables' indexes that back no constraint."""
+        rows = await (await self._driver()).fetch(
+            """
+            SELECT i.indexname, i.indexdef FROM pg_indexes i
+            WHERE i.schemaname = current_schema() AND i.tablename = ANY($1::text[])
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                              WHERE c.conindid = format('%I.%I', i.schemaname,
+                                                        i.indexname)::regclass)
+            ORDER BY i.indexname
+            """,
+            list(self.LOAD_TABLES),
+            timeout=self._NO_DEADLINE,
+        )
+        return [(row["indexname"], row["indexdef"]) for row in rows]
+
+    async def load_staged(self, *, rebuild_indexes: bool, progress: Any) -> None:
+        """Insert the staged books with their search documents, credits and shelves; then
+        the vocabulary, the triggers back on, fresh planner statistics, and one change
+        notification for the response caches."""
+        indexes = await self._secondary_indexes() if rebuild_indexes else []
+        for name, _ in indexes:
+            await self._run(f'DROP INDEX "{name}"')
+        staged = await (await self._driver()).fetchval("SELECT count(*) FROM seed_books")
+        steps: list[str] = []
+        first = 0
+        if staged:
+            # Ids reserved in one go (the table is locked by the ALTER TABLEs): a staged
+            # book's id is `first + seq`, so credits and shelves need no join to find it.
+            # Rows are written most popular first: search walks the popularity index for
+            # common terms, and reads neighbouring pages instead of one page per row (what
+            # `CLUSTER books USING ix_books_popularity_id` does for a live catalog).
+            first = await (await self._driver()).fetchval(
+                "SELECT nextval(pg_get_serial_sequence('books', 'id'))"
+            )
+            await self._run(
+                "SELECT setval(pg_get_serial_sequence('books', 'id'), $1::bigint)",
+                first + staged - 1,
+            )
+            steps = [
+                f"""
+                INSERT INTO books (id, {", ".join(self.BOOK_COLUMNS)}, search_vector)
+                SELECT $1::bigint + s.seq,
+                       {", ".join(f"s.{column}" for column in self.BOOK_COLUMNS)},
+                       book_search_document(s.title, s.subtitle, s.description, n.names)
+                FROM seed_books s
+                LEFT JOIN (SELECT c.seq, string_agg(a.name, ' ' ORDER BY c.position) AS names
+                           FROM seed_credits c JOIN authors a ON a.id = c.author_id
+                           GROUP BY c.seq) n ON n.seq = s.seq
+                ORDER BY s.popularity DESC, s.seq DESC
+                """,  # noqa: S608 - column names are constants
+                "INSERT INTO book_authors (book_id, author_id, position) "
+                "SELECT $1::bigint + seq, author_id, position FROM seed_credits",
+                "INSERT INTO book_genres (book_id, genre_id) "
+                "SELECT $1::bigint + seq, genre_id FROM seed_shelves",
+            ]
+        if indexes:
+            await self._run("SET LOCAL maintenance_work_mem = '256MB'")
+        total = len(steps) + len(indexes) + 2
+        for done, statement in enumerate(steps, start=1):
+            await self._run(statement, first)
+            progress("search data and indexes", done, total)
+        for done, (_, definition) in enumerate(indexes, start=len(steps) + 1):
+            await self._run(definition)
+            progress("search data and indexes", done, total)
+        await self.end_load()
+        await self._run("SELECT rebuild_search_terms()")
+        progress("search data and indexes", total - 1, total)
+        await self._run(f"ANALYZE {', '.join((*self.LOAD_TABLES, 'genres', 'search_terms'))}")
+        await self._run("SELECT pg_notify('catalog_changed', '')")
+        progress("search data and indexes", total, total)
+
+    async def end_load(self) -> None:
+        """The staging tables gone and the triggers back on."""
+        await self._run("DROP TABLE seed_books, seed_credits, seed_shelves")
+        for table in self.LOAD_TABLES:
+            await self._run(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
     async def catalog_is_empty(self) -> bool:
         return await self.session.scalar(select(Book.id).limit(1)) is None

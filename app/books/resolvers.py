@@ -33,7 +33,15 @@ from app.books.schemas import (
     UpdateBookInput,
     UpdateGenreInput,
 )
-from app.books.types import Author, Book, BookOrder, Genre
+from app.books.types import (
+    Author,
+    Book,
+    BookConnection,
+    BookOrder,
+    Genre,
+    SearchSuggestions,
+    book_facets,
+)
 from app.core.errors import ValidationFailed
 from app.core.paging import PageArgs
 from app.core.validation import SINGLE_LINE, bounded
@@ -47,6 +55,7 @@ from app.graphql.node import global_id
 from app.graphql.permissions import IsAdmin
 
 AuthorSearch = TypeAdapter(schemas.AuthorSearch)
+SuggestionQuery = TypeAdapter(schemas.SearchText)
 SlugArg = TypeAdapter(Annotated[str, bounded(SLUG_MAX_LENGTH), SINGLE_LINE])
 
 
@@ -65,29 +74,38 @@ async def catalog_page(
     order: tuple[BookOrderField, bool] | None,
     args: PageArgs,
     wanted: Collection[str],
-) -> Connection[Book]:
+) -> BookConnection:
     """A page of `books`. `wanted`: the selected paths below the connection (look-ahead:
     the page's authors and genres come in one query each, so the nested fields are plain
-    attributes instead of one awaitable per book). Also used by the catalog fast path."""
+    attributes instead of one awaitable per book). Also used by the catalog fast path.
+
+    A search that finds nothing is retried once with its misspelt words corrected from
+    the vocabulary; `correctedQuery` then says so, and the count and facets follow it."""
     listing = books_service.plan_listing(
-        filters=filters,
-        order=order,
-        args=args,
-        is_admin=await context.is_admin(),
-        trigram=context.features.trigram,
+        filters=filters, order=order, args=args, is_admin=await context.is_admin()
     )
     authors: dict[int, list[AuthorRow]] | None = None
     genres: dict[int, list[GenreRow]] | None = None
 
-    async def fetch(session: AsyncSession) -> Page[BookRow]:
+    async def fetch(session: AsyncSession, listing: books_service.Listing) -> Page[BookRow]:
         nonlocal authors, genres
         page = await books_service.list_books(session, listing, context.stock)
         ids = [row.id for row in page.items]
-        if "edges.node.authors" in wanted:
+        if ids and "edges.node.authors" in wanted:
             authors = await books_service.authors_of_books(session, ids)
-        if "edges.node.genres" in wanted:
+        if ids and "edges.node.genres" in wanted:
             genres = await books_service.genres_of_books(session, ids)
         return page
+
+    corrected_query: str | None = None
+    async with context.session() as session:
+        page = await fetch(session, listing)
+        if not page.items and listing.search is not None:
+            corrected = await books_service.corrected_listing(session, listing)
+            if corrected is not None:
+                retried = await fetch(session, corrected)
+                if retried.items:
+                    listing, page, corrected_query = corrected, retried, corrected.criteria.search
 
     def node(row: BookRow) -> Book:
         return Book.from_row(
@@ -96,12 +114,20 @@ async def catalog_page(
             genres=None if genres is None else genres[row.id],
         )
 
-    return await keyset_connection(
-        context,
-        fetch=fetch,
-        count=lambda session: books_service.count_books(session, listing, context.stock),
-        node=node,
+    async def total() -> int:
+        async with context.session() as session:
+            return await books_service.count_books(session, listing, context.stock)
+
+    return BookConnection.of_page(
+        page,
+        [node(row) for row in page.items],
+        count=total,
+        facets=lambda: book_facets(context, listing.criteria, listing.search),
+        corrected_query=corrected_query,
     )
+
+
+SUGGESTIONS_MAX_FIRST = 20
 
 
 ISBN_ARG_MAX_LENGTH = 20  # an ISBN-13 with hyphens is 17
@@ -149,7 +175,7 @@ class BooksQuery:
         page: PageArgs = PageArgs(),
         filter: BookFilter | None = None,
         order_by: BookOrder | None = None,
-    ) -> Connection[Book]:
+    ) -> BookConnection:
         filters = parse_input(schemas.BookFilterInput, filter, field="filter") if filter else None
         return await catalog_page(
             info.context,
@@ -158,6 +184,23 @@ class BooksQuery:
             args=page,
             wanted=selected_paths(info),
         )
+
+    @strawberry.field(
+        description="Type-ahead for a search box, from the first character: completions, "
+        "books, authors and genres (`query` at most 200 characters and 16 words, `first` 1 "
+        "to 20). Anonymous GET requests (and persisted queries) are cached like the catalog."
+    )
+    async def search_suggestions(
+        self, info: Info[Context, None], query: str, first: int = 5
+    ) -> SearchSuggestions:
+        text = parse_arg(SuggestionQuery, query, field="query")
+        if not 1 <= first <= SUGGESTIONS_MAX_FIRST:
+            raise ValidationFailed(
+                f"first must be between 1 and {SUGGESTIONS_MAX_FIRST}", field="first"
+            )
+        async with info.context.session() as session:
+            suggestions = await books_service.suggest(session, text, first)
+        return SearchSuggestions(queries=suggestions.queries, suggestions=suggestions, first=first)
 
     @strawberry.field(description="An author by ID (AUTHOR_NOT_FOUND when there is none).")
     async def author(self, info: Info[Context, None], id: strawberry.ID) -> Author | None:

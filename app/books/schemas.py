@@ -95,6 +95,22 @@ MAX_AUTHORS_PER_BOOK = 20
 MAX_GENRES_PER_BOOK = 10
 MAX_FILTER_GENRES = 20
 SEARCH_MAX_LENGTH = 200
+# Every word of a search is matched, ranked and possibly corrected: a bound on the words
+# bounds that work (and the cost model prices a search by its words).
+SEARCH_MAX_WORDS = 16
+MAX_FILTER_LANGUAGES = 10
+_SEARCH_WORDS = re.compile(r"\w+", re.UNICODE)
+
+
+def _few_words(value: str) -> str:
+    if len(_SEARCH_WORDS.findall(value)) > SEARCH_MAX_WORDS:
+        raise ValueError(f"must have at most {SEARCH_MAX_WORDS} words")
+    return value
+
+
+SearchText = Annotated[
+    str, bounded(SEARCH_MAX_LENGTH, min_length=0), SINGLE_LINE, AfterValidator(_few_words)
+]
 
 
 def isbn13_of(value: str) -> str:
@@ -165,11 +181,12 @@ GenreIDs = Annotated[list[GenreID], Field(max_length=MAX_GENRES_PER_BOOK), After
 
 
 class BookFilterInput(Input):
-    search: Annotated[str, bounded(SEARCH_MAX_LENGTH, min_length=0), SINGLE_LINE] | None = Field(
+    search: SearchText | None = Field(
         default=None,
         description="Words to look for in titles, authors and descriptions (at most 200 "
-        'characters; web-search syntax: "exact phrase", -exclude, or). Tolerates typos where '
-        "the server can.",
+        'characters and 16 words; web-search syntax: "exact phrase", -exclude, or). When '
+        "nothing matches, misspelt words are corrected from the catalog's vocabulary "
+        "(`correctedQuery` tells).",
     )
     author_id: AuthorID | None = Field(default=None, description="By this author.")
     genre_ids: Annotated[list[GenreID], Field(max_length=MAX_FILTER_GENRES)] | None = Field(
@@ -190,6 +207,9 @@ class BookFilterInput(Input):
     released_after: date | None = Field(default=None, description="Released on or after this date.")
     released_before: date | None = Field(
         default=None, description="Released on or before this date."
+    )
+    languages: Annotated[list[Language], Field(max_length=MAX_FILTER_LANGUAGES)] | None = Field(
+        default=None, description='In any of these languages (BCP 47 tags, e.g. "fr"; at most 10).'
     )
     min_rating: MinRating | None = Field(
         default=None,

@@ -1,9 +1,15 @@
-"""A realistic, deterministic demo catalog (`poetry run seed`).
+"""A realistic, deterministic demo catalog (`poetry run seed`), from 240 books to millions.
 
-The same `books` count always produces the same authors, genres, titles, ISBNs, prices and
-stock; release dates are relative to the day of seeding (so there are always upcoming
-releases). Running it again adds only what is missing, so it is idempotent, and a larger
-`--books` extends a smaller catalog.
+The same `books` count always produces the same authors, genres, titles, ISBNs, prices,
+stock and popularity; release dates are relative to the day of seeding (so there are
+always upcoming releases). Running it again adds only what is missing, so it is
+idempotent, and a larger `--books` extends a smaller catalog. Authors grow with the
+catalog (one per eight books), some books have two, and each has one to three genres.
+
+Large catalogs are bulk-loaded (`COPY` into staging tables, one `INSERT ... SELECT` that
+also builds the search documents), with the catalog's triggers off and, for a load larger
+than the catalog it extends, its secondary indexes dropped and rebuilt once at the end.
+The search vocabulary is recounted once, and the tables analyzed.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +26,12 @@ from app.books.repository import SeedRepository
 
 DEFAULT_BOOKS = 240
 MIN_AUTHORS = 80
-CHUNK = 1000
+CHUNK = 20_000  # books generated, checked for and staged at a time
+# A load this large, and larger than the catalog it extends, rebuilds the secondary indexes
+# once at the end instead of maintaining them row by row.
+REBUILD_INDEXES_FROM = 50_000
+BOOKS_PER_AUTHOR = 8
+INITIALS = "ABCDEFGHJKLMNOPRSTVW"
 
 GENRES = [
     ("Fantasy", "Dragons, magic and other worlds."),
@@ -220,21 +231,46 @@ class SeedReport:
         return f"added {self.books} books, {self.authors} authors, {self.genres} genres"
 
 
+class Progress(Protocol):
+    def __call__(self, stage: str, done: int, total: int) -> None: ...
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def _initials(number: int) -> str:
+    """ "A.", "B.", ..., then "A. A.", ...: the `number`-th (from 1) set of middle initials."""
+    letters: list[str] = []
+    while number > 0:
+        number, digit = divmod(number - 1, len(INITIALS))
+        letters.append(f"{INITIALS[digit]}.")
+    return " ".join(reversed(letters))
+
+
 def _author_names(count: int) -> list[str]:
+    """`count` distinct names. The first few thousand are drawn as they always were (the
+    demo catalog's authors stay the same); once a drawn name and its numbered variant are
+    both taken, middle initials make it unique, so any count terminates."""
     rng = random.Random(7)  # noqa: S311 - demo data, not secrets
     names: list[str] = []
     seen: set[str] = set()
+    homonyms: dict[str, int] = {}
     while len(names) < count:
-        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        name = f"{first} {last}"
         if name in seen:
             name = f"{name} {'I' * (1 + len(names) % 3)}"
-        if name not in seen:
-            seen.add(name)
-            names.append(name)
+        if name in seen:
+            number = homonyms[f"{first} {last}"] = homonyms.get(f"{first} {last}", 0) + 1
+            name = f"{first} {_initials(number)} {last}"
+        seen.add(name)
+        names.append(name)
     return names
 
 
-def _book(index: int, today: date, now: datetime) -> dict[str, Any]:
+def _book(index: int, today: date, now: datetime) -> tuple[Any, ...]:
+    """The book of `index`, in the order of `SeedRepository.BOOK_COLUMNS`."""
     rng = random.Random(index)  # noqa: S311
     title = rng.choice(TITLE_PATTERNS).format(
         adj=rng.choice(ADJECTIVES),
@@ -248,29 +284,53 @@ def _book(index: int, today: date, now: datetime) -> dict[str, Any]:
     else:
         release = date(1950, 1, 1) + timedelta(days=rng.randint(0, (today - date(1950, 1, 1)).days))
         stock = 0 if roll < 0.25 else rng.randint(1, 5) if roll < 0.40 else rng.randint(6, 120)
-    return {
-        "title": title,
-        "subtitle": "A Novel" if rng.random() < 0.2 else None,
-        "isbn13": isbn13(index),
-        "description": f"{title}: a story of {rng.choice(NOUNS).lower()}s and "
-        f"{rng.choice(NOUNS).lower()}s, set in {rng.choice(PLACES)}.",
-        "price": Decimal(rng.randint(499, 5999)) / 100,
-        "stock_quantity": stock,
-        "release_date": release,
-        "page_count": rng.randint(90, 900),
-        "language": rng.choice(LANGUAGES),
-        "publisher": rng.choice(PUBLISHERS),
-        "cover_url": f"https://covers.example.com/{isbn13(index)}.jpg",
-        "created_at": now - timedelta(minutes=index),
-        "updated_at": now - timedelta(minutes=index),
-    }
+    subtitle = "A Novel" if rng.random() < 0.2 else None
+    isbn = isbn13(index)
+    description = (
+        f"{title}: a story of {rng.choice(NOUNS).lower()}s and "
+        f"{rng.choice(NOUNS).lower()}s, set in {rng.choice(PLACES)}."
+    )
+    price = Decimal(rng.randint(499, 5999)) / 100
+    page_count = rng.randint(90, 900)
+    language = rng.choice(LANGUAGES)
+    publisher = rng.choice(PUBLISHERS)
+    # Drawn last, so the books drawn before popularity existed stay as they were. A long
+    # tail, as sales are: most books sell little, a few a lot.
+    popularity = min(1_000_000, int(10 * rng.paretovariate(1.2)))
+    added = now - timedelta(minutes=index)
+    return (
+        title,
+        subtitle,
+        isbn,
+        description,
+        price,
+        stock,
+        release,
+        page_count,
+        language,
+        publisher,
+        f"https://covers.example.com/{isbn}.jpg",
+        added,
+        added,
+        popularity,
+    )
 
 
-async def seed_catalog(session: AsyncSession, *, books: int = DEFAULT_BOOKS) -> SeedReport:
+def _credits(index: int, author_ids: list[int], genre_ids: list[int]) -> tuple[Any, Any]:
+    rng = random.Random(-index - 1)  # noqa: S311
+    count = 2 if rng.random() < 0.15 else 1
+    authors = rng.sample(author_ids, count)
+    return authors, rng.sample(genre_ids, rng.randint(1, 3))
+
+
+async def seed_catalog(
+    session: AsyncSession, *, books: int = DEFAULT_BOOKS, progress: Progress = _no_progress
+) -> SeedReport:
     """Add whatever of the demo catalog of `books` books is missing (caller commits)."""
     today = datetime.now(UTC).date()
     now = datetime.now(UTC)
     repository = SeedRepository(session)
+    await repository.begin_load()
     genres_added = await repository.ensure_genres(
         [
             {"name": name, "slug": _slug(name), "description": description}
@@ -279,7 +339,7 @@ async def seed_catalog(session: AsyncSession, *, books: int = DEFAULT_BOOKS) -> 
     )
     genre_ids = await repository.genre_ids([_slug(name) for name, _ in GENRES])
     rng = random.Random(11)  # noqa: S311 - demo data, not secrets
-    names = _author_names(max(MIN_AUTHORS, books // 8))
+    names = _author_names(max(MIN_AUTHORS, books // BOOKS_PER_AUTHOR))
     authors_added, author_ids = await repository.ensure_authors(
         {
             name: f"{name} has written about {rng.choice(NOUNS).lower()}s and "
@@ -288,24 +348,32 @@ async def seed_catalog(session: AsyncSession, *, books: int = DEFAULT_BOOKS) -> 
         }
     )
 
-    added = 0
+    existing = await repository.book_count()
+    staged = 0
     for start in range(0, books, CHUNK):
         indexes = range(start, min(books, start + CHUNK))
-        new_ids = await repository.insert_books([_book(i, today, now) for i in indexes])
-        credits, shelves = [], []
+        present = await repository.existing_isbns([isbn13(i) for i in indexes]) if existing else ()
+        rows: list[tuple[Any, ...]] = []
+        credits: list[tuple[int, int, int]] = []
+        shelves: list[tuple[int, int]] = []
         for i in indexes:
-            book_id = new_ids.get(isbn13(i))
-            if book_id is None:
+            book = _book(i, today, now)
+            if book[2] in present:
                 continue  # seeded before
-            rng = random.Random(-i - 1)  # noqa: S311
-            count = 2 if rng.random() < 0.15 else 1
-            for position, author_id in enumerate(rng.sample(author_ids, count)):
-                credits.append({"book_id": book_id, "author_id": author_id, "position": position})
-            for genre_id in rng.sample(genre_ids, rng.randint(1, 3)):
-                shelves.append({"book_id": book_id, "genre_id": genre_id})
-        await repository.insert_credits(credits, shelves)
-        added += len(new_ids)
-    return SeedReport(genres=genres_added, authors=authors_added, books=added)
+            authors, genres = _credits(i, author_ids, genre_ids)
+            seq = staged + len(rows)
+            rows.append((seq, *book))
+            credits.extend((seq, author, position) for position, author in enumerate(authors))
+            shelves.extend((seq, genre_id) for genre_id in genres)
+        await repository.stage(rows, credits, shelves)
+        staged += len(rows)
+        progress("books", indexes.stop, books)
+    if staged or authors_added or genres_added:
+        rebuild = staged >= REBUILD_INDEXES_FROM and staged >= existing
+        await repository.load_staged(rebuild_indexes=rebuild, progress=progress)
+    else:
+        await repository.end_load()
+    return SeedReport(genres=genres_added, authors=authors_added, books=staged)
 
 
 def _slug(name: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
@@ -12,13 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.books import repository as repo
 from app.books.models import Genre
 from app.books.repository import (
+    STOP_WORDS,
     AuthorRepository,
     BookCriteria,
     BookOrderField,
     BookRepository,
+    FacetCounts,
     GenreRepository,
     Search,
     Stock,
+    TermRepository,
+    search_words,
 )
 from app.books.schemas import (
     AuthorCreateInput,
@@ -74,6 +78,24 @@ class Listing:
     search: Search | None
     ordering: Ordering
     page: PageRequest
+    order: tuple[BookOrderField, bool]
+    args: PageArgs
+
+
+def _listing(
+    criteria: BookCriteria,
+    search: Search | None,
+    order: tuple[BookOrderField, bool] | None,
+    args: PageArgs,
+) -> Listing:
+    if order is None:
+        # Searching without an explicit order ranks by relevance: what a search box expects.
+        order = (BookOrderField.RELEVANCE, True) if search else DEFAULT_ORDER
+    field, descending = order
+    if field is BookOrderField.RELEVANCE and search is None:
+        raise ValidationFailed("RELEVANCE ordering needs `filter.search`", field="orderBy.field")
+    ordering = repo.book_ordering(field, descending=descending, search=search)
+    return Listing(criteria, search, ordering, args.request(ordering), order, args)
 
 
 def plan_listing(
@@ -82,7 +104,6 @@ def plan_listing(
     order: tuple[BookOrderField, bool] | None,
     args: PageArgs,
     is_admin: bool,
-    trigram: bool,
 ) -> Listing:
     filters = filters or BookFilterInput()
     if filters.include_archived and not is_admin:
@@ -90,16 +111,7 @@ def plan_listing(
             "Only admins may list archived books", field="filter.includeArchived"
         )
     term = (filters.search or "").strip() or None
-    search = (
-        Search(term, trigram=trigram, include_archived=filters.include_archived) if term else None
-    )
-    if order is None:
-        # Searching without an explicit order ranks by relevance: what a search box expects.
-        order = (BookOrderField.RELEVANCE, True) if search else DEFAULT_ORDER
-    field, descending = order
-    if field is BookOrderField.RELEVANCE and search is None:
-        raise ValidationFailed("RELEVANCE ordering needs `filter.search`", field="orderBy.field")
-    ordering = repo.book_ordering(field, descending=descending, search=search)
+    search = Search(term, include_archived=filters.include_archived) if term else None
     criteria = BookCriteria(
         search=term,
         author_id=filters.author_id,
@@ -110,10 +122,11 @@ def plan_listing(
         availability=frozenset(filters.availability or ()),
         released_after=filters.released_after,
         released_before=filters.released_before,
+        languages=tuple(filters.languages or ()),
         min_rating=filters.min_rating,
         include_archived=filters.include_archived,
     )
-    return Listing(criteria, search, ordering, args.request(ordering))
+    return _listing(criteria, search, order, args)
 
 
 async def list_books(session: AsyncSession, listing: Listing, stock: Stock) -> Page[BookRow]:
@@ -123,7 +136,172 @@ async def list_books(session: AsyncSession, listing: Listing, stock: Stock) -> P
 
 
 async def count_books(session: AsyncSession, listing: Listing, stock: Stock) -> int:
-    return await BookRepository(session).count(listing.criteria, stock, listing.search)
+    """The number of books listed: exact up to 5,000, estimated above."""
+    count, _ = await BookRepository(session).count(listing.criteria, stock, listing.search)
+    return count
+
+
+async def book_facets(
+    session: AsyncSession, criteria: BookCriteria, search: Search | None, stock: Stock
+) -> FacetCounts:
+    return await BookRepository(session).facets(criteria, stock, search)
+
+
+# -- typo tolerance ---------------------------------------------------------------------
+
+# Words shorter than this are never corrected (type-ahead is typo-tolerant from the third
+# character too).
+TYPO_FROM = 3
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance with transpositions (optimal string alignment), or `limit + 1`
+    as soon as it is known to exceed `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def allowed_typos(word: str) -> int:
+    """One typo in words of up to five letters, two in longer ones."""
+    return 1 if len(word) <= 5 else 2
+
+
+def closest(word: str, options: Sequence[tuple[str, int]]) -> str | None:
+    """The option (word, books) nearest to `word` within its allowed typos, the most used
+    among equally near ones."""
+    limit = allowed_typos(word)
+    best: tuple[int, int, str] | None = None
+    for term, books in options:
+        distance = edit_distance(word, term, limit)
+        if distance <= limit and (best is None or (distance, -books, term) < best):
+            best = (distance, -books, term)
+    return None if best is None else best[2]
+
+
+async def corrected_listing(session: AsyncSession, listing: Listing) -> Listing | None:
+    """The listing with its search's misspelt words replaced by the nearest words of the
+    catalog's vocabulary, or None when there is nothing to correct. Asked only when the
+    search found nothing, so a rare real word is never "corrected" into a common one."""
+    search = listing.search
+    if search is None or not search.plain or search.only_stop_words:
+        return None
+    fixable = [
+        (position, word)
+        for position, word in enumerate(search.words)
+        if len(word) >= TYPO_FROM and word not in STOP_WORDS and not word.isdigit()
+    ]
+    if not fixable:
+        return None
+    found = await TermRepository(session).candidates([word for _, word in fixable])
+    options: dict[int, list[repo.TermCandidate]] = {}
+    for candidate in found:
+        options.setdefault(candidate.position, []).append(candidate)
+    words = list(search.words)
+    for index, (position, word) in enumerate(fixable):
+        near = options.get(index, [])
+        stem = near[0].stem if near else None
+        known = any(
+            option.term.startswith(word) or option.lexeme == stem or option.lexeme.startswith(word)
+            for option in near
+        )
+        if known:
+            continue
+        replacement = closest(word, [(option.term, option.books) for option in near])
+        if replacement is not None:
+            words[position] = replacement
+    if words == search.words:
+        return None
+    term = " ".join(words)
+    corrected = Search(term, include_archived=search.include_archived)
+    criteria = replace(listing.criteria, search=term)
+    return _listing(criteria, corrected, listing.order, listing.args)
+
+
+# -- type-ahead ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """What type-ahead shows for a partial query: `queries` to complete it with, and the
+    `words` (the last one completed or corrected) that books, authors and genres match."""
+
+    queries: list[str]
+    words: tuple[str, ...]
+    complete: bool  # the last word is a whole word (a completion), not a prefix
+
+
+def _fuzzy_completions(prefix: str, options: Sequence[tuple[str, int]], limit: int) -> list[str]:
+    """Words whose beginning is within the allowed typos of `prefix`, nearest first."""
+    allowed = allowed_typos(prefix)
+    ranked: list[tuple[int, int, str]] = []
+    for term, books in options:
+        distance = min(
+            edit_distance(prefix, term[:length], allowed)
+            for length in range(max(1, len(prefix) - 1), len(prefix) + 2)
+        )
+        if distance <= allowed:
+            ranked.append((distance, -books, term))
+    return [term for _, _, term in sorted(ranked)[:limit]]
+
+
+async def suggest(session: AsyncSession, query: str, first: int) -> Suggestions:
+    """Completions of the query's last word from the vocabulary, from the first character;
+    misspelt prefixes are corrected from the third."""
+    words = search_words(query)
+    if not words:
+        return Suggestions(queries=[], words=(), complete=False)
+    context, last = words[:-1], words[-1]
+    terms = TermRepository(session)
+    completions = await terms.completions(last, first)
+    if not completions and len(last) >= TYPO_FROM:
+        completions = _fuzzy_completions(last, await terms.words_like(last), first)
+    queries = [" ".join([*context, completion]) for completion in completions]
+    if completions:
+        return Suggestions(queries=queries, words=(*context, completions[0]), complete=True)
+    return Suggestions(queries=queries, words=tuple(words), complete=False)
+
+
+async def suggested_books(
+    session: AsyncSession, suggestions: Suggestions, stock: Stock, first: int
+) -> list[BookRow]:
+    """The most popular books matching the suggestion's words (the best completion of the
+    last one: a one-letter prefix would match most of the catalog)."""
+    term = " ".join(suggestions.words)
+    if not term:
+        return []
+    return await BookRepository(session).popular_matches(Search(term), stock, first)
+
+
+async def suggested_authors(
+    session: AsyncSession, suggestions: Suggestions, first: int
+) -> list[AuthorRow]:
+    words = [word for word in suggestions.words if word not in STOP_WORDS] or list(
+        suggestions.words
+    )
+    if not words:
+        return []
+    return await AuthorRepository(session).by_name_prefixes(words, first)
+
+
+async def suggested_genres(
+    session: AsyncSession, suggestions: Suggestions, first: int
+) -> list[GenreRow]:
+    if not suggestions.words:
+        return []
+    return await GenreRepository(session).by_name_words(suggestions.words[-1:], first)
 
 
 def nested_ordering(order: tuple[BookOrderField, bool] | None) -> Ordering:

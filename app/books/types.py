@@ -6,7 +6,7 @@ query for the whole page) and fall back to batch loaders otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, Self, TypeVar
@@ -27,7 +27,7 @@ from app.books.loaders import (
     NestedBooksKey,
     viewers_book_loader,
 )
-from app.books.repository import BookOrderField
+from app.books.repository import BookCriteria, BookOrderField, FacetCounts, Search
 from app.books.schemas import AuthorRow, Availability, BookRow, GenreRow
 from app.core.paging import PageArgs
 from app.db.pagination import Page
@@ -107,14 +107,19 @@ def _shelf_books(
         info: Info[Context, None],
         page: PageArgs = PageArgs(),
         order_by: BookOrder | None = None,
-    ) -> Connection[Book]:
+    ) -> BookConnection:
         context, order = info.context, _order(order_by)
         request = page.request(books_service.nested_ordering(order))
         found = await context.loader(pages).load(NestedBooksKey(self.pk, order, request))
-        return Connection.from_page(
+        if isinstance(self, Author):
+            scope = BookCriteria(author_id=self.pk)
+        else:
+            scope = BookCriteria(shelf_genre_id=self.pk)
+        return BookConnection.of_page(
             found,
             [Book.from_row(row) for row in found.items],
             count=lambda: context.loader(counts).load(self.pk),
+            facets=lambda: book_facets(context, scope, None),
         )
 
     return strawberry.field(resolver=books, description=description)
@@ -335,3 +340,157 @@ class Book(Node):
         """Books by id; archived ones only for admins."""
         loader = viewers_book_loader(await info.context.is_admin())
         return await _load_nodes(cls, info, loader, node_ids)
+
+
+@strawberry.type(description="A genre of the books listed, and how many of them it has.")
+class GenreFacet:
+    genre: Genre = strawberry.field(description="The genre.")
+    count: int = strawberry.field(description="Books listed in this genre.")
+
+
+@strawberry.type(description="An availability of the books listed, and how many have it.")
+class AvailabilityFacet:
+    availability: Availability = strawberry.field(description="The availability.")
+    count: int = strawberry.field(description="Books listed with this availability.")
+
+
+@strawberry.type(description="A language of the books listed, and how many are in it.")
+class LanguageFacet:
+    language: str = strawberry.field(description='The language (BCP 47 tag, e.g. "fr").')
+    count: int = strawberry.field(description="Books listed in this language.")
+
+
+@strawberry.type(description="A price band of the books listed, and how many are in it.")
+class PriceRangeFacet:
+    min: Decimal = strawberry.field(description="Lowest price of the band (included).")
+    max: Decimal | None = strawberry.field(
+        description="Price the band ends below (excluded); null: no upper bound. To select "
+        "it: `minPrice: min, maxPrice: max - 0.01`."
+    )
+    count: int = strawberry.field(description="Books listed in this band.")
+
+
+@strawberry.type(
+    description="Counts of the books listed by genre, availability, language and price "
+    "band. Each facet is counted under the search and every other filter but not its own, "
+    "so its other values stay selectable. Values without books are left out."
+)
+class BookFacets:
+    genres: list[GenreFacet] = strawberry.field(description="By genre, most books first.")
+    availability: list[AvailabilityFacet] = strawberry.field(
+        description="By availability, most books first."
+    )
+    languages: list[LanguageFacet] = strawberry.field(description="By language, most books first.")
+    price_ranges: list[PriceRangeFacet] = strawberry.field(
+        description="By price band, cheapest first."
+    )
+    is_exact: bool = strawberry.field(
+        description="false when a facet had more than 1,000 books: its counts are then "
+        "estimated from a sample of 1,000 (scaled to the estimated number of books)."
+    )
+
+    @classmethod
+    def from_counts(cls, counts: FacetCounts, genres: dict[int, GenreRow]) -> BookFacets:
+        def ranked(values: dict[Any, int]) -> list[tuple[Any, int]]:
+            return sorted(values.items(), key=lambda item: (-item[1], str(item[0])))
+
+        return cls(
+            genres=[
+                GenreFacet(genre=Genre.from_row(genres[genre_id]), count=count)
+                for genre_id, count in ranked(counts.genres)
+                if genre_id in genres
+            ],
+            availability=[
+                AvailabilityFacet(availability=value, count=count)
+                for value, count in ranked(counts.availability)
+            ],
+            languages=[
+                LanguageFacet(language=value, count=count)
+                for value, count in ranked(counts.languages)
+            ],
+            price_ranges=[
+                PriceRangeFacet(min=low, max=high, count=count)
+                for (low, high), count in sorted(counts.prices.items())
+            ],
+            is_exact=counts.exact,
+        )
+
+
+async def book_facets(
+    context: Context, criteria: BookCriteria, search: Search | None
+) -> BookFacets:
+    async with context.session() as session:
+        counts = await books_service.book_facets(session, criteria, search, context.stock)
+        genres = await books_service.get_genres(session, list(counts.genres))
+    return BookFacets.from_counts(counts, genres)
+
+
+@strawberry.type(
+    name="BookConnection", description="A page of books, with cursors to the pages around it."
+)
+class BookConnection(Connection[Book]):
+    corrected_query: str | None = strawberry.field(
+        description="The search actually run when the one asked for found nothing and "
+        "misspelt words were corrected from the catalog's vocabulary; null otherwise."
+    )
+    facets_loader: strawberry.Private[Callable[[], Awaitable[BookFacets]]]
+
+    @strawberry.field(
+        description="Counts by genre, availability, language and price band (computed "
+        "only when selected)."
+    )
+    async def facets(self) -> BookFacets:
+        return await self.facets_loader()
+
+    @classmethod
+    def of_page(
+        cls,
+        page: Page[Any],
+        nodes: Sequence[Book],
+        *,
+        count: Callable[[], Awaitable[int]] | None,
+        facets: Callable[[], Awaitable[BookFacets]],
+        corrected_query: str | None = None,
+    ) -> BookConnection:
+        base = Connection.from_page(page, nodes, count)
+        return cls(
+            page_info=base.page_info,
+            edges=base.edges,
+            count_loader=base.count_loader,
+            corrected_query=corrected_query,
+            facets_loader=facets,
+        )
+
+
+@strawberry.type(
+    description="Type-ahead for a search box: completions of the query from the catalog's "
+    "vocabulary (from the first character; misspellings are corrected from the third), and "
+    "the books, authors and genres it points to."
+)
+class SearchSuggestions:
+    queries: list[str] = strawberry.field(
+        description="Completions of the query (its last word completed), most used first."
+    )
+    suggestions: strawberry.Private[books_service.Suggestions]
+    first: strawberry.Private[int]
+
+    @strawberry.field(description="The most popular books matching the best completion.")
+    async def books(self, info: Info[Context, None]) -> list[Book]:
+        context = info.context
+        async with context.session() as session:
+            rows = await books_service.suggested_books(
+                session, self.suggestions, context.stock, self.first
+            )
+        return [Book.from_row(row) for row in rows]
+
+    @strawberry.field(description="Authors with a name word starting with each word typed.")
+    async def authors(self, info: Info[Context, None]) -> list[Author]:
+        async with info.context.session() as session:
+            rows = await books_service.suggested_authors(session, self.suggestions, self.first)
+        return [Author.from_row(row) for row in rows]
+
+    @strawberry.field(description="Genres whose name contains the last word typed.")
+    async def genres(self, info: Info[Context, None]) -> list[Genre]:
+        async with info.context.session() as session:
+            rows = await books_service.suggested_genres(session, self.suggestions, self.first)
+        return [Genre.from_row(row) for row in rows]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+import time
+from typing import TextIO
 
 from app.books.seed import DEFAULT_BOOKS, seed_catalog
 from app.cli.database import resolve_database_url
@@ -12,24 +15,59 @@ from app.db import migrations
 from app.db.session import Database
 from app.reviews.seed import seed_reviews
 
+MAX_BOOKS = 10_000_000
 
-async def run_seed(books: int) -> str:
-    settings = get_settings()
+
+class ProgressBar:
+    """One line per stage, redrawn in place: `books [#####-----] 500,000/1,000,000 41 s`."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.started = time.monotonic()
+        self.stage: str | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage and self.stage is not None:
+            self.stream.write("\n")
+        self.stage = stage
+        filled = self.WIDTH * done // max(total, 1)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        elapsed = time.monotonic() - self.started
+        self.stream.write(f"\r{stage:>24} [{bar}] {done:,}/{total:,} {elapsed:.0f} s")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.stage is not None:
+            self.stream.write("\n")
+
+
+async def run_seed(books: int, *, progress: bool = False) -> str:
+    # A million books take minutes in statements that run long by design.
+    settings = get_settings().model_copy(update={"db_statement_timeout_ms": 0})
     database = Database.from_settings(settings)
+    bar = ProgressBar() if progress else None
     try:
         async with database.sessionmaker() as session, session.begin():
-            catalog = await seed_catalog(session, books=books)
+            if bar is None:
+                catalog = await seed_catalog(session, books=books)
+            else:
+                catalog = await seed_catalog(session, books=books, progress=bar)
             reviews = await seed_reviews(session, settings)
             return f"{catalog}; {reviews}"
     finally:
+        if bar is not None:
+            bar.close()
         await database.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="seed", description=__doc__)
     parser.add_argument("--books", type=int, default=DEFAULT_BOOKS, help="catalog size")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    if not 1 <= args.books <= 1_000_000:
-        parser.error("--books must be between 1 and 1000000")
+    if not 1 <= args.books <= MAX_BOOKS:
+        parser.error(f"--books must be between 1 and {MAX_BOOKS}")
     migrations.upgrade(resolve_database_url())
-    print(f"Seed: {asyncio.run(run_seed(args.books))}")
+    print(f"Seed: {asyncio.run(run_seed(args.books, progress=not args.quiet))}")

@@ -11,6 +11,7 @@ before execution, rather than in (cached) document validation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -39,8 +40,20 @@ from app.core.config import Environment
 from app.core.errors import ErrorCode
 from app.core.paging import MAX_PAGE_SIZE
 
-# Fields dearer than the rest: full-text and trigram search, and name search (ILIKE).
-FIELD_WEIGHTS: Mapping[str, int] = {"Query.books:search": 10, "Query.authors:search": 5}
+# Fields dearer than the rest: name search (ILIKE), facets (four grouped samples) and
+# type-ahead (vocabulary, books, authors, genres). Book search is priced by its words.
+FIELD_WEIGHTS: Mapping[str, int] = {
+    "Query.authors:search": 5,
+    "BookConnection.facets": 50,
+    "Query.searchSuggestions": 20,
+}
+# A book search: 10, and 5 per word after the first (each word is matched, ranked and
+# possibly corrected; the input allows 16).
+SEARCH_WEIGHT = 10
+SEARCH_WEIGHT_PER_WORD = 5
+_WORDS = re.compile(r"\w+", re.UNICODE)
+# Fields of a connection computed once for the list, not once per item of the page.
+ONCE_PER_LIST = frozenset({"BookConnection.facets", "BookConnection.correctedQuery"})
 # Expected size of plain list fields (connections state theirs with first/last). Typical
 # rather than worst case: a book may credit 20 authors, but pricing every page of books as
 # if each did would refuse ordinary catalog queries.
@@ -50,6 +63,14 @@ LIST_SIZES: Mapping[str, int] = {
     "Cart.items": 50,
     "Cart.warnings": 10,
     "Order.items": 10,
+    "BookFacets.genres": 20,
+    "BookFacets.availability": 4,
+    "BookFacets.languages": 10,
+    "BookFacets.priceRanges": 5,
+    "SearchSuggestions.queries": 20,
+    "SearchSuggestions.books": 20,
+    "SearchSuggestions.authors": 20,
+    "SearchSuggestions.genres": 20,
     "Query.genres": 50,
     "RestockResult.fulfilledPrebooks": 20,
 }
@@ -110,12 +131,28 @@ class _Coster:
             argument.name.value: value_from_ast_untyped(argument.value, dict(self.variables))
             for argument in node.arguments or ()
         }
-        filters = arguments.get("filter")
-        searching = isinstance(filters, dict) and bool(filters.get("search"))
-        own = FIELD_WEIGHTS.get(f"{key}:search", 1) if searching else 1
         child_type = get_named_type(definition.type)
-        children = self.selection_cost(node.selection_set, child_type, seen)
-        return own + self._multiplier(key, definition.type, child_type, arguments) * children
+        per_item, once = 0, 0
+        if node.selection_set is not None:
+            for field, owner, fragments in self._fields(node.selection_set, child_type, seen):
+                cost = self.field_cost(field, owner, fragments)
+                if f"{owner.name}.{field.name.value}" in ONCE_PER_LIST:
+                    once += cost
+                else:
+                    per_item += cost
+        multiplier = self._multiplier(key, definition.type, child_type, arguments)
+        return self._own(key, arguments) + multiplier * per_item + once
+
+    @staticmethod
+    def _own(key: str, arguments: Mapping[str, Any]) -> int:
+        filters = arguments.get("filter")
+        search = filters.get("search") if isinstance(filters, dict) else None
+        if key == "Query.books" and isinstance(search, str) and search.strip():
+            words = max(1, len(_WORDS.findall(search)))
+            return SEARCH_WEIGHT + SEARCH_WEIGHT_PER_WORD * (words - 1)
+        if search:
+            return FIELD_WEIGHTS.get(f"{key}:search", 1)
+        return FIELD_WEIGHTS.get(key, 1)
 
     @staticmethod
     def _multiplier(

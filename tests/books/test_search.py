@@ -1,18 +1,19 @@
-"""Search: full-text (stemming, author names, prefixes, web-search syntax), relevance, and
-typo tolerance where the server has pg_trgm."""
+"""Search: full-text (stemming, author names, prefixes, web-search syntax), relevance,
+typo tolerance on every server (the vocabulary, no extension), stop words, input limits
+and a statement count that does not grow with the page."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 
+from app.books.repository import STOP_WORDS
 from app.db.session import Database
 from app.graphql.ids import decode_id
 from tests.books.factory import Catalog
-from tests.support import GraphQL, data
+from tests.support import GraphQL, StatementCounter, data
 
 SEARCH = """
 query($search: String!, $orderBy: BookOrder, $first: Int, $after: String) {
@@ -145,19 +146,142 @@ async def test_search_follows_credits_moved_in_sql(
     assert await search(gql, "onymous") == []
 
 
+CORRECTED = """
+query($search: String!) {
+  books(filter: {search: $search}) { correctedQuery edges { node { title } } }
+}
+"""
+
+
+async def corrected(gql: GraphQL, term: str) -> tuple[str | None, list[str]]:
+    result = data(await gql(CORRECTED, {"search": term}))["books"]
+    return result["correctedQuery"], sorted(edge["node"]["title"] for edge in result["edges"])
+
+
 @pytest.mark.usefixtures("shelf")
-async def test_typos(gql: GraphQL, app: FastAPI) -> None:
-    """Typo tolerance needs pg_trgm: Debian's and Docker's PostgreSQL (CI) have it, the
-    embedded server does not, where a misspelling finds nothing rather than failing."""
-    found = await search(gql, "tolkein")
-    if app.state.features.trigram:
-        assert sorted(found) == ["The Hobbit", "The Lord of the Rings"]
-        assert await search(gql, "hobit") == ["The Hobbit"]
-        assert await search(gql, "earthsae") == ["A Wizard of Earthsea"]
-        # Exact matches are never crowded out by fuzzy ones.
-        assert sorted(await search(gql, "dune")) == ["Children of Dune", "Dune"]
-    else:
-        assert found == []
+async def test_typos_are_corrected_from_the_vocabulary_on_any_server(gql: GraphQL) -> None:
+    """No extension involved: the embedded server of `poetry run dev` corrects them too."""
+    assert await corrected(gql, "tolkein") == ("tolkien", ["The Hobbit", "The Lord of the Rings"])
+    assert await corrected(gql, "hobit") == ("hobbit", ["The Hobbit"])
+    assert await corrected(gql, "earthsae") == ("earthsea", ["A Wizard of Earthsea"])
+    assert await corrected(gql, "desert dnue") == ("desert dune", ["Children of Dune", "Dune"])
+    # Found as typed: nothing is corrected, and exact matches are never crowded out.
+    assert await corrected(gql, "dune") == (None, ["Children of Dune", "Dune"])
+    assert await corrected(gql, "wizards") == (None, ["A Wizard of Earthsea"])
+    # Nothing close enough: no correction, no results.
+    assert await corrected(gql, "xylophone") == (None, [])
+    # Operators ask for exactly that logic: not corrected.
+    assert await corrected(gql, '"hobit"') == (None, [])
+
+
+async def test_kyotto_finds_kyoto_books(catalog: Catalog, gql: GraphQL) -> None:
+    duras = await catalog.author("Marguerite Duras")
+    await catalog.book("Letters from Kyoto", authors=[duras])
+    await catalog.book("A Garden in Kyoto")
+    await catalog.book("The Lisbon Map")
+    assert await corrected(gql, "kyotto") == ("kyoto", ["A Garden in Kyoto", "Letters from Kyoto"])
+    assert await corrected(gql, "Durass") == ("duras", ["Letters from Kyoto"])
+    count = data(await gql('{ books(filter: {search: "kyotto"}) { totalCount correctedQuery } }'))[
+        "books"
+    ]
+    assert count == {"totalCount": 2, "correctedQuery": "kyoto"}
+
+
+async def test_new_titles_and_renamed_authors_join_the_vocabulary(
+    catalog: Catalog, gql: GraphQL
+) -> None:
+    author = await catalog.author("Anne Onymous")
+    book = await catalog.book("Quiet Orchard", authors=[author])
+    assert await corrected(gql, "orchadr") == ("orchard", ["Quiet Orchard"])
+    await catalog.run(
+        'mutation($id: ID!) { updateBook(id: $id, input: {title: "Saltmarsh"}) { id } }',
+        {"id": book["id"]},
+    )
+    await catalog.run(
+        'mutation($id: ID!) { updateAuthor(id: $id, input: {name: "Ottoline Vexley"}) { id } }',
+        {"id": author},
+    )
+    assert await corrected(gql, "saltmarhs") == ("saltmarsh", ["Saltmarsh"])
+    assert await corrected(gql, "vexly") == ("vexley", ["Saltmarsh"])
+
+
+async def test_ranking_exact_title_then_title_words_then_authors_then_description(
+    catalog: Catalog, gql: GraphQL
+) -> None:
+    garden = await catalog.author("Ada Garden")
+    await catalog.book("Notes", description="Written in a garden.")
+    await catalog.book("Winter Poems", authors=[garden])
+    await catalog.book("The Garden of Forking Paths")
+    await catalog.book("Garden")
+    await catalog.book("Gardens", subtitle="A garden diary")
+    assert await search(gql, "garden") == [
+        "Garden",
+        "Gardens",
+        "The Garden of Forking Paths",
+        "Winter Poems",
+        "Notes",
+    ]
+
+
+async def test_a_query_of_stop_words_matches_titles(catalog: Catalog, gql: GraphQL) -> None:
+    await catalog.book("The Map")
+    await catalog.book("Of Mice and Men")
+    await catalog.book("Islands", description="The sea and the sky.")
+    assert await search(gql, "the") == ["The Map"]
+    assert await search(gql, "of and") == ["Of Mice and Men"]
+    assert await search(gql, "THE!") == ["The Map"]
+
+
+@pytest.mark.usefixtures("shelf")
+async def test_one_letter_and_punctuation_are_harmless(gql: GraphQL) -> None:
+    assert await search(gql, "d") == []  # prefixes start at three letters
+    assert sorted(await search(gql, "dun")) == ["Children of Dune", "Dune"]
+    assert await search(gql, "dune!!! -- & | <-> :*") != []
+    assert await search(gql, "'\\ ; ) (") == []
+
+
+async def test_search_input_is_bounded_in_words_and_characters(gql: GraphQL) -> None:
+    query = "query($s: String!) { books(filter: {search: $s}) { edges { cursor } } }"
+    for term in (" ".join(["garden"] * 17), "x" * 201):
+        result = await gql(query, {"s": term})
+        (error,) = result["errors"]
+        assert error["extensions"]["code"] == "VALIDATION_ERROR"
+        assert error["extensions"]["field"] == "filter.search"
+        assert "garden" not in error["message"] and "xxx" not in error["message"]
+    assert "errors" not in await gql(query, {"s": " ".join(["garden"] * 16)})
+
+
+async def test_a_search_is_a_constant_number_of_statements(
+    catalog: Catalog, gql: GraphQL, statements: StatementCounter
+) -> None:
+    for number in range(12):
+        await catalog.book(f"Harbour Light {number}")
+    page = """query($n: Int!, $s: String!) { books(first: $n, filter: {search: $s}) {
+        totalCount edges { node { title authors { name } genres { name } } } } }"""
+    counts = {}
+    for first in (2, 10):
+        for term in ("harbour", "harbuor"):
+            statements.statements.clear()
+            found = data(await gql(page, {"n": first, "s": term}))["books"]
+            assert len(found["edges"]) == first
+            counts[first, term] = statements.count
+    assert counts[2, "harbour"] == counts[10, "harbour"] <= 4, statements.statements
+    # A typo: the empty search, the vocabulary, the corrected search.
+    assert counts[2, "harbuor"] == counts[10, "harbuor"] <= 6, statements.statements
+
+
+async def test_stop_words_of_the_server_are_the_ones_search_knows(database: Database) -> None:
+    async with database.sessionmaker() as session:
+        server = await session.scalars(
+            text(
+                "SELECT w FROM unnest(CAST(:words AS text[])) AS w "
+                "WHERE ts_lexize('english_stem', w) <> '{}'"
+            ),
+            {"words": sorted(STOP_WORDS)},
+        )
+        assert list(server) == []
+        stemmed = await session.scalar(text("SELECT ts_lexize('english_stem', 'garden')"))
+        assert stemmed == ["garden"]
 
 
 async def test_exclusions_hold_whatever_the_stem(catalog: Catalog, gql: GraphQL) -> None:
@@ -165,3 +289,27 @@ async def test_exclusions_hold_whatever_the_stem(catalog: Catalog, gql: GraphQL)
     await catalog.book("Letters from Kyoto", description="Old librarys and quiet streets.")
     await catalog.book("Kyoto Gardens")
     assert sorted(await search(gql, "kyoto -library")) == ["Kyoto Gardens"]
+
+
+WORST = " ".join(["e"] * 15 + ["q"])  # 16 words, the most the input allows
+
+
+def aliased(count: int, first: int, fields: str) -> str:
+    search = f'first: {first}, filter: {{search: "{WORST}"}}'
+    return "{ " + " ".join(f"s{i}: books({search}) {{ {fields} }}" for i in range(count)) + " }"
+
+
+async def test_thirty_aliased_worst_case_searches_are_refused_or_cheap(
+    catalog: Catalog, gql: GraphQL, statements: StatementCounter
+) -> None:
+    await catalog.book("E is for Eel")
+    heavy = aliased(30, 100, "edges { node { title } } facets { isExact genres { count } }")
+    refused = await gql(heavy)
+    assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert refused["errors"][0]["extensions"]["cost"] > 10_000
+    statements.statements.clear()
+    light = aliased(30, 5, "edges { node { title } }")
+    result = data(await gql(light))
+    assert all(page["edges"] == [] for page in result.values())
+    # Each: the search, and (nothing found) the vocabulary; a bounded number per search.
+    assert statements.count <= 30 * 3, statements.statements

@@ -123,6 +123,29 @@ async def test_sales_within_an_availability_band_keep_the_cache(
     assert await until_changed(availability, "IN_STOCK") == "LOW_STOCK"
 
 
+async def test_suggestions_over_get_are_cached_until_the_catalog_changes(
+    instances: list[FastAPI], catalog: Catalog, statements: StatementCounter
+) -> None:
+    await catalog.book("Kyoto Nights")
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=instances[0]), base_url="http://t")
+    params = {"query": '{ searchSuggestions(query: "kyo") { queries books { title } } }'}
+
+    async def suggestions() -> object:
+        return (await http.get("/graphql", params=params)).json()["data"]["searchSuggestions"]
+
+    first = await suggestions()
+    assert first == {"queries": ["kyoto"], "books": [{"title": "Kyoto Nights"}]}
+    statements.statements.clear()
+    assert await suggestions() == first
+    assert statements.count == 0  # served from the cache
+    await catalog.book("Kyoto Gardens")
+    changed = await until_changed(suggestions, first)
+    assert changed == {  # equally popular: the newer first
+        "queries": ["kyoto"],
+        "books": [{"title": "Kyoto Gardens"}, {"title": "Kyoto Nights"}],
+    }
+
+
 async def test_signed_in_requests_and_mutations_are_never_cached(
     instances: list[FastAPI], catalog: Catalog, statements: StatementCounter
 ) -> None:

@@ -1,0 +1,128 @@
+"""Facets: each counted under the search and every other filter but not its own, checked
+against a brute-force count of the same catalog; computed only when selected."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from app.books.repository import PRICE_RANGES
+from app.books.seed import seed_catalog
+from app.db.session import Database
+from tests.support import GraphQL, StatementCounter, data
+
+FACETS = """
+query($filter: BookFilter) {
+  books(first: 1, filter: $filter) {
+    facets {
+      isExact
+      genres { genre { slug } count }
+      availability { availability count }
+      languages { language count }
+      priceRanges { min max count }
+    }
+  }
+}
+"""
+EVERY_BOOK = """
+query($after: String, $filter: BookFilter) {
+  books(first: 100, after: $after, filter: $filter) {
+    pageInfo { hasNextPage endCursor }
+    edges { node { price availability language genres { slug } } }
+  }
+}
+"""
+
+
+async def every_book(gql: GraphQL, filters: dict[str, Any]) -> list[dict[str, Any]]:
+    books: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = data(await gql(EVERY_BOOK, {"after": after, "filter": filters}))["books"]
+        books += [edge["node"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return books
+        after = page["pageInfo"]["endCursor"]
+
+
+def band(price: str) -> tuple[str, str | None]:
+    value = Decimal(price)
+    for low, high in PRICE_RANGES:
+        if high is None or value < high:
+            return str(low), None if high is None else str(high)
+    raise AssertionError(price)
+
+
+def without(filters: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: value for key, value in filters.items() if key not in keys}
+
+
+async def test_facets_match_a_brute_force_count(database: Database, gql: GraphQL) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=600)
+    genres = data(await gql("{ genres { id slug } }"))["genres"]
+    filters = {
+        "search": "garden",
+        "genreIds": [genre["id"] for genre in genres[:6]],
+        "availability": ["IN_STOCK"],
+        "languages": ["en", "fr"],
+        "minPrice": "5",
+        "maxPrice": "49.99",
+    }
+    facets = data(await gql(FACETS, {"filter": filters}))["books"]["facets"]
+    assert facets["isExact"] is True
+
+    by_genre = Counter(
+        genre["slug"]
+        for book in await every_book(gql, without(filters, "genreIds"))
+        for genre in book["genres"]
+    )
+    assert {f["genre"]["slug"]: f["count"] for f in facets["genres"]} == by_genre
+    counts = [f["count"] for f in facets["genres"]]
+    assert counts == sorted(counts, reverse=True)
+
+    by_availability = Counter(
+        book["availability"] for book in await every_book(gql, without(filters, "availability"))
+    )
+    assert {f["availability"]: f["count"] for f in facets["availability"]} == by_availability
+    assert len(by_availability) >= 3  # the other values stay selectable
+
+    by_language = Counter(
+        book["language"] for book in await every_book(gql, without(filters, "languages"))
+    )
+    assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
+
+    by_band = Counter(
+        band(book["price"])
+        for book in await every_book(gql, without(filters, "minPrice", "maxPrice"))
+    )
+    assert {(f["min"], f["max"]): f["count"] for f in facets["priceRanges"]} == by_band
+    lows = [Decimal(f["min"]) for f in facets["priceRanges"]]
+    assert lows == sorted(lows)
+
+
+async def test_facets_cost_one_statement_and_only_when_selected(
+    database: Database, gql: GraphQL, statements: StatementCounter
+) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=60)
+    statements.statements.clear()
+    data(await gql("{ books(first: 5) { edges { node { id } } } }"))
+    without_facets = statements.count
+    statements.statements.clear()
+    result = data(await gql(FACETS, {"filter": {"search": "the garden"}}))
+    assert statements.count == without_facets + 2, statements.statements  # facets, genres
+    assert result["books"]["facets"]["isExact"] is True
+
+
+async def test_nested_lists_have_facets_of_their_scope(database: Database, gql: GraphQL) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=60)
+    query = """{ genres { slug books(first: 1) { totalCount facets {
+        genres { genre { slug } count } languages { count } } } } }"""
+    for genre in data(await gql(query))["genres"]:
+        books = genre["books"]
+        own = [f["count"] for f in books["facets"]["genres"] if f["genre"]["slug"] == genre["slug"]]
+        assert own == ([books["totalCount"]] if books["totalCount"] else [])
+        assert sum(f["count"] for f in books["facets"]["languages"]) == books["totalCount"]
