@@ -69,6 +69,9 @@ CLOSE_TOO_MANY = 4429  # too many connections of one user, or subscriptions on o
 CLOSE_UNAVAILABLE = 1011  # the database can't say who is asking right now
 
 
+_MESSAGE_TYPES = frozenset(("connection_init", "ping", "pong", "subscribe", "complete"))
+
+
 class Refused(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -170,6 +173,22 @@ class SubscriptionSocket(BaseGraphQLTransportWSHandler[Context, None]):
         return events
 
     # -- connection -------------------------------------------------------------------------
+
+    async def handle_message(self, message: Message) -> None:
+        """Strawberry's dispatch, once the message has the protocol's shape: an object with
+        a known `type`, a string `id` and an object `payload` where the type has them.
+        Anything else closes with 4400 and a fixed reason (nothing of the message echoed)."""
+        if not isinstance(message, dict) or message.get("type") not in _MESSAGE_TYPES:
+            await self.handle_invalid_message("Invalid message: unknown type")
+            return
+        kind = message["type"]
+        if kind in ("subscribe", "complete") and not isinstance(message.get("id"), str):
+            await self.handle_invalid_message("Invalid message: `id` must be a string")
+            return
+        if kind == "subscribe" and not isinstance(message.get("payload"), dict):
+            await self.handle_invalid_message("Invalid message: `payload` must be an object")
+            return
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if self.connection_timed_out:

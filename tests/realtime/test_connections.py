@@ -178,6 +178,30 @@ async def test_protocol_errors_close_with_their_codes(servers: Servers) -> None:
 
 
 @pytest.mark.parametrize(
+    "raw",
+    [
+        "[1, 2]",
+        "42",
+        "null",
+        '"subscribe"',
+        '{"type": "' + "hostile" * 40 + '"}',
+        '{"id": ["1"], "type": "subscribe", "payload": {"query": "' + ORDERS + '"}}',
+        '{"id": "1", "type": "subscribe", "payload": "' + ORDERS + '"}',
+        '{"id": "1", "type": "subscribe", "payload": null}',
+        '{"id": {"a": 1}, "type": "complete"}',
+    ],
+)
+async def test_messages_of_the_wrong_shape_close_with_4400_and_echo_nothing(
+    servers: Servers, raw: str
+) -> None:
+    async with signed_in(servers.a) as client:
+        await client.connection.send(raw)
+        closed = await client.closed()
+        assert closed.code == 4400, closed
+        assert "hostile" not in closed.reason and "order" not in closed.reason
+
+
+@pytest.mark.parametrize(
     ("query", "expected"),
     [
         ("{ apiInfo { version } }", "BAD_REQUEST"),
