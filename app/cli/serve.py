@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # Uvicorn's own lines (start, stop, errors) go through the app's logging too: JSON in
     # production, like the access lines, instead of uvicorn's plain-text defaults.
-    configure_logging(get_settings())
+    settings = get_settings()
+    configure_logging(settings)
     uvicorn.run(
         "app.main:create_app",
         host=args.host,
@@ -29,5 +30,8 @@ def main(argv: list[str] | None = None) -> None:
         proxy_headers=True,
         timeout_graceful_shutdown=30,
         log_config=None,
+        # A WebSocket message is held to the size of an HTTP request body (uvicorn's own
+        # limit is 16 MiB): a larger one closes the socket with 1009.
+        ws_max_size=settings.max_request_body_bytes,
         **SERVER_OPTIONS,
     )

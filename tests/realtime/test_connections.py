@@ -201,6 +201,20 @@ async def test_messages_of_the_wrong_shape_close_with_4400_and_echo_nothing(
         assert "hostile" not in closed.reason and "order" not in closed.reason
 
 
+async def test_a_message_larger_than_an_http_body_closes_the_socket(
+    servers: Servers, settings: Settings
+) -> None:
+    """HTTP's MAX_REQUEST_BODY_BYTES holds for WebSocket messages too (variables are not
+    bounded by the document's token limit)."""
+    query = "subscription($ids: [ID!]!) { bookAvailabilityChanged(bookIds: $ids) { book { id } } }"
+    ids = ["Qm9vazox"] * (settings.max_request_body_bytes // 10)
+    async with signed_in(servers.a) as client:
+        await client.subscribe(query, {"ids": ids})
+        assert (await client.closed()).code == 1009
+    async with signed_in(servers.a) as client:  # the server is fine
+        await client.listen(NOTHING)
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
