@@ -439,11 +439,26 @@ class BookRepository:
     ) -> FacetCounts:
         """Each facet's counts under the search and every other filter but its own.
 
-        One sample serves all four: at most FACET_SAMPLE books matching the search (the
+        One sample serves all four: at most FACET_SAMPLE books matching the search and the
+        filters that are no facet's own (the
         most popular, taken like relevance candidates; without a search, the catalog's
         first), each facet applying the other filters to the sample's rows. Exact when the
         sample holds every match, else scaled to the planner's estimate of the matches."""
-        listed = [] if criteria.include_archived else [~Book.is_archived]
+        # The sample is taken among the books every facet counts: those the filters that
+        # are no facet's own allow (archive, author, shelf, release dates, rating).
+        listed = self._conditions(
+            replace(
+                criteria,
+                genre_ids=(),
+                availability=frozenset(),
+                in_stock=None,
+                languages=(),
+                min_price=None,
+                max_price=None,
+            ),
+            stock,
+            None,
+        )
         if search is None:
             ids = select(Book.id).where(*listed).limit(FACET_SAMPLE + 1).correlate(None)
         else:
