@@ -440,9 +440,8 @@ class BookRepository:
         """Each facet's counts under the search and every other filter but its own.
 
         One sample serves all four: at most FACET_SAMPLE books matching the search and the
-        filters that are no facet's own (the
-        most popular, taken like relevance candidates; without a search, the catalog's
-        first), each facet applying the other filters to the sample's rows. Exact when the
+        filters that are no facet's own (the most popular, taken like relevance candidates;
+        without a search, the catalog's first), each facet applying the other filters to the sample's rows. Exact when the
         sample holds every match, else scaled to the planner's estimate of the matches."""
         # The sample is taken among the books every facet counts: those the filters that
         # are no facet's own allow (archive, author, shelf, release dates, rating).
