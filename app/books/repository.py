@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    and_,
     any_,
     bindparam,
     case,
@@ -145,6 +146,8 @@ _RATING_KEYS = (
 )
 _BOOK_ID_KEY = SortKey(Book.id, "sort_id", int)
 _WORDS = re.compile(r"\w+", re.UNICODE)
+# Words with the minus that excludes them in web-search syntax (at a token's start).
+_TOKENS = re.compile(r"(?:(?<!\S)(-))?(\w+)", re.UNICODE)
 _PLAIN = re.compile(r"[\w\s.,:;'\u2019]+", re.UNICODE)
 # PostgreSQL's English stop words (the Snowball list of `english_stem`): the full-text
 # search drops them, so a query of nothing else is matched against titles instead. A test
@@ -218,11 +221,28 @@ class Search:
             )
             # Whole words, case-insensitively (the words are \\w+: no regex syntax). Inside
             # the LIMIT's subquery, so only the window's titles are ever matched.
-            title_words = [top.c.title.op("~*")(rf"\m{word}\M") for word in words]
+            # The web-search syntax holds here too: "-word" excludes, "or" joins alternatives.
+            groups: list[list[str]] = [[]]
+            excluded: list[str] = []
+            tokens = [(m[1] is not None, m[2]) for m in _TOKENS.finditer(term.lower())]
+            for index, (minus, word) in enumerate(tokens):
+                if word == "or" and not minus and 0 < index < len(tokens) - 1:
+                    groups.append([])
+                else:
+                    (excluded if minus else groups[-1]).append(word)
+
+            def has(word: str) -> ColumnElement[bool]:
+                return top.c.title.op("~*", is_comparison=True)(rf"\m{word}\M")
+
+            alternatives = [and_(*(has(word) for word in group)) for group in groups if group]
+            title_words = [~has(word) for word in excluded]
+            if alternatives:
+                title_words.append(or_(*alternatives))
             window = select(top.c.id).where(*title_words)
             self.condition: ColumnElement[bool] = Book.id.in_(window)
+            wanted = [word for group in groups for word in group]
             self.relevance: ColumnElement[float] = _exact_title(term) + case(
-                (func.lower(Book.title).startswith(" ".join(words)), 1.0), else_=0.0
+                (func.lower(Book.title).startswith(" ".join(wanted)), 1.0), else_=0.0
             )
             return
         self.condition = Book.search_vector.op("@@")(query)
@@ -439,11 +459,26 @@ class BookRepository:
     ) -> FacetCounts:
         """Each facet's counts under the search and every other filter but its own.
 
-        One sample serves all four: at most FACET_SAMPLE books matching the search (the
-        most popular, taken like relevance candidates; without a search, the catalog's
-        first), each facet applying the other filters to the sample's rows. Exact when the
-        sample holds every match, else scaled to the planner's estimate of the matches."""
-        listed = [] if criteria.include_archived else [~Book.is_archived]
+        One sample serves all four: at most FACET_SAMPLE books matching the search and the
+        filters that are no facet's own (the most popular, taken like relevance candidates;
+        without a search, the catalog's first), each facet applying the other filters to
+        the sample's rows. Exact when the sample holds every match, else scaled to the
+        planner's estimate of the matches."""
+        # The sample is taken among the books every facet counts: those the filters that
+        # are no facet's own allow (archive, author, shelf, release dates, rating).
+        listed = self._conditions(
+            replace(
+                criteria,
+                genre_ids=(),
+                availability=frozenset(),
+                in_stock=None,
+                languages=(),
+                min_price=None,
+                max_price=None,
+            ),
+            stock,
+            None,
+        )
         if search is None:
             ids = select(Book.id).where(*listed).limit(FACET_SAMPLE + 1).correlate(None)
         else:

@@ -126,3 +126,28 @@ async def test_nested_lists_have_facets_of_their_scope(database: Database, gql: 
         own = [f["count"] for f in books["facets"]["genres"] if f["genre"]["slug"] == genre["slug"]]
         assert own == ([books["totalCount"]] if books["totalCount"] else [])
         assert sum(f["count"] for f in books["facets"]["languages"]) == books["totalCount"]
+
+
+async def test_facets_of_a_selective_filter_count_its_books(
+    database: Database, gql: GraphQL
+) -> None:
+    # More books than the facet sample: the sample must be taken among the books the
+    # listing's other filters (here an author) allow, or it misses most of them.
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=1_500)
+    last = data(
+        await gql(
+            "{ books(first: 1, orderBy: {field: CREATED_AT, direction: DESC}) "
+            "{ edges { node { authors { id } } } } }"
+        )
+    )
+    author = last["books"]["edges"][0]["node"]["authors"][0]["id"]
+    for search in (None, "the"):
+        filters = {"authorId": author, **({"search": search} if search else {})}
+        books = await every_book(gql, filters)
+        facets = data(await gql(FACETS, {"filter": filters}))["books"]["facets"]
+        assert facets["isExact"] is True
+        by_language = Counter(book["language"] for book in books)
+        assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
+        by_genre = Counter(genre["slug"] for book in books for genre in book["genres"])
+        assert {f["genre"]["slug"]: f["count"] for f in facets["genres"]} == by_genre

@@ -232,6 +232,22 @@ async def test_a_query_of_stop_words_matches_titles(catalog: Catalog, gql: Graph
     assert await search(gql, "THE!") == ["The Map"]
 
 
+async def test_a_query_of_stop_words_keeps_its_operators(catalog: Catalog, gql: GraphQL) -> None:
+    await catalog.book("The Map")
+    await catalog.book("Of Mice and Men")
+    await catalog.book("The Call of the Wild")
+    await catalog.book("A Farewell")
+    # -word excludes, "or" is either side: as web-search syntax says for any other word.
+    assert await search(gql, "the -of") == ["The Map"]
+    assert sorted(await search(gql, "-the")) == ["A Farewell", "Of Mice and Men"]
+    assert sorted(await search(gql, "and or the")) == [
+        "Of Mice and Men",
+        "The Call of the Wild",
+        "The Map",
+    ]
+    assert await search(gql, "the of -and") == ["The Call of the Wild"]
+
+
 @pytest.mark.usefixtures("shelf")
 async def test_one_letter_and_punctuation_are_harmless(gql: GraphQL) -> None:
     assert await search(gql, "d") == []  # prefixes start at three letters
