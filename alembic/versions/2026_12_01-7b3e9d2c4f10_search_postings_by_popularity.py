@@ -115,9 +115,7 @@ def upgrade() -> None:
             name=op.f("fk_search_postings_book_id_books"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "lexeme", "popularity", "book_id", name=op.f("pk_search_postings")
-        ),
+        sa.PrimaryKeyConstraint("lexeme", "popularity", "book_id", name=op.f("pk_search_postings")),
     )
     op.create_index(
         op.f("ix_search_postings_book_id"), "search_postings", ["book_id"], unique=False

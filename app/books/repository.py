@@ -591,9 +591,7 @@ class BookRepository:
             ids = select(Book.id).where(*listed).limit(FACET_SAMPLE + 1).correlate(None)
         else:
             ids = _candidates([*listed, search.condition], search, FACET_SAMPLE + 1)
-        sample = (
-            select(Book).where(_among(ids)).cte("facet_sample").prefix_with("MATERIALIZED")
-        )
+        sample = select(Book).where(_among(ids)).cte("facet_sample").prefix_with("MATERIALIZED")
         book: Any = aliased(Book, sample)
         bases = {
             "genre": replace(criteria, genre_ids=()),
@@ -1297,7 +1295,13 @@ class SeedRepository:
         progress("search data and indexes", total - 2, total)
         await self._run("SELECT rebuild_search_postings()")
         progress("search data and indexes", total - 1, total)
-        analyzed = (*self.LOAD_TABLES, "genres", "search_terms", "search_lexemes", "search_postings")
+        analyzed = (
+            *self.LOAD_TABLES,
+            "genres",
+            "search_terms",
+            "search_lexemes",
+            "search_postings",
+        )
         await self._run(f"ANALYZE {', '.join(analyzed)}")
         await self._run("SELECT pg_notify('catalog_changed', '')")
         progress("search data and indexes", total, total)
