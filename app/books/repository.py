@@ -347,7 +347,7 @@ async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
 # a rarer one's): the most books a search walks (`rebuild_search_postings`' default).
 POSTINGS_HEAD = 2_000
 # How far the other groups' postings are read to rule books of the walk out.
-PRUNING_POSTINGS = 8_000
+PRUNING_POSTINGS = 20_000
 # A word typed as a prefix brings at most this many completions (the most used) to the walk.
 PREFIX_COMPLETIONS = 5
 # A search whose words tell nothing a match must have ("-garden") walks at most this many
