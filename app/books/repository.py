@@ -353,6 +353,10 @@ PREFIX_COMPLETIONS = 5
 # A search whose words tell nothing a match must have ("-garden") walks at most this many
 # of the most popular books.
 POPULAR_WINDOW = 20_000
+# A search ordered by anything but relevance sorts at most this many matches, the most
+# popular ones, the same walk relevance takes its candidates from: all of them when the
+# driving word's postings hold all its books (a rare word), so that order is exact then.
+ORDERED_CANDIDATES = POSTINGS_HEAD
 
 # The walk of a search's rarest group of words through `search_postings`: the groups'
 # lexemes (the stems of their words and, typing ahead, their most used completions), the
@@ -543,8 +547,12 @@ class BookRepository:
         search: Search | None,
     ) -> Page[BookRow]:
         conditions = self._conditions(criteria, stock, search)
-        if search is not None and ordering.name.startswith(BookOrderField.RELEVANCE.value):
-            conditions = [_among(_candidates(conditions, search))]
+        if search is not None:
+            # Any order sorts a bounded candidate set: walking another order's index while
+            # matching every book along it costs what the matches cost.
+            ranked = ordering.name.startswith(BookOrderField.RELEVANCE.value)
+            limit = RELEVANCE_CANDIDATES if ranked else ORDERED_CANDIDATES
+            conditions = [_among(_candidates(conditions, search, limit))]
         statement = self._book_select(stock).add_columns(*ordering.columns()).where(*conditions)
         rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
         return to_page(rows, ordering, page, BOOK.of)

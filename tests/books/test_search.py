@@ -4,11 +4,13 @@ and a statement count that does not grow with the page."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from app.books import repository
 from app.books.repository import STOP_WORDS
 from app.db.session import Database
 from app.graphql.ids import decode_id
@@ -408,11 +410,11 @@ async def test_a_common_word_ranks_its_most_popular_books(
     ranked = await search(gql, "harbour", first=20)
     assert ranked[0] == "Harbour"
     assert set(ranked[1:]) == {f"Harbour Light {n}" for n in range(6, 12)}
-    # Another order pages through every match.
+    # Another order sorts the same most popular matches (the walk's), by title.
     by_title = await search(
         gql, "harbour", first=20, orderBy={"field": "TITLE", "direction": "ASC"}
     )
-    assert len(by_title) == 13
+    assert by_title == sorted(ranked)
 
 
 async def test_a_rare_word_finds_its_books_however_unpopular(
@@ -427,3 +429,96 @@ async def test_a_rare_word_finds_its_books_however_unpopular(
     assert sorted(await search(gql, "zanzibar or fog")) == ["Zanzibar Harbour Light"]
     # Two common words together: their postings meet in the window.
     assert sorted(await search(gql, "harbour light 11")) == ["Harbour Light 11"]
+
+
+async def river_books(catalog: Catalog, database: Database) -> list[tuple[str, Decimal, int]]:
+    """Seven river books (title, price, popularity), with equal prices and titles among
+    them, and two books without the word."""
+    shelf = [
+        ("Silent River", "12.50", 5),
+        ("A River Runs", "30.00", 1),
+        ("River of Stars", "12.50", 7),
+        ("Silent River", "8.00", 2),
+        ("The Long River", "45.00", 6),
+        ("Across the River", "19.99", 3),
+        ("River", "12.50", 4),
+    ]
+    for title, price, popularity in shelf:
+        book = await catalog.book(title, price=price)
+        await run_sql(
+            database,
+            "UPDATE books SET popularity = :p WHERE id = :id",
+            p=popularity,
+            id=decode_id(book["id"], "Book", field="-"),
+        )
+    await catalog.book("Quiet Harbour")
+    await catalog.book("Desert Planet")
+    await run_sql(database, "SELECT rebuild_search_postings()")
+    return [(title, Decimal(price), popularity) for title, price, popularity in shelf]
+
+
+ORDERED = """
+query($search: String!, $orderBy: BookOrder, $first: Int, $after: String) {
+  books(filter: {search: $search}, orderBy: $orderBy, first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    edges { node { title price } }
+  }
+}
+"""
+
+
+async def ordered_pages(gql: GraphQL, term: str, order: dict[str, str], first: int) -> list[Any]:
+    """Every page of `term` in `order`, `first` at a time, along the end cursors."""
+    found: list[Any] = []
+    after = None
+    for _ in range(20):
+        variables = {"search": term, "orderBy": order, "first": first, "after": after}
+        books = data(await gql(ORDERED, variables))["books"]
+        found += [
+            (edge["node"]["title"], Decimal(edge["node"]["price"])) for edge in books["edges"]
+        ]
+        if not books["pageInfo"]["hasNextPage"]:
+            return found
+        after = books["pageInfo"]["endCursor"]
+    raise AssertionError("the pages did not end")
+
+
+@pytest.mark.parametrize("field", ["TITLE", "PRICE"])
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+async def test_a_search_in_another_order_sorts_every_match_on_a_small_catalog(
+    catalog: Catalog, gql: GraphQL, database: Database, field: str, direction: str
+) -> None:
+    shelf = await river_books(catalog, database)
+    order = {"field": field, "direction": direction}
+    # Equal keys are ordered by id (the order the books were added in), in the same direction.
+    position = {book: index for index, book in enumerate(shelf)}
+    key = (lambda b: (b[0], position[b])) if field == "TITLE" else (lambda b: (b[1], position[b]))
+    expected = [(t, p) for t, p, _ in sorted(shelf, key=key, reverse=direction == "DESC")]
+    # One page, and pages of two along the cursors: the same books in the same order.
+    assert await ordered_pages(gql, "river", order, 20) == expected
+    assert await ordered_pages(gql, "river", order, 2) == expected
+    silent = [book for book in expected if book[0] == "Silent River"]
+    assert await ordered_pages(gql, "silent river", order, 1) == silent
+
+
+async def test_a_search_in_another_order_sorts_only_its_most_popular_matches(
+    catalog: Catalog,
+    gql: GraphQL,
+    database: Database,
+    statements: StatementCounter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shelf = await river_books(catalog, database)
+    monkeypatch.setattr(repository, "ORDERED_CANDIDATES", 3)
+    popular = sorted(shelf, key=lambda book: book[2], reverse=True)[:3]
+    order = {"field": "PRICE", "direction": "ASC"}
+    position = {book: index for index, book in enumerate(shelf)}
+    expected = [(t, p) for t, p, _ in sorted(popular, key=lambda b: (b[1], position[b]))]
+    assert await ordered_pages(gql, "river", order, 2) == expected
+    # The statements do not grow with the page, as under relevance.
+    counts = []
+    for first in (1, 3):
+        statements.statements.clear()
+        await ordered_pages(gql, "river", {"field": "TITLE", "direction": "ASC"}, first)
+        counts.append(statements.count)
+    assert counts[0] == 3 * counts[1] <= 3 * 4, statements.statements
