@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    Date,
     Float,
     Integer,
     Numeric,
@@ -47,6 +48,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from app.books.models import Author, Book, Genre, book_authors, book_genres
 from app.books.schemas import AuthorRow, Availability, BookRow, GenreRow
+from app.db import statements
 from app.db.base import violated_constraint
 from app.db.pagination import (
     Ordering,
@@ -55,6 +57,8 @@ from app.db.pagination import (
     SortKey,
     apply_keyset,
     apply_keyset_per_group,
+    keyset_template,
+    keyset_values,
     to_page,
     to_pages,
 )
@@ -363,14 +367,112 @@ def _candidates(
     return select(union_all(rare.subquery().select(), common.subquery().select()).subquery().c.id)
 
 
+@dataclass(frozen=True)
+class Related:
+    """Which rows related to each book a listing reads with it (in the same statement)."""
+
+    authors: bool = False
+    genres: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListedBook:
+    """A book of a listing, with its authors (credit order) and genres (by name) when
+    the listing read them (else None)."""
+
+    row: BookRow
+    authors: list[AuthorRow] | None
+    genres: list[GenreRow] | None
+
+
+def _rows_of(shape: Shape[Any], statement: Select[Any]) -> ColumnElement[Any]:
+    """An array of one row (record) per result of `statement`, with `shape`'s fields."""
+    return func.array(statement.with_only_columns(func.row(*shape.columns())).scalar_subquery())
+
+
+def _related_columns(related: Related) -> list[ColumnElement[Any]]:
+    """The arrays of each book's authors and genres (AuthorRow and GenreRow records)."""
+    columns = []
+    if related.authors:
+        credits = (
+            select(Author.id)
+            .join_from(book_authors, Author, Author.id == book_authors.c.author_id)
+            .where(book_authors.c.book_id == Book.id)
+            .order_by(book_authors.c.position)
+        )
+        columns.append(_rows_of(AUTHOR, credits).label("authors"))
+    if related.genres:
+        shelves = (
+            select(Genre.id)
+            .join_from(book_genres, Genre, Genre.id == book_genres.c.genre_id)
+            .where(book_genres.c.book_id == Book.id)
+            .order_by(Genre.name)
+        )
+        columns.append(_rows_of(GENRE, shelves).label("genres"))
+    return columns
+
+
+def _listing_select(columns: list[Any], ordering: Ordering, related: Related) -> Select[Any]:
+    """A listing's select list: the BookRow, the related arrays, then the sort keys."""
+    return select(*columns, *_related_columns(related), *ordering.columns())
+
+
+def _listed_page(
+    rows: Sequence[Any], ordering: Ordering, page: PageRequest, related: Related
+) -> Page[ListedBook]:
+    width = BOOK.width
+    keys = width + related.authors + related.genres  # where the sort keys start
+
+    def listed(row: Any) -> ListedBook:
+        at = width
+        authors = genres = None
+        if related.authors:
+            authors = [AuthorRow(*author) for author in row[at]]
+            at += 1
+        if related.genres:
+            genres = [GenreRow(*genre) for genre in row[at]]
+        return ListedBook(BookRow(*row[:width]), authors, genres)
+
+    return to_page(rows, ordering, page, listed, sort_values=lambda row: tuple(row[keys:]))
+
+
+_WHOLE_CATALOG = BookCriteria()
+# The request's Stock, as the parameters of statements compiled once.
+_STOCK_PARAMETERS: Any = Stock(
+    today=bindparam("today", type_=Date),
+    low_stock_threshold=bindparam("low_stock_threshold", type_=Integer),
+)
+_catalog_statements: dict[tuple[object, ...], statements.Prepared] = {}
+
+
+def _catalog_statement(
+    ordering: Ordering, page: PageRequest, related: Related
+) -> statements.Prepared:
+    """The whole catalog's listing statement of this shape (compiled on first use)."""
+    shape = (ordering.name, page.from_end, page.after is None, page.before is None, related)
+    prepared = _catalog_statements.get(shape)
+    if prepared is None:
+        statement = _listing_select(book_columns(_STOCK_PARAMETERS), ordering, related)
+        statement = keyset_template(
+            statement.where(*BookRepository._conditions(_WHOLE_CATALOG, _STOCK_PARAMETERS, None)),
+            ordering,
+            from_end=page.from_end,
+            after=page.after is not None,
+            before=page.before is not None,
+        )
+        prepared = _catalog_statements[shape] = statements.Prepared.of(statement)
+    return prepared
+
+
 class BookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     # -- reading ----------------------------------------------------------------------
 
+    @staticmethod
     def _conditions(
-        self, criteria: BookCriteria, stock: Stock, search: Search | None, book: Any = Book
+        criteria: BookCriteria, stock: Stock, search: Search | None, book: Any = Book
     ) -> list[ColumnElement[bool]]:
         """The criteria as conditions on `book` (the books table, or an alias of it)."""
         conditions: list[ColumnElement[bool]] = []
@@ -433,13 +535,29 @@ class BookRepository:
         ordering: Ordering,
         page: PageRequest,
         search: Search | None,
-    ) -> Page[BookRow]:
-        conditions = self._conditions(criteria, stock, search)
-        if search is not None and ordering.name.startswith(BookOrderField.RELEVANCE.value):
-            conditions = [Book.id.in_(_candidates(conditions, search))]
-        statement = self._book_select(stock).add_columns(*ordering.columns()).where(*conditions)
-        rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
-        return to_page(rows, ordering, page, BOOK.of)
+        *,
+        related: Related = Related(),
+    ) -> Page[ListedBook]:
+        """A page of books, with the `related` rows of each in the same statement. The
+        whole catalog (no filter, no search) is a statement compiled once per shape and
+        run on the session's asyncpg connection: the storefront's pages."""
+        if criteria == _WHOLE_CATALOG and search is None:
+            prepared = _catalog_statement(ordering, page, related)
+            values = {
+                "today": stock.today,
+                "low_stock_threshold": stock.low_stock_threshold,
+                **keyset_values(page),
+            }
+            rows: Sequence[Any] = await statements.fetch(
+                self.session, prepared.sql, *prepared.args(values)
+            )
+        else:
+            conditions = self._conditions(criteria, stock, search)
+            if search is not None and ordering.name.startswith(BookOrderField.RELEVANCE.value):
+                conditions = [Book.id.in_(_candidates(conditions, search))]
+            statement = _listing_select(book_columns(stock), ordering, related).where(*conditions)
+            rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
+        return _listed_page(rows, ordering, page, related)
 
     async def count(
         self, criteria: BookCriteria, stock: Stock, search: Search | None

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import strawberry
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from app.books import schemas
@@ -19,16 +18,13 @@ from app.books.loaders import (
     viewers_book_loader,
 )
 from app.books.models import SLUG_MAX_LENGTH
-from app.books.repository import BookOrderField
+from app.books.repository import BookOrderField, ListedBook, Related
 from app.books.schemas import (
     AuthorFilter,
-    AuthorRow,
     BookFilter,
-    BookRow,
     CreateAuthorInput,
     CreateBookInput,
     CreateGenreInput,
-    GenreRow,
     UpdateAuthorInput,
     UpdateBookInput,
     UpdateGenreInput,
@@ -45,7 +41,6 @@ from app.books.types import (
 from app.core.errors import ValidationFailed
 from app.core.paging import PageArgs
 from app.core.validation import SINGLE_LINE, bounded
-from app.db.pagination import Page
 from app.graphql.connection import Connection, keyset_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
@@ -76,43 +71,28 @@ async def catalog_page(
     wanted: Collection[str],
 ) -> BookConnection:
     """A page of `books`. `wanted`: the selected paths below the connection (look-ahead:
-    the page's authors and genres come in one query each, so the nested fields are plain
-    attributes instead of one awaitable per book). Also used by the catalog fast path.
+    the page's authors and genres come in the same statement, so the nested fields are
+    plain attributes instead of one awaitable per book). Also used by the catalog fast
+    path.
 
     A search that finds nothing is retried once with its misspelt words corrected from
     the vocabulary; `correctedQuery` then says so, and the count and facets follow it."""
     listing = books_service.plan_listing(
         filters=filters, order=order, args=args, is_admin=await context.is_admin()
     )
-    authors: dict[int, list[AuthorRow]] | None = None
-    genres: dict[int, list[GenreRow]] | None = None
-
-    async def fetch(session: AsyncSession, listing: books_service.Listing) -> Page[BookRow]:
-        nonlocal authors, genres
-        page = await books_service.list_books(session, listing, context.stock)
-        ids = [row.id for row in page.items]
-        if ids and "edges.node.authors" in wanted:
-            authors = await books_service.authors_of_books(session, ids)
-        if ids and "edges.node.genres" in wanted:
-            genres = await books_service.genres_of_books(session, ids)
-        return page
-
+    related = Related(authors="edges.node.authors" in wanted, genres="edges.node.genres" in wanted)
     corrected_query: str | None = None
     async with context.session() as session:
-        page = await fetch(session, listing)
+        page = await books_service.list_books(session, listing, context.stock, related)
         if not page.items and listing.search is not None:
             corrected = await books_service.corrected_listing(session, listing)
             if corrected is not None:
-                retried = await fetch(session, corrected)
+                retried = await books_service.list_books(session, corrected, context.stock, related)
                 if retried.items:
                     listing, page, corrected_query = corrected, retried, corrected.criteria.search
 
-    def node(row: BookRow) -> Book:
-        return Book.from_row(
-            row,
-            authors=None if authors is None else authors[row.id],
-            genres=None if genres is None else genres[row.id],
-        )
+    def node(item: ListedBook) -> Book:
+        return Book.from_row(item.row, authors=item.authors, genres=item.genres)
 
     async def total() -> int:
         async with context.session() as session:

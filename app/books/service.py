@@ -19,6 +19,8 @@ from app.books.repository import (
     BookRepository,
     FacetCounts,
     GenreRepository,
+    ListedBook,
+    Related,
     Search,
     Stock,
     TermRepository,
@@ -129,9 +131,12 @@ def plan_listing(
     return _listing(criteria, search, order, args)
 
 
-async def list_books(session: AsyncSession, listing: Listing, stock: Stock) -> Page[BookRow]:
+async def list_books(
+    session: AsyncSession, listing: Listing, stock: Stock, related: Related = Related()
+) -> Page[ListedBook]:
+    """The listing's page, with the `related` rows of each book (one statement)."""
     return await BookRepository(session).list_page(
-        listing.criteria, stock, listing.ordering, listing.page, listing.search
+        listing.criteria, stock, listing.ordering, listing.page, listing.search, related=related
     )
 
 
