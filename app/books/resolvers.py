@@ -6,19 +6,23 @@ from collections.abc import Collection
 from typing import Annotated
 
 import strawberry
+from graphql import FieldNode, GraphQLError, get_named_type
+from graphql.execution.values import get_argument_values
 from pydantic import TypeAdapter
 from strawberry.types import Info
 
 from app.books import schemas
 from app.books import service as books_service
 from app.books.loaders import (
+    AuthorBooksLoader,
     AuthorLoader,
     BookAuthorsLoader,
     BookGenresLoader,
+    NestedBooksKey,
     viewers_book_loader,
 )
 from app.books.models import SLUG_MAX_LENGTH
-from app.books.repository import BookOrderField, ListedBook, Related
+from app.books.repository import AuthorBooks, BookOrderField, ListedBook, Related
 from app.books.schemas import (
     AuthorFilter,
     BookFilter,
@@ -38,7 +42,7 @@ from app.books.types import (
     SearchSuggestions,
     book_facets,
 )
-from app.core.errors import ValidationFailed
+from app.core.errors import AppError, ValidationFailed
 from app.core.paging import PageArgs
 from app.core.validation import SINGLE_LINE, bounded
 from app.graphql.connection import Connection, keyset_connection, paginated
@@ -107,6 +111,36 @@ async def catalog_page(
     )
 
 
+def _detail_related(info: Info[Context, None]) -> Related | None:
+    """What a book's page reads with the book, from the selection (look-ahead): its
+    authors, and their first books when `authors { books }` asks for a first page in the
+    default order (the loaders are primed with them). None: only the book."""
+    raw = info._raw_info
+    authors = _subfields(raw.field_nodes[0], "authors")
+    if not authors:
+        return None
+    nested = _subfields(authors[0], "books")
+    if len(authors) != 1 or len(nested) != 1:
+        return Related(authors=True)
+    author_type = get_named_type(raw.return_type).fields["authors"].type  # type: ignore[union-attr]
+    books_field = get_named_type(author_type).fields["books"]  # type: ignore[union-attr]
+    try:
+        arguments = get_argument_values(books_field, nested[0], raw.variable_values)
+        if any(value is not None for name, value in arguments.items() if name != "first"):
+            return Related(authors=True)
+        ordering = books_service.nested_ordering(None)
+        page = PageArgs(first=arguments.get("first")).request(ordering)
+    except (GraphQLError, AppError):
+        return Related(authors=True)  # the field reports it
+    return Related(authors=True, author_books=AuthorBooks(ordering, page))
+
+
+def _subfields(node: FieldNode, name: str) -> list[FieldNode]:
+    """The fields called `name` selected directly (no fragments) under `node`."""
+    selections = node.selection_set.selections if node.selection_set else ()
+    return [s for s in selections if isinstance(s, FieldNode) and s.name.value == name]
+
+
 SUGGESTIONS_MAX_FIRST = 20
 
 
@@ -121,12 +155,29 @@ class BooksQuery:
     )
     async def book(self, info: Info[Context, None], id: strawberry.ID) -> Book | None:
         book_id = decode_id(id, "Book", field="id")
-        # Through the request's loader: `book`/`node` fields of one query share a statement.
-        loader = info.context.loader(viewers_book_loader(await info.context.is_admin()))
-        row = await loader.load(book_id)
-        if row is None:
+        context = info.context
+        is_admin = await context.is_admin()
+        loader = context.loader(viewers_book_loader(is_admin))
+        related = _detail_related(info)
+        if related is None:
+            # Through the request's loader: `book`/`node` fields of one query share a
+            # statement.
+            row = await loader.load(book_id)
+            if row is None:
+                raise books_service.book_not_found()
+            return Book.from_row(row)
+        async with context.session() as session:
+            found = await books_service.get_book_with(
+                session, book_id, context.stock, include_archived=is_admin, related=related
+            )
+        if found is None:
             raise books_service.book_not_found()
-        return Book.from_row(row)
+        loader.prime(book_id, found.row)
+        if related.author_books is not None and found.author_books is not None:
+            pages = context.loader(AuthorBooksLoader)
+            for author_id, page in found.author_books.items():
+                pages.prime(NestedBooksKey(author_id, None, related.author_books.page), page)
+        return Book.from_row(found.row, authors=found.authors)
 
     @strawberry.field(description="A book by ISBN-13 or ISBN-10 (hyphens allowed).")
     async def book_by_isbn(self, info: Info[Context, None], isbn: str) -> Book | None:

@@ -369,6 +369,15 @@ async def get_book(
     return rows[book_id]
 
 
+async def get_book_with(
+    session: AsyncSession, book_id: int, stock: Stock, *, include_archived: bool, related: Related
+) -> ListedBook | None:
+    """The book with its `related` rows (one statement), or None."""
+    return await BookRepository(session).get_with(
+        book_id, stock, include_archived=include_archived, related=related
+    )
+
+
 async def get_book_by_isbn(
     session: AsyncSession, isbn13: str, stock: Stock, *, include_archived: bool
 ) -> BookRow:
