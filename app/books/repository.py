@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+from typing import cast as cast_as
 
 from sqlalchemy import (
     Date,
@@ -416,7 +417,7 @@ def _related_columns(related: Related, stock: Stock) -> list[ColumnElement[Any]]
     """The arrays of each book's authors and genres (records of AuthorRow's and GenreRow's
     fields; an author's first books follow its fields as an array of BookRow records with
     their sort keys)."""
-    columns = []
+    columns: list[ColumnElement[Any]] = []
     if related.authors:
         fields = AUTHOR.columns()
         if related.author_books is not None:
@@ -490,9 +491,9 @@ def _listed_page(
 
 _WHOLE_CATALOG = BookCriteria()
 # The request's Stock, as the parameters of statements compiled once.
-_STOCK_PARAMETERS: Any = Stock(
-    today=bindparam("today", type_=Date),
-    low_stock_threshold=bindparam("low_stock_threshold", type_=Integer),
+_STOCK_PARAMETERS = Stock(
+    today=cast_as(Any, bindparam("today", type_=Date)),
+    low_stock_threshold=cast_as(Any, bindparam("low_stock_threshold", type_=Integer)),
 )
 _catalog_statements: dict[tuple[object, ...], statements.Prepared] = {}
 _book_statements: dict[tuple[object, ...], statements.Prepared] = {}

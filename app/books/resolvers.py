@@ -6,7 +6,7 @@ from collections.abc import Collection
 from typing import Annotated
 
 import strawberry
-from graphql import FieldNode, GraphQLError, get_named_type
+from graphql import FieldNode, GraphQLError, GraphQLObjectType
 from graphql.execution.values import get_argument_values
 from pydantic import TypeAdapter
 from strawberry.types import Info
@@ -122,8 +122,9 @@ def _detail_related(info: Info[Context, None]) -> Related | None:
     nested = _subfields(authors[0], "books")
     if len(authors) != 1 or len(nested) != 1:
         return Related(authors=True)
-    author_type = get_named_type(raw.return_type).fields["authors"].type  # type: ignore[union-attr]
-    books_field = get_named_type(author_type).fields["books"]  # type: ignore[union-attr]
+    author_type = raw.schema.get_type("Author")
+    assert isinstance(author_type, GraphQLObjectType)
+    books_field = author_type.fields["books"]
     try:
         arguments = get_argument_values(books_field, nested[0], raw.variable_values)
         if any(value is not None for name, value in arguments.items() if name != "first"):

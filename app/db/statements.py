@@ -25,7 +25,8 @@ from typing import Any
 import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 
 async def _driver(session: AsyncSession, sql: str, args: tuple[Any, ...]) -> asyncpg.Connection:
@@ -58,7 +59,7 @@ async def fetchval(session: AsyncSession, sql: str, *args: Any) -> Any:
     return await (await _driver(session, sql, args)).fetchval(sql, *args)
 
 
-_DIALECT = asyncpg_dialect()
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,9 @@ class Prepared:
     constants: Mapping[str, Any]
 
     @classmethod
-    def of(cls, statement: Executable) -> Prepared:
+    def of(cls, statement: ClauseElement) -> Prepared:
         compiled = statement.compile(dialect=_DIALECT)
+        assert isinstance(compiled, SQLCompiler)
         names = tuple(compiled.positiontup or ())
         binds = {name: bind for bind, name in compiled.bind_names.items()}
         constants = {name: binds[name].value for name in names if not binds[name].required}
