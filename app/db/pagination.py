@@ -251,8 +251,13 @@ def _fits(value: Any, sql_type: Any) -> bool:
     return True
 
 
+# What `json.dumps(..., separators=(",", ":"))` uses, built once (a page encodes a cursor
+# per row).
+_CURSOR_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode_cursor(ordering: Ordering, values: tuple[Any, ...]) -> str:
-    payload = json.dumps([ordering.name, [_encode_value(v) for v in values]], separators=(",", ":"))
+    payload = _CURSOR_JSON.encode([ordering.name, [_encode_value(v) for v in values]])
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
