@@ -208,6 +208,8 @@ class Search:
                 func.to_tsquery("simple", " & ".join(f"{word}:*" for word in prefixes))
             )
         self.query = query
+        self.prefixes = self.plain and bool(prefixes) and len(prefixes) == len(words)
+        self.clauses = _clauses(term)
         if self.only_stop_words:
             # Titles containing every word, among the most popular books: the search
             # vector has no stop words, and this keeps such a query's cost bounded.
@@ -247,6 +249,41 @@ class Search:
             return
         self.condition = Book.search_vector.op("@@")(query)
         self.relevance = _exact_title(term) + func.ts_rank(_RANK_WEIGHTS, Book.search_vector, query)
+
+
+# Hosts, e-mail addresses, paths and decimal numbers: the full-text parser reads
+# "kyoto.lisbon" as one token, so its words are not what a match must have.
+_ONE_TOKEN = re.compile(r"\w[./@]\w")
+_SIGNED_WORDS = re.compile(r"(-)?(\w+)", re.UNICODE)
+# Groups of words a walk tells apart (a bit each in an int4); leaving more out only widens it.
+_MAX_GROUPS = 31
+
+
+def _clauses(term: str) -> list[list[str]]:
+    """What every match of `term` has, as far as its words tell: groups of alternatives
+    (words joined by "or"), a match having one word of each group (its stem or, typing
+    ahead, a completion). Words after a minus, stop words and their groups are left out,
+    so a group is never asked for that the search does not need. [] when none is known."""
+    if _ONE_TOKEN.search(term):
+        return []
+    tokens = [(m[1] is not None, m[2]) for m in _SIGNED_WORDS.finditer(term.lower())]
+    groups: list[list[tuple[bool, str]]] = []
+    joined = False
+    for index, (minus, word) in enumerate(tokens):
+        if word == "or" and not minus and 0 < index < len(tokens) - 1:
+            joined = bool(groups)
+            continue
+        if joined:
+            groups[-1].append((minus, word))
+        else:
+            groups.append([(minus, word)])
+        joined = False
+    needed = {
+        tuple(sorted({word for _, word in group})): None
+        for group in groups
+        if not any(minus or word in STOP_WORDS for minus, word in group)
+    }
+    return [list(group) for group in needed][:_MAX_GROUPS]
 
 
 def _exact_title(term: str) -> ColumnElement[float]:
@@ -306,61 +343,132 @@ async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-RELEVANCE_SAMPLE = 2_000
+# Of each lexeme, `search_postings` holds about this many books, its most popular (all of
+# a rarer one's): the most books a search walks (`rebuild_search_postings`' default).
+POSTINGS_HEAD = 2_000
+# How far the other groups' postings are read to rule books of the walk out.
+PRUNING_POSTINGS = 20_000
+# A word typed as a prefix brings at most this many completions (the most used) to the walk.
+PREFIX_COMPLETIONS = 5
+# A search whose words tell nothing a match must have ("-garden") walks at most this many
+# of the most popular books.
 POPULAR_WINDOW = 20_000
+
+# The walk of a search's rarest group of words through `search_postings`: the groups'
+# lexemes (the stems of their words and, typing ahead, their most used completions), the
+# rarest group by `search_lexemes`' counts, its lexemes' most popular books merged
+# (POSTINGS_HEAD of them), and of those the books the other groups' postings do not rule
+# out. Those are read over the same popularity range (at most PRUNING_POSTINGS a lexeme),
+# and rule out a book at or above the popularity from which they hold every book of their
+# lexemes (the cutoff, or how far they were read) that is in none of them (`clauses`: a bit
+# per group whose postings hold the book; a search keeps at most _MAX_GROUPS). Index-only;
+# the books are read by the caller. The LIMITs are constants in the text so that the
+# planner's estimates stay the size of the walk.
+_WALK = f"""
+WITH words AS (
+  SELECT w.clause, w.word, t.lexeme COLLATE "C" AS lexeme
+  FROM unnest(:walk_clauses, :walk_words) AS w(clause, word)
+  CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', w.word))) AS t(lexeme)
+  LIMIT 64),
+options AS MATERIALIZED (
+  SELECT clause, lexeme FROM words
+  UNION
+  SELECT w.clause, c.lexeme FROM words w CROSS JOIN LATERAL (
+    SELECT lexeme FROM search_lexemes
+    WHERE :walk_prefixes AND lexeme >= w.word AND lexeme < w.word || :walk_last
+    ORDER BY books DESC LIMIT {PREFIX_COMPLETIONS}) AS c),
+driver AS MATERIALIZED (
+  SELECT o.clause FROM options o LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
+  GROUP BY o.clause ORDER BY coalesce(sum(s.books), 0), o.clause LIMIT 1),
+heads AS MATERIALIZED (
+  SELECT DISTINCT p.book_id, p.popularity
+  FROM options o CROSS JOIN LATERAL (
+    SELECT book_id, popularity FROM search_postings WHERE lexeme = o.lexeme
+    ORDER BY popularity DESC, book_id DESC LIMIT {POSTINGS_HEAD}) AS p
+  WHERE o.clause = (SELECT clause FROM driver)
+  ORDER BY p.popularity DESC, p.book_id DESC LIMIT {POSTINGS_HEAD}),
+others AS MATERIALIZED (
+  SELECT o.clause, o.lexeme, p.book_id, p.popularity
+  FROM options o CROSS JOIN LATERAL (
+    SELECT book_id, popularity FROM search_postings
+    WHERE lexeme = o.lexeme AND popularity >= (SELECT min(popularity) FROM heads)
+    ORDER BY popularity DESC, book_id DESC LIMIT {PRUNING_POSTINGS}) AS p
+  WHERE o.clause <> (SELECT clause FROM driver)),
+known AS MATERIALIZED (
+  SELECT o.clause, max(greatest(s.cutoff, r.floor)) AS known_from
+  FROM options o
+  LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
+  LEFT JOIN (SELECT clause, lexeme, min(popularity) AS floor FROM others
+             GROUP BY clause, lexeme HAVING count(*) >= {PRUNING_POSTINGS}) AS r
+         ON r.clause = o.clause AND r.lexeme = o.lexeme
+  WHERE o.clause <> (SELECT clause FROM driver)
+  GROUP BY o.clause),
+found AS (
+  SELECT h.book_id, h.popularity, bit_or(1 << p.clause) AS clauses
+  FROM heads h LEFT JOIN others p ON p.book_id = h.book_id
+  GROUP BY h.book_id, h.popularity)
+SELECT f.book_id, f.popularity FROM found f
+WHERE NOT EXISTS (SELECT 1 FROM known k
+                  WHERE f.popularity >= coalesce(k.known_from, -2147483648)
+                    AND coalesce(f.clauses & (1 << k.clause), 0) = 0)
+ORDER BY f.popularity DESC, f.book_id DESC
+"""  # noqa: S608 - the f-string holds constants
 
 
 def _candidates(
     conditions: list[ColumnElement[bool]], search: Search, limit: int = RELEVANCE_CANDIDATES
 ) -> Select[Any]:
-    """The ids relevance ranks: at most RELEVANCE_CANDIDATES matches, the most popular.
+    """The ids relevance ranks: at most `limit` matches, the most popular.
 
-    The plan is chosen from what the search index says, not from the planner's guess
-    (which, for a word missing from its statistics, walks the popularity index through
-    the whole catalog): a sample of up to RELEVANCE_SAMPLE matches is read from the
-    search index first. If that is all of them, they are the candidates; if not, the term
-    is common and the popularity index is walked with the match as a plain filter, which
-    meets RELEVANCE_CANDIDATES matches after a few thousand rows, and never reads past the
-    POPULAR_WINDOW most popular books. Either way the work is bounded by the constants, not
-    by the number of matches."""
+    Taken along `search_postings` (see `_WALK`), which holds each lexeme's most popular
+    books in popularity order: the rarest group of words (by `search_lexemes`' counts, so
+    nothing is sampled) drives, the other groups' postings rule books out without reading
+    them, and the books left are checked against `conditions` until `limit` match. A rare
+    word's postings are all its books, so its matches are exact; a common word's are its
+    POSTINGS_HEAD most popular. Either way the work is bounded by the constants, not by
+    the number of matches."""
     newest = (Book.popularity.desc(), Book.id.desc())
     if search.only_stop_words:  # already bounded by its window
         return select(Book.id).where(*conditions).order_by(*newest).limit(limit)
-    sample = (
-        select(Book.id.label("id"), Book.popularity.label("popularity"))
-        .where(*conditions)
-        .limit(RELEVANCE_SAMPLE + 1)
-        .cte()
-        .prefix_with("MATERIALIZED")
+    if not search.clauses:
+        # coalesce(): the match stays a filter, so the search index cannot be chosen here.
+        threshold = (
+            select(Book.popularity)
+            .where(~Book.is_archived)
+            .order_by(Book.popularity.desc())
+            .offset(POPULAR_WINDOW)
+            .limit(1)
+            .scalar_subquery()
+        )
+        walk = [func.coalesce(c, False) if c is search.condition else c for c in conditions]
+        walk.append(Book.popularity >= func.coalesce(threshold, 0))
+        return select(Book.id).where(*walk).order_by(*newest).limit(limit).correlate(None)
+    words = [(number, word) for number, group in enumerate(search.clauses) for word in group]
+    heads = (
+        text(_WALK)
+        .bindparams(
+            bindparam("walk_clauses", [n for n, _ in words], type_=ARRAY(Integer)),
+            bindparam("walk_words", [w for _, w in words], type_=ARRAY(String)),
+            bindparam("walk_prefixes", search.prefixes),
+            bindparam("walk_last", _LAST_CHARACTER),
+        )
+        .columns(book_id=Integer, popularity=Integer)
+        .subquery("walk")
     )
-    sampled = select(func.count()).select_from(sample).scalar_subquery()
-    rare = (
-        select(sample.c.id)
-        .where(sampled <= RELEVANCE_SAMPLE)
-        .order_by(sample.c.popularity.desc(), sample.c.id.desc())
-        .limit(limit)
-    )
-    # coalesce(): the match stays a filter, so the search index cannot be chosen here.
-    # The walk stops at the POPULAR_WINDOW-th most popular book: words common apart but
-    # rare together ("northern station") would otherwise walk most of the catalog.
-    threshold = (
-        select(Book.popularity)
-        .where(~Book.is_archived)
-        .order_by(Book.popularity.desc())
-        .offset(POPULAR_WINDOW)
-        .limit(1)
-        .scalar_subquery()
-    )
-    walk = [func.coalesce(c, False) if c is search.condition else c for c in conditions]
-    walk.append(Book.popularity >= func.coalesce(threshold, 0))
-    common = (
+    return (
         select(Book.id)
-        .where(*walk, sampled > RELEVANCE_SAMPLE)
-        .order_by(*newest)
+        .join(heads, heads.c.book_id == Book.id)
+        .where(*conditions)
+        .order_by(heads.c.popularity.desc(), heads.c.book_id.desc())
         .limit(limit)
         .correlate(None)
     )
-    return select(union_all(rare.subquery().select(), common.subquery().select()).subquery().c.id)
+
+
+def _among(ids: Select[Any]) -> ColumnElement[bool]:
+    """`books.id = ANY(ARRAY(ids))`: the ids are computed once, then read by primary key
+    (an `IN` would let the planner scan the books in the listing's order instead)."""
+    return Book.id == any_(func.array(ids.scalar_subquery()))
 
 
 class BookRepository:
@@ -436,7 +544,7 @@ class BookRepository:
     ) -> Page[BookRow]:
         conditions = self._conditions(criteria, stock, search)
         if search is not None and ordering.name.startswith(BookOrderField.RELEVANCE.value):
-            conditions = [Book.id.in_(_candidates(conditions, search))]
+            conditions = [_among(_candidates(conditions, search))]
         statement = self._book_select(stock).add_columns(*ordering.columns()).where(*conditions)
         rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
         return to_page(rows, ordering, page, BOOK.of)
@@ -483,9 +591,7 @@ class BookRepository:
             ids = select(Book.id).where(*listed).limit(FACET_SAMPLE + 1).correlate(None)
         else:
             ids = _candidates([*listed, search.condition], search, FACET_SAMPLE + 1)
-        sample = (
-            select(Book).where(Book.id.in_(ids)).cte("facet_sample").prefix_with("MATERIALIZED")
-        )
+        sample = select(Book).where(_among(ids)).cte("facet_sample").prefix_with("MATERIALIZED")
         book: Any = aliased(Book, sample)
         bases = {
             "genre": replace(criteria, genre_ids=()),
@@ -557,7 +663,7 @@ class BookRepository:
         candidates = _candidates([~Book.is_archived, search.condition], search, limit)
         statement = (
             self._book_select(stock)
-            .where(Book.id.in_(candidates))
+            .where(_among(candidates))
             .order_by(Book.popularity.desc(), Book.id.desc())
         )
         return BOOK.all(await self.session.execute(statement))
@@ -1137,8 +1243,8 @@ class SeedRepository:
 
     async def load_staged(self, *, rebuild_indexes: bool, progress: Any) -> None:
         """Insert the staged books with their search documents, credits and shelves; then
-        the vocabulary, the triggers back on, fresh planner statistics, and one change
-        notification for the response caches."""
+        the vocabulary and the search postings, the triggers back on, fresh planner
+        statistics, and one change notification for the response caches."""
         indexes = await self._secondary_indexes() if rebuild_indexes else []
         for name, _ in indexes:
             await self._run(f'DROP INDEX "{name}"')
@@ -1177,7 +1283,7 @@ class SeedRepository:
             ]
         if indexes:
             await self._run("SET LOCAL maintenance_work_mem = '256MB'")
-        total = len(steps) + len(indexes) + 2
+        total = len(steps) + len(indexes) + 3
         for done, statement in enumerate(steps, start=1):
             await self._run(statement, first)
             progress("search data and indexes", done, total)
@@ -1186,8 +1292,17 @@ class SeedRepository:
             progress("search data and indexes", done, total)
         await self.end_load()
         await self._run("SELECT rebuild_search_terms()")
+        progress("search data and indexes", total - 2, total)
+        await self._run("SELECT rebuild_search_postings()")
         progress("search data and indexes", total - 1, total)
-        await self._run(f"ANALYZE {', '.join((*self.LOAD_TABLES, 'genres', 'search_terms'))}")
+        analyzed = (
+            *self.LOAD_TABLES,
+            "genres",
+            "search_terms",
+            "search_lexemes",
+            "search_postings",
+        )
+        await self._run(f"ANALYZE {', '.join(analyzed)}")
         await self._run("SELECT pg_notify('catalog_changed', '')")
         progress("search data and indexes", total, total)
 
