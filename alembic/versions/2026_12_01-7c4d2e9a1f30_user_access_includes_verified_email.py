@@ -3,7 +3,7 @@ whether the user may order is part of what an access token stands for, and the w
 caches of checked tokens (`app.users.access`) drop it when they hear the notice.
 
 Revision ID: 7c4d2e9a1f30
-Revises: 5c1e0a7d9b21
+Revises: 7b3e9d2c4f10
 Create Date: 2026-12-01 16:30:00.000000+00:00
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "7c4d2e9a1f30"
-down_revision: str | Sequence[str] | None = "5c1e0a7d9b21"
+down_revision: str | Sequence[str] | None = "7b3e9d2c4f10"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
