@@ -36,6 +36,7 @@ from app.graphql.schema import build_schema
 from app.mail import devlinks
 from app.mail.sender import mail_sender
 from app.realtime.hub import EventHub
+from app.users.access import AccessCache
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         else None
     )
 
+    access = (
+        AccessCache(
+            ttl_seconds=settings.access_cache_ttl_seconds,
+            max_entries=settings.access_cache_max_entries,
+        )
+        if settings.access_cache_ttl_seconds
+        else None
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = app.state.database is None
@@ -77,10 +87,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         listen_url: str | None = settings.database_listen_url
         if listen_url is None and not settings.db_pgbouncer:
             listen_url = app.state.database.engine.url.render_as_string(hide_password=False)
-        # One LISTEN connection for the worker: the response cache and subscriptions.
+        # One LISTEN connection for the worker: the response cache, checked access tokens
+        # and subscriptions.
         events = app.state.events = EventHub(listen_url, timeout=client_timeout(settings))
         if cache is not None:
             invalidated_by(cache, events)
+        if access is not None:
+            access.follow(events)
         events.start()
         # Development: the outbox's sender in this process (deployments run `mailer`).
         sender = mail_sender(app.state.database, settings) if settings.mail_sender_in_app else None
@@ -119,6 +132,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.features = DatabaseFeatures()
     app.state.events = EventHub(None)  # the lifespan's replaces it
+    app.state.access = access
 
     schema = build_schema(settings)
     app.state.graphql = view = GraphQLView(

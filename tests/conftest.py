@@ -112,8 +112,9 @@ def settings(database_url: str) -> Settings:
         argon2_memory_kib=8,
         argon2_parallelism=1,
         # Rolled-back tests never commit, so no invalidation would ever reach a cache.
-        # The cache tests turn it on for apps of their own.
+        # The cache tests turn them on for apps of their own.
         response_cache=False,
+        access_cache_ttl_seconds=0,
     )
 
 

@@ -13,8 +13,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+from typing import cast as cast_as
 
 from sqlalchemy import (
+    Date,
     Float,
     Integer,
     Numeric,
@@ -47,6 +49,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from app.books.models import Author, Book, Genre, book_authors, book_genres
 from app.books.schemas import AuthorRow, Availability, BookRow, GenreRow
+from app.db import statements
 from app.db.base import violated_constraint
 from app.db.pagination import (
     Ordering,
@@ -55,6 +58,8 @@ from app.db.pagination import (
     SortKey,
     apply_keyset,
     apply_keyset_per_group,
+    keyset_template,
+    keyset_values,
     to_page,
     to_pages,
 )
@@ -475,14 +480,183 @@ def _among(ids: Select[Any]) -> ColumnElement[bool]:
     return Book.id == any_(func.array(ids.scalar_subquery()))
 
 
+@dataclass(frozen=True, eq=False)
+class AuthorBooks:
+    """The first page of each author's (unarchived) books: `ordering` is a nested list's
+    (no search), `page` has no cursor."""
+
+    ordering: Ordering
+    page: PageRequest
+
+
+@dataclass(frozen=True)
+class Related:
+    """Which rows related to each book a read returns with it, in the same statement."""
+
+    authors: bool = False
+    genres: bool = False
+    author_books: AuthorBooks | None = None  # with `authors`
+
+    @property
+    def shape(self) -> tuple[object, ...]:
+        """What the statement's text depends on."""
+        books = self.author_books
+        nested = None if books is None else (books.ordering.name, books.page)
+        return self.authors, self.genres, nested
+
+
+@dataclass(frozen=True, slots=True)
+class ListedBook:
+    """A book with what `Related` asked for (else None): its authors (credit order), its
+    genres (by name), and each author's first page of books (by author id)."""
+
+    row: BookRow
+    authors: list[AuthorRow] | None
+    genres: list[GenreRow] | None
+    author_books: dict[int, Page[BookRow]] | None = None
+
+
+def _array(*columns: Any) -> Select[Any]:
+    """A select of one row (record) of `columns`, to gather as an array (`_rows`)."""
+    return select(func.row(*columns))
+
+
+def _rows(statement: Select[Any]) -> ColumnElement[Any]:
+    return func.array(statement.scalar_subquery())
+
+
+def _related_columns(related: Related, stock: Stock) -> list[ColumnElement[Any]]:
+    """The arrays of each book's authors and genres (records of AuthorRow's and GenreRow's
+    fields; an author's first books follow its fields as an array of BookRow records with
+    their sort keys)."""
+    columns: list[ColumnElement[Any]] = []
+    if related.authors:
+        fields = AUTHOR.columns()
+        if related.author_books is not None:
+            ordering, page = related.author_books.ordering, related.author_books.page
+            credits = book_authors.alias("author_credits")
+            # The author's books: `books` again, inside the subquery (not the outer book).
+            books = _array(*book_columns(stock), *(key.expression for key in ordering.keys))
+            books = books.join_from(credits, Book, Book.id == credits.c.book_id)
+            books = books.where(credits.c.author_id == Author.id, ~Book.is_archived)
+            books = apply_keyset(books.correlate_except(Book, credits), ordering, page)
+            fields.append(_rows(books))
+        authors = (
+            _array(*fields)
+            .join_from(book_authors, Author, Author.id == book_authors.c.author_id)
+            .where(book_authors.c.book_id == Book.id)
+            .order_by(book_authors.c.position)
+        )
+        columns.append(_rows(authors).label("authors"))
+    if related.genres:
+        genres = (
+            _array(*GENRE.columns())
+            .join_from(book_genres, Genre, Genre.id == book_genres.c.genre_id)
+            .where(book_genres.c.book_id == Book.id)
+            .order_by(Genre.name)
+        )
+        columns.append(_rows(genres).label("genres"))
+    return columns
+
+
+def _listing_select(stock: Stock, ordering: Ordering, related: Related) -> Select[Any]:
+    """A listing's select list: the BookRow, the related arrays, then the sort keys."""
+    return select(*book_columns(stock), *_related_columns(related, stock), *ordering.columns())
+
+
+def _listed(row: Any, related: Related) -> ListedBook:
+    """The ListedBook of a row that starts with the BookRow and the related arrays."""
+    at = width = BOOK.width
+    authors = genres = author_books = None
+    if related.authors:
+        authors = [AuthorRow(*author[: AUTHOR.width]) for author in row[at]]
+        if related.author_books is not None:
+            ordering, page = related.author_books.ordering, related.author_books.page
+            author_books = {
+                author.id: to_page(
+                    books,
+                    ordering,
+                    page,
+                    lambda book: BookRow(*book[:width]),
+                    sort_values=lambda book: tuple(book[width:]),
+                )
+                for author, (*_, books) in zip(authors, row[at], strict=True)
+            }
+        at += 1
+    if related.genres:
+        genres = [GenreRow(*genre) for genre in row[at]]
+    return ListedBook(BookRow(*row[:width]), authors, genres, author_books)
+
+
+def _listed_page(
+    rows: Sequence[Any], ordering: Ordering, page: PageRequest, related: Related
+) -> Page[ListedBook]:
+    keys = BOOK.width + related.authors + related.genres  # where the sort keys start
+    return to_page(
+        rows,
+        ordering,
+        page,
+        lambda row: _listed(row, related),
+        sort_values=lambda row: tuple(row[keys:]),
+    )
+
+
+_WHOLE_CATALOG = BookCriteria()
+# The request's Stock, as the parameters of statements compiled once.
+_STOCK_PARAMETERS = Stock(
+    today=cast_as(Any, bindparam("today", type_=Date)),
+    low_stock_threshold=cast_as(Any, bindparam("low_stock_threshold", type_=Integer)),
+)
+_catalog_statements: dict[tuple[object, ...], statements.Prepared] = {}
+_book_statements: dict[tuple[object, ...], statements.Prepared] = {}
+
+
+def _catalog_statement(
+    ordering: Ordering, page: PageRequest, related: Related
+) -> statements.Prepared:
+    """The whole catalog's listing statement of this shape (compiled on first use)."""
+    shape = (ordering.name, page.from_end, page.after is None, page.before is None, related.shape)
+    prepared = _catalog_statements.get(shape)
+    if prepared is None:
+        statement = _listing_select(_STOCK_PARAMETERS, ordering, related)
+        statement = keyset_template(
+            statement.where(*BookRepository._conditions(_WHOLE_CATALOG, _STOCK_PARAMETERS, None)),
+            ordering,
+            from_end=page.from_end,
+            after=page.after is not None,
+            before=page.before is not None,
+        )
+        prepared = _catalog_statements[shape] = statements.Prepared.of(statement)
+    return prepared
+
+
+def _book_statement(include_archived: bool, related: Related) -> statements.Prepared:
+    """A book by id, with the `related` rows (compiled on first use)."""
+    shape = (include_archived, related.shape)
+    prepared = _book_statements.get(shape)
+    if prepared is None:
+        statement = select(
+            *book_columns(_STOCK_PARAMETERS), *_related_columns(related, _STOCK_PARAMETERS)
+        ).where(Book.id == bindparam("id", type_=Book.id.type))
+        if not include_archived:
+            statement = statement.where(~Book.is_archived)
+        prepared = _book_statements[shape] = statements.Prepared.of(statement)
+    return prepared
+
+
+def _stock_values(stock: Stock) -> dict[str, Any]:
+    return {"today": stock.today, "low_stock_threshold": stock.low_stock_threshold}
+
+
 class BookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     # -- reading ----------------------------------------------------------------------
 
+    @staticmethod
     def _conditions(
-        self, criteria: BookCriteria, stock: Stock, search: Search | None, book: Any = Book
+        criteria: BookCriteria, stock: Stock, search: Search | None, book: Any = Book
     ) -> list[ColumnElement[bool]]:
         """The criteria as conditions on `book` (the books table, or an alias of it)."""
         conditions: list[ColumnElement[bool]] = []
@@ -545,17 +719,29 @@ class BookRepository:
         ordering: Ordering,
         page: PageRequest,
         search: Search | None,
-    ) -> Page[BookRow]:
-        conditions = self._conditions(criteria, stock, search)
-        if search is not None:
-            # Any order sorts a bounded candidate set: walking another order's index while
-            # matching every book along it costs what the matches cost.
-            ranked = ordering.name.startswith(BookOrderField.RELEVANCE.value)
-            limit = RELEVANCE_CANDIDATES if ranked else ORDERED_CANDIDATES
-            conditions = [_among(_candidates(conditions, search, limit))]
-        statement = self._book_select(stock).add_columns(*ordering.columns()).where(*conditions)
-        rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
-        return to_page(rows, ordering, page, BOOK.of)
+        *,
+        related: Related = Related(),
+    ) -> Page[ListedBook]:
+        """A page of books, with the `related` rows of each in the same statement. The
+        whole catalog (no filter, no search) is a statement compiled once per shape and
+        run on the session's asyncpg connection: the storefront's pages."""
+        if criteria == _WHOLE_CATALOG and search is None:
+            prepared = _catalog_statement(ordering, page, related)
+            values = _stock_values(stock) | keyset_values(page)
+            rows: Sequence[Any] = await statements.fetch(
+                self.session, prepared.sql, *prepared.args(values)
+            )
+        else:
+            conditions = self._conditions(criteria, stock, search)
+            if search is not None:
+                # Any order sorts a bounded candidate set: walking another order's index
+                # while matching every book along it costs what the matches cost.
+                ranked = ordering.name.startswith(BookOrderField.RELEVANCE.value)
+                limit = RELEVANCE_CANDIDATES if ranked else ORDERED_CANDIDATES
+                conditions = [_among(_candidates(conditions, search, limit))]
+            statement = _listing_select(stock, ordering, related).where(*conditions)
+            rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
+        return _listed_page(rows, ordering, page, related)
 
     async def count(
         self, criteria: BookCriteria, stock: Stock, search: Search | None
@@ -733,6 +919,15 @@ class BookRepository:
         if not include_archived:
             statement = statement.where(~Book.is_archived)
         return {row.id: row for row in BOOK.all(await self.session.execute(statement))}
+
+    async def get_with(
+        self, book_id: int, stock: Stock, *, include_archived: bool, related: Related
+    ) -> ListedBook | None:
+        """The book with its `related` rows, in one statement compiled once per shape."""
+        prepared = _book_statement(include_archived, related)
+        values = _stock_values(stock) | {"id": book_id}
+        row = await statements.fetchrow(self.session, prepared.sql, *prepared.args(values))
+        return None if row is None else _listed(row, related)
 
     async def get_row_by_isbn(
         self, isbn13: str, stock: Stock, *, include_archived: bool

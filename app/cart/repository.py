@@ -7,14 +7,44 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, join, outerjoin
 
 from app.books.models import Book
 from app.books.repository import BOOK, Stock, book_columns
 from app.cart.models import Cart, CartItem, MergedGuestCart
 from app.cart.schemas import CartHead, CartLine, MergedLine
+from app.db import statements
+
+_LINE = (CartItem.id, CartItem.quantity, CartItem.added_at, CartItem.price_when_added)
+
+
+def _cart_with_lines(key: InstrumentedAttribute[Any]) -> str:
+    """The SQL text (for `app.db.statements`) of the cart whose `key` is $1 with its lines
+    in the order they were added: the cart's id and `updated_at`, the line, the book as of
+    today ($2) and the low-stock threshold ($3). A cart without lines is one row of NULL
+    lines; no row, no cart."""
+    today: Any = literal_column("$2::date")  # placeholders where a Stock has values
+    stock = Stock(today=today, low_stock_threshold=literal_column("$3::int"))  # type: ignore[arg-type]
+    statement = (
+        select(Cart.id, Cart.updated_at, *_LINE, *book_columns(stock))
+        .select_from(
+            outerjoin(
+                Cart, join(CartItem, Book, Book.id == CartItem.book_id), CartItem.cart_id == Cart.id
+            )
+        )
+        .where(key == literal_column("$1"))
+        .order_by(CartItem.added_at, CartItem.id)
+    )
+    dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
+    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+_USER_CART = _cart_with_lines(Cart.user_id)
+_CART = _cart_with_lines(Cart.id)
 
 
 class CartRepository:
@@ -78,6 +108,25 @@ class CartRepository:
             await self.session.execute(select(Cart.id, Cart.updated_at).where(Cart.id == cart_id))
         ).one_or_none()
         return None if row is None else CartHead(row.id, row.updated_at)
+
+    async def with_lines(
+        self, stock: Stock, *, user_id: int | None = None, cart_id: int | None = None
+    ) -> tuple[CartHead, list[CartLine]] | None:
+        """The cart of the user, or the cart `cart_id`, and its lines (`lines`) in one
+        statement; None when there is no such cart."""
+        sql, key = (_USER_CART, user_id) if user_id is not None else (_CART, cart_id)
+        rows = await statements.fetch(
+            self.session, sql, key, stock.today, stock.low_stock_threshold
+        )
+        if not rows:
+            return None
+        head = CartHead(rows[0][0], rows[0][1])
+        lines = [
+            CartLine(row[2], row[3], row[4], row[5], BOOK.of(row[6:]))
+            for row in rows
+            if row[2] is not None
+        ]
+        return head, lines
 
     async def head_of_user(self, user_id: int) -> CartHead | None:
         statement = select(Cart.id, Cart.updated_at).where(Cart.user_id == user_id)

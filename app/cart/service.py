@@ -359,20 +359,17 @@ def _warnings(line: CartLine, stock: Stock) -> list[CartWarning]:
     return warnings
 
 
-async def _head(session: AsyncSession, owner: CartOwner, *, open_: bool) -> CartHead | None:
+async def _head(session: AsyncSession, owner: CartOwner) -> CartHead | None:
     carts = CartRepository(session)
     if owner.user_id is not None:
-        head = await carts.head_of_user(owner.user_id)
-        if head is None and open_:  # first use: the account gets its cart (commit it)
-            head = await carts.open_user(owner.user_id)
-        return head
+        return await carts.head_of_user(owner.user_id)
     assert owner.guest_cart_id is not None
     return await carts.head(owner.guest_cart_id)
 
 
 async def cart_id_of(session: AsyncSession, *, owner: CartOwner) -> int | None:
     """The id of the owner's cart, if it has one (a user's opens on first use)."""
-    head = await _head(session, owner, open_=False)
+    head = await _head(session, owner)
     return None if head is None else head.id
 
 
@@ -399,8 +396,13 @@ async def get_cart(
     cart not merged yet (`guest_token`), then the lines'. A user's cart opens on first use,
     so commit after reading it. CART_TOKEN_INVALID for a guest cart merged or purged since
     the request found it."""
-    head = await _head(session, owner, open_=True)
-    if head is None:
+    carts = CartRepository(session)
+    found = await carts.with_lines(stock, user_id=owner.user_id, cart_id=owner.guest_cart_id)
+    if found is not None:
+        head, lines = found
+    elif owner.user_id is not None:  # first use: the account gets its cart (commit it)
+        head, lines = await carts.open_user(owner.user_id), []
+    else:
         raise token_invalid()
     warnings = list(notices)
     if owner.user_id is not None and guest_token is not None:
@@ -417,7 +419,6 @@ async def get_cart(
                     None,
                 )
             )
-    lines = await CartRepository(session).lines(head.id, stock)
     warnings += [warning for line in lines for warning in _warnings(line, stock)]
     return CartView(cart_id=head.id, updated_at=head.updated_at, lines=lines, warnings=warnings)
 

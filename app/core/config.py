@@ -177,6 +177,15 @@ class Settings(BaseSettings):
     )
     response_cache_ttl_seconds: float = Field(default=60.0, gt=0, le=3600)
     response_cache_max_entries: int = Field(default=1000, ge=1, le=1_000_000)
+    access_cache_ttl_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="How long a worker trusts an access token it checked (its session and "
+        "account), without reading them again; revocations reach every worker at once by "
+        "LISTEN/NOTIFY. 0: every request reads them.",
+    )
+    access_cache_max_entries: int = Field(default=10_000, ge=1, le=1_000_000)
     persisted_queries_max_entries: int = Field(default=5000, ge=1, le=1_000_000)
     catalog_fast_path: bool = Field(
         default=True,

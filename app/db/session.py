@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from app.core.config import Settings
 
@@ -26,6 +28,10 @@ T = TypeVar("T")
 # How much longer than DB_STATEMENT_TIMEOUT_MS the client waits: the server's own timeout
 # fires first while it answers (a clean cancel), the client's when it doesn't.
 CLIENT_TIMEOUT_MARGIN_SECONDS = 1.0
+# A pooled connection back in use within this long is not pinged first (HikariCP's
+# "alive bypass window"): a busy pool would otherwise pay two round trips (the ping's
+# BEGIN and ROLLBACK) on every checkout.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def client_timeout(settings: Settings) -> float | None:
@@ -62,9 +68,6 @@ class Database:
         engine = create_async_engine(
             url,
             echo=settings.db_echo,
-            # A connection that died while idle (database restart, failover) is replaced
-            # instead of failing the next request: this is what makes the app recover alone.
-            pool_pre_ping=True,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
@@ -72,6 +75,7 @@ class Database:
             # Database errors are logged; their parameters (emails, search terms) are not.
             hide_parameters=True,
         )
+        ping_when_idle(engine)
         return cls(engine, make_sessionmaker(engine))
 
     @classmethod
@@ -99,6 +103,31 @@ class Database:
     async def dispose(self) -> None:
         await settle_abandoned()
         await self.engine.dispose()
+
+
+def ping_when_idle(engine: AsyncEngine) -> None:
+    """A connection that died while idle (database restart, failover) is replaced instead
+    of failing the next request: this is what makes the app recover alone. Pinged at
+    checkout once idle for PING_AFTER_IDLE_SECONDS; one that died in use makes SQLAlchemy
+    replace every connection of the pool (a disconnect invalidates it)."""
+
+    def checked_in(_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(
+        connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            connection.ping()
+        except Exception as error:
+            # The pool retries with a new connection.
+            raise sa_exc.DisconnectionError() from error
+
+    event.listen(engine.sync_engine, "checkin", checked_in)
+    event.listen(engine.sync_engine, "checkout", checked_out)
 
 
 def server_settings(settings: Settings) -> dict[str, str]:

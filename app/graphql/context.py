@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from app.graphql.loaders import ContextLoader
     from app.realtime.hub import EventHub
+    from app.users.access import AccessCache
 
 L = TypeVar("L", bound="ContextLoader[Any, Any]")
 
@@ -64,8 +65,9 @@ class Context(BaseContext):
         self._auth: tuple[Viewer | None, AppError | None] | None = None
         self._guest_lock = asyncio.Lock()
         self._guest: tuple[int | None, AppError | None] | None = None
-        # The worker's event hub (subscriptions); set by the view.
+        # The worker's event hub (subscriptions) and checked access tokens; set by the view.
         self.events: EventHub | None = None
+        self.access: AccessCache | None = None
         # What ends with the context (a subscription's watching), and who wants to know
         # that a subscription listens (the WebSocket, to take the next message).
         self._cleanups: list[Callable[[], None]] = []
@@ -192,15 +194,30 @@ class Context(BaseContext):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None, InvalidToken("Authorization header must be `Bearer <token>`")
-        try:
-            async with self.session() as session:
-                viewer = await users_service.authenticate(session, self.settings, token.strip())
-        except AppError as error:
-            return None, error
+        token = token.strip()
+        access = self.access
+        viewer = access.get(token) if access is not None else None
+        if viewer is None:
+            try:
+                viewer = await self._check_token(token)
+            except AppError as error:
+                return None, error
         record = current_record()
         if record is not None:
             record.user_id = viewer.id
         return viewer, None
+
+    async def _check_token(self, token: str) -> Viewer:
+        """The token's viewer, read from the database (and remembered, see AccessCache)."""
+        access = self.access
+        generation = access.generation if access is not None else 0
+        async with self.session() as session:
+            viewer, expires_at = await users_service.authenticate_until(
+                session, self.settings, token
+            )
+        if access is not None:
+            access.put(token, viewer, generation=generation, expires_at=expires_at)
+        return viewer
 
     async def optional_viewer(self) -> Viewer | None:
         """The signed-in user, or None. A bad token counts as anonymous here: public fields

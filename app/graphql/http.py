@@ -298,6 +298,7 @@ class GraphQLView(GraphQL[Context, None]):
         )
         context.request = request
         context.events = self.state.events
+        context.access = self.state.access
         return context
 
     async def _respond(self, scope: Scope, receive: Receive) -> Reply:

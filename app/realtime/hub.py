@@ -146,6 +146,7 @@ class EventHub:
         self._task: asyncio.Task[None] | None = None
         self._watchers: dict[Topic, set[Watcher]] = {}
         self._catalog: list[Callable[[], None]] = []
+        self._notices: list[Watcher] = []
         self._state: list[Callable[[bool], None]] = []
         self.listening = False
         self.notifications = 0
@@ -155,6 +156,10 @@ class EventHub:
 
     def on_catalog_change(self, callback: Callable[[], None]) -> None:
         self._catalog.append(callback)
+
+    def on_notice(self, callback: Watcher) -> None:
+        """`callback(notice)` for every event notice, before its topics' watchers."""
+        self._notices.append(callback)
 
     def on_listening(self, callback: Callable[[bool], None]) -> None:
         """`callback(listening)` whenever the hub starts or stops hearing notifications."""
@@ -215,6 +220,8 @@ class EventHub:
         self.notifications += 1
         notice = parse(str(payload))
         if notice is not None:
+            for callback in self._notices:
+                callback(notice)
             self.publish(notice)
 
     async def _run(self, dsn: str) -> None:

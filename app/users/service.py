@@ -278,9 +278,17 @@ async def logout_all(session: AsyncSession, *, viewer: Viewer) -> None:
 
 
 async def authenticate(session: AsyncSession, settings: Settings, token: str) -> Viewer:
-    """The viewer an access token stands for. The user and the session are read on every
-    request, so a deactivated account or an ended session stops working at once, not when
-    the token expires."""
+    """The viewer an access token stands for. The user and the session are read (HTTP
+    requests remember the answer briefly, `app.users.access`), so a deactivated account or
+    an ended session stops working at once, not when the token expires."""
+    viewer, _ = await authenticate_until(session, settings, token)
+    return viewer
+
+
+async def authenticate_until(
+    session: AsyncSession, settings: Settings, token: str
+) -> tuple[Viewer, float]:
+    """`authenticate`, and when the token expires (epoch seconds)."""
     claims = decode_access_token(settings, token)
     user, session_open = await UserRepository(session).get_with_session(
         claims.user_id, claims.session_id
@@ -291,12 +299,14 @@ async def authenticate(session: AsyncSession, settings: Settings, token: str) ->
         raise InvalidToken("This session has ended; sign in again")
     if not user.is_active:
         raise _inactive()
-    return Viewer(
+    viewer = Viewer(
         id=user.id,
         role=user.role,
         session_id=claims.session_id,
         email_verified=user.email_verified_at is not None,
     )
+    assert claims.expires_at is not None
+    return viewer, claims.expires_at.timestamp()
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User:

@@ -18,6 +18,7 @@ from tests.support import (
     PASSWORD,
     GraphQL,
     Shopper,
+    StatementCounter,
     add_to_cart,
     as_guest,
     checkout,
@@ -81,6 +82,19 @@ async def test_add_then_add_more_and_totals(
     assert cart["subtotal"] == "70.50"
     assert cart["totalQuantity"] == 6
     assert cart["updatedAt"] is not None
+
+
+async def test_a_cart_is_read_in_one_statement(
+    catalog: Catalog, gql: GraphQL, customer_token: str, statements: StatementCounter
+) -> None:
+    for title in ("Dune", "The Hobbit", "Emma"):
+        await add_to_cart(gql, customer_token, (await catalog.book(title, stock=20))["id"])
+    statements.statements.clear()
+    cart = data(await gql(CART, token=customer_token))["cart"]
+    assert [item["book"]["title"] for item in cart["items"]] == ["Dune", "The Hobbit", "Emma"]
+    # The token's check (a worker remembers it for a few seconds; not in the suite), then
+    # the cart with its lines.
+    assert statements.count == 2, statements.statements
 
 
 @pytest.mark.parametrize("quantity", [0, -1, 100])
