@@ -7,8 +7,9 @@ Seeds its own database (dropped at the end) with the benchmark's catalog, buyers
 ASGI app in this process (no HTTP server, no load generator, as `breakdown.py` does), a
 fifth of them as a warm-up, the rest under cProfile. Prints the top entries by cumulative
 and by own time, in CPU ms per request (cProfile's overhead included: the whole is a few
-times the unprofiled figure; a coroutine counts a call each time it resumes). Any scenario the API answers
-in-process can be profiled: `--scenario` takes the names of `poetry run bench --scenarios`.
+times the unprofiled figure; a coroutine counts a call each time it resumes). Any scenario
+the API answers in-process can be profiled: `--scenario` takes the names of
+`poetry run bench --scenarios`.
 """
 
 from __future__ import annotations

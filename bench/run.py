@@ -45,7 +45,6 @@ from bench.prepare import BUYERS, prepare
 from bench.report import PeerComparison, Report, RunResult, machine_info, merged
 from bench.scenarios import (
     ALL_SCENARIOS,
-    CATALOG_QUERY,
     PEER_CATALOG_QUERY,
     SCENARIOS,
     Fixture,
@@ -246,7 +245,8 @@ class Bench:
                 peer, postgraphile.environment(), peer_port, 1, peer_log, postgraphile.READY_PATH
             ) as server,
         ):
-            cursors = await verify_peer(api_port, peer_port, self.fixture.cursors)
+            pages = mirrored.requests(self.fixture)
+            cursors = await verify_peer(api_port, peer_port, pages)
             fixture = replace(self.fixture, peer_cursors=cursors)
             await self.warm_up(api, mirrored, fixture)
             await self.warm_up(server, scenario, fixture)
@@ -329,15 +329,15 @@ async def verify_floor(port: int, references: list[tuple[Request, bytes]]) -> No
 
 
 async def verify_peer(
-    api_port: int, peer_port: int, cursors: tuple[str | None, ...]
+    api_port: int, peer_port: int, pages: list[Request]
 ) -> tuple[str | None, ...]:
-    """Page through the peer as a client does, each page against the API's at `cursors`:
-    the peer's own cursors of the same pages, once every page holds the API's books (id,
-    title, price, authors and genres, in order). Fails loudly at the first difference."""
+    """Page through the peer as a client does, each page against the API's answer to
+    `pages` (the catalog's, in order): the peer's own cursors of the same pages, once every
+    page holds the API's books (id, title, price, authors and genres, in order). Fails
+    loudly at the first difference."""
     own: list[str | None] = [None]
-    for number, cursor in enumerate(cursors, start=1):
-        api_request = http_request(api_port, payload(CATALOG_QUERY, {"after": cursor}))
-        status, body = await fetch(api_port, api_request)
+    for number, page in enumerate(pages, start=1):
+        status, body = await fetch(api_port, http_request(api_port, page.body))
         if failed(status, body):
             raise RuntimeError(f"the API failed catalog page {number} ({status}): {body[:300]!r}")
         peer_request = http_request(peer_port, payload(PEER_CATALOG_QUERY, {"after": own[-1]}))
@@ -354,7 +354,7 @@ async def verify_peer(
                 f"API:  {ours[at : at + 2]}\npeer: {theirs[at : at + 2]}"
             )
         own.append(last)
-    return tuple(own[: len(cursors)])
+    return tuple(own[: len(pages)])
 
 
 def app_settings(secret_key: str, url: str) -> Settings:
