@@ -85,7 +85,7 @@ class PeerComparison:
     @property
     def cpu_ratio(self) -> float | None:
         """The peer's CPU per request (its process and PostgreSQL's) over the API's: what
-        the throughput ratio tends to on CPUs that nothing else uses."""
+        the throughput ratio approaches when both are CPU-bound on otherwise idle cores."""
         if not self.ours or not self.theirs:
             return None
         api, peer = merged(self.ours).cpu_ms_per_request(), merged(self.theirs).cpu_ms_per_request()
@@ -118,7 +118,7 @@ class PeerComparison:
         mirrored = SCENARIOS[SCENARIOS[self.scenario].mirrors or ""].title
         ours, theirs = merged(self.ours), merged(self.theirs)
         api, peer = ours.cpu_ms_per_request(), theirs.cpu_ms_per_request()
-        rounds = zip(self.ours, self.theirs, self.ratios(), strict=True)
+        rounds = zip(self.ours, self.theirs, strict=True)
         return [
             f"{self.version}, 1 process, against the API's {mirrored} (1 worker, "
             f"RESPONSE_CACHE=off): {len(self.ours)} alternating rounds of {duration_s} s over "
@@ -127,15 +127,17 @@ class PeerComparison:
             "| round | API req/s | PostGraphile req/s | API ÷ PostGraphile |",
             "|--:|--:|--:|--:|",
             *(
-                f"| {i} | {o.load.rps:,.0f} | {t.load.rps:,.0f} | {ratio:.2f}{TIMES} |"
-                for i, (o, t, ratio) in enumerate(rounds, start=1)
+                f"| {i} | {o.load.rps:,.0f} | {t.load.rps:,.0f} | "
+                + (f"{o.load.rps / t.load.rps:.2f}{TIMES} |" if t.load.rps else "- |")
+                for i, (o, t) in enumerate(rounds, start=1)
             ),
             f"| median | | | **{self.ratio or 0:.2f}{TIMES}** |",
             "",
             f"CPU ms/req over all rounds: API {api['server']:.2f} · its PostgreSQL "
             f"{api['postgres']:.2f}; PostGraphile {peer['server']:.2f} · its PostgreSQL "
-            f"{peer['postgres']:.2f}: by CPU, the API at {self.cpu_ratio or 0:.2f}{TIMES} "
-            "PostGraphile (the throughput ratio on CPUs nothing else uses).",
+            f"{peer['postgres']:.2f}: by CPU per request, the API at "
+            f"{self.cpu_ratio or 0:.2f}{TIMES} PostGraphile (what the throughput ratio "
+            "approaches when both are CPU-bound on cores nothing else uses).",
         ]
 
 
