@@ -17,7 +17,6 @@ its pages hold the API's books, page for page, in the same order.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import os
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from app.graphql.ids import id_decoder
 
 PACKAGE = Path(__file__).with_name("peer")
 VERSION: str = json.loads((PACKAGE / "package.json").read_text())["dependencies"]["postgraphile"]
@@ -126,8 +127,7 @@ def environment() -> dict[str, str]:
     return {**os.environ, "NODE_ENV": "production"}
 
 
-def _our_id(global_id: str) -> int:
-    return int(base64.b64decode(global_id).decode().split(":", 1)[1])
+_book_id, _author_id, _genre_id = (id_decoder(name) for name in ("Book", "Author", "Genre"))
 
 
 def our_books(body: bytes) -> list[BookRow]:
@@ -135,11 +135,11 @@ def our_books(body: bytes) -> list[BookRow]:
     edges: list[dict[str, Any]] = orjson.loads(body)["data"]["books"]["edges"]
     return [
         (
-            _our_id(node["id"]),
+            _book_id(node["id"]),
             node["title"],
             node["price"],
-            [(_our_id(a["id"]), a["name"]) for a in node["authors"]],
-            [(_our_id(g["id"]), g["name"]) for g in node["genres"]],
+            [(_author_id(a["id"]), a["name"]) for a in node["authors"]],
+            [(_genre_id(g["id"]), g["name"]) for g in node["genres"]],
         )
         for node in (edge["node"] for edge in edges)
     ]
