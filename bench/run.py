@@ -380,7 +380,7 @@ async def benchmark(options: Options) -> Report:
     async with postgres_server(options.server_url) as server_url, bench_database(server_url) as url:
         print(f"Seeding {options.books:,} books and {buyers} buyers ...", flush=True)
         fixture, statements, sequential = await prepare(
-            app_settings(secret_key, url), options.books, buyers
+            app_settings(secret_key, url), options.books, buyers, options.scenarios
         )
         server_settings = {
             "ENV": "production",
