@@ -8,9 +8,9 @@ import asyncio
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Collection, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -35,6 +35,7 @@ from bench.scenarios import (
     workload,
 )
 
+T = TypeVar("T")
 BUYERS = 50
 HOT_BOOKS = 20
 DETAIL_BOOKS = 100
@@ -160,9 +161,23 @@ async def _catalog_cursors(
 
 async def _buyers(gql: GraphQL, name: str, count: int, hot: list[int]) -> tuple[str, ...]:
     """Customers whose carts hold one copy of a hot book each (buyer i: hot book i % 20)."""
-    tokens = await asyncio.gather(*(_register(gql, f"{name}-{i}") for i in range(count)))
-    await asyncio.gather(*(_add(gql, token, hot[i % len(hot)]) for i, token in enumerate(tokens)))
+    tokens = await _bounded(_register(gql, f"{name}-{i}") for i in range(count))
+    await _bounded(_add(gql, token, hot[i % len(hot)]) for i, token in enumerate(tokens))
     return tuple(tokens)
+
+
+SETUP_CONCURRENCY = 5  # well under the pool's 10: on a busy machine 50 at once time out
+
+
+async def _bounded(calls: Iterable[Awaitable[T]]) -> list[T]:
+    """`asyncio.gather` of `calls`, SETUP_CONCURRENCY at a time."""
+    limit = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+    async def one(call: Awaitable[T]) -> T:
+        async with limit:
+            return await call
+
+    return await asyncio.gather(*(one(call) for call in calls))
 
 
 async def _register(gql: GraphQL, name: str) -> str:
