@@ -181,7 +181,8 @@ class Bench:
 
     async def run(self) -> None:
         for workers in self.options.workers:
-            await self.run_api(workers)
+            if self.wanted(Target.API) or self.wanted(Target.FLOOR):
+                await self.run_api(workers)
             if self.wanted(Target.CACHED_API):
                 await self.run_cached(workers)
             if self.wanted(Target.FLOOR):
