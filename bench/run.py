@@ -360,8 +360,8 @@ async def verify_peer(
 
 def app_settings(secret_key: str, url: str) -> Settings:
     """The servers' settings for the in-process app (uncached, so that its statements are
-    counted), with no statement timeout, cheap password hashing (it only creates the benchmark's users) and
-    tokens that outlive the longest run."""
+    counted), with no statement timeout, cheap password hashing (it only creates the
+    benchmark's users) and tokens that outlive the longest run."""
     return Settings(
         _env_file=None,
         env=Environment.PRODUCTION,
