@@ -32,6 +32,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from app.books import service as books_service
+from app.books.repository import Related
 from app.books.types import Book
 from app.core.config import Settings
 from app.core.paging import PageArgs
@@ -45,7 +46,7 @@ from bench.run import app_settings, quiet_in_process_app
 from bench.scenarios import CATALOG_QUERY
 
 Call = Callable[[], Awaitable[Any]]
-WANTED = frozenset({"edges", "edges.node", "edges.node.authors", "edges.node.genres"})
+RELATED = Related(authors=True, genres=True)
 
 
 def best_ms(repeat: int) -> Callable[[Call], Awaitable[float]]:
@@ -130,15 +131,10 @@ async def phases(settings: Settings, database: Database, repeat: int) -> dict[st
         stock = books_service.stock_context(settings)
         lap("plan the listing")
         async with database.sessionmaker() as session:
-            rows = await books_service.list_books(session, listing, stock)
-            lap("books statement (build, run, rows, cursors)")
-            ids = [row.id for row in rows.items]
-            authors = await books_service.authors_of_books(session, ids)
-            lap("authors statement")
-            genres = await books_service.genres_of_books(session, ids)
-            lap("genres statement")
-        lap("session close (rollback, back to the pool)")
-        nodes = [Book.from_row(r, authors=authors[r.id], genres=genres[r.id]) for r in rows.items]
+            rows = await books_service.list_books(session, listing, stock, RELATED)
+            lap("books statement, authors and genres (run, rows, cursors)")
+        lap("session close (back to the pool)")
+        nodes = [Book.from_row(i.row, authors=i.authors, genres=i.genres) for i in rows.items]
         Connection.from_page(rows, nodes, None)
         lap("Book objects and the connection")
 

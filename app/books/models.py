@@ -165,3 +165,34 @@ class SearchTerm(Base):
     term: Mapped[str] = mapped_column(String(TERM_MAX_LENGTH), primary_key=True)
     lexeme: Mapped[str] = mapped_column(String(TERM_MAX_LENGTH))
     books: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class SearchLexeme(Base):
+    """Each lexeme of the search documents (stemmed, as the search index holds them) with
+    about how many books have it, and where its postings stop: `search_postings` holds
+    every book with the lexeme whose popularity is at least `cutoff` (every book with it
+    when `cutoff` is null). Search reads this table instead of the search index to learn
+    which word of a query is rarest. Kept by triggers; `rebuild_search_postings()` (run by
+    the seed) recounts and recomputes the cutoffs."""
+
+    __tablename__ = "search_lexemes"
+
+    lexeme: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
+    books: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    cutoff: Mapped[int | None] = mapped_column(Integer)
+
+
+class SearchPosting(Base):
+    """The most popular books of each lexeme, in the order a common term's candidates are
+    taken in (popularity, then id, both descending): one index range scan of bounded length
+    instead of the search index's whole posting list. Archived books keep their postings
+    (search filters them out)."""
+
+    __tablename__ = "search_postings"
+    __table_args__ = (Index(None, "book_id"),)
+
+    lexeme: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
+    popularity: Mapped[int] = mapped_column(Integer, primary_key=True)
+    book_id: Mapped[int] = mapped_column(
+        ForeignKey("books.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -13,8 +13,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+from typing import cast as cast_as
 
 from sqlalchemy import (
+    Date,
     Float,
     Integer,
     Numeric,
@@ -47,6 +49,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from app.books.models import Author, Book, Genre, book_authors, book_genres
 from app.books.schemas import AuthorRow, Availability, BookRow, GenreRow
+from app.db import statements
 from app.db.base import violated_constraint
 from app.db.pagination import (
     Ordering,
@@ -55,6 +58,8 @@ from app.db.pagination import (
     SortKey,
     apply_keyset,
     apply_keyset_per_group,
+    keyset_template,
+    keyset_values,
     to_page,
     to_pages,
 )
@@ -208,6 +213,8 @@ class Search:
                 func.to_tsquery("simple", " & ".join(f"{word}:*" for word in prefixes))
             )
         self.query = query
+        self.prefixes = self.plain and bool(prefixes) and len(prefixes) == len(words)
+        self.clauses = _clauses(term)
         if self.only_stop_words:
             # Titles containing every word, among the most popular books: the search
             # vector has no stop words, and this keeps such a query's cost bounded.
@@ -247,6 +254,41 @@ class Search:
             return
         self.condition = Book.search_vector.op("@@")(query)
         self.relevance = _exact_title(term) + func.ts_rank(_RANK_WEIGHTS, Book.search_vector, query)
+
+
+# Hosts, e-mail addresses, paths and decimal numbers: the full-text parser reads
+# "kyoto.lisbon" as one token, so its words are not what a match must have.
+_ONE_TOKEN = re.compile(r"\w[./@]\w")
+_SIGNED_WORDS = re.compile(r"(-)?(\w+)", re.UNICODE)
+# Groups of words a walk tells apart (a bit each in an int4); leaving more out only widens it.
+_MAX_GROUPS = 31
+
+
+def _clauses(term: str) -> list[list[str]]:
+    """What every match of `term` has, as far as its words tell: groups of alternatives
+    (words joined by "or"), a match having one word of each group (its stem or, typing
+    ahead, a completion). Words after a minus, stop words and their groups are left out,
+    so a group is never asked for that the search does not need. [] when none is known."""
+    if _ONE_TOKEN.search(term):
+        return []
+    tokens = [(m[1] is not None, m[2]) for m in _SIGNED_WORDS.finditer(term.lower())]
+    groups: list[list[tuple[bool, str]]] = []
+    joined = False
+    for index, (minus, word) in enumerate(tokens):
+        if word == "or" and not minus and 0 < index < len(tokens) - 1:
+            joined = bool(groups)
+            continue
+        if joined:
+            groups[-1].append((minus, word))
+        else:
+            groups.append([(minus, word)])
+        joined = False
+    needed = {
+        tuple(sorted({word for _, word in group})): None
+        for group in groups
+        if not any(minus or word in STOP_WORDS for minus, word in group)
+    }
+    return [list(group) for group in needed][:_MAX_GROUPS]
 
 
 def _exact_title(term: str) -> ColumnElement[float]:
@@ -306,61 +348,300 @@ async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-RELEVANCE_SAMPLE = 2_000
+# Of each lexeme, `search_postings` holds about this many books, its most popular (all of
+# a rarer one's): the most books a search walks (`rebuild_search_postings`' default).
+POSTINGS_HEAD = 2_000
+# How far the other groups' postings are read to rule books of the walk out.
+PRUNING_POSTINGS = 20_000
+# A word typed as a prefix brings at most this many completions (the most used) to the walk.
+PREFIX_COMPLETIONS = 5
+# A search whose words tell nothing a match must have ("-garden") walks at most this many
+# of the most popular books.
 POPULAR_WINDOW = 20_000
+
+# The walk of a search's rarest group of words through `search_postings`: the groups'
+# lexemes (the stems of their words and, typing ahead, their most used completions), the
+# rarest group by `search_lexemes`' counts, its lexemes' most popular books merged
+# (POSTINGS_HEAD of them), and of those the books the other groups' postings do not rule
+# out. Those are read over the same popularity range (at most PRUNING_POSTINGS a lexeme),
+# and rule out a book at or above the popularity from which they hold every book of their
+# lexemes (the cutoff, or how far they were read) that is in none of them (`clauses`: a bit
+# per group whose postings hold the book; a search keeps at most _MAX_GROUPS). Index-only;
+# the books are read by the caller. The LIMITs are constants in the text so that the
+# planner's estimates stay the size of the walk.
+_WALK = f"""
+WITH words AS (
+  SELECT w.clause, w.word, t.lexeme COLLATE "C" AS lexeme
+  FROM unnest(:walk_clauses, :walk_words) AS w(clause, word)
+  CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', w.word))) AS t(lexeme)
+  LIMIT 64),
+options AS MATERIALIZED (
+  SELECT clause, lexeme FROM words
+  UNION
+  SELECT w.clause, c.lexeme FROM words w CROSS JOIN LATERAL (
+    SELECT lexeme FROM search_lexemes
+    WHERE :walk_prefixes AND lexeme >= w.word AND lexeme < w.word || :walk_last
+    ORDER BY books DESC LIMIT {PREFIX_COMPLETIONS}) AS c),
+driver AS MATERIALIZED (
+  SELECT o.clause FROM options o LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
+  GROUP BY o.clause ORDER BY coalesce(sum(s.books), 0), o.clause LIMIT 1),
+heads AS MATERIALIZED (
+  SELECT DISTINCT p.book_id, p.popularity
+  FROM options o CROSS JOIN LATERAL (
+    SELECT book_id, popularity FROM search_postings WHERE lexeme = o.lexeme
+    ORDER BY popularity DESC, book_id DESC LIMIT {POSTINGS_HEAD}) AS p
+  WHERE o.clause = (SELECT clause FROM driver)
+  ORDER BY p.popularity DESC, p.book_id DESC LIMIT {POSTINGS_HEAD}),
+others AS MATERIALIZED (
+  SELECT o.clause, o.lexeme, p.book_id, p.popularity
+  FROM options o CROSS JOIN LATERAL (
+    SELECT book_id, popularity FROM search_postings
+    WHERE lexeme = o.lexeme AND popularity >= (SELECT min(popularity) FROM heads)
+    ORDER BY popularity DESC, book_id DESC LIMIT {PRUNING_POSTINGS}) AS p
+  WHERE o.clause <> (SELECT clause FROM driver)),
+known AS MATERIALIZED (
+  SELECT o.clause, max(greatest(s.cutoff, r.floor)) AS known_from
+  FROM options o
+  LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
+  LEFT JOIN (SELECT clause, lexeme, min(popularity) AS floor FROM others
+             GROUP BY clause, lexeme HAVING count(*) >= {PRUNING_POSTINGS}) AS r
+         ON r.clause = o.clause AND r.lexeme = o.lexeme
+  WHERE o.clause <> (SELECT clause FROM driver)
+  GROUP BY o.clause),
+found AS (
+  SELECT h.book_id, h.popularity, bit_or(1 << p.clause) AS clauses
+  FROM heads h LEFT JOIN others p ON p.book_id = h.book_id
+  GROUP BY h.book_id, h.popularity)
+SELECT f.book_id, f.popularity FROM found f
+WHERE NOT EXISTS (SELECT 1 FROM known k
+                  WHERE f.popularity >= coalesce(k.known_from, -2147483648)
+                    AND coalesce(f.clauses & (1 << k.clause), 0) = 0)
+ORDER BY f.popularity DESC, f.book_id DESC
+"""  # noqa: S608 - the f-string holds constants
 
 
 def _candidates(
     conditions: list[ColumnElement[bool]], search: Search, limit: int = RELEVANCE_CANDIDATES
 ) -> Select[Any]:
-    """The ids relevance ranks: at most RELEVANCE_CANDIDATES matches, the most popular.
+    """The ids relevance ranks: at most `limit` matches, the most popular.
 
-    The plan is chosen from what the search index says, not from the planner's guess
-    (which, for a word missing from its statistics, walks the popularity index through
-    the whole catalog): a sample of up to RELEVANCE_SAMPLE matches is read from the
-    search index first. If that is all of them, they are the candidates; if not, the term
-    is common and the popularity index is walked with the match as a plain filter, which
-    meets RELEVANCE_CANDIDATES matches after a few thousand rows, and never reads past the
-    POPULAR_WINDOW most popular books. Either way the work is bounded by the constants, not
-    by the number of matches."""
+    Taken along `search_postings` (see `_WALK`), which holds each lexeme's most popular
+    books in popularity order: the rarest group of words (by `search_lexemes`' counts, so
+    nothing is sampled) drives, the other groups' postings rule books out without reading
+    them, and the books left are checked against `conditions` until `limit` match. A rare
+    word's postings are all its books, so its matches are exact; a common word's are its
+    POSTINGS_HEAD most popular. Either way the work is bounded by the constants, not by
+    the number of matches."""
     newest = (Book.popularity.desc(), Book.id.desc())
     if search.only_stop_words:  # already bounded by its window
         return select(Book.id).where(*conditions).order_by(*newest).limit(limit)
-    sample = (
-        select(Book.id.label("id"), Book.popularity.label("popularity"))
-        .where(*conditions)
-        .limit(RELEVANCE_SAMPLE + 1)
-        .cte()
-        .prefix_with("MATERIALIZED")
+    if not search.clauses:
+        # coalesce(): the match stays a filter, so the search index cannot be chosen here.
+        threshold = (
+            select(Book.popularity)
+            .where(~Book.is_archived)
+            .order_by(Book.popularity.desc())
+            .offset(POPULAR_WINDOW)
+            .limit(1)
+            .scalar_subquery()
+        )
+        walk = [func.coalesce(c, False) if c is search.condition else c for c in conditions]
+        walk.append(Book.popularity >= func.coalesce(threshold, 0))
+        return select(Book.id).where(*walk).order_by(*newest).limit(limit).correlate(None)
+    words = [(number, word) for number, group in enumerate(search.clauses) for word in group]
+    heads = (
+        text(_WALK)
+        .bindparams(
+            bindparam("walk_clauses", [n for n, _ in words], type_=ARRAY(Integer)),
+            bindparam("walk_words", [w for _, w in words], type_=ARRAY(String)),
+            bindparam("walk_prefixes", search.prefixes),
+            bindparam("walk_last", _LAST_CHARACTER),
+        )
+        .columns(book_id=Integer, popularity=Integer)
+        .subquery("walk")
     )
-    sampled = select(func.count()).select_from(sample).scalar_subquery()
-    rare = (
-        select(sample.c.id)
-        .where(sampled <= RELEVANCE_SAMPLE)
-        .order_by(sample.c.popularity.desc(), sample.c.id.desc())
-        .limit(limit)
-    )
-    # coalesce(): the match stays a filter, so the search index cannot be chosen here.
-    # The walk stops at the POPULAR_WINDOW-th most popular book: words common apart but
-    # rare together ("northern station") would otherwise walk most of the catalog.
-    threshold = (
-        select(Book.popularity)
-        .where(~Book.is_archived)
-        .order_by(Book.popularity.desc())
-        .offset(POPULAR_WINDOW)
-        .limit(1)
-        .scalar_subquery()
-    )
-    walk = [func.coalesce(c, False) if c is search.condition else c for c in conditions]
-    walk.append(Book.popularity >= func.coalesce(threshold, 0))
-    common = (
+    return (
         select(Book.id)
-        .where(*walk, sampled > RELEVANCE_SAMPLE)
-        .order_by(*newest)
+        .join(heads, heads.c.book_id == Book.id)
+        .where(*conditions)
+        .order_by(heads.c.popularity.desc(), heads.c.book_id.desc())
         .limit(limit)
         .correlate(None)
     )
-    return select(union_all(rare.subquery().select(), common.subquery().select()).subquery().c.id)
+
+
+def _among(ids: Select[Any]) -> ColumnElement[bool]:
+    """`books.id = ANY(ARRAY(ids))`: the ids are computed once, then read by primary key
+    (an `IN` would let the planner scan the books in the listing's order instead)."""
+    return Book.id == any_(func.array(ids.scalar_subquery()))
+
+
+@dataclass(frozen=True, eq=False)
+class AuthorBooks:
+    """The first page of each author's (unarchived) books: `ordering` is a nested list's
+    (no search), `page` has no cursor."""
+
+    ordering: Ordering
+    page: PageRequest
+
+
+@dataclass(frozen=True)
+class Related:
+    """Which rows related to each book a read returns with it, in the same statement."""
+
+    authors: bool = False
+    genres: bool = False
+    author_books: AuthorBooks | None = None  # with `authors`
+
+    @property
+    def shape(self) -> tuple[object, ...]:
+        """What the statement's text depends on."""
+        books = self.author_books
+        nested = None if books is None else (books.ordering.name, books.page)
+        return self.authors, self.genres, nested
+
+
+@dataclass(frozen=True, slots=True)
+class ListedBook:
+    """A book with what `Related` asked for (else None): its authors (credit order), its
+    genres (by name), and each author's first page of books (by author id)."""
+
+    row: BookRow
+    authors: list[AuthorRow] | None
+    genres: list[GenreRow] | None
+    author_books: dict[int, Page[BookRow]] | None = None
+
+
+def _array(*columns: Any) -> Select[Any]:
+    """A select of one row (record) of `columns`, to gather as an array (`_rows`)."""
+    return select(func.row(*columns))
+
+
+def _rows(statement: Select[Any]) -> ColumnElement[Any]:
+    return func.array(statement.scalar_subquery())
+
+
+def _related_columns(related: Related, stock: Stock) -> list[ColumnElement[Any]]:
+    """The arrays of each book's authors and genres (records of AuthorRow's and GenreRow's
+    fields; an author's first books follow its fields as an array of BookRow records with
+    their sort keys)."""
+    columns: list[ColumnElement[Any]] = []
+    if related.authors:
+        fields = AUTHOR.columns()
+        if related.author_books is not None:
+            ordering, page = related.author_books.ordering, related.author_books.page
+            credits = book_authors.alias("author_credits")
+            # The author's books: `books` again, inside the subquery (not the outer book).
+            books = _array(*book_columns(stock), *(key.expression for key in ordering.keys))
+            books = books.join_from(credits, Book, Book.id == credits.c.book_id)
+            books = books.where(credits.c.author_id == Author.id, ~Book.is_archived)
+            books = apply_keyset(books.correlate_except(Book, credits), ordering, page)
+            fields.append(_rows(books))
+        authors = (
+            _array(*fields)
+            .join_from(book_authors, Author, Author.id == book_authors.c.author_id)
+            .where(book_authors.c.book_id == Book.id)
+            .order_by(book_authors.c.position)
+        )
+        columns.append(_rows(authors).label("authors"))
+    if related.genres:
+        genres = (
+            _array(*GENRE.columns())
+            .join_from(book_genres, Genre, Genre.id == book_genres.c.genre_id)
+            .where(book_genres.c.book_id == Book.id)
+            .order_by(Genre.name)
+        )
+        columns.append(_rows(genres).label("genres"))
+    return columns
+
+
+def _listing_select(stock: Stock, ordering: Ordering, related: Related) -> Select[Any]:
+    """A listing's select list: the BookRow, the related arrays, then the sort keys."""
+    return select(*book_columns(stock), *_related_columns(related, stock), *ordering.columns())
+
+
+def _listed(row: Any, related: Related) -> ListedBook:
+    """The ListedBook of a row that starts with the BookRow and the related arrays."""
+    at = width = BOOK.width
+    authors = genres = author_books = None
+    if related.authors:
+        authors = [AuthorRow(*author[: AUTHOR.width]) for author in row[at]]
+        if related.author_books is not None:
+            ordering, page = related.author_books.ordering, related.author_books.page
+            author_books = {
+                author.id: to_page(
+                    books,
+                    ordering,
+                    page,
+                    lambda book: BookRow(*book[:width]),
+                    sort_values=lambda book: tuple(book[width:]),
+                )
+                for author, (*_, books) in zip(authors, row[at], strict=True)
+            }
+        at += 1
+    if related.genres:
+        genres = [GenreRow(*genre) for genre in row[at]]
+    return ListedBook(BookRow(*row[:width]), authors, genres, author_books)
+
+
+def _listed_page(
+    rows: Sequence[Any], ordering: Ordering, page: PageRequest, related: Related
+) -> Page[ListedBook]:
+    keys = BOOK.width + related.authors + related.genres  # where the sort keys start
+    return to_page(
+        rows,
+        ordering,
+        page,
+        lambda row: _listed(row, related),
+        sort_values=lambda row: tuple(row[keys:]),
+    )
+
+
+_WHOLE_CATALOG = BookCriteria()
+# The request's Stock, as the parameters of statements compiled once.
+_STOCK_PARAMETERS = Stock(
+    today=cast_as(Any, bindparam("today", type_=Date)),
+    low_stock_threshold=cast_as(Any, bindparam("low_stock_threshold", type_=Integer)),
+)
+_catalog_statements: dict[tuple[object, ...], statements.Prepared] = {}
+_book_statements: dict[tuple[object, ...], statements.Prepared] = {}
+
+
+def _catalog_statement(
+    ordering: Ordering, page: PageRequest, related: Related
+) -> statements.Prepared:
+    """The whole catalog's listing statement of this shape (compiled on first use)."""
+    shape = (ordering.name, page.from_end, page.after is None, page.before is None, related.shape)
+    prepared = _catalog_statements.get(shape)
+    if prepared is None:
+        statement = _listing_select(_STOCK_PARAMETERS, ordering, related)
+        statement = keyset_template(
+            statement.where(*BookRepository._conditions(_WHOLE_CATALOG, _STOCK_PARAMETERS, None)),
+            ordering,
+            from_end=page.from_end,
+            after=page.after is not None,
+            before=page.before is not None,
+        )
+        prepared = _catalog_statements[shape] = statements.Prepared.of(statement)
+    return prepared
+
+
+def _book_statement(include_archived: bool, related: Related) -> statements.Prepared:
+    """A book by id, with the `related` rows (compiled on first use)."""
+    shape = (include_archived, related.shape)
+    prepared = _book_statements.get(shape)
+    if prepared is None:
+        statement = select(
+            *book_columns(_STOCK_PARAMETERS), *_related_columns(related, _STOCK_PARAMETERS)
+        ).where(Book.id == bindparam("id", type_=Book.id.type))
+        if not include_archived:
+            statement = statement.where(~Book.is_archived)
+        prepared = _book_statements[shape] = statements.Prepared.of(statement)
+    return prepared
+
+
+def _stock_values(stock: Stock) -> dict[str, Any]:
+    return {"today": stock.today, "low_stock_threshold": stock.low_stock_threshold}
 
 
 class BookRepository:
@@ -369,8 +650,9 @@ class BookRepository:
 
     # -- reading ----------------------------------------------------------------------
 
+    @staticmethod
     def _conditions(
-        self, criteria: BookCriteria, stock: Stock, search: Search | None, book: Any = Book
+        criteria: BookCriteria, stock: Stock, search: Search | None, book: Any = Book
     ) -> list[ColumnElement[bool]]:
         """The criteria as conditions on `book` (the books table, or an alias of it)."""
         conditions: list[ColumnElement[bool]] = []
@@ -433,13 +715,25 @@ class BookRepository:
         ordering: Ordering,
         page: PageRequest,
         search: Search | None,
-    ) -> Page[BookRow]:
-        conditions = self._conditions(criteria, stock, search)
-        if search is not None and ordering.name.startswith(BookOrderField.RELEVANCE.value):
-            conditions = [Book.id.in_(_candidates(conditions, search))]
-        statement = self._book_select(stock).add_columns(*ordering.columns()).where(*conditions)
-        rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
-        return to_page(rows, ordering, page, BOOK.of)
+        *,
+        related: Related = Related(),
+    ) -> Page[ListedBook]:
+        """A page of books, with the `related` rows of each in the same statement. The
+        whole catalog (no filter, no search) is a statement compiled once per shape and
+        run on the session's asyncpg connection: the storefront's pages."""
+        if criteria == _WHOLE_CATALOG and search is None:
+            prepared = _catalog_statement(ordering, page, related)
+            values = _stock_values(stock) | keyset_values(page)
+            rows: Sequence[Any] = await statements.fetch(
+                self.session, prepared.sql, *prepared.args(values)
+            )
+        else:
+            conditions = self._conditions(criteria, stock, search)
+            if search is not None and ordering.name.startswith(BookOrderField.RELEVANCE.value):
+                conditions = [_among(_candidates(conditions, search))]
+            statement = _listing_select(stock, ordering, related).where(*conditions)
+            rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
+        return _listed_page(rows, ordering, page, related)
 
     async def count(
         self, criteria: BookCriteria, stock: Stock, search: Search | None
@@ -483,9 +777,7 @@ class BookRepository:
             ids = select(Book.id).where(*listed).limit(FACET_SAMPLE + 1).correlate(None)
         else:
             ids = _candidates([*listed, search.condition], search, FACET_SAMPLE + 1)
-        sample = (
-            select(Book).where(Book.id.in_(ids)).cte("facet_sample").prefix_with("MATERIALIZED")
-        )
+        sample = select(Book).where(_among(ids)).cte("facet_sample").prefix_with("MATERIALIZED")
         book: Any = aliased(Book, sample)
         bases = {
             "genre": replace(criteria, genre_ids=()),
@@ -557,7 +849,7 @@ class BookRepository:
         candidates = _candidates([~Book.is_archived, search.condition], search, limit)
         statement = (
             self._book_select(stock)
-            .where(Book.id.in_(candidates))
+            .where(_among(candidates))
             .order_by(Book.popularity.desc(), Book.id.desc())
         )
         return BOOK.all(await self.session.execute(statement))
@@ -619,6 +911,15 @@ class BookRepository:
         if not include_archived:
             statement = statement.where(~Book.is_archived)
         return {row.id: row for row in BOOK.all(await self.session.execute(statement))}
+
+    async def get_with(
+        self, book_id: int, stock: Stock, *, include_archived: bool, related: Related
+    ) -> ListedBook | None:
+        """The book with its `related` rows, in one statement compiled once per shape."""
+        prepared = _book_statement(include_archived, related)
+        values = _stock_values(stock) | {"id": book_id}
+        row = await statements.fetchrow(self.session, prepared.sql, *prepared.args(values))
+        return None if row is None else _listed(row, related)
 
     async def get_row_by_isbn(
         self, isbn13: str, stock: Stock, *, include_archived: bool
@@ -1137,8 +1438,8 @@ class SeedRepository:
 
     async def load_staged(self, *, rebuild_indexes: bool, progress: Any) -> None:
         """Insert the staged books with their search documents, credits and shelves; then
-        the vocabulary, the triggers back on, fresh planner statistics, and one change
-        notification for the response caches."""
+        the vocabulary and the search postings, the triggers back on, fresh planner
+        statistics, and one change notification for the response caches."""
         indexes = await self._secondary_indexes() if rebuild_indexes else []
         for name, _ in indexes:
             await self._run(f'DROP INDEX "{name}"')
@@ -1177,7 +1478,7 @@ class SeedRepository:
             ]
         if indexes:
             await self._run("SET LOCAL maintenance_work_mem = '256MB'")
-        total = len(steps) + len(indexes) + 2
+        total = len(steps) + len(indexes) + 3
         for done, statement in enumerate(steps, start=1):
             await self._run(statement, first)
             progress("search data and indexes", done, total)
@@ -1186,8 +1487,17 @@ class SeedRepository:
             progress("search data and indexes", done, total)
         await self.end_load()
         await self._run("SELECT rebuild_search_terms()")
+        progress("search data and indexes", total - 2, total)
+        await self._run("SELECT rebuild_search_postings()")
         progress("search data and indexes", total - 1, total)
-        await self._run(f"ANALYZE {', '.join((*self.LOAD_TABLES, 'genres', 'search_terms'))}")
+        analyzed = (
+            *self.LOAD_TABLES,
+            "genres",
+            "search_terms",
+            "search_lexemes",
+            "search_postings",
+        )
+        await self._run(f"ANALYZE {', '.join(analyzed)}")
         await self._run("SELECT pg_notify('catalog_changed', '')")
         progress("search data and indexes", total, total)
 

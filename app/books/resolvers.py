@@ -6,29 +6,29 @@ from collections.abc import Collection
 from typing import Annotated
 
 import strawberry
+from graphql import FieldNode, GraphQLError, GraphQLObjectType
+from graphql.execution.values import get_argument_values
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from app.books import schemas
 from app.books import service as books_service
 from app.books.loaders import (
+    AuthorBooksLoader,
     AuthorLoader,
     BookAuthorsLoader,
     BookGenresLoader,
+    NestedBooksKey,
     viewers_book_loader,
 )
 from app.books.models import SLUG_MAX_LENGTH
-from app.books.repository import BookOrderField
+from app.books.repository import AuthorBooks, BookOrderField, ListedBook, Related
 from app.books.schemas import (
     AuthorFilter,
-    AuthorRow,
     BookFilter,
-    BookRow,
     CreateAuthorInput,
     CreateBookInput,
     CreateGenreInput,
-    GenreRow,
     UpdateAuthorInput,
     UpdateBookInput,
     UpdateGenreInput,
@@ -42,10 +42,9 @@ from app.books.types import (
     SearchSuggestions,
     book_facets,
 )
-from app.core.errors import ValidationFailed
+from app.core.errors import AppError, ValidationFailed
 from app.core.paging import PageArgs
 from app.core.validation import SINGLE_LINE, bounded
-from app.db.pagination import Page
 from app.graphql.connection import Connection, keyset_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
@@ -76,43 +75,28 @@ async def catalog_page(
     wanted: Collection[str],
 ) -> BookConnection:
     """A page of `books`. `wanted`: the selected paths below the connection (look-ahead:
-    the page's authors and genres come in one query each, so the nested fields are plain
-    attributes instead of one awaitable per book). Also used by the catalog fast path.
+    the page's authors and genres come in the same statement, so the nested fields are
+    plain attributes instead of one awaitable per book). Also used by the catalog fast
+    path.
 
     A search that finds nothing is retried once with its misspelt words corrected from
     the vocabulary; `correctedQuery` then says so, and the count and facets follow it."""
     listing = books_service.plan_listing(
         filters=filters, order=order, args=args, is_admin=await context.is_admin()
     )
-    authors: dict[int, list[AuthorRow]] | None = None
-    genres: dict[int, list[GenreRow]] | None = None
-
-    async def fetch(session: AsyncSession, listing: books_service.Listing) -> Page[BookRow]:
-        nonlocal authors, genres
-        page = await books_service.list_books(session, listing, context.stock)
-        ids = [row.id for row in page.items]
-        if ids and "edges.node.authors" in wanted:
-            authors = await books_service.authors_of_books(session, ids)
-        if ids and "edges.node.genres" in wanted:
-            genres = await books_service.genres_of_books(session, ids)
-        return page
-
+    related = Related(authors="edges.node.authors" in wanted, genres="edges.node.genres" in wanted)
     corrected_query: str | None = None
     async with context.session() as session:
-        page = await fetch(session, listing)
+        page = await books_service.list_books(session, listing, context.stock, related)
         if not page.items and listing.search is not None:
             corrected = await books_service.corrected_listing(session, listing)
             if corrected is not None:
-                retried = await fetch(session, corrected)
+                retried = await books_service.list_books(session, corrected, context.stock, related)
                 if retried.items:
                     listing, page, corrected_query = corrected, retried, corrected.criteria.search
 
-    def node(row: BookRow) -> Book:
-        return Book.from_row(
-            row,
-            authors=None if authors is None else authors[row.id],
-            genres=None if genres is None else genres[row.id],
-        )
+    def node(item: ListedBook) -> Book:
+        return Book.from_row(item.row, authors=item.authors, genres=item.genres)
 
     async def total() -> int:
         async with context.session() as session:
@@ -125,6 +109,37 @@ async def catalog_page(
         facets=lambda: book_facets(context, listing.criteria, listing.search),
         corrected_query=corrected_query,
     )
+
+
+def _detail_related(info: Info[Context, None]) -> Related | None:
+    """What a book's page reads with the book, from the selection (look-ahead): its
+    authors, and their first books when `authors { books }` asks for a first page in the
+    default order (the loaders are primed with them). None: only the book."""
+    raw = info._raw_info
+    authors = _subfields(raw.field_nodes[0], "authors")
+    if not authors:
+        return None
+    nested = _subfields(authors[0], "books")
+    if len(authors) != 1 or len(nested) != 1:
+        return Related(authors=True)
+    author_type = raw.schema.get_type("Author")
+    assert isinstance(author_type, GraphQLObjectType)
+    books_field = author_type.fields["books"]
+    try:
+        arguments = get_argument_values(books_field, nested[0], raw.variable_values)
+        if any(value is not None for name, value in arguments.items() if name != "first"):
+            return Related(authors=True)
+        ordering = books_service.nested_ordering(None)
+        page = PageArgs(first=arguments.get("first")).request(ordering)
+    except (GraphQLError, AppError):
+        return Related(authors=True)  # the field reports it
+    return Related(authors=True, author_books=AuthorBooks(ordering, page))
+
+
+def _subfields(node: FieldNode, name: str) -> list[FieldNode]:
+    """The fields called `name` selected directly (no fragments) under `node`."""
+    selections = node.selection_set.selections if node.selection_set else ()
+    return [s for s in selections if isinstance(s, FieldNode) and s.name.value == name]
 
 
 SUGGESTIONS_MAX_FIRST = 20
@@ -141,12 +156,29 @@ class BooksQuery:
     )
     async def book(self, info: Info[Context, None], id: strawberry.ID) -> Book | None:
         book_id = decode_id(id, "Book", field="id")
-        # Through the request's loader: `book`/`node` fields of one query share a statement.
-        loader = info.context.loader(viewers_book_loader(await info.context.is_admin()))
-        row = await loader.load(book_id)
-        if row is None:
+        context = info.context
+        is_admin = await context.is_admin()
+        loader = context.loader(viewers_book_loader(is_admin))
+        related = _detail_related(info)
+        if related is None:
+            # Through the request's loader: `book`/`node` fields of one query share a
+            # statement.
+            row = await loader.load(book_id)
+            if row is None:
+                raise books_service.book_not_found()
+            return Book.from_row(row)
+        async with context.session() as session:
+            found = await books_service.get_book_with(
+                session, book_id, context.stock, include_archived=is_admin, related=related
+            )
+        if found is None:
             raise books_service.book_not_found()
-        return Book.from_row(row)
+        loader.prime(book_id, found.row)
+        if related.author_books is not None and found.author_books is not None:
+            pages = context.loader(AuthorBooksLoader)
+            for author_id, page in found.author_books.items():
+                pages.prime(NestedBooksKey(author_id, None, related.author_books.page), page)
+        return Book.from_row(found.row, authors=found.authors)
 
     @strawberry.field(description="A book by ISBN-13 or ISBN-10 (hyphens allowed).")
     async def book_by_isbn(self, info: Info[Context, None], isbn: str) -> Book | None:

@@ -19,6 +19,8 @@ from app.books.repository import (
     BookRepository,
     FacetCounts,
     GenreRepository,
+    ListedBook,
+    Related,
     Search,
     Stock,
     TermRepository,
@@ -129,9 +131,12 @@ def plan_listing(
     return _listing(criteria, search, order, args)
 
 
-async def list_books(session: AsyncSession, listing: Listing, stock: Stock) -> Page[BookRow]:
+async def list_books(
+    session: AsyncSession, listing: Listing, stock: Stock, related: Related = Related()
+) -> Page[ListedBook]:
+    """The listing's page, with the `related` rows of each book (one statement)."""
     return await BookRepository(session).list_page(
-        listing.criteria, stock, listing.ordering, listing.page, listing.search
+        listing.criteria, stock, listing.ordering, listing.page, listing.search, related=related
     )
 
 
@@ -362,6 +367,15 @@ async def get_book(
     if book_id not in rows:
         raise book_not_found(field=field)
     return rows[book_id]
+
+
+async def get_book_with(
+    session: AsyncSession, book_id: int, stock: Stock, *, include_archived: bool, related: Related
+) -> ListedBook | None:
+    """The book with its `related` rows (one statement), or None."""
+    return await BookRepository(session).get_with(
+        book_id, stock, include_archived=include_archived, related=related
+    )
 
 
 async def get_book_by_isbn(

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Select,
     SmallInteger,
     and_,
+    bindparam,
     func,
     literal,
     select,
@@ -31,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 T = TypeVar("T")
 
@@ -96,7 +97,7 @@ def _after_and_before(statement: Select[Any], ordering: Ordering, page: PageRequ
             continue
         bound = tuple_(
             *(
-                literal(v, type_=k.expression.type)
+                v if isinstance(v, BindParameter) else literal(v, type_=k.expression.type)
                 for v, k in zip(values, ordering.keys, strict=True)
             )
         )
@@ -112,6 +113,36 @@ def apply_keyset(statement: Select[Any], ordering: Ordering, page: PageRequest) 
     return statement.order_by(*_sort(ordering, page)).limit(page.limit + 1)
 
 
+def keyset_template(
+    statement: Select[Any], ordering: Ordering, *, from_end: bool, after: bool, before: bool
+) -> Select[Any]:
+    """`apply_keyset` with parameters in place of a page's values, for a statement compiled
+    once (`app.db.statements.Prepared`): `keyset_values` gives them for a page."""
+
+    def bound(side: str) -> tuple[BindParameter[Any], ...]:
+        return tuple(
+            bindparam(f"{side}_{index}", type_=key.expression.type)
+            for index, key in enumerate(ordering.keys)
+        )
+
+    template = PageRequest(
+        0,
+        from_end,
+        after=bound("after") if after else None,
+        before=bound("before") if before else None,
+    )
+    statement = _after_and_before(statement, ordering, template)
+    return statement.order_by(*_sort(ordering, template)).limit(bindparam("limit", type_=Integer))
+
+
+def keyset_values(page: PageRequest) -> dict[str, Any]:
+    """The parameters of a `keyset_template` statement for `page`."""
+    values: dict[str, Any] = {"limit": page.limit + 1}
+    for side, keys in (("after", page.after), ("before", page.before)):
+        values.update((f"{side}_{index}", value) for index, value in enumerate(keys or ()))
+    return values
+
+
 def _sort(ordering: Ordering, page: PageRequest) -> list[ColumnElement[Any]]:
     """The ordering's keys, reversed for a page read from the end."""
     reverse = ordering.descending != page.from_end
@@ -119,17 +150,21 @@ def _sort(ordering: Ordering, page: PageRequest) -> list[ColumnElement[Any]]:
 
 
 def to_page(
-    rows: Sequence[Any], ordering: Ordering, page: PageRequest, make: Callable[[Any], T]
+    rows: Sequence[Any],
+    ordering: Ordering,
+    page: PageRequest,
+    make: Callable[[Any], T],
+    sort_values: Callable[[Any], tuple[Any, ...]] | None = None,
 ) -> Page[T]:
     """Rows of a query built with `apply_keyset` as a page of `make(row)`, in the ordering's
-    direction."""
+    direction. `sort_values`: a row's sort-key values (default: its attributes named by the
+    keys' labels)."""
     has_more = len(rows) > page.limit
     kept = list(rows[: page.limit])
     if page.from_end:
         kept.reverse()
-    cursors = [
-        encode_cursor(ordering, tuple(getattr(row, k.label) for k in ordering.keys)) for row in kept
-    ]
+    read = sort_values or (lambda row: tuple(getattr(row, k.label) for k in ordering.keys))
+    cursors = [encode_cursor(ordering, read(row)) for row in kept]
     items = [make(row) for row in kept]
     if page.from_end:
         return Page(
@@ -216,8 +251,13 @@ def _fits(value: Any, sql_type: Any) -> bool:
     return True
 
 
+# What `json.dumps(..., separators=(",", ":"))` uses, built once (a page encodes a cursor
+# per row).
+_CURSOR_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode_cursor(ordering: Ordering, values: tuple[Any, ...]) -> str:
-    payload = json.dumps([ordering.name, [_encode_value(v) for v in values]], separators=(",", ":"))
+    payload = _CURSOR_JSON.encode([ordering.name, [_encode_value(v) for v in values]])
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 

@@ -18,10 +18,15 @@ statement counters of the tests and the bench (and any other listener) see these
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 
 async def _driver(session: AsyncSession, sql: str, args: tuple[Any, ...]) -> asyncpg.Connection:
@@ -52,3 +57,31 @@ async def fetchrow(session: AsyncSession, sql: str, *args: Any) -> asyncpg.Recor
 async def fetchval(session: AsyncSession, sql: str, *args: Any) -> Any:
     """The first column of the first row of the read `sql`, or None."""
     return await (await _driver(session, sql, args)).fetchval(sql, *args)
+
+
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A read built with SQLAlchemy expressions and named `bindparam`s, compiled once to its
+    SQL text with `$n` parameters: it keeps the one definition the session's statements
+    use. `args` orders a request's values (as asyncpg takes them) by those names; the
+    statement's own literals fill the rest."""
+
+    sql: str
+    names: tuple[str, ...]
+    constants: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, statement: ClauseElement) -> Prepared:
+        compiled = statement.compile(dialect=_DIALECT)
+        assert isinstance(compiled, SQLCompiler)
+        names = tuple(compiled.positiontup or ())
+        binds = {name: bind for bind, name in compiled.bind_names.items()}
+        constants = {name: binds[name].value for name in names if not binds[name].required}
+        return cls(compiled.string, names, constants)
+
+    def args(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        constants = self.constants
+        return tuple(values[n] if n in values else constants[n] for n in self.names)

@@ -329,3 +329,101 @@ async def test_thirty_aliased_worst_case_searches_are_refused_or_cheap(
     assert all(page["edges"] == [] for page in result.values())
     # Each: the search, and (nothing found) the vocabulary; a bounded number per search.
     assert statements.count <= 30 * 3, statements.statements
+
+
+# -- search postings: what the walk of a search reads -------------------------------------
+
+
+async def postings(database: Database, book_id: int) -> dict[str, set[int]]:
+    """{lexeme: popularities} of the book's postings."""
+    async with database.sessionmaker() as session:
+        rows = await session.execute(
+            text("SELECT lexeme, popularity FROM search_postings WHERE book_id = :id"),
+            {"id": book_id},
+        )
+        found: dict[str, set[int]] = {}
+        for lexeme, popularity in rows:
+            found.setdefault(lexeme, set()).add(popularity)
+        return found
+
+
+async def run_sql(database: Database, statement: str, **parameters: Any) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        await session.execute(text(statement), parameters)
+
+
+async def test_postings_follow_book_writes(
+    catalog: Catalog, gql: GraphQL, database: Database
+) -> None:
+    author = await catalog.author("Ada Okafor")
+    book = await catalog.book("Quiet Harbour", authors=[author], description="Gulls.")
+    book_id = decode_id(book["id"], "Book", field="-")
+    assert {"quiet", "harbour", "ada", "okafor", "gull"} <= set(await postings(database, book_id))
+    await catalog.run(
+        'mutation($id: ID!) { updateBook(id: $id, input: {title: "Loud Harbour"}) { id } }',
+        {"id": book["id"]},
+    )
+    words = await postings(database, book_id)
+    assert "loud" in words and "quiet" not in words
+    await catalog.run(
+        'mutation($id: ID!) { updateAuthor(id: $id, input: {name: "Ada Nakamura"}) { id } }',
+        {"id": author},
+    )
+    words = await postings(database, book_id)
+    assert "nakamura" in words and "okafor" not in words
+    # A new sales rank moves the book's postings with it.
+    await run_sql(database, "UPDATE books SET popularity = 77 WHERE id = :id", id=book_id)
+    assert set().union(*(await postings(database, book_id)).values()) == {77}
+    assert await search(gql, "loud harbour") == ["Loud Harbour"]
+    await run_sql(database, "DELETE FROM books WHERE id = :id", id=book_id)
+    assert await postings(database, book_id) == {}
+
+
+async def popular_harbours(catalog: Catalog, database: Database) -> None:
+    """Thirteen harbour books, popularity 0 to 12 ("Harbour", the exact title, 12), with
+    the postings rebuilt to keep the top half of each common lexeme (2 books or more in the
+    window of the 7 most popular)."""
+    for number in range(12):
+        book = await catalog.book(f"Harbour Light {number}")
+        await run_sql(
+            database,
+            "UPDATE books SET popularity = :p WHERE id = :id",
+            p=number,
+            id=decode_id(book["id"], "Book", field="-"),
+        )
+    exact = await catalog.book("Harbour")
+    await run_sql(
+        database,
+        "UPDATE books SET popularity = 12 WHERE id = :id",
+        id=decode_id(exact["id"], "Book", field="-"),
+    )
+    await run_sql(database, "SELECT rebuild_search_postings(3, 0.5)")
+
+
+async def test_a_common_word_ranks_its_most_popular_books(
+    catalog: Catalog, gql: GraphQL, database: Database
+) -> None:
+    await popular_harbours(catalog, database)
+    # The most popular harbour books, ranked: the exact title first.
+    ranked = await search(gql, "harbour", first=20)
+    assert ranked[0] == "Harbour"
+    assert set(ranked[1:]) == {f"Harbour Light {n}" for n in range(6, 12)}
+    # Another order pages through every match.
+    by_title = await search(
+        gql, "harbour", first=20, orderBy={"field": "TITLE", "direction": "ASC"}
+    )
+    assert len(by_title) == 13
+
+
+async def test_a_rare_word_finds_its_books_however_unpopular(
+    catalog: Catalog, gql: GraphQL, database: Database
+) -> None:
+    await popular_harbours(catalog, database)
+    await catalog.book("Zanzibar Harbour Light")  # popularity 0, below harbour's cutoff
+    assert await search(gql, "harbour zanzibar") == ["Zanzibar Harbour Light"]
+    assert await search(gql, "zanzibar light") == ["Zanzibar Harbour Light"]
+    assert await search(gql, "light harbour zanz") == ["Zanzibar Harbour Light"]
+    assert await search(gql, "zanzibar -light") == []
+    assert sorted(await search(gql, "zanzibar or fog")) == ["Zanzibar Harbour Light"]
+    # Two common words together: their postings meet in the window.
+    assert sorted(await search(gql, "harbour light 11")) == ["Harbour Light 11"]

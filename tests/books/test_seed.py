@@ -74,6 +74,9 @@ SELECT
                          HAVING count(*) > 1) AS s) AS coauthored,
   (SELECT count(DISTINCT popularity) FROM books) AS popularity_levels,
   (SELECT count(*) FROM search_terms) AS terms,
+  (SELECT count(*) FROM search_postings) AS postings,
+  (SELECT count(*) FROM search_lexemes WHERE cutoff IS NOT NULL) AS cut_off_lexemes,
+  (SELECT sum(books) FROM search_lexemes) AS lexeme_books,
   (SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes
     WHERE tablename IN ('books', 'book_authors', 'book_genres', 'authors')) AS indexes,
   (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
@@ -101,6 +104,9 @@ async def test_a_hundred_thousand_books_load_in_bulk_and_seed_again_as_nothing(
     assert 10_000 < loaded["coauthored"] < 20_000  # about 15% have two authors
     assert loaded["popularity_levels"] > 100
     assert loaded["terms"] > 100
+    # Common lexemes keep their most popular books' postings, rare ones all of theirs.
+    assert loaded["cut_off_lexemes"] > 0
+    assert 100_000 < loaded["postings"] < loaded["lexeme_books"]
     # The secondary indexes were dropped for the load and built again; triggers back on.
     assert loaded["indexes"] == before["indexes"]
     assert loaded["disabled_triggers"] == 0
