@@ -319,9 +319,8 @@ SCENARIOS = {
         Scenario("detail_reviews", "book detail with reviews", detail_reviews_requests, budget=2),
         # A typo: the search, the vocabulary, the corrected search; authors and genres.
         Scenario("search", "search", search_requests, budget=5),
-        # The page's 3 (5 with a typo), the facet samples, their genres, and an estimate
-        # per facet above 1,000 books.
-        Scenario("facets", "search with facets and a filter", facets_requests, budget=11),
+        # The page's 3 (5 with a typo), the facets, their genres.
+        Scenario("facets", "search with facets and a filter", facets_requests, budget=7),
         Scenario("suggestions", "searchSuggestions", suggestions_requests, budget=5),
         Scenario("cart", "cart (auth)", cart_requests, budget=3),
         Scenario(
