@@ -1,0 +1,54 @@
+"""Hot read statements, run on the request's asyncpg connection without SQLAlchemy's
+execution machinery.
+
+A small read costs far more in SQLAlchemy (cache-key generation, execution context,
+parameter and result processing, ORM rows) than on the wire. The hot reads of a request
+(the catalog page, a cart, a book) are therefore written once as SQL text with `$n`
+parameters, fixed at import time, and run here: asyncpg prepares each text once per
+connection and keeps it in its statement cache, so a request only binds and executes.
+
+Reads only. A statement run here before the session's first SQLAlchemy statement runs
+outside a transaction (the asyncpg dialect begins lazily), which is harmless for one
+snapshot read under READ COMMITTED and saves the BEGIN/ROLLBACK round trips of a read-only
+request. Writes go through the session, so that they are part of its transaction.
+
+The session's connection still fires `before_cursor_execute` for each statement, so the
+statement counters of the tests and the bench (and any other listener) see these too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def _driver(session: AsyncSession, sql: str, args: tuple[Any, ...]) -> asyncpg.Connection:
+    connection = await session.connection()
+    sync_connection = connection.sync_connection
+    assert sync_connection is not None
+    if sync_connection.dispatch.before_cursor_execute:
+        sync_connection.dispatch.before_cursor_execute(
+            sync_connection, None, sql, args, None, False
+        )
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert isinstance(driver, asyncpg.Connection)
+    return driver
+
+
+async def fetch(session: AsyncSession, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """All rows of the read `sql` with parameters `args`."""
+    rows: list[asyncpg.Record] = await (await _driver(session, sql, args)).fetch(sql, *args)
+    return rows
+
+
+async def fetchrow(session: AsyncSession, sql: str, *args: Any) -> asyncpg.Record | None:
+    """The first row of the read `sql`, or None."""
+    row: asyncpg.Record | None = await (await _driver(session, sql, args)).fetchrow(sql, *args)
+    return row
+
+
+async def fetchval(session: AsyncSession, sql: str, *args: Any) -> Any:
+    """The first column of the first row of the read `sql`, or None."""
+    return await (await _driver(session, sql, args)).fetchval(sql, *args)
