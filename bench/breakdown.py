@@ -71,10 +71,12 @@ async def started(settings: Settings) -> AsyncIterator[FastAPI]:
         yield app
 
 
-def asgi_call(app: FastAPI, body: bytes) -> Call:
+def asgi_call(app: FastAPI, body: bytes, token: str | None = None) -> Call:
     """One POST /graphql through the whole ASGI stack, as uvicorn would make it."""
     headers = [(b"host", b"bench"), (b"content-type", b"application/json")]
     headers.append((b"content-length", str(len(body)).encode()))
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},

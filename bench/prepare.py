@@ -8,9 +8,9 @@ import asyncio
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Collection, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -35,6 +35,7 @@ from bench.scenarios import (
     workload,
 )
 
+T = TypeVar("T")
 BUYERS = 50
 HOT_BOOKS = 20
 DETAIL_BOOKS = 100
@@ -65,10 +66,12 @@ async def in_process_api(settings: Settings) -> AsyncIterator[tuple[FastAPI, Gra
 
 
 async def prepare(
-    settings: Settings, books: int, buyers: int
+    settings: Settings, books: int, buyers: int, scenarios: Collection[str] = tuple(SCENARIOS)
 ) -> tuple[Fixture, dict[str, int], dict[str, dict[str, float]]]:
-    """Seed the catalog and create the users: the fixture, the statements per request and
-    the search scenarios' latencies one request at a time."""
+    """Seed the catalog and create the users: the fixture, the statements per request of
+    `scenarios` and the latencies of those of them timed one request at a time (with the
+    catalog page's, which they are stated against)."""
+    timed = [name for name in SEQUENTIAL if name in scenarios]
     async with in_process_api(settings) as (app, gql):
         database: Database = app.state.database
         await seed(database, settings, books)
@@ -76,13 +79,14 @@ async def prepare(
         statements = {
             scenario.name: await count_statements(database, gql, scenario.name, fixture)
             for scenario in served_by(Target.API)
+            if scenario.name in scenarios
         }
         sequential = {
             name: await one_at_a_time(gql, name, fixture)
-            for name in SEQUENTIAL
-            if name in SCENARIOS
+            for name in (dict.fromkeys(["catalog", *timed]) if timed else ())
         }
-    statements |= await count_cached_statements(settings, fixture)
+    if any(scenario.name in scenarios for scenario in served_by(Target.CACHED_API)):
+        statements |= await count_cached_statements(settings, fixture, scenarios)
     return fixture, statements, sequential
 
 
@@ -157,9 +161,23 @@ async def _catalog_cursors(
 
 async def _buyers(gql: GraphQL, name: str, count: int, hot: list[int]) -> tuple[str, ...]:
     """Customers whose carts hold one copy of a hot book each (buyer i: hot book i % 20)."""
-    tokens = await asyncio.gather(*(_register(gql, f"{name}-{i}") for i in range(count)))
-    await asyncio.gather(*(_add(gql, token, hot[i % len(hot)]) for i, token in enumerate(tokens)))
+    tokens = await _bounded(_register(gql, f"{name}-{i}") for i in range(count))
+    await _bounded(_add(gql, token, hot[i % len(hot)]) for i, token in enumerate(tokens))
     return tuple(tokens)
+
+
+SETUP_CONCURRENCY = 5  # well under the pool's 10: on a busy machine 50 at once time out
+
+
+async def _bounded(calls: Iterable[Awaitable[T]]) -> list[T]:
+    """`asyncio.gather` of `calls`, SETUP_CONCURRENCY at a time."""
+    limit = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+    async def one(call: Awaitable[T]) -> T:
+        async with limit:
+            return await call
+
+    return await asyncio.gather(*(one(call) for call in calls))
 
 
 async def _register(gql: GraphQL, name: str) -> str:
@@ -178,7 +196,9 @@ async def _add(gql: GraphQL, token: str, book_id: int) -> None:
     data(await gql(_ADD_TO_CART, {"book": encode_id("Book", book_id)}, token=token))
 
 
-async def count_cached_statements(settings: Settings, fixture: Fixture) -> dict[str, int]:
+async def count_cached_statements(
+    settings: Settings, fixture: Fixture, scenarios: Collection[str]
+) -> dict[str, int]:
     """SQL statements of each cached scenario's request asked for a second time."""
     cached = settings.model_copy(update={"response_cache": True})
     counts = {}
@@ -187,6 +207,8 @@ async def count_cached_statements(settings: Settings, fixture: Fixture) -> dict[
             while not app.state.events.listening:  # noqa: ASYNC110 - another component
                 await asyncio.sleep(0.05)
         for scenario in served_by(Target.CACHED_API):
+            if scenario.name not in scenarios:
+                continue
             await count_statements(app.state.database, gql, scenario.name, fixture)
             counts[scenario.name] = await count_statements(
                 app.state.database, gql, scenario.name, fixture

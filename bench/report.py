@@ -6,6 +6,8 @@ import os
 import platform
 import statistics
 import subprocess
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,111 @@ class RunResult:
         }
 
 
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+def merged(runs: Sequence[RunResult]) -> RunResult:
+    """Rounds of one scenario as one run: their totals, and the median of their latencies."""
+    errors: Counter[str] = Counter()
+    for run in runs:
+        errors.update(run.load.errors)
+    loads = [run.load for run in runs]
+    load = LoadResult(
+        requests=sum(load.requests for load in loads),
+        errors=dict(errors),
+        seconds=sum(load.seconds for load in loads),
+        p50_ms=statistics.median(load.p50_ms for load in loads),
+        p95_ms=statistics.median(load.p95_ms for load in loads),
+        p99_ms=statistics.median(load.p99_ms for load in loads),
+    )
+    cpu = CpuSeconds(
+        **{name: sum(getattr(run.cpu, name) for run in runs) for name in asdict(runs[0].cpu)}
+    )
+    return RunResult(runs[0].scenario, runs[0].workers, load, cpu, runs[-1].rss_mb)
+
+
+@dataclass(frozen=True)
+class PeerComparison:
+    """A peer's scenario and the API's it mirrors in alternating rounds, one process each
+    (round i: the API's run i, then the peer's), or why the peer did not run."""
+
+    scenario: str  # the peer's
+    version: str = ""
+    unavailable: str | None = None
+    pages_verified: int = 0  # the peer's pages found to hold the API's books
+    ours: tuple[RunResult, ...] = ()
+    theirs: tuple[RunResult, ...] = ()
+
+    def ratios(self) -> list[float]:
+        """The API's throughput over the peer's, round by round."""
+        pairs = zip(self.ours, self.theirs, strict=True)
+        return [ours.load.rps / theirs.load.rps for ours, theirs in pairs if theirs.load.rps]
+
+    @property
+    def ratio(self) -> float | None:
+        """The median round's ratio."""
+        ratios = self.ratios()
+        return round(statistics.median(ratios), 3) if ratios else None
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        """The peer's CPU per request (its process and PostgreSQL's) over the API's: what
+        the throughput ratio approaches when both are CPU-bound on otherwise idle cores."""
+        if not self.ours or not self.theirs:
+            return None
+        api, peer = merged(self.ours).cpu_ms_per_request(), merged(self.theirs).cpu_ms_per_request()
+        spent = api["server"] + api["postgres"]
+        return round((peer["server"] + peer["postgres"]) / spent, 3) if spent else None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.unavailable:
+            return {"scenario": self.scenario, "status": "not run", "reason": self.unavailable}
+        return {
+            "scenario": self.scenario,
+            "status": "measured",
+            "version": self.version,
+            "pages_verified": self.pages_verified,
+            "rounds": [
+                {"api_rps": round(o.load.rps, 1), "peer_rps": round(t.load.rps, 1)}
+                for o, t in zip(self.ours, self.theirs, strict=True)
+            ],
+            "ratio": self.ratio,
+            "cpu_ratio": self.cpu_ratio,
+            "api_cpu_ms_per_request": merged(self.ours).cpu_ms_per_request(),
+            "peer_cpu_ms_per_request": merged(self.theirs).cpu_ms_per_request(),
+        }
+
+    def lines(self, duration_s: int) -> list[str]:
+        """latest.md's section: each round, the median ratio, the CPU per request."""
+        title = SCENARIOS[self.scenario].title
+        if self.unavailable:
+            return [f"{title}: not run ({self.unavailable})."]
+        mirrored = SCENARIOS[SCENARIOS[self.scenario].mirrors or ""].title
+        ours, theirs = merged(self.ours), merged(self.theirs)
+        api, peer = ours.cpu_ms_per_request(), theirs.cpu_ms_per_request()
+        rounds = zip(self.ours, self.theirs, strict=True)
+        return [
+            f"{self.version}, 1 process, against the API's {mirrored} (1 worker, "
+            f"RESPONSE_CACHE=off): {len(self.ours)} alternating rounds of {duration_s} s over "
+            f"the same pages ({self.pages_verified} checked book for book at start-up).",
+            "",
+            "| round | API req/s | PostGraphile req/s | API ÷ PostGraphile |",
+            "|--:|--:|--:|--:|",
+            *(
+                f"| {i} | {o.load.rps:,.0f} | {t.load.rps:,.0f} | "
+                + (f"{o.load.rps / t.load.rps:.2f}{TIMES} |" if t.load.rps else "- |")
+                for i, (o, t) in enumerate(rounds, start=1)
+            ),
+            f"| median | | | **{self.ratio or 0:.2f}{TIMES}** |",
+            "",
+            f"CPU ms/req over all rounds: API {api['server']:.2f} · its PostgreSQL "
+            f"{api['postgres']:.2f}; PostGraphile {peer['server']:.2f} · its PostgreSQL "
+            f"{peer['postgres']:.2f}: by CPU per request, the API at "
+            f"{self.cpu_ratio or 0:.2f}{TIMES} PostGraphile (what the throughput ratio "
+            "approaches when both are CPU-bound on cores nothing else uses).",
+        ]
+
+
 @dataclass
 class Report:
     machine: dict[str, Any]
@@ -43,6 +150,7 @@ class Report:
     stock_checks: dict[int, StockCheck] = field(default_factory=dict)  # by worker count
     # One request at a time, in-process: {scenario: {term: median ms}} (`prepare.py`).
     sequential: dict[str, dict[str, float]] = field(default_factory=dict)
+    peer: PeerComparison | None = None
 
     def sequential_rows(self) -> list[str]:
         """Median and slowest term of each scenario, and both as multiples of the catalog
@@ -98,6 +206,8 @@ class Report:
             for scenario, count in self.statements.items()
             if scenario in STATEMENT_BUDGETS and count > STATEMENT_BUDGETS[scenario]
         ]
+        if self.peer and self.peer.ours and (errors := merged(self.peer.ours).load).failed:
+            problems.append(f"catalog against the peer: {errors.error_summary()} errors")
         return problems
 
     def to_json(self) -> dict[str, Any]:
@@ -116,6 +226,11 @@ class Report:
                 for workers, check in self.stock_checks.items()
             },
             "sequential_ms": self.sequential,
+            "peer": self.peer.to_json() if self.peer else None,
+            "targets": [
+                {"target": target, "measured": measured, "met": met}
+                for target, measured, met in self.targets()
+            ],
             "failures": self.failures(),
         }
 
@@ -145,6 +260,9 @@ class Report:
             "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         ]
         lines += [self._run_row(run) for run in self.runs]
+        if self.peer and self.peer.unavailable:
+            title = SCENARIOS[self.peer.scenario].title
+            lines.append(f"| {title} | 1 | not run: {self.peer.unavailable} |" + " - |" * 8)
         return "\n".join(lines)
 
     def _run_row(self, run: RunResult) -> str:
@@ -201,10 +319,99 @@ class Report:
                 *self.sequential_rows(),
                 "",
                 *checks,
+                *(["", *self.peer.lines(config["duration_s"])] if self.peer else []),
+                "",
+                "## Targets (issue 18)",
+                "",
+                "| target | measured | |",
+                "|---|---|---|",
+                *(
+                    f"| {target} | {measured} | "
+                    f"{'-' if met is None else 'met' if met else 'missed'} |"
+                    for target, measured, met in self.targets()
+                ),
                 *(["", "Failures:", *(f"- {failure}" for failure in failures)] if failures else []),
                 "",
             ]
         )
+
+    def _runs_of(self, scenario: str) -> list[RunResult]:
+        return [run for run in self.runs if run.scenario == scenario]
+
+    def _per_workers(
+        self, scenario: str, value: Callable[[RunResult], float], unit: str, limit: float
+    ) -> tuple[str, bool | None]:
+        """`value` of each worker count's run of `scenario`, and whether all are within
+        `limit` (None: not measured)."""
+        runs = self._runs_of(scenario)
+        if not runs:
+            return "not measured", None
+        measured = ", ".join(f"{value(run):,.2f} {unit} ({run.workers} w)" for run in runs)
+        return measured, all(value(run) <= limit for run in runs)
+
+    def targets(self) -> list[tuple[str, str, bool | None]]:
+        """Issue 18's targets, each with what this run measured and whether it is met
+        (None: not measured). Informative only: timings are never judged."""
+
+        def api_cpu(run: RunResult) -> float:
+            return run.cpu_ms_per_request()["server"]
+
+        rows: list[tuple[str, str, bool | None]] = []
+        peer = self.peer
+        target = (
+            "catalog page, uncached, against PostGraphile 4 on the same data, 1 process each "
+            f"≥ 1.0{TIMES}"
+        )
+        if peer is None or peer.unavailable or peer.ratio is None:
+            reason = peer.unavailable if peer and peer.unavailable else "peer not run"
+            rows.append((target, f"not measured ({reason})", None))
+        else:
+            ours = statistics.median(run.load.rps for run in peer.ours)
+            theirs = statistics.median(run.load.rps for run in peer.theirs)
+            rows.append(
+                (
+                    target,
+                    f"{peer.ratio:.2f}{TIMES} (median of {len(peer.ours)} rounds; "
+                    f"{ours:,.0f} against {theirs:,.0f} req/s; by CPU per request "
+                    f"{peer.cpu_ratio or 0:.2f}{TIMES})",
+                    peer.ratio >= 1.0,
+                )
+            )
+        cart_cpu = self._per_workers("cart", api_cpu, "ms", 1.5)
+        rows.append(("cart of a signed-in user ≤ 1.5 ms API CPU per request", *cart_cpu))
+        cart = [run for run in self._runs_of("cart") if run.workers == 1]
+        rows.append(
+            (
+                f"cart of a signed-in user ≥ 3{TIMES} today's throughput (≥ 750 req/s, 1 worker: "
+                f"3{TIMES} the 250 of issue 18's run; compare on its machine)",
+                f"{cart[0].load.rps:,.0f} req/s" if cart else "not measured",
+                cart[0].load.rps >= 750 if cart else None,
+            )
+        )
+        detail_cpu = self._per_workers("detail", api_cpu, "ms", 2.5)
+        rows.append(("book detail ≤ 2.5 ms API CPU per request", *detail_cpu))
+        orders = self.stock_checks.get(2)
+        rows.append(
+            (
+                "checkout ≥ 200 orders/s with 2 workers",
+                f"{self.orders_per_second(2):,.1f} orders/s" if orders else "not measured",
+                self.orders_per_second(2) >= 200 if orders else None,
+            )
+        )
+        order_cpu = self._per_workers("checkout", api_cpu, "ms", 5.0)
+        rows.append(("checkout ≤ 5 ms API CPU per order", *order_cpu))
+        catalog = [run for run in self._runs_of("catalog") if run.workers == 2]
+        connections = self.config["connections"]
+        rows.append(
+            (
+                "p99 at 32 connections, catalog page uncached, 2 workers < 100 ms",
+                f"{catalog[0].load.p99_ms:,.1f} ms ({connections} connections)"
+                if catalog
+                else "not measured",
+                catalog[0].load.p99_ms < 100 and connections == 32 if catalog else None,
+            )
+        )
+        return rows
 
     def write(self, directory: Path, *, suffix: str = "") -> None:
         directory.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,8 @@
    default), warm-up first, with wrk when it is on PATH, else the built-in asyncio
    generator; then the catalog page again on a server with the response cache on (the
    default), then on the raw asyncpg floor.
+   Then, when Node is installed, the catalog page on PostGraphile 4 (the peer) in rounds
+   alternating with the API's (1 worker, 1 process each).
 3. Checks correctness (no errors, no oversell, SQL budgets), prints a Markdown table and
    writes results/latest.json and results/latest.md. Exit status 1 when a check fails.
 """
@@ -29,6 +31,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import Environment, Settings
 from app.core.logging import HANDLER_NAME as LOG_HANDLER_NAME
+from bench import postgraphile
 from bench.database import (
     StockLedger,
     bench_database,
@@ -39,14 +42,17 @@ from bench.database import (
 )
 from bench.loadgen import LoadResult, failed, fetch, http_request, run_builtin
 from bench.prepare import BUYERS, prepare
-from bench.report import Report, RunResult, machine_info
+from bench.report import PeerComparison, Report, RunResult, machine_info, merged
 from bench.scenarios import (
     ALL_SCENARIOS,
+    PEER_CATALOG_QUERY,
+    SCENARIOS,
     Fixture,
     Request,
     Scenario,
     Target,
     Workload,
+    payload,
     served_by,
     workload,
 )
@@ -63,8 +69,8 @@ from bench.wrk import run_wrk, wrk_version
 
 RESULTS = Path(__file__).with_name("results")
 _UNRECORDED = {"SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL"}
-FULL = {"books": 10_000, "duration": 10, "warmup": 3, "workers": "1,2"}
-QUICK = {"books": 2_000, "duration": 1, "warmup": 1, "workers": "1"}
+FULL = {"books": 10_000, "duration": 10, "warmup": 3, "workers": "1,2", "rounds": 5}
+QUICK = {"books": 2_000, "duration": 1, "warmup": 1, "workers": "1", "rounds": 3}
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ class Options:
     server_url: str | None
     output: Path
     quick: bool
+    rounds: int  # alternating rounds of each side against the peer
     sizes: tuple[int, ...] = ()  # every size of --books, run one after the other
 
 
@@ -92,6 +99,11 @@ def parse_options(argv: list[str] | None) -> Options:
     parser.add_argument("--duration", type=int, help="seconds measured per scenario (10; quick: 1)")
     parser.add_argument("--warmup", type=int, help="warm-up seconds per scenario (3; quick: 1)")
     parser.add_argument("--workers", help="worker counts to run, e.g. 1,2 (quick: 1)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="alternating rounds against the peer, --duration each (5; quick: 3)",
+    )
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS), help="comma-separated")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
     parser.add_argument(
@@ -124,12 +136,13 @@ def parse_options(argv: list[str] | None) -> Options:
         server_url=args.server_url or configured_server(),
         output=args.output,
         quick=args.quick,
+        rounds=chosen["rounds"],
         sizes=tuple(sizes),
     )
     if options.wrk and wrk_version() is None:
         parser.error("--loadgen wrk: wrk is not on PATH")
-    if min(*sizes, options.duration, options.connections, *options.workers) < 1:
-        parser.error("--books, --duration, --connections and --workers must be positive")
+    if min(*sizes, options.duration, options.connections, *options.workers, options.rounds) < 1:
+        parser.error("--books, --duration, --connections, --workers and --rounds must be positive")
     if options.warmup < 0:
         parser.error("--warmup must not be negative")
     return options
@@ -168,11 +181,14 @@ class Bench:
 
     async def run(self) -> None:
         for workers in self.options.workers:
-            await self.run_api(workers)
+            if self.wanted(Target.API) or self.wanted(Target.FLOOR):
+                await self.run_api(workers)
             if self.wanted(Target.CACHED_API):
                 await self.run_cached(workers)
             if self.wanted(Target.FLOOR):
                 await self.run_floor(workers)
+        for scenario in self.wanted(Target.POSTGRAPHILE):
+            await self.run_peer(scenario)
 
     async def run_api(self, workers: int) -> None:
         ledger = StockLedger(self.url, list(self.fixture.hot_books))
@@ -210,6 +226,52 @@ class Bench:
             for scenario in self.wanted(Target.FLOOR):
                 await self.measure(server, scenario)
 
+    async def run_peer(self, scenario: Scenario) -> None:
+        """The peer's scenario and the API's it mirrors, one process each, in alternating
+        rounds; or, without Node or when the install fails, why not."""
+        try:
+            folder = await postgraphile.install()
+        except postgraphile.PeerUnavailable as error:
+            self.report.peer = PeerComparison(scenario.name, unavailable=str(error))
+            print(f"{scenario.title}: not run ({error})", flush=True)
+            return
+        mirrored = SCENARIOS[scenario.mirrors or ""]
+        api_port, peer_port = free_port(), free_port()
+        peer = postgraphile.command(folder, plain_dsn(self.url), peer_port)
+        api_env = server_env(**self.server_settings)
+        api_log, peer_log = self.work_dir / "api-peer.log", self.work_dir / "postgraphile.log"
+        async with (
+            running(api_command(api_port, 1), api_env, api_port, 1, api_log) as api,
+            running(
+                peer, postgraphile.environment(), peer_port, 1, peer_log, postgraphile.READY_PATH
+            ) as server,
+        ):
+            pages = mirrored.requests(self.fixture)
+            cursors = await verify_peer(api_port, peer_port, pages)
+            fixture = replace(self.fixture, peer_cursors=cursors)
+            await self.warm_up(api, mirrored, fixture)
+            await self.warm_up(server, scenario, fixture)
+            ours, theirs = [], []
+            for _ in range(self.options.rounds):
+                ours.append(await self.timed(api, mirrored, fixture))
+                theirs.append(await self.timed(server, scenario, fixture))
+        version = f"PostGraphile {postgraphile.VERSION} on Node.js {postgraphile.node_version()}"
+        comparison = PeerComparison(
+            scenario.name,
+            version,
+            pages_verified=len(cursors),
+            ours=tuple(ours),
+            theirs=tuple(theirs),
+        )
+        self.report.peer = comparison
+        self.report.runs.append(merged_run := merged(theirs))
+        print(
+            f"{scenario.title}: {merged_run.load.rps:,.0f} req/s, the API at "
+            f"{comparison.ratio or 0:.2f}x (median of {len(ours)} rounds), "
+            f"{merged_run.load.error_summary()} errors",
+            flush=True,
+        )
+
     async def reference_pages(self, port: int) -> list[tuple[Request, bytes]]:
         """The API's answers to the floor's first, middle and last requests, byte for byte."""
         requests = [r for s in self.wanted(Target.FLOOR) for r in s.requests(self.fixture)]
@@ -222,22 +284,29 @@ class Bench:
         return pages
 
     async def measure(self, server: Server, scenario: Scenario) -> None:
-        connections = self.options.connections
-        if self.options.warmup:
-            warmup = workload(scenario.name, self.fixture, connections, warmup=True)
-            await self.generate(server.port, warmup, self.options.warmup)
-        meter = CpuMeter(server, make_url(self.url).database or "")
-        meter.start()
-        load = workload(scenario.name, self.fixture, connections)
-        result = await self.generate(server.port, load, self.options.duration)
-        run = RunResult(scenario.name, server.workers, result, meter.stop(), server.rss_mb())
+        await self.warm_up(server, scenario, self.fixture)
+        run = await self.timed(server, scenario, self.fixture)
         self.report.runs.append(run)
+        result = run.load
         print(
             f"{scenario.title}, {server.workers} worker(s): {result.rps:,.0f} req/s, "
             f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
             f"{result.error_summary()} errors",
             flush=True,
         )
+
+    async def warm_up(self, server: Server, scenario: Scenario, fixture: Fixture) -> None:
+        if self.options.warmup:
+            load = workload(scenario.name, fixture, self.options.connections, warmup=True)
+            await self.generate(server.port, load, self.options.warmup)
+
+    async def timed(self, server: Server, scenario: Scenario, fixture: Fixture) -> RunResult:
+        """One measured run of `scenario` on `server`, with its CPU time and memory."""
+        meter = CpuMeter(server, make_url(self.url).database or "")
+        meter.start()
+        load = workload(scenario.name, fixture, self.options.connections)
+        result = await self.generate(server.port, load, self.options.duration)
+        return RunResult(scenario.name, server.workers, result, meter.stop(), server.rss_mb())
 
     async def generate(self, port: int, load: Workload, seconds: int) -> LoadResult:
         if self.options.wrk:
@@ -260,10 +329,39 @@ async def verify_floor(port: int, references: list[tuple[Request, bytes]]) -> No
             )
 
 
+async def verify_peer(
+    api_port: int, peer_port: int, pages: list[Request]
+) -> tuple[str | None, ...]:
+    """Page through the peer as a client does, each page against the API's answer to
+    `pages` (the catalog's, in order): the peer's own cursors of the same pages, once every
+    page holds the API's books (id, title, price, authors and genres, in order). Fails
+    loudly at the first difference."""
+    own: list[str | None] = [None]
+    for number, page in enumerate(pages, start=1):
+        status, body = await fetch(api_port, http_request(api_port, page.body))
+        if failed(status, body):
+            raise RuntimeError(f"the API failed catalog page {number} ({status}): {body[:300]!r}")
+        peer_request = http_request(peer_port, payload(PEER_CATALOG_QUERY, {"after": own[-1]}))
+        status, peer_body = await fetch(peer_port, peer_request)
+        if failed(status, peer_body):
+            raise RuntimeError(f"the peer failed page {number} ({status}): {peer_body[:300]!r}")
+        ours = postgraphile.our_books(body)
+        theirs, last = postgraphile.peer_page(peer_body)
+        if theirs != ours:
+            pairs = enumerate(zip(ours, theirs, strict=False))
+            at = next((i for i, (a, b) in pairs if a != b), min(len(ours), len(theirs)))
+            raise RuntimeError(
+                f"the peer's catalog page {number} differs from the API's at book {at + 1}:\n"
+                f"API:  {ours[at : at + 2]}\npeer: {theirs[at : at + 2]}"
+            )
+        own.append(last)
+    return tuple(own[: len(pages)])
+
+
 def app_settings(secret_key: str, url: str) -> Settings:
     """The servers' settings for the in-process app (uncached, so that its statements are
-    counted), with cheap password hashing (it only creates the benchmark's users) and
-    tokens that outlive the longest run."""
+    counted), with no statement timeout, cheap password hashing (it only creates the
+    benchmark's users) and tokens that outlive the longest run."""
     return Settings(
         _env_file=None,
         env=Environment.PRODUCTION,
@@ -274,6 +372,9 @@ def app_settings(secret_key: str, url: str) -> Settings:
         argon2_memory_kib=8,
         argon2_parallelism=1,
         access_token_expire_minutes=24 * 60,
+        # It also seeds the catalog: statements long by design, as `poetry run seed`'s
+        # (a busy machine took the 2,000 books of a quick run past the 5 s default).
+        db_statement_timeout_ms=0,
     )
 
 
@@ -283,7 +384,7 @@ async def benchmark(options: Options) -> Report:
     async with postgres_server(options.server_url) as server_url, bench_database(server_url) as url:
         print(f"Seeding {options.books:,} books and {buyers} buyers ...", flush=True)
         fixture, statements, sequential = await prepare(
-            app_settings(secret_key, url), options.books, buyers
+            app_settings(secret_key, url), options.books, buyers, options.scenarios
         )
         server_settings = {
             "ENV": "production",

@@ -1,4 +1,5 @@
-"""The servers under test, as subprocesses: the API (`poetry run serve`) and the floor.
+"""The servers under test, as subprocesses: the API (`poetry run serve`), the floor and the
+peer (PostGraphile).
 
 Also what they cost: memory per worker after a run, and the CPU time of the workers,
 PostgreSQL and the load generator during a run.
@@ -75,28 +76,33 @@ class Server:
 
 @asynccontextmanager
 async def running(
-    command: list[str], env: dict[str, str], port: int, workers: int, log: Path
+    command: list[str],
+    env: dict[str, str],
+    port: int,
+    workers: int,
+    log: Path,
+    ready_path: str = "/health/ready",
 ) -> AsyncIterator[Server]:
-    """Start a server, wait until `/health/ready` answers 200, stop it at the end."""
+    """Start a server, wait until `ready_path` answers 200, stop it at the end."""
     with log.open("ab") as output:
         process = await asyncio.create_subprocess_exec(
             *command, env=env, cwd=PROJECT_ROOT, stdout=output, stderr=subprocess.STDOUT
         )
     server = Server(process, port, workers)
     try:
-        await _wait_ready(server, log)
+        await _wait_ready(server, log, ready_path)
         yield server
     finally:
         await _stop(process)
 
 
-async def _wait_ready(server: Server, log: Path) -> None:
+async def _wait_ready(server: Server, log: Path, path: str) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.process.returncode is not None:
             raise RuntimeError(f"server exited at start-up:\n{_tail(log)}")
         try:
-            status, _ = await get(server.port, "/health/ready")
+            status, _ = await get(server.port, path)
         except OSError:
             status = 0
         if status == 200 and len(server.worker_processes()) == server.workers:

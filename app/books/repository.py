@@ -30,6 +30,7 @@ from sqlalchemy import (
     cast,
     delete,
     exists,
+    false,
     func,
     insert,
     literal,
@@ -37,6 +38,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union_all,
     update,
 )
@@ -47,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from app.books.models import Author, Book, Genre, book_authors, book_genres
+from app.books.models import Author, Book, Genre, SearchTerm, book_authors, book_genres
 from app.books.schemas import AuthorRow, Availability, BookRow, GenreRow
 from app.db import statements
 from app.db.base import violated_constraint
@@ -215,6 +217,7 @@ class Search:
         self.query = query
         self.prefixes = self.plain and bool(prefixes) and len(prefixes) == len(words)
         self.clauses = _clauses(term)
+        self.title_words: list[ColumnElement[bool]] = []  # a stop-word query's, on Book
         if self.only_stop_words:
             # Titles containing every word, among the most popular books: the search
             # vector has no stop words, and this keeps such a query's cost bounded.
@@ -238,14 +241,18 @@ class Search:
                 else:
                     (excluded if minus else groups[-1]).append(word)
 
-            def has(word: str) -> ColumnElement[bool]:
-                return top.c.title.op("~*", is_comparison=True)(rf"\m{word}\M")
+            def title_words(title: ColumnElement[str]) -> list[ColumnElement[bool]]:
+                def has(word: str) -> ColumnElement[bool]:
+                    return title.op("~*", is_comparison=True)(rf"\m{word}\M")
 
-            alternatives = [and_(*(has(word) for word in group)) for group in groups if group]
-            title_words = [~has(word) for word in excluded]
-            if alternatives:
-                title_words.append(or_(*alternatives))
-            window = select(top.c.id).where(*title_words)
+                alternatives = [and_(*(has(word) for word in group)) for group in groups if group]
+                words = [~has(word) for word in excluded]
+                if alternatives:
+                    words.append(or_(*alternatives))
+                return words
+
+            self.title_words = title_words(Book.__table__.c.title)
+            window = select(top.c.id).where(*title_words(top.c.title))
             self.condition: ColumnElement[bool] = Book.id.in_(window)
             wanted = [word for group in groups for word in group]
             self.relevance: ColumnElement[float] = _exact_title(term) + case(
@@ -254,6 +261,17 @@ class Search:
             return
         self.condition = Book.search_vector.op("@@")(query)
         self.relevance = _exact_title(term) + func.ts_rank(_RANK_WEIGHTS, Book.search_vector, query)
+
+    def row_filter(self) -> ColumnElement[bool]:
+        """The condition for testing rows one by one along the popularity index, at most
+        STOP_WORD_WINDOW of the most popular (a walk, not the search index). Its query is
+        built once per statement: a generic plan (a prepared statement run often) would
+        otherwise parse it again for every row."""
+        if self.only_stop_words:
+            # Among the STOP_WORD_WINDOW most popular books (a walk no longer than that):
+            # the titles alone.
+            return and_(*self.title_words)
+        return Book.search_vector.op("@@")(select(self.query).scalar_subquery())
 
 
 # Hosts, e-mail addresses, paths and decimal numbers: the full-text parser reads
@@ -308,8 +326,13 @@ def book_ordering(field: BookOrderField, *, descending: bool, search: Search | N
 
 
 COUNT_EXACT_UP_TO = 5_000
-# Facets are counted over at most this many books each, scaled up beyond.
+# Facets are counted over a sample of at most this many books, scaled up beyond.
 FACET_SAMPLE = 1_000
+# ... taken among this many most popular books (see `_facet_sample`),
+FACET_WINDOW = 2_000  # at most STOP_WORD_WINDOW (`Search.row_filter`)
+# ... or among all matches of a rare search, when its words have at most this many postings
+# in the search index (the vocabulary's counts): reading them costs about a page.
+FACET_POSTINGS = 10_000
 # Price bands of the price facet: [low, high), the last one open.
 PRICE_RANGES: tuple[tuple[Decimal, Decimal | None], ...] = (
     (Decimal("0.00"), Decimal("10.00")),
@@ -648,6 +671,105 @@ def _stock_values(stock: Stock) -> dict[str, Any]:
     return {"today": stock.today, "low_stock_threshold": stock.low_stock_threshold}
 
 
+_SUMMARY = {True: "sample:exact", False: "sample:estimated"}
+# The planner's count of the books (kept by VACUUM and ANALYZE): what a walk's share scales to.
+_LIVE_BOOKS: ColumnElement[Any] = literal_column(
+    "(SELECT reltuples FROM pg_class WHERE oid = 'books'::regclass)"
+)
+
+
+def _postings(words: Sequence[str]) -> ColumnElement[Any]:
+    """About how many postings of the search index the words (and the words they are
+    prefixes of) have: the vocabulary's counts, read along its prefix index."""
+    prefixes = [
+        and_(SearchTerm.term.op("~>=~")(word), SearchTerm.term.op("~<~")(word + _LAST_CHARACTER))
+        for word in words
+    ]
+    return (
+        select(func.coalesce(func.sum(SearchTerm.books), 0))
+        .where(or_(false(), *prefixes))
+        .scalar_subquery()
+    )
+
+
+def _facet_sample(
+    listed: list[ColumnElement[bool]], search: Search | None
+) -> tuple[Any, Select[Any]]:
+    """The books facets count, as a CTE of the columns the facets read, and the select of
+    one row (_SUMMARY[exact?], the estimated number of matches, the sample's size).
+
+    Bounded whatever the catalog and the term: the FACET_WINDOW most popular books are
+    walked along the popularity index, each tested against the search and `listed` as a
+    plain filter. Their matches are the sample, scaled by the share of the walk they are.
+    When that share is small (at most 2 * FACET_SAMPLE matches in the catalog) and the
+    search's words are rare too (at most FACET_POSTINGS postings to read), the sample is
+    instead the first FACET_SAMPLE + 1 of all matches, read through the plan PostgreSQL
+    picks for all of them (the search index) but only as far as needed: exact when that
+    is all of them. A catalog no larger than the window is walked whole: exact."""
+    columns = [
+        Book.id,
+        Book.price,
+        Book.language,
+        Book.release_date,
+        Book.stock_quantity,
+        Book.prebook_demand,
+    ]
+    filtered = [search.row_filter()] if search is not None else []
+    # The window and one book past it: is there more catalog than the window?
+    walk = (
+        select(*columns, func.coalesce(and_(true(), *listed, *filtered), False).label("hit"))
+        .where(~Book.is_archived)
+        .order_by(Book.popularity.desc(), Book.id.desc())
+        .limit(FACET_WINDOW + 1)
+        .cte("facet_walk")
+        .prefix_with("MATERIALIZED")
+    )
+    walked = func.count()
+    hits = func.count().filter(walk.c.hit)
+    stats = (
+        select(
+            hits.label("hits"),
+            (walked > FACET_WINDOW).label("more"),
+            (hits * func.greatest(_LIVE_BOOKS, walked) / func.greatest(walked, 1)).label(
+                "estimate"
+            ),
+        )
+        .select_from(walk)
+        .cte("facet_walk_stats")
+    )
+    cheap: ColumnElement[bool] = literal(True)
+    if search is not None and not search.only_stop_words:  # those have a bounded window
+        cheap = _postings(search.words) <= FACET_POSTINGS
+    use_all = (
+        select(and_(stats.c.more, stats.c.estimate <= 2 * FACET_SAMPLE, cheap))
+        .select_from(stats)
+        .scalar_subquery()
+    )
+    matching = [*listed, search.condition] if search is not None else listed
+    # Planned for every match, read only as far as the sample needs (a CTE is read lazily).
+    every = select(*columns).where(*matching).cte("facet_matches").prefix_with("MATERIALIZED")
+    sample = (
+        union_all(
+            select(*(walk.c[c.key] for c in columns)).where(walk.c.hit, ~use_all),
+            select(every).where(use_all).limit(FACET_SAMPLE + 1),
+        )
+        .cte("facet_sample")
+        .prefix_with("MATERIALIZED")
+    )
+    size = select(func.count()).select_from(sample).scalar_subquery()
+    exact = case(
+        (use_all, size <= FACET_SAMPLE),
+        else_=select(~stats.c.more).select_from(stats).scalar_subquery(),
+    )
+    estimate = select(func.greatest(stats.c.estimate, size)).select_from(stats).scalar_subquery()
+    summary = select(
+        case((exact, literal(_SUMMARY[True])), else_=literal(_SUMMARY[False])),
+        func.cast(func.round(estimate), String),
+        size,
+    )
+    return sample, summary
+
+
 class BookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -781,17 +903,24 @@ class BookRepository:
             stock,
             None,
         )
-        if search is None:
-            ids = select(Book.id).where(*listed).limit(FACET_SAMPLE + 1).correlate(None)
-        else:
-            ids = _candidates([*listed, search.condition], search, FACET_SAMPLE + 1)
-        sample = select(Book).where(_among(ids)).cte("facet_sample").prefix_with("MATERIALIZED")
+        sample, summary = _facet_sample(listed, search)
         book: Any = aliased(Book, sample)
+        # The sample holds only books the other filters allow: each facet applies the
+        # facets' filters but its own.
+        facet_filters = BookCriteria(
+            genre_ids=criteria.genre_ids,
+            min_price=criteria.min_price,
+            max_price=criteria.max_price,
+            in_stock=criteria.in_stock,
+            availability=criteria.availability,
+            languages=criteria.languages,
+            include_archived=True,
+        )
         bases = {
-            "genre": replace(criteria, genre_ids=()),
-            "availability": replace(criteria, availability=frozenset(), in_stock=None),
-            "language": replace(criteria, languages=()),
-            "price": replace(criteria, min_price=None, max_price=None),
+            "genre": replace(facet_filters, genre_ids=()),
+            "availability": replace(facet_filters, availability=frozenset(), in_stock=None),
+            "language": replace(facet_filters, languages=()),
+            "price": replace(facet_filters, min_price=None, max_price=None),
         }
         bucket = case(
             *((book.price < high, literal(str(index))) for index, (_, high) in _BOUNDED_RANGES),
@@ -806,7 +935,6 @@ class BookRepository:
         for facet, base in bases.items():
             conditions = self._conditions(base, stock, None, book)
             if facet == "genre":
-                # An alias: the conditions' own EXISTS on book_genres must not correlate.
                 shelves = book_genres.alias("facet_shelves")
                 key: ColumnElement[Any] = func.cast(shelves.c.genre_id, String)
                 grouped = (
@@ -823,23 +951,17 @@ class BookRepository:
                     .where(*conditions, values[facet].is_not(None))
                 )
             parts.append(grouped.group_by(key))
-        parts.append(
-            select(literal("size"), literal(None, String), func.count()).select_from(sample)
-        )
+        parts.append(summary)
         rows = (await self.session.execute(union_all(*parts))).all()
         counts: dict[str, dict[str, int]] = {facet: {} for facet in bases}
-        size = 0
+        exact, scale = True, 1.0
         for facet, found, count in rows:
-            if found is None:
-                size = int(count)
+            if facet in _SUMMARY.values():  # (exact?, estimated matches, sample size)
+                exact = facet == _SUMMARY[True]
+                scale = int(found) / max(1, int(count))
             else:
                 counts[facet][found] = int(count)
-        exact = size <= FACET_SAMPLE
         if not exact:
-            matching = select(literal(1)).select_from(Book).where(*listed)
-            if search is not None:
-                matching = matching.where(search.condition)
-            scale = max(size, await estimated_rows(self.session, matching)) / size
             counts = {
                 facet: {k: round(v * scale) for k, v in values_.items()}
                 for facet, values_ in counts.items()

@@ -385,8 +385,9 @@ class BookFacets:
         description="By price band, cheapest first."
     )
     is_exact: bool = strawberry.field(
-        description="false when a facet had more than 1,000 books: its counts are then "
-        "estimated from a sample of 1,000 (scaled to the estimated number of books)."
+        description="false when the counts are estimated: from the matches among the "
+        "2,000 most popular books, scaled to the catalog (exact for a catalog of up to "
+        "2,000 books or a rare search of up to 1,000 matches)."
     )
 
     @classmethod

@@ -7,6 +7,9 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
+from app.books import repository
 from app.books.repository import PRICE_RANGES
 from app.books.seed import seed_catalog
 from app.db.session import Database
@@ -151,3 +154,35 @@ async def test_facets_of_a_selective_filter_count_its_books(
         assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
         by_genre = Counter(genre["slug"] for book in books for genre in book["genres"])
         assert {f["genre"]["slug"]: f["count"] for f in facets["genres"]} == by_genre
+
+
+async def test_facets_beyond_the_window_are_estimated_and_rare_searches_stay_exact(
+    database: Database, gql: GraphQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A catalog larger than the facets' popularity window and sample: what a million
+    # books are to the real ones, at a size a test can count by brute force.
+    monkeypatch.setattr(repository, "FACET_WINDOW", 100)
+    monkeypatch.setattr(repository, "FACET_SAMPLE", 100)
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=600)
+    # (The seed analyzes the catalog: the window's share is scaled to its size.)
+    everything = data(await gql(FACETS, {"filter": {}}))["books"]["facets"]
+    assert everything["isExact"] is False
+    total = sum(f["count"] for f in everything["languages"])
+    assert 400 <= total <= 800  # the window's share scaled to the catalog's ~600 books
+    assert {f["language"] for f in everything["languages"]} == {"en", "fr", "de", "es"}
+
+    # A rare match (one author's books) is read whole, though not among the most popular.
+    last = data(
+        await gql(
+            "{ books(first: 1, orderBy: {field: CREATED_AT, direction: DESC}) "
+            "{ edges { node { authors { id name } } } } }"
+        )
+    )
+    author = last["books"]["edges"][0]["node"]["authors"][0]
+    for filters in ({"authorId": author["id"]}, {"search": author["name"]}):
+        facets = data(await gql(FACETS, {"filter": filters}))["books"]["facets"]
+        books = await every_book(gql, filters)
+        assert facets["isExact"] is True, filters
+        by_language = Counter(book["language"] for book in books)
+        assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
