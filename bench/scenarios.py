@@ -324,11 +324,14 @@ SCENARIOS = {
         Scenario("facets", "search with facets and a filter", facets_requests, budget=11),
         Scenario("suggestions", "searchSuggestions", suggestions_requests, budget=5),
         Scenario("cart", "cart (auth)", cart_requests, budget=3),
+        # The viewer; checkout: the cart's lock, its lines with their books locked, one
+        # write (stock, order, lines, empty cart), the email; addToCart: the cart's lock,
+        # what its rules need, the line; the cart as it is then (its row, its lines).
         Scenario(
             "checkout",
             "checkout",
             checkout_requests,
-            budget=20,
+            budget=10,
             warmup=warmup_checkout_requests,
             owned=True,
             sells=True,
