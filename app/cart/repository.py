@@ -16,8 +16,29 @@ from sqlalchemy.orm import InstrumentedAttribute, join, outerjoin
 from app.books.models import Book
 from app.books.repository import BOOK, Stock, book_columns
 from app.cart.models import Cart, CartItem, MergedGuestCart
-from app.cart.schemas import CartHead, CartLine, MergedLine
+from app.cart.schemas import CartHead, CartLine, LineFacts, MergedLine
 from app.db import statements
+from app.inventory.schemas import StockRow
+
+# The write path of a cart change (addToCart and updateCartItem), run on asyncpg directly:
+# the cart's lock, what the rules need to know, the line's new quantity.
+_LOCK_USER = """
+INSERT INTO carts (user_id, updated_at) VALUES ($1, now())
+ON CONFLICT (user_id) DO UPDATE SET updated_at = now(), last_used_at = now()
+RETURNING id
+"""
+_LINE_FACTS = """
+SELECT b.id, b.title, b.price, b.stock_quantity, b.prebook_demand, b.is_archived,
+       b.release_date,
+       (SELECT quantity FROM cart_items WHERE cart_id = $1 AND book_id = $2) AS current,
+       (SELECT count(*) FROM cart_items WHERE cart_id = $1) AS lines
+FROM (SELECT) AS one LEFT JOIN books b ON b.id = $2
+"""
+_SET_LINE = """
+INSERT INTO cart_items (cart_id, book_id, quantity, price_when_added) VALUES ($1, $2, $3, $4)
+ON CONFLICT (cart_id, book_id)
+DO UPDATE SET quantity = excluded.quantity, price_when_added = excluded.price_when_added
+"""
 
 _LINE = (CartItem.id, CartItem.quantity, CartItem.added_at, CartItem.price_when_added)
 
@@ -57,16 +78,8 @@ class CartRepository:
         """Open the user's cart if needed, mark it changed now, and lock it until the
         transaction ends: one user's cart changes and checkouts take turns (no lost updates,
         no double checkout). Its id."""
-        statement = (
-            insert(Cart)
-            .values(user_id=user_id, updated_at=func.now())
-            .on_conflict_do_update(
-                index_elements=[Cart.user_id],
-                set_={"updated_at": func.now(), "last_used_at": func.now()},
-            )
-            .returning(Cart.id)
-        )
-        return int((await self.session.execute(statement)).scalar_one())
+        (row,) = await statements.write(self.session, _LOCK_USER, user_id)
+        return int(row["id"])
 
     async def lock_guest(self, cart_id: int) -> bool:
         """Mark the guest cart changed now and lock it (its changes, and a merge of it, take
@@ -216,32 +229,18 @@ class CartRepository:
             for row in await self.session.execute(statement)
         ]
 
-    async def quantity_of(self, cart_id: int, book_id: int) -> int | None:
-        return await self.session.scalar(
-            select(CartItem.quantity).where(
-                CartItem.cart_id == cart_id, CartItem.book_id == book_id
-            )
-        )
-
-    async def line_count(self, cart_id: int) -> int:
-        statement = select(func.count()).where(CartItem.cart_id == cart_id)
-        return int(await self.session.scalar(statement) or 0)
+    async def line_facts(self, cart_id: int, book_id: int) -> LineFacts:
+        """What changing the book's line must respect (the cart locked): the book's sale
+        data (None: no such book), the line's quantity (None: not in the cart), the lines."""
+        row = await statements.fetchrow(self.session, _LINE_FACTS, cart_id, book_id)
+        assert row is not None  # one row, whether the book exists or not
+        book = None if row["id"] is None else StockRow(*row[:7])
+        return LineFacts(book, row["current"], row["lines"])
 
     async def set_line(self, cart_id: int, book_id: int, quantity: int, price: Decimal) -> None:
         """Set the line's quantity at today's price: changing a line acknowledges a price
         change (the CART_PRICE_CHANGED warning goes away)."""
-        statement = insert(CartItem).values(
-            cart_id=cart_id, book_id=book_id, quantity=quantity, price_when_added=price
-        )
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[CartItem.cart_id, CartItem.book_id],
-                set_={
-                    "quantity": statement.excluded.quantity,
-                    "price_when_added": statement.excluded.price_when_added,
-                },
-            )
-        )
+        await statements.write(self.session, _SET_LINE, cart_id, book_id, quantity, price)
 
     async def merge_lines(self, cart_id: int, lines: Sequence[MergedLine]) -> None:
         """Put merged lines in the cart, in one statement: a new line as given, a line

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from app.books.schemas import BookRow
 from app.core.errors import ErrorCode
+from app.inventory.schemas import StockRow
 
 # Guest cart tokens are 43 characters; anything much longer is not one of ours.
 MAX_TOKEN_LENGTH = 128
@@ -36,6 +37,15 @@ class CartHead:
 
     id: int
     updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LineFacts:
+    """What a change of one book's line must respect, read with the cart locked."""
+
+    book: StockRow | None  # the book's sale data; None: no such book
+    current: int | None  # copies the line holds; None: the book isn't in the cart
+    lines: int  # the cart's lines
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books import service as books_service
 from app.books.repository import Stock
-from app.books.schemas import BookRow
 from app.cart.models import MAX_LINE_QUANTITY, MAX_LINES
 from app.cart.repository import CartRepository
 from app.cart.schemas import (
@@ -26,12 +25,14 @@ from app.cart.schemas import (
     CartOwner,
     CartView,
     CartWarning,
+    LineFacts,
     MergedLine,
     NewGuestCart,
 )
 from app.core.config import Settings
 from app.core.errors import AppError, ErrorCode, ValidationFailed
 from app.core.security import hash_opaque_token, new_opaque_token
+from app.inventory.schemas import StockRow
 
 
 def _check_quantity(quantity: int, *, allow_zero: bool = False) -> None:
@@ -75,11 +76,9 @@ def _token_hash(token: str) -> str | None:
     return hash_opaque_token(token) if 0 < len(token) <= MAX_TOKEN_LENGTH else None
 
 
-async def _sellable_book(session: AsyncSession, book_id: int, stock: Stock) -> BookRow:
+def _sellable_book(book: StockRow | None, stock: Stock) -> StockRow:
     """The book, if it can go in a cart: it exists, isn't archived, is released."""
-    rows = await books_service.get_books(session, [book_id], stock, include_archived=False)
-    book = rows.get(book_id)
-    if book is None:
+    if book is None or book.is_archived:
         raise books_service.book_not_found(field="bookId")
     if book.release_date > stock.today:
         raise AppError(
@@ -146,19 +145,12 @@ async def lock(session: AsyncSession, *, owner: CartOwner) -> int:
 
 
 async def _set_quantity(
-    session: AsyncSession,
-    cart_id: int,
-    book_id: int,
-    quantity: int,
-    stock: Stock,
-    *,
-    current: int | None,
+    session: AsyncSession, cart_id: int, book_id: int, quantity: int, stock: Stock, line: LineFacts
 ) -> None:
-    """Make the line hold `quantity` copies (`current`: what it holds now, None when the
-    book isn't in the cart; the cart is locked by the caller)."""
-    carts = CartRepository(session)
-    book = await _sellable_book(session, book_id, stock)
-    if current is None and await carts.line_count(cart_id) >= MAX_LINES:
+    """Make the line hold `quantity` copies (`line`: read with the cart locked by the
+    caller)."""
+    book = _sellable_book(line.book, stock)
+    if line.current is None and line.lines >= MAX_LINES:
         raise AppError(
             f"A cart holds at most {MAX_LINES} different books",
             code=ErrorCode.CART_LIMIT_EXCEEDED,
@@ -167,7 +159,7 @@ async def _set_quantity(
     available = books_service.sellable(book)
     if quantity > available:
         raise out_of_stock(book_id, available)
-    await carts.set_line(cart_id, book_id, quantity, book.price)
+    await CartRepository(session).set_line(cart_id, book_id, quantity, book.price)
 
 
 async def add(
@@ -176,10 +168,10 @@ async def add(
     _check_quantity(quantity)
     carts = CartRepository(session)
     cart_id = await lock(session, owner=owner)
-    current = await carts.quantity_of(cart_id, book_id)
-    total = quantity + (current or 0)
+    line = await carts.line_facts(cart_id, book_id)
+    total = quantity + (line.current or 0)
     _check_quantity(total)
-    await _set_quantity(session, cart_id, book_id, total, stock, current=current)
+    await _set_quantity(session, cart_id, book_id, total, stock, line)
 
 
 async def update(
@@ -191,8 +183,8 @@ async def update(
     if quantity == 0:
         await carts.delete_line(cart_id, book_id)
         return
-    current = await carts.quantity_of(cart_id, book_id)
-    await _set_quantity(session, cart_id, book_id, quantity, stock, current=current)
+    line = await carts.line_facts(cart_id, book_id)
+    await _set_quantity(session, cart_id, book_id, quantity, stock, line)
 
 
 async def remove(session: AsyncSession, *, owner: CartOwner, book_id: int) -> None:
@@ -421,14 +413,3 @@ async def get_cart(
             )
     warnings += [warning for line in lines for warning in _warnings(line, stock)]
     return CartView(cart_id=head.id, updated_at=head.updated_at, lines=lines, warnings=warnings)
-
-
-# -- for checkout ---------------------------------------------------------------------------
-
-
-async def quantities(session: AsyncSession, *, cart_id: int) -> dict[int, int]:
-    return await CartRepository(session).quantities(cart_id)
-
-
-async def empty_after_checkout(session: AsyncSession, *, cart_id: int) -> None:
-    await CartRepository(session).clear(cart_id)

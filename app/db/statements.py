@@ -7,10 +7,11 @@ parameter and result processing, ORM rows) than on the wire. The hot reads of a 
 parameters, fixed at import time, and run here: asyncpg prepares each text once per
 connection and keeps it in its statement cache, so a request only binds and executes.
 
-Reads only. A statement run here before the session's first SQLAlchemy statement runs
+Mostly reads. A statement run here before the session's first SQLAlchemy statement runs
 outside a transaction (the asyncpg dialect begins lazily), which is harmless for one
 snapshot read under READ COMMITTED and saves the BEGIN/ROLLBACK round trips of a read-only
-request. Writes go through the session, so that they are part of its transaction.
+request. Writes go through `write`, which begins the session's transaction first when
+nothing has yet, so that they commit or roll back with it.
 
 The session's connection still fires `before_cursor_execute` for each statement, so the
 statement counters of the tests and the bench (and any other listener) see these too.
@@ -29,7 +30,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 
-async def _driver(session: AsyncSession, sql: str, args: tuple[Any, ...]) -> asyncpg.Connection:
+async def _driver(
+    session: AsyncSession, sql: str, args: tuple[Any, ...], *, begin: bool = False
+) -> asyncpg.Connection:
     connection = await session.connection()
     sync_connection = connection.sync_connection
     assert sync_connection is not None
@@ -37,7 +40,14 @@ async def _driver(session: AsyncSession, sql: str, args: tuple[Any, ...]) -> asy
         sync_connection.dispatch.before_cursor_execute(
             sync_connection, None, sql, args, None, False
         )
-    driver = (await connection.get_raw_connection()).driver_connection
+    raw = await connection.get_raw_connection()
+    if begin:
+        # The asyncpg dialect begins on its first statement; a write run here first begins
+        # it here, so that the session's commit or rollback ends it.
+        adapted: Any = raw.dbapi_connection
+        if adapted._transaction is None:
+            await adapted._start_transaction()
+    driver = raw.driver_connection
     assert isinstance(driver, asyncpg.Connection)
     return driver
 
@@ -57,6 +67,14 @@ async def fetchrow(session: AsyncSession, sql: str, *args: Any) -> asyncpg.Recor
 async def fetchval(session: AsyncSession, sql: str, *args: Any) -> Any:
     """The first column of the first row of the read `sql`, or None."""
     return await (await _driver(session, sql, args)).fetchval(sql, *args)
+
+
+async def write(session: AsyncSession, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """The rows the statement `sql` returns (a write, or a read that locks), run in the
+    session's transaction."""
+    driver = await _driver(session, sql, args, begin=True)
+    rows: list[asyncpg.Record] = await driver.fetch(sql, *args)
+    return rows
 
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]

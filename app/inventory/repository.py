@@ -9,18 +9,117 @@ from typing import Any
 from sqlalchemy import BigInteger, Integer, column, func, insert, select, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.addresses.models import PostalAddress
 from app.books.models import Book
+from app.db import statements as sql
 from app.db.rows import Shape
-from app.inventory.schemas import StockRow
-from app.orders.models import Order, OrderItem
+from app.inventory.schemas import Basket, OrderLine, StockRow
+from app.orders.models import Order, OrderItem, OrderStatus
 from app.prebooks.models import QUEUE_ORDER, Prebook, PrebookStatus
 
 STOCK = Shape(StockRow, Book)
+
+# A checkout, on asyncpg directly, with the cart locked: what the cart holds, with its books
+# locked in ascending id order (whoever asks: checkouts sharing books wait for each other
+# instead of deadlocking), unless the idempotency key names an order already.
+_BASKET = """
+WITH previous AS (
+  SELECT id FROM orders WHERE user_id = $2 AND idempotency_key = $3
+), wanted AS (
+  SELECT book_id, quantity FROM cart_items WHERE cart_id = $1
+), locked AS MATERIALIZED (
+  SELECT id, title, price, stock_quantity, prebook_demand, is_archived, release_date
+  FROM books
+  WHERE id IN (SELECT book_id FROM wanted) AND NOT EXISTS (SELECT FROM previous)
+  ORDER BY id
+  FOR UPDATE
+)
+SELECT (SELECT id FROM previous) AS previous, w.book_id, w.quantity,
+       l.id, l.title, l.price, l.stock_quantity, l.prebook_demand, l.is_archived, l.release_date
+FROM (SELECT) AS one
+LEFT JOIN wanted w ON true
+LEFT JOIN locked l ON l.id = w.book_id
+"""
+# Then, in one statement: take the copies (each line only where the stock holds it: the
+# CHECK constraint `stock_quantity >= 0` is the last backstop), record the order and its
+# lines if every line was taken, and empty the cart. The order's row (id, created_at,
+# updated_at), or none.
+_TAKE_AND_PLACE = """
+WITH taken AS (
+  UPDATE books SET stock_quantity = books.stock_quantity - line.quantity, updated_at = now()
+  FROM unnest($1::bigint[], $2::int[]) AS line(book_id, quantity)
+  WHERE books.id = line.book_id AND books.stock_quantity >= line.quantity
+  RETURNING books.id
+), placed AS (
+  INSERT INTO orders (user_id, status, subtotal, total, currency, ship_full_name, ship_line1,
+                      ship_line2, ship_city, ship_postal_code, ship_country, idempotency_key,
+                      request_fingerprint)
+  SELECT $3, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+  WHERE (SELECT count(*) FROM taken) = cardinality($1::bigint[])
+  RETURNING id, created_at, updated_at
+), items AS (
+  INSERT INTO order_items (order_id, book_id, title, unit_price, quantity, line_total)
+  SELECT placed.id, line.*
+  FROM placed, unnest($1::bigint[], $15::text[], $16::numeric[], $2::int[], $17::numeric[])
+    AS line
+), emptied AS (
+  DELETE FROM cart_items WHERE cart_id = $18 AND EXISTS (SELECT FROM placed)
+)
+SELECT id, created_at, updated_at FROM placed
+"""
 
 
 class InventoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def basket(self, cart_id: int, user_id: int, idempotency_key: str) -> Basket:
+        """The cart's lines (call with the cart locked) and their books, locked; or, when
+        the user's key names an order, that order's id (nothing locked)."""
+        rows = await sql.write(self.session, _BASKET, cart_id, user_id, idempotency_key)
+        return Basket(
+            previous=rows[0]["previous"],
+            wanted={row["book_id"]: row["quantity"] for row in rows if row["book_id"]},
+            locked={row["id"]: StockRow(*row[3:]) for row in rows if row["id"] is not None},
+        )
+
+    async def take_and_place(
+        self,
+        *,
+        cart_id: int,
+        order: Order,
+        lines: Sequence[OrderLine],
+    ) -> Order | None:
+        """Take the lines' copies (the books locked), record `order` (not added to the
+        session) with its lines and empty the cart, in one statement; the order with its
+        id and clocks, or None when a line's copies were not there (roll back then)."""
+        address: PostalAddress = order.shipping_address
+        rows = await sql.write(
+            self.session,
+            _TAKE_AND_PLACE,
+            [line.book_id for line in lines],
+            [line.quantity for line in lines],
+            order.user_id,
+            OrderStatus(order.status).value,
+            order.subtotal,
+            order.currency,
+            address.full_name,
+            address.line1,
+            address.line2,
+            address.city,
+            address.postal_code,
+            address.country,
+            order.idempotency_key,
+            order.request_fingerprint,
+            [line.title for line in lines],
+            [line.unit_price for line in lines],
+            [line.line_total for line in lines],
+            cart_id,
+        )
+        if not rows:
+            return None
+        order.id, order.created_at, order.updated_at = rows[0]
+        return order
 
     async def lock(self, book_ids: Sequence[int]) -> dict[int, StockRow]:
         """Lock the books' rows in ascending id order, whoever asks: two checkouts of the

@@ -33,3 +33,13 @@ class OrderLine:
 
     def as_row(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "line_total": self.line_total}
+
+
+@dataclass(frozen=True, slots=True)
+class Basket:
+    """What a checkout finds, the cart locked: the order a repeated idempotency key names
+    (then nothing else is read), else the cart's {book_id: quantity} and its books, locked."""
+
+    previous: int | None
+    wanted: dict[int, int]
+    locked: dict[int, StockRow]

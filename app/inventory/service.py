@@ -24,7 +24,7 @@ from app.core.config import Settings
 from app.core.errors import ValidationFailed
 from app.graphql.ids import encode_id
 from app.inventory.repository import InventoryRepository
-from app.inventory.schemas import OrderLine, StockRow
+from app.inventory.schemas import Basket, OrderLine, StockRow
 from app.mail import links
 from app.mail import service as mail
 from app.mail.schemas import Link, Personal, Template, page
@@ -49,8 +49,7 @@ async def hold(session: AsyncSession, book_id: int, copies: int) -> None:
     await InventoryRepository(session).adjust_holds(book_id, copies)
 
 
-async def place_order(
-    session: AsyncSession,
+def _new_order(
     *,
     user_id: int,
     lines: Sequence[OrderLine],
@@ -59,8 +58,6 @@ async def place_order(
     currency: str,
     idempotency_key: str | None = None,
 ) -> Order:
-    """Record an order (stock already taken by the caller): a checkout's, or a served
-    prebook's."""
     subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
     # No shipping fees, taxes or payments yet: the total is the subtotal.
     order = Order(user_id=user_id, status=status, subtotal=subtotal, total=subtotal)
@@ -69,7 +66,59 @@ async def place_order(
         order.idempotency_key, order.request_fingerprint = idempotency_key, address.fingerprint()
     if status is OrderStatus.CONFIRMED:
         order.confirmed_at = datetime.now(UTC)
+    return order
+
+
+async def place_order(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    lines: Sequence[OrderLine],
+    address: PostalAddress,
+    status: OrderStatus,
+    currency: str,
+) -> Order:
+    """Record an order (stock already taken by the caller): a served prebook's."""
+    order = _new_order(
+        user_id=user_id, lines=lines, address=address, status=status, currency=currency
+    )
     return await InventoryRepository(session).add_order(order, [line.as_row() for line in lines])
+
+
+async def basket(
+    session: AsyncSession, *, cart_id: int, user_id: int, idempotency_key: str
+) -> Basket:
+    """What a checkout of the locked cart finds (see `Basket`); the books are locked in
+    ascending id order, deadlock-free."""
+    return await InventoryRepository(session).basket(cart_id, user_id, idempotency_key)
+
+
+async def sell(
+    session: AsyncSession,
+    *,
+    cart_id: int,
+    user_id: int,
+    lines: Sequence[OrderLine],
+    address: PostalAddress,
+    currency: str,
+    idempotency_key: str,
+) -> Order:
+    """A checkout's PENDING order: its copies taken (the books locked by `basket`, and
+    checked sellable), its lines recorded, the cart emptied, in one statement."""
+    order = _new_order(
+        user_id=user_id,
+        lines=lines,
+        address=address,
+        status=OrderStatus.PENDING,
+        currency=currency,
+        idempotency_key=idempotency_key,
+    )
+    placed = await InventoryRepository(session).take_and_place(
+        cart_id=cart_id, order=order, lines=lines
+    )
+    if placed is None:  # the CHECK-like guard of the statement: never with the books locked
+        raise RuntimeError("a checkout's copies were not in stock with its books locked")
+    return placed
 
 
 def order_email(order: Order, lines: Sequence[OrderLine] = ()) -> dict[str, Any]:

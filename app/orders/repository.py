@@ -17,15 +17,14 @@ ORDER = Shape(OrderRow, Order)
 ITEM = Shape(OrderItemRow, OrderItem)
 
 
+def row_of(order: Order) -> OrderRow:
+    """The read shape of an order row at hand."""
+    return OrderRow(*(getattr(order, name) for name in ORDER.names))
+
+
 class OrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def find_by_key(self, user_id: int, idempotency_key: str) -> Order | None:
-        result = await self.session.scalars(
-            select(Order).where(Order.user_id == user_id, Order.idempotency_key == idempotency_key)
-        )
-        return result.one_or_none()
 
     async def lock(self, order_id: int) -> Order | None:
         result = await self.session.scalars(

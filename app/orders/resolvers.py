@@ -84,7 +84,7 @@ class OrdersMutation:
             order = await orders_service.checkout(
                 session, context.settings, viewer=context.viewer, data=data, stock=context.stock
             )
-        return await _order(context, order.id)
+        return Order.from_row(order)  # the viewer's own
 
     @strawberry.mutation(
         description="Cancel your order while it is PENDING or CONFIRMED; its copies go back "

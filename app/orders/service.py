@@ -21,7 +21,7 @@ from app.inventory.schemas import OrderLine, StockRow
 from app.mail import service as mail
 from app.mail.schemas import Template
 from app.orders.models import Order, OrderStatus
-from app.orders.repository import OrderRepository
+from app.orders.repository import OrderRepository, row_of
 from app.orders.schemas import CheckoutData, OrderFilterInput, OrderItemRow, OrderRow
 from app.users import service as users_service
 from app.users.schemas import Viewer
@@ -53,7 +53,7 @@ def order_not_found() -> NotFoundError:
 
 async def checkout(
     session: AsyncSession, settings: Settings, *, viewer: Viewer, data: CheckoutData, stock: Stock
-) -> Order:
+) -> OrderRow:
     """Turn the cart into a PENDING order in one transaction.
 
     The cart row is locked first, so a user's checkouts (and retries with the same key)
@@ -61,49 +61,47 @@ async def checkout(
     wait for each other instead of deadlocking, and stock can't go negative.
     """
     users_service.ensure_may_order(settings, viewer)
-    orders = OrderRepository(session)
     cart = await cart_service.lock(session, owner=CartOwner.of_user(viewer.id))
-    wanted = await cart_service.quantities(session, cart_id=cart)
     address = await addresses_service.ship_to(session, user_id=viewer.id, given=data)
-
-    previous = await orders.find_by_key(viewer.id, data.idempotency_key)
-    if previous is not None:
-        return await _replay(session, previous, address, wanted)
+    basket = await inventory.basket(
+        session, cart_id=cart, user_id=viewer.id, idempotency_key=data.idempotency_key
+    )
+    if basket.previous is not None:
+        return await _replay(session, basket.previous, address, basket.wanted)
+    wanted, locked = basket.wanted, basket.locked
     if not wanted:
         raise AppError("Your cart is empty", code=ErrorCode.CART_EMPTY)
-
-    locked = await inventory.lock(session, list(wanted))
     _refuse_unsellable(wanted, locked, stock)
-    await inventory.adjust(session, {book_id: -quantity for book_id, quantity in wanted.items()})
     lines = [
         OrderLine(book_id, locked[book_id].title, locked[book_id].price, quantity)
         for book_id, quantity in sorted(wanted.items())
     ]
-    order = await inventory.place_order(
+    order = await inventory.sell(
         session,
+        cart_id=cart,
         user_id=viewer.id,
         lines=lines,
         address=address,
-        status=OrderStatus.PENDING,
         currency=settings.currency,
         idempotency_key=data.idempotency_key,
     )
-    await cart_service.empty_after_checkout(session, cart_id=cart)
     await mail.to_user(
         session, Template.ORDER_PLACED, user_id=viewer.id, **inventory.order_email(order, lines)
     )
-    return order
+    return row_of(order)
 
 
 async def _replay(
-    session: AsyncSession, previous: Order, address: PostalAddress, cart: dict[int, int]
-) -> Order:
+    session: AsyncSession, previous_id: int, address: PostalAddress, cart: dict[int, int]
+) -> OrderRow:
     """A key seen before: the same checkout again (a retry, or a racing duplicate that
     waited for the first) gets the same order; anything else is a misuse of the key."""
+    previous = await session.get(Order, previous_id)
+    assert previous is not None  # orders are never deleted
     same_address = previous.request_fingerprint == address.fingerprint()
     ordered = await OrderRepository(session).quantities(previous.id)
     if same_address and (not cart or cart == ordered):
-        return previous
+        return row_of(previous)
     raise ConflictError(
         "This idempotency key was already used for a different checkout",
         code=ErrorCode.IDEMPOTENCY_KEY_REUSED,

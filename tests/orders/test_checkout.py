@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from bench.client import StatementCounter
+from bench.scenarios import CHECKOUT_MUTATION
 from tests.books.factory import Catalog
 from tests.support import (
     ADDRESS,
@@ -178,3 +180,40 @@ async def test_checkout_input_validation(
 
 async def test_checkout_needs_a_user(gql: GraphQL) -> None:
     assert code(await checkout(gql, "")) == "AUTH_REQUIRED"
+
+
+@pytest.mark.parametrize("lines", [1, 4])
+async def test_checkout_statement_budget(
+    catalog: Catalog, gql: GraphQL, customer_token: str, statements: StatementCounter, lines: int
+) -> None:
+    books = [await catalog.book(f"Line {i}", stock=10) for i in range(lines)]
+    for book in books:
+        await add_to_cart(gql, customer_token, book["id"], 2)
+    statements.statements.clear()
+    order = data(await checkout(gql, customer_token))["checkout"]
+    assert len(order["items"]) == lines
+    # The cart's lock; its lines and their books, locked; the stock taken, the order and
+    # its lines recorded and the cart emptied; the email. Whatever the number of lines.
+    # (Then the order's lines and books the response asks for.)
+    assert _beyond_the_viewer(statements) == 4 + 2, statements.statements
+
+
+async def test_the_benchmarks_checkout_request_statement_budget(
+    catalog: Catalog, gql: GraphQL, customer_token: str, statements: StatementCounter
+) -> None:
+    """The benchmark's checkout scenario: a checkout, then the next copy into the cart."""
+    book = await catalog.book(stock=10)
+    await add_to_cart(gql, customer_token, book["id"])
+    statements.statements.clear()
+    variables = {"key": "statements-budget", "book": book["id"]}
+    result = data(await gql(CHECKOUT_MUTATION, variables, token=customer_token))
+    assert result["addToCart"] == {"totalQuantity": 1}
+    # checkout: 4 (above); addToCart: the cart's lock, what its rules need (the book, the
+    # line, the number of lines), the line; then the cart as it is now (its row and its
+    # lines, one statement).
+    assert _beyond_the_viewer(statements) == 4 + 3 + 1, statements.statements
+
+
+def _beyond_the_viewer(statements: StatementCounter) -> int:
+    """The request's statements but the viewer's session check (the users tests count it)."""
+    return sum(not s.lstrip().startswith("SELECT users.") for s in statements.statements)
