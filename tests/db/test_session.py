@@ -93,3 +93,20 @@ async def test_a_frozen_database_answers_service_unavailable_by_the_deadline(
     recovered = await client.post("/graphql", json=sign_in)
     assert data(recovered.json())["login"]["accessToken"]
     assert (await client.get("/health/ready")).status_code == 200
+
+
+async def test_connections_cut_in_use_are_replaced_not_handed_out_again(
+    settings: Settings, database: Database
+) -> None:
+    # The catalog page runs on the asyncpg connection directly (`app.db.statements`):
+    # a connection that died under it must leave the pool like one that died under
+    # SQLAlchemy, or requests arriving less than the pre-ping's idle second apart keep
+    # getting it.
+    async with proxied_client(settings) as (client, proxy):
+        page = {"query": BOOKS}
+        assert "errors" not in (await client.post("/graphql", json=page)).json()
+        await proxy.stop()  # the database goes away, cutting the pooled connection
+        await proxy.start()  # and comes back at once
+        await client.post("/graphql", json=page)  # may still meet the dead connection
+        for _ in range(3):
+            assert "errors" not in (await client.post("/graphql", json=page)).json()
