@@ -58,8 +58,8 @@ async def _run(
             # replaced (they most likely died too), this one first. Otherwise the pool
             # would hand the dead connection out again, and the pre-ping only tries one
             # idle for a second.
-            sync_connection.engine.pool._invalidate(raw, error)
-            sync_connection.invalidate(error)
+            sync_connection.engine.pool._invalidate(raw, error, _checkin=False)
+            await connection.invalidate(error)
         raise
 
 
