@@ -42,15 +42,15 @@ async def _run(
             sync_connection, None, sql, args, None, False
         )
     raw = await connection.get_raw_connection()
-    if begin:
-        # The asyncpg dialect begins on its first statement; a write run here first begins
-        # it here, so that the session's commit or rollback ends it.
-        adapted: Any = raw.dbapi_connection
-        if adapted._transaction is None:
-            await adapted._start_transaction()
     driver = raw.driver_connection
     assert isinstance(driver, asyncpg.Connection)
     try:
+        if begin:
+            # The asyncpg dialect begins on its first statement; a write run here first
+            # begins it here, so that the session's commit or rollback ends it.
+            adapted: Any = raw.dbapi_connection
+            if adapted._transaction is None:
+                await adapted._start_transaction()
         return await getattr(driver, method)(sql, *args)
     except Exception as error:
         if driver.is_closed():

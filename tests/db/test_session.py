@@ -109,8 +109,6 @@ async def test_connections_cut_in_use_are_replaced_not_handed_out_again(
         await proxy.start()  # and comes back at once
         # The first may still meet the dead connection: it answers SERVICE_UNAVAILABLE.
         first = (await client.post("/graphql", json=page)).json()
-        assert {e["extensions"]["code"] for e in first.get("errors", ())} <= {
-            "SERVICE_UNAVAILABLE"
-        }
+        assert {e["extensions"]["code"] for e in first.get("errors", ())} <= {"SERVICE_UNAVAILABLE"}
         for _ in range(3):
             assert "errors" not in (await client.post("/graphql", json=page)).json()
