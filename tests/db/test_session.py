@@ -16,7 +16,9 @@ import pytest
 from app.core.config import Settings
 from app.db.session import Database
 from tests.proxy import DatabaseProxy, proxied_client
-from tests.support import LOGIN, PASSWORD, GraphQL, data, register
+from tests.books.factory import Catalog
+from tests.conftest import new_admin
+from tests.support import LOGIN, PASSWORD, GraphQL, add_to_cart, data, register
 
 pytestmark = pytest.mark.committing  # the proxied app commits through its own pool
 
@@ -112,3 +114,20 @@ async def test_connections_cut_in_use_are_replaced_not_handed_out_again(
         assert {e["extensions"]["code"] for e in first.get("errors", ())} <= {"SERVICE_UNAVAILABLE"}
         for _ in range(3):
             assert "errors" not in (await client.post("/graphql", json=page)).json()
+
+
+async def test_a_write_on_a_cut_connection_answers_unavailable_and_the_next_goes_through(
+    settings: Settings, database: Database
+) -> None:
+    # addToCart writes on the asyncpg connection directly, in the session's transaction.
+    async with proxied_client(settings) as (client, proxy):
+        gql = GraphQL(client)
+        book = await Catalog(gql, await new_admin(gql, database, settings)).book()
+        token = (await register(gql))["accessToken"]
+        assert "errors" not in await add_to_cart(gql, token, book["id"])
+        await proxy.stop()
+        await proxy.start()
+        first = await add_to_cart(gql, token, book["id"])
+        assert {e["extensions"]["code"] for e in first.get("errors", ())} <= {"SERVICE_UNAVAILABLE"}
+        for _ in range(3):
+            assert "errors" not in await add_to_cart(gql, token, book["id"])
