@@ -15,9 +15,9 @@ import pytest
 
 from app.core.config import Settings
 from app.db.session import Database
-from tests.proxy import DatabaseProxy, proxied_client
 from tests.books.factory import Catalog
 from tests.conftest import new_admin
+from tests.proxy import DatabaseProxy, proxied_client
 from tests.support import LOGIN, PASSWORD, GraphQL, add_to_cart, data, register
 
 pytestmark = pytest.mark.committing  # the proxied app commits through its own pool
