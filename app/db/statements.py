@@ -30,9 +30,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 
-async def _driver(
-    session: AsyncSession, sql: str, args: tuple[Any, ...], *, begin: bool = False
-) -> asyncpg.Connection:
+async def _run(
+    session: AsyncSession, method: str, sql: str, args: tuple[Any, ...], *, begin: bool = False
+) -> Any:
+    """`method` ("fetch", "fetchrow", "fetchval") of the session's asyncpg connection."""
     connection = await session.connection()
     sync_connection = connection.sync_connection
     assert sync_connection is not None
@@ -41,39 +42,48 @@ async def _driver(
             sync_connection, None, sql, args, None, False
         )
     raw = await connection.get_raw_connection()
-    if begin:
-        # The asyncpg dialect begins on its first statement; a write run here first begins
-        # it here, so that the session's commit or rollback ends it.
-        adapted: Any = raw.dbapi_connection
-        if adapted._transaction is None:
-            await adapted._start_transaction()
     driver = raw.driver_connection
     assert isinstance(driver, asyncpg.Connection)
-    return driver
+    try:
+        if begin:
+            # The asyncpg dialect begins on its first statement; a write run here first
+            # begins it here, so that the session's commit or rollback ends it.
+            adapted: Any = raw.dbapi_connection
+            if adapted._transaction is None:
+                await adapted._start_transaction()
+        return await getattr(driver, method)(sql, *args)
+    except Exception as error:
+        if driver.is_closed():
+            # What SQLAlchemy does on a disconnect it sees: the pool's connections are
+            # replaced (they most likely died too), this one first. Otherwise the pool
+            # would hand the dead connection out again, and the pre-ping only tries one
+            # idle for a second.
+            sync_connection.engine.pool._invalidate(raw, error, _checkin=False)
+            await connection.invalidate(error)
+        raise
 
 
 async def fetch(session: AsyncSession, sql: str, *args: Any) -> list[asyncpg.Record]:
     """All rows of the read `sql` with parameters `args`."""
-    rows: list[asyncpg.Record] = await (await _driver(session, sql, args)).fetch(sql, *args)
+    rows: list[asyncpg.Record] = await _run(session, "fetch", sql, args)
     return rows
 
 
 async def fetchrow(session: AsyncSession, sql: str, *args: Any) -> asyncpg.Record | None:
     """The first row of the read `sql`, or None."""
-    row: asyncpg.Record | None = await (await _driver(session, sql, args)).fetchrow(sql, *args)
+    row: asyncpg.Record | None = await _run(session, "fetchrow", sql, args)
     return row
 
 
 async def fetchval(session: AsyncSession, sql: str, *args: Any) -> Any:
     """The first column of the first row of the read `sql`, or None."""
-    return await (await _driver(session, sql, args)).fetchval(sql, *args)
+    return await _run(session, "fetchval", sql, args)
 
 
 async def write(session: AsyncSession, sql: str, *args: Any) -> list[asyncpg.Record]:
     """The rows the statement `sql` returns (a write, or a read that locks), run in the
     session's transaction."""
-    driver = await _driver(session, sql, args, begin=True)
-    rows: list[asyncpg.Record] = await driver.fetch(sql, *args)
+    rows: list[asyncpg.Record] = await _run(session, "fetch", sql, args, begin=True)
     return rows
 
 

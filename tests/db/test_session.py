@@ -15,8 +15,10 @@ import pytest
 
 from app.core.config import Settings
 from app.db.session import Database
+from tests.books.factory import Catalog
+from tests.conftest import new_admin
 from tests.proxy import DatabaseProxy, proxied_client
-from tests.support import LOGIN, PASSWORD, GraphQL, data, register
+from tests.support import LOGIN, PASSWORD, GraphQL, add_to_cart, data, register
 
 pytestmark = pytest.mark.committing  # the proxied app commits through its own pool
 
@@ -93,3 +95,39 @@ async def test_a_frozen_database_answers_service_unavailable_by_the_deadline(
     recovered = await client.post("/graphql", json=sign_in)
     assert data(recovered.json())["login"]["accessToken"]
     assert (await client.get("/health/ready")).status_code == 200
+
+
+async def test_connections_cut_in_use_are_replaced_not_handed_out_again(
+    settings: Settings, database: Database
+) -> None:
+    # The catalog page runs on the asyncpg connection directly (`app.db.statements`):
+    # a connection that died under it must leave the pool like one that died under
+    # SQLAlchemy, or requests arriving less than the pre-ping's idle second apart keep
+    # getting it.
+    async with proxied_client(settings) as (client, proxy):
+        page = {"query": BOOKS}
+        assert "errors" not in (await client.post("/graphql", json=page)).json()
+        await proxy.stop()  # the database goes away, cutting the pooled connection
+        await proxy.start()  # and comes back at once
+        # The first may still meet the dead connection: it answers SERVICE_UNAVAILABLE.
+        first = (await client.post("/graphql", json=page)).json()
+        assert {e["extensions"]["code"] for e in first.get("errors", ())} <= {"SERVICE_UNAVAILABLE"}
+        for _ in range(3):
+            assert "errors" not in (await client.post("/graphql", json=page)).json()
+
+
+async def test_a_write_on_a_cut_connection_answers_unavailable_and_the_next_goes_through(
+    settings: Settings, database: Database
+) -> None:
+    # addToCart writes on the asyncpg connection directly, in the session's transaction.
+    async with proxied_client(settings) as (client, proxy):
+        gql = GraphQL(client)
+        book = await Catalog(gql, await new_admin(gql, database, settings)).book()
+        token = (await register(gql))["accessToken"]
+        assert "errors" not in await add_to_cart(gql, token, book["id"])
+        await proxy.stop()
+        await proxy.start()
+        first = await add_to_cart(gql, token, book["id"])
+        assert {e["extensions"]["code"] for e in first.get("errors", ())} <= {"SERVICE_UNAVAILABLE"}
+        for _ in range(3):
+            assert "errors" not in await add_to_cart(gql, token, book["id"])
