@@ -11,6 +11,7 @@ before execution, rather than in (cached) document validation.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -174,18 +175,37 @@ class _Coster:
         return 1
 
 
+# Costs already computed, by schema, operation node and variables. A document is parsed
+# once (the document cache keeps its AST) and a storefront sends the same few operations
+# with plain variables again and again: the walk over their selections is done once. An
+# entry keeps its schema and node, so an id reused by another object never matches.
+_COSTS: dict[tuple[int, int, tuple[tuple[str, object], ...]], tuple[object, object, int]] = {}
+_COSTS_KEPT = 4096
+_PLAIN = (str, int, float, bool, type(None), enum.Enum)
+
+
 def operation_cost(
     schema: GraphQLSchema,
     operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
 ) -> int:
+    plain = all(isinstance(value, _PLAIN) for value in variables.values())
+    key = (id(schema), id(operation), tuple(sorted(variables.items())) if plain else ())
+    known = _COSTS.get(key) if plain else None
+    if known is not None and known[0] is schema and known[1] is operation:
+        return known[2]
     root = schema.get_root_type(operation.operation)
     if root is None:
         return 0
-    return _Coster(schema, fragments, variables).selection_cost(
+    cost = _Coster(schema, fragments, variables).selection_cost(
         operation.selection_set, root, frozenset()
     )
+    if plain:
+        if len(_COSTS) >= _COSTS_KEPT:
+            _COSTS.clear()
+        _COSTS[key] = (schema, operation, cost)
+    return cost
 
 
 def checked_cost(

@@ -191,3 +191,11 @@ async def test_sign_in_mutations_once_per_request(gql: GraphQL, field: str) -> N
     result = await gql(f"mutation {{ a: {field}{arguments} b: {field}{arguments} }}")
     assert code(result) == "QUERY_TOO_COMPLEX"
     assert result["data"] is None
+
+
+async def test_one_document_is_costed_by_each_requests_variables(gql: GraphQL) -> None:
+    """Costs are remembered per operation and variables (app.graphql.cost): the same
+    document with other values is costed again."""
+    for n, refused in ((2, False), (100, True), (2, False)):
+        result = await gql(EXPENSIVE, {"n": n})
+        assert ("errors" in result and code(result) == "QUERY_TOO_COMPLEX") is refused, result
