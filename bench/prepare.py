@@ -180,10 +180,14 @@ async def _bounded(calls: Iterable[Awaitable[T]]) -> list[T]:
     return await asyncio.gather(*(one(call) for call in calls))
 
 
+# Distinct per run: `bench.profile --database-url` prepares the same database again.
+_RUN = uuid.uuid4().hex[:8]
+
+
 async def _register(gql: GraphQL, name: str) -> str:
     variables = {
         "input": {
-            "email": f"{name}@bench.example.com",
+            "email": f"{name}-{_RUN}@bench.example.com",
             "password": "benchmark password",
             "fullName": name,
         }

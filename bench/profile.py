@@ -1,6 +1,7 @@
 """Where one scenario's CPU time goes, function by function: cProfile over its requests.
 
     poetry run python -m bench.profile --scenario cart [--books 2000] [--requests 500]
+        [--database-url postgresql+asyncpg://.../bookstore_1m]
 
 Seeds its own database (dropped at the end) with the benchmark's catalog, buyers and carts
 (`prepare.py`), then sends the scenario's requests one after the other through the whole
@@ -15,12 +16,14 @@ the API answers in-process can be profiled: `--scenario` takes the names of
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import pstats
 import secrets
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import uvloop
@@ -59,11 +62,21 @@ def calls(app: FastAPI, scenario: str, fixture: Fixture, count: int) -> list[Cal
     ]
 
 
-async def profile(scenario: str, books: int, requests: int) -> pstats.Stats:
+@contextlib.asynccontextmanager
+async def database(reused: str | None) -> AsyncIterator[str]:
+    """`reused` as it is (the seed below only tops it up), or a new database dropped after."""
+    if reused:
+        yield reused
+        return
     async with (
         postgres_server(configured_server()) as server_url,
         bench_database(server_url) as url,
     ):
+        yield url
+
+
+async def profile(scenario: str, books: int, requests: int, reused: str | None) -> pstats.Stats:
+    async with database(reused) as url:
         settings = app_settings(secrets.token_urlsafe(48), url).model_copy(
             update={
                 "access_log": False,
@@ -120,9 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--output", type=Path, help="also write the raw profile (pstats)")
+    parser.add_argument(
+        "--database-url",
+        help="a migrated database to reuse, kept afterwards: a 1,000,000-book catalog is "
+        "seeded once, not on every run",
+    )
     args = parser.parse_args(argv)
     quiet_in_process_app()
-    stats = uvloop.run(profile(args.scenario, args.books, args.requests))
+    stats = uvloop.run(profile(args.scenario, args.books, args.requests, args.database_url))
     if args.output:
         stats.dump_stats(args.output)
     total = stats.total_tt  # type: ignore[attr-defined]
