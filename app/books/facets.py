@@ -39,7 +39,14 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.books.models import Book, Genre, SearchTerm, book_authors, book_genres
-from app.books.repository import BookCriteria, Search, Stock, availability_of
+from app.books.repository import (
+    BookCriteria,
+    Search,
+    Stock,
+    availability_of,
+    search_query,
+    search_query_values,
+)
 from app.books.schemas import Availability, GenreRow
 from app.db import statements
 
@@ -186,9 +193,7 @@ def _search_parts(shape: _Shape, search: Search | None) -> tuple[Any, Any, Any]:
         return None, None, None
     if search.only_stop_words:
         return search.row_filter(), search.condition, None
-    query: ColumnElement[Any] = func.websearch_to_tsquery("english", _parameter("term", String))
-    if shape.search == ("words", True):
-        query = query.op("||")(func.to_tsquery("simple", _parameter("prefix_query", String)))
+    query = search_query(shape.search == ("words", True))
     row_filter = Book.search_vector.op("@@")(select(query).scalar_subquery())
     return row_filter, Book.search_vector.op("@@")(query), _parameter("words", ARRAY(String))
 
@@ -387,8 +392,7 @@ def _values(criteria: BookCriteria, stock: Stock, search: Search | None) -> dict
         "last_character": _LAST_CHARACTER,
     }
     if search is not None and not search.only_stop_words:
-        values["term"] = search.term
-        values["prefix_query"] = " & ".join(f"{word}:*" for word in search.words)
+        values |= search_query_values(search)
         values["words"] = search.words
     return values
 

@@ -322,6 +322,8 @@ def book_ordering(field: BookOrderField, *, descending: bool, search: Search | N
 
 
 COUNT_EXACT_UP_TO = 5_000
+
+
 async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
     """The planner's estimate of the rows `statement` returns (EXPLAIN: nothing runs)."""
     connection = await session.connection()
@@ -640,6 +642,65 @@ def _stock_values(stock: Stock) -> dict[str, Any]:
     return {"today": stock.today, "low_stock_threshold": stock.low_stock_threshold}
 
 
+def search_query(prefixes: bool) -> ColumnElement[Any]:
+    """`Search.query` with parameters, for statements compiled once: `term`, and
+    `prefix_query` when every word is also a prefix (`search_query_values`)."""
+    query: ColumnElement[Any] = func.websearch_to_tsquery(
+        "english", bindparam("term", type_=String)
+    )
+    if prefixes:
+        prefix_query = bindparam("prefix_query", type_=String)
+        query = query.op("||")(func.to_tsquery("simple", prefix_query))
+    return query
+
+
+def search_query_values(search: Search) -> dict[str, Any]:
+    """The parameters of `search_query(search.prefixes)` for `search`."""
+    return {"term": search.term, "prefix_query": " & ".join(f"{w}:*" for w in search.words)}
+
+
+# Type-ahead's books: the postings of the query's rarest stem (by `search_lexemes`' counts),
+# most popular first, at most POSTINGS_HEAD of them (a rare stem's postings are all its
+# books, a common one's its most popular); the caller tests each book against the whole
+# query and stops at the page.
+_SUGGESTED_HEADS = f"""
+WITH driver AS MATERIALIZED (
+  SELECT t.lexeme COLLATE "C" AS lexeme
+  FROM unnest(tsvector_to_array(to_tsvector('english', :term))) AS t(lexeme)
+  LEFT JOIN search_lexemes s ON s.lexeme = t.lexeme COLLATE "C"
+  ORDER BY coalesce(s.books, 0), t.lexeme LIMIT 1)
+SELECT p.book_id, p.popularity FROM search_postings p
+WHERE p.lexeme = (SELECT lexeme FROM driver)
+ORDER BY p.popularity DESC, p.book_id DESC LIMIT {POSTINGS_HEAD}
+"""  # noqa: S608 - the f-string holds a constant
+_suggested_statements: dict[tuple[bool, int], statements.Prepared] = {}
+
+
+def _suggested_statement(prefixes: bool, first: int) -> statements.Prepared:
+    """The `first` most popular books matching a plain search of whole words (type-ahead's
+    books), walking the postings of its rarest stem: bounded by POSTINGS_HEAD whatever the
+    catalog, and stopping at `first` matches. `first` is a constant of the text, so that the
+    planner reads the walk lazily (compiled on first use)."""
+    shape = (prefixes, first)
+    prepared = _suggested_statements.get(shape)
+    if prepared is None:
+        heads = (
+            text(_SUGGESTED_HEADS)
+            .bindparams(bindparam("term", type_=String))
+            .columns(book_id=Integer, popularity=Integer)
+            .subquery("heads")
+        )
+        statement = (
+            select(*book_columns(_STOCK_PARAMETERS))
+            .join_from(heads, Book, Book.id == heads.c.book_id)
+            .where(~Book.is_archived, Book.search_vector.op("@@")(search_query(prefixes)))
+            .order_by(heads.c.popularity.desc(), heads.c.book_id.desc())
+            .limit(literal_column(str(int(first))))
+        )
+        prepared = _suggested_statements[shape] = statements.Prepared.of(statement)
+    return prepared
+
+
 class BookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -749,14 +810,21 @@ class BookRepository:
         return max(found, await estimated_rows(self.session, matching)), False
 
     async def popular_matches(self, search: Search, stock: Stock, limit: int) -> list[BookRow]:
-        """The `limit` most popular books matching `search` (type-ahead)."""
-        candidates = _candidates([~Book.is_archived, search.condition], search, limit)
-        statement = (
-            self._book_select(stock)
-            .where(_among(candidates))
-            .order_by(Book.popularity.desc(), Book.id.desc())
-        )
-        return BOOK.all(await self.session.execute(statement))
+        """The `limit` most popular books matching `search` (type-ahead): along the
+        postings of its rarest stem (see `_suggested_statement`), stopping at `limit`."""
+        if search.only_stop_words or not search.plain:
+            # A window of titles, or an "or" that no one stem decides: the search's walk.
+            candidates = _candidates([~Book.is_archived, search.condition], search, limit)
+            statement = (
+                self._book_select(stock)
+                .where(_among(candidates))
+                .order_by(Book.popularity.desc(), Book.id.desc())
+            )
+            return BOOK.all(await self.session.execute(statement))
+        prepared = _suggested_statement(search.prefixes, limit)
+        values = _stock_values(stock) | search_query_values(search)
+        rows = await statements.fetch(self.session, prepared.sql, *prepared.args(values))
+        return BOOK.all(rows)
 
     async def pages_by_author(
         self, author_ids: Sequence[int], stock: Stock, ordering: Ordering, page: PageRequest
