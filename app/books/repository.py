@@ -23,6 +23,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    all_,
     and_,
     any_,
     bindparam,
@@ -1044,6 +1045,33 @@ _SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 AUTHOR_MATCHES = 1_000
 
 
+def _authors_by_prefixes() -> statements.Prepared:
+    # A generous inner limit: with `limit` (5) the planner would rather scan the table for
+    # the few rows it expects early, which for a rare prefix is every author.
+    query = func.to_tsquery(_SIMPLE, bindparam("query", type_=String))
+    matches = func.to_tsvector(_SIMPLE, Author.name).op("@@")(query)
+    found = select(*AUTHOR.columns()).where(matches).limit(literal_column(str(AUTHOR_MATCHES)))
+    found_cte = found.cte()
+    statement = (
+        select(found_cte)
+        .order_by(found_cte.c.name, found_cte.c.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    return statements.Prepared.of(statement)
+
+
+# Type-ahead's statements, compiled once (`$1` the query or patterns, `$2` the limit).
+_AUTHORS_BY_PREFIXES = _authors_by_prefixes()
+# (LIKE's default escape character is the backslash `_escape_like` uses; `ILIKE ALL`
+# takes no ESCAPE clause.)
+_GENRES_BY_WORDS = statements.Prepared.of(
+    select(*GENRE.columns())
+    .where(Genre.name.ilike(all_(bindparam("patterns", type_=ARRAY(String)))))
+    .order_by(Genre.name)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 class AuthorRepository:
     ORDERING = Ordering(
         "NAME:ASC",
@@ -1072,13 +1100,9 @@ class AuthorRepository:
     async def by_name_prefixes(self, words: Sequence[str], limit: int) -> list[AuthorRow]:
         """Up to `limit` authors with a name word starting with each of `words`, by name
         (through the name-words index: bounded whatever the number of authors)."""
-        query = func.to_tsquery(_SIMPLE, " & ".join(f"{word}:*" for word in words))
-        matches = func.to_tsvector(_SIMPLE, Author.name).op("@@")(query)
-        # A generous inner limit: with `limit` (5) the planner would rather scan the table
-        # for the few rows it expects early, which for a rare prefix is every author.
-        found = select(*AUTHOR.columns()).where(matches).limit(AUTHOR_MATCHES).cte()
-        statement = select(found).order_by(found.c.name, found.c.id).limit(limit)
-        return AUTHOR.all(await self.session.execute(statement))
+        query = " & ".join(f"{word}:*" for word in words)
+        rows = await statements.fetch(self.session, _AUTHORS_BY_PREFIXES.sql, query, limit)
+        return AUTHOR.all(rows)
 
     async def get_rows(self, author_ids: Sequence[int]) -> dict[int, AuthorRow]:
         statement = select(*AUTHOR.columns()).where(Author.id.in_(author_ids))
@@ -1122,9 +1146,9 @@ class GenreRepository:
 
     async def by_name_words(self, words: Sequence[str], limit: int) -> list[GenreRow]:
         """Genres whose name contains each of `words` (a handful of rows: no index)."""
-        conditions = [Genre.name.ilike(f"%{_escape_like(word)}%", escape="\\") for word in words]
-        statement = select(*GENRE.columns()).where(*conditions).order_by(Genre.name).limit(limit)
-        return GENRE.all(await self.session.execute(statement))
+        patterns = [f"%{_escape_like(word)}%" for word in words]
+        rows = await statements.fetch(self.session, _GENRES_BY_WORDS.sql, patterns, limit)
+        return GENRE.all(rows)
 
     async def get_by_slug(self, slug: str) -> GenreRow | None:
         statement = select(*GENRE.columns()).where(Genre.slug == slug)
@@ -1234,34 +1258,30 @@ class TermRepository:
 
     async def completions(self, prefix: str, limit: int) -> list[str]:
         """The most used words starting with `prefix`."""
-        statement = text(
-            """
-            SELECT term FROM search_terms
-            WHERE term ~>=~ :prefix AND term ~<~ (:prefix || :last)
-            ORDER BY books DESC, term LIMIT :limit
-            """
-        )
-        result = await self.session.scalars(
-            statement, {"prefix": prefix, "last": _LAST_CHARACTER, "limit": limit}
-        )
-        return list(result)
+        rows = await statements.fetch(self.session, _COMPLETIONS, prefix, _LAST_CHARACTER, limit)
+        return [row[0] for row in rows]
 
     async def words_like(self, prefix: str) -> list[tuple[str, int]]:
         """(word, books) of the most used words with `prefix`'s first letter that are at
         least as long as it less one: where a misspelt prefix's completions are."""
-        statement = text(
-            """
-            SELECT term, books FROM search_terms
-            WHERE term ~>=~ left(:prefix, 1) AND term ~<~ (left(:prefix, 1) || :last)
-              AND char_length(term) >= char_length(:prefix) - 1
-            ORDER BY books DESC, term LIMIT :limit
-            """
+        rows = await statements.fetch(
+            self.session, _WORDS_LIKE, prefix, _LAST_CHARACTER, self.CANDIDATES_PER_WORD
         )
-        rows = await self.session.execute(
-            statement,
-            {"prefix": prefix, "last": _LAST_CHARACTER, "limit": self.CANDIDATES_PER_WORD},
-        )
-        return [(row.term, row.books) for row in rows]
+        return [(row[0], row[1]) for row in rows]
+
+
+# Type-ahead's vocabulary reads, run as they are on the session's asyncpg connection.
+_COMPLETIONS = """
+SELECT term FROM search_terms
+WHERE term ~>=~ $1 AND term ~<~ ($1 || $2)
+ORDER BY books DESC, term LIMIT $3
+"""
+_WORDS_LIKE = """
+SELECT term, books FROM search_terms
+WHERE term ~>=~ left($1, 1) AND term ~<~ (left($1, 1) || $2)
+  AND char_length(term) >= char_length($1) - 1
+ORDER BY books DESC, term LIMIT $3
+"""
 
 
 class SeedRepository:
