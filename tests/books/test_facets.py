@@ -186,3 +186,30 @@ async def test_facets_beyond_the_window_are_estimated_and_rare_searches_stay_exa
         assert facets["isExact"] is True, filters
         by_language = Counter(book["language"] for book in books)
         assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
+
+
+async def test_facets_under_the_filters_that_are_no_facets_own(
+    database: Database, gql: GraphQL
+) -> None:
+    # Release dates and `inStock` (the availability facet's filter): every facet counts the
+    # books the dates allow, and `inStock` narrows every facet but availability.
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=600)
+    filters = {
+        "releasedAfter": "2000-01-01",
+        "releasedBefore": "2024-12-31",
+        "inStock": True,
+    }
+    facets = data(await gql(FACETS, {"filter": filters}))["books"]["facets"]
+    assert facets["isExact"] is True
+    listed = await every_book(gql, filters)
+    assert 0 < len(listed) < 600
+    by_language = Counter(book["language"] for book in listed)
+    assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
+    by_genre = Counter(genre["slug"] for book in listed for genre in book["genres"])
+    assert {f["genre"]["slug"]: f["count"] for f in facets["genres"]} == by_genre
+    by_availability = Counter(
+        book["availability"] for book in await every_book(gql, without(filters, "inStock"))
+    )
+    assert {f["availability"]: f["count"] for f in facets["availability"]} == by_availability
+    assert len(by_availability) >= 3
