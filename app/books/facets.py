@@ -57,6 +57,9 @@ FACET_WINDOW = 2_000  # at most STOP_WORD_WINDOW (`Search.row_filter`)
 # ... or among all matches of a rare search, when its words have at most this many postings
 # in the search index (the vocabulary's counts): reading them costs about a page.
 FACET_POSTINGS = 10_000
+# ... each word of which reads at most this many words of the vocabulary (the words a prefix
+# starts): a prefix with more is no rare search.
+FACET_PREFIX_TERMS = 1_000
 # Price bands of the price facet: [low, high), the last one open.
 PRICE_RANGES: tuple[tuple[Decimal, Decimal | None], ...] = (
     (Decimal("0.00"), Decimal("10.00")),
@@ -101,7 +104,8 @@ class _Shape:
     # The availabilities allowed: None when any, empty when none (`inStock` against
     # `availability`).
     availability: bool | None
-    limits: tuple[int, int, int]  # FACET_WINDOW, FACET_SAMPLE, FACET_POSTINGS
+    # FACET_WINDOW, FACET_SAMPLE, FACET_POSTINGS, FACET_PREFIX_TERMS
+    limits: tuple[int, int, int, int]
 
 
 def _wanted(criteria: BookCriteria) -> frozenset[Availability] | None:
@@ -205,22 +209,35 @@ _LIVE_BOOKS: ColumnElement[Any] = literal_column(
 _SUMMARY = {True: "sample:exact", False: "sample:estimated"}
 
 
-def _postings(words: Any) -> ColumnElement[Any]:
-    """About how many postings of the search index the words (and the words they are
-    prefixes of) have: the vocabulary's counts, read along its prefix index (each
-    vocabulary word once)."""
+def _rare(words: Any, prefixes: bool, limit: int, terms_read: int) -> Any:
+    """A CTE of one row: are the search's words rare, with at most `limit` postings in the
+    search index (the vocabulary's counts), counting the words they are prefixes of when the
+    search uses prefixes (`Search.prefixes`), each vocabulary word once? Each distinct word
+    reads at most FACET_PREFIX_TERMS vocabulary words along the prefix index: a prefix that
+    has more is not rare, whatever their counts."""
     word = func.unnest(words).table_valued("word").render_derived(name="w")
-    found = (
-        select(SearchTerm.term, SearchTerm.books)
-        .where(
-            SearchTerm.term.op("~>=~")(word.c.word),
-            SearchTerm.term.op("~<~")(word.c.word.op("||")(_parameter("last_character", String))),
+    distinct = select(word.c.word.label("word")).distinct().cte("facet_words")
+    if prefixes:
+        matched = and_(
+            SearchTerm.term.op("~>=~")(distinct.c.word),
+            SearchTerm.term.op("~<~")(
+                distinct.c.word.op("||")(_parameter("last_character", String))
+            ),
         )
-        .lateral("s")
+    else:
+        matched = SearchTerm.term == distinct.c.word
+    found = select(SearchTerm.term, SearchTerm.books).where(matched).limit(terms_read).lateral("s")
+    read = (
+        select(distinct.c.word, found.c.term, found.c.books)
+        .select_from(distinct)
+        .join(found, true())
+        .cte("facet_vocabulary")
+        .prefix_with("MATERIALIZED")
     )
-    distinct = select(found.c.term, found.c.books).select_from(word).join(found, true()).distinct()
-    counted = distinct.subquery("t")
-    return select(func.coalesce(func.sum(counted.c.books), 0)).scalar_subquery()
+    terms = select(read.c.term, read.c.books).distinct().subquery("t")
+    postings = select(func.coalesce(func.sum(terms.c.books), 0)).scalar_subquery()
+    capped = exists(select(read.c.word).group_by(read.c.word).having(func.count() >= terms_read))
+    return select(and_(postings <= limit, ~capped).label("rare")).cte("facet_rare")
 
 
 def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
@@ -236,7 +253,7 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
     PostgreSQL picks for all of them (the search index) but only as far as needed: exact
     when that is all of them. A catalog no larger than the window is walked whole: exact.
     Each facet then applies the facets' filters but its own to the sample's rows."""
-    window, sample_size, postings_limit = shape.limits
+    window, sample_size, postings_limit, prefix_terms = shape.limits
     listed = _listed(shape)
     row_filter, condition, words = _search_parts(shape, search)
     columns = [
@@ -270,14 +287,18 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
         .select_from(walk)
         .cte("facet_walk_stats")
     )
-    cheap: ColumnElement[bool] = literal(True)
+    few = [stats.c.more, stats.c.estimate <= 2 * sample_size]
     if words is not None:  # a stop-word query has a bounded window
-        cheap = _postings(words) <= postings_limit
-    use_all = (
-        select(and_(stats.c.more, stats.c.estimate <= 2 * sample_size, cheap))
+        rare = _rare(words, shape.search == ("words", True), postings_limit, prefix_terms)
+        few.append(select(rare.c.rare).scalar_subquery())  # read only when the rest holds
+    # Decided once (MATERIALIZED), read by the sample's two parts and by `exact`.
+    decided = (
+        select(and_(*few).label("use_all"))
         .select_from(stats)
-        .scalar_subquery()
+        .cte("facet_use_all")
+        .prefix_with("MATERIALIZED")
     )
+    use_all = select(decided.c.use_all).scalar_subquery()
     matching = [*listed, condition] if condition is not None else listed
     # Planned for every match, read only as far as the sample needs (a CTE is read lazily).
     every = select(*columns).where(*matching).cte("facet_matches").prefix_with("MATERIALIZED")
@@ -370,7 +391,7 @@ def _shape(criteria: BookCriteria, search: Search | None) -> _Shape:
         max_price=criteria.max_price is not None,
         languages=bool(criteria.languages),
         availability=None if wanted is None else bool(wanted),
-        limits=(FACET_WINDOW, FACET_SAMPLE, FACET_POSTINGS),
+        limits=(FACET_WINDOW, FACET_SAMPLE, FACET_POSTINGS, FACET_PREFIX_TERMS),
     )
 
 

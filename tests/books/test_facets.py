@@ -213,3 +213,36 @@ async def test_facets_under_the_filters_that_are_no_facets_own(
     )
     assert {f["availability"]: f["count"] for f in facets["availability"]} == by_availability
     assert len(by_availability) >= 3
+
+
+async def test_a_rare_search_is_told_by_one_bounded_read_of_the_vocabulary(
+    database: Database,
+    gql: GraphQL,
+    statements: StatementCounter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(facet_counts, "FACET_WINDOW", 100)
+    monkeypatch.setattr(facet_counts, "FACET_SAMPLE", 100)
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=600)
+    last = data(
+        await gql(
+            "{ books(first: 1, orderBy: {field: CREATED_AT, direction: DESC}) "
+            "{ edges { node { authors { name } } } } }"
+        )
+    )
+    name = last["books"]["edges"][0]["node"]["authors"][0]["name"]
+    # The author's words, repeated and as typed: each vocabulary range is read once.
+    filters = {"search": f"{name} {name.upper()} {name}"}
+    statements.statements.clear()
+    facets = data(await gql(FACETS, {"filter": filters}))["books"]["facets"]
+    (statement,) = [sql for sql in statements.statements if "facet_walk" in sql]
+    assert statement.count("FROM search_terms") == 1, statement
+    assert facets["isExact"] is True
+    by_language = Counter(book["language"] for book in await every_book(gql, filters))
+    assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
+
+    # A word whose prefix starts more vocabulary words than are read is no rare search.
+    monkeypatch.setattr(facet_counts, "FACET_PREFIX_TERMS", 1)
+    facets = data(await gql(FACETS, {"filter": filters}))["books"]["facets"]
+    assert facets["isExact"] is False
