@@ -9,6 +9,7 @@ again per facet) cost several times what PostgreSQL spends counting.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -46,6 +47,7 @@ from app.books.repository import (
     availability_of,
     search_query,
     search_query_values,
+    search_tokens,
 )
 from app.books.schemas import Availability, GenreRow
 from app.db import statements
@@ -191,8 +193,8 @@ def _search_parts(shape: _Shape, search: Search | None) -> tuple[Any, Any, Any]:
     """(the test of a walked row, the condition of every match, the words whose postings
     tell a rare search) of the search: parameters for plain full-text queries (`Search`'s
     query: the websearch query, or with every word also a prefix), the stop-word query's
-    own expressions otherwise (their words are in the text: a stop-word query's shape is
-    its term)."""
+    own expressions otherwise (their words are in the text: a stop-word query's shape holds
+    its words, `search_tokens`)."""
     if search is None:
         return None, None, None
     if search.only_stop_words:
@@ -367,16 +369,20 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
     return union_all(*parts)  # type: ignore[return-value]
 
 
-_prepared: dict[_Shape, statements.Prepared] = {}
-# Stop-word queries are compiled with their words (a handful of the few hundred stop
-# words): at most this many such shapes are kept.
+# The compiled statements, the least recently used dropped first. Stop-word queries are
+# compiled with their words (a handful of the few hundred stop words): at most this many
+# shapes are kept.
+_prepared: OrderedDict[_Shape, statements.Prepared] = OrderedDict()
 _MAX_SHAPES = 512
 
 
 def _shape(criteria: BookCriteria, search: Search | None) -> _Shape:
     kind: tuple[object, ...] | None = None
     if search is not None:
-        kind = ("titles", search.term) if search.only_stop_words else ("words", search.prefixes)
+        if search.only_stop_words:  # its words as the titles test reads them
+            kind = ("titles", search_tokens(search.term))
+        else:
+            kind = ("words", search.prefixes)
     wanted = _wanted(criteria)
     return _Shape(
         search=kind,
@@ -431,9 +437,11 @@ class FacetRepository:
         shape = _shape(criteria, search)
         prepared = _prepared.get(shape)
         if prepared is None:
-            if len(_prepared) >= _MAX_SHAPES:
-                _prepared.clear()
             prepared = _prepared[shape] = statements.Prepared.of(_statement(shape, search))
+            while len(_prepared) > _MAX_SHAPES:
+                _prepared.popitem(last=False)
+        else:
+            _prepared.move_to_end(shape)
         rows = await statements.fetch(
             self.session, prepared.sql, *prepared.args(_values(criteria, stock, search))
         )

@@ -187,6 +187,12 @@ def search_words(term: str) -> list[str]:
     return _WORDS.findall(term.lower())
 
 
+def search_tokens(term: str) -> tuple[tuple[bool, str], ...]:
+    """(excluded?, word) of each word of a search term, lower-cased: all a stop-word query's
+    titles test depends on."""
+    return tuple((m[1] is not None, m[2]) for m in _TOKENS.finditer(term.lower()))
+
+
 class Search:
     """Full-text search (websearch syntax, English stemming, and prefixes of plain words
     for typing ahead) over the search document: title, authors, subtitle, description.
@@ -232,7 +238,7 @@ class Search:
             # The web-search syntax holds here too: "-word" excludes, "or" joins alternatives.
             groups: list[list[str]] = [[]]
             excluded: list[str] = []
-            tokens = [(m[1] is not None, m[2]) for m in _TOKENS.finditer(term.lower())]
+            tokens = search_tokens(term)
             for index, (minus, word) in enumerate(tokens):
                 if word == "or" and not minus and 0 < index < len(tokens) - 1:
                     groups.append([])

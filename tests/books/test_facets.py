@@ -246,3 +246,33 @@ async def test_a_rare_search_is_told_by_one_bounded_read_of_the_vocabulary(
     monkeypatch.setattr(facet_counts, "FACET_PREFIX_TERMS", 1)
     facets = data(await gql(FACETS, {"filter": filters}))["books"]["facets"]
     assert facets["isExact"] is False
+
+
+async def test_spellings_of_a_stop_word_query_share_one_compiled_statement(
+    database: Database, gql: GraphQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=60)
+    monkeypatch.setattr(facet_counts, "_prepared", type(facet_counts._prepared)())
+    monkeypatch.setattr(facet_counts, "_MAX_SHAPES", 2)
+    compiled = facet_counts._prepared
+
+    async def facets(search: str) -> dict[str, Any]:
+        found: dict[str, Any] = data(await gql(FACETS, {"filter": {"search": search}}))
+        return found["books"]["facets"]
+
+    the_of = await facets("the of")
+    assert len(compiled) == 1
+    assert await facets("  The   OF ") == the_of  # the same words: the same statement
+    assert len(compiled) == 1
+    (the_of_shape,) = compiled
+    await facets("garden")
+    await facets("the of")  # used again: the most recent
+    await facets("a the")
+    # At most _MAX_SHAPES kept, the least recently used dropped ("garden"), not all.
+    assert len(compiled) == 2
+    assert the_of_shape in compiled
+    assert {shape.search for shape in compiled} == {
+        ("titles", ((False, "the"), (False, "of"))),
+        ("titles", ((False, "a"), (False, "the"))),
+    }
