@@ -30,6 +30,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     null,
+    or_,
     select,
     true,
     union_all,
@@ -254,6 +255,9 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
     the sample is instead the first FACET_SAMPLE + 1 of all matches, read through the plan
     PostgreSQL picks for all of them (the search index) but only as far as needed: exact
     when that is all of them. A catalog no larger than the window is walked whole: exact.
+    The walk holds no archived books: a listing with archived books (an admin's) takes all
+    its matches instead when the walk is the whole catalog, and is estimated from the
+    walk's live books otherwise.
     Each facet then applies the facets' filters but its own to the sample's rows."""
     window, sample_size, postings_limit, prefix_terms = shape.limits
     listed = _listed(shape)
@@ -293,9 +297,14 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
     if words is not None:  # a stop-word query has a bounded window
         rare = _rare(words, shape.search == ("words", True), postings_limit, prefix_terms)
         few.append(select(rare.c.rare).scalar_subquery())  # read only when the rest holds
+    use_every: ColumnElement[bool] = and_(*few)
+    if shape.include_archived:
+        # The walk (the popularity index) holds no archived book: a catalog it walks whole
+        # is counted from all the matches instead, archived ones too.
+        use_every = or_(use_every, ~stats.c.more)
     # Decided once (MATERIALIZED), read by the sample's two parts and by `exact`.
     decided = (
-        select(and_(*few).label("use_all"))
+        select(use_every.label("use_all"))
         .select_from(stats)
         .cte("facet_use_all")
         .prefix_with("MATERIALIZED")

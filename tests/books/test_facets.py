@@ -8,9 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from app.books import facets as facet_counts
 from app.books.facets import PRICE_RANGES
+from app.books.models import Book
 from app.books.seed import seed_catalog
 from app.db.session import Database
 from tests.support import GraphQL, StatementCounter, data
@@ -38,11 +40,14 @@ query($after: String, $filter: BookFilter) {
 """
 
 
-async def every_book(gql: GraphQL, filters: dict[str, Any]) -> list[dict[str, Any]]:
+async def every_book(
+    gql: GraphQL, filters: dict[str, Any], token: str | None = None
+) -> list[dict[str, Any]]:
     books: list[dict[str, Any]] = []
     after = None
     while True:
-        page = data(await gql(EVERY_BOOK, {"after": after, "filter": filters}))["books"]
+        variables = {"after": after, "filter": filters}
+        page = data(await gql(EVERY_BOOK, variables, token=token))["books"]
         books += [edge["node"] for edge in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
             return books
@@ -276,3 +281,22 @@ async def test_spellings_of_a_stop_word_query_share_one_compiled_statement(
         ("titles", ((False, "the"), (False, "of"))),
         ("titles", ((False, "a"), (False, "the"))),
     }
+
+
+async def test_facets_of_a_listing_with_archived_books_count_them(
+    database: Database, gql: GraphQL, admin_token: str
+) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=300)
+        await session.execute(update(Book).where(Book.id % 3 == 0).values(is_archived=True))
+    for filters in ({"includeArchived": True}, {"includeArchived": True, "search": "garden"}):
+        books = await every_book(gql, filters, admin_token)
+        live = await every_book(gql, without(filters, "includeArchived"), admin_token)
+        assert len(live) < len(books), filters  # archived books among the matches
+        result = await gql(FACETS, {"filter": filters}, token=admin_token)
+        facets = data(result)["books"]["facets"]
+        assert facets["isExact"] is True, filters
+        by_language = Counter(book["language"] for book in books)
+        assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
+        by_genre = Counter(genre["slug"] for book in books for genre in book["genres"])
+        assert {f["genre"]["slug"]: f["count"] for f in facets["genres"]} == by_genre
