@@ -3,6 +3,7 @@ against a brute-force count of the same catalog; computed only when selected."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import update
 from app.books import facets as facet_counts
 from app.books.facets import PRICE_RANGES
 from app.books.models import Book
+from app.books.repository import BookCriteria
 from app.books.seed import seed_catalog
 from app.db.session import Database
 from tests.support import GraphQL, StatementCounter, data
@@ -300,3 +302,47 @@ async def test_facets_of_a_listing_with_archived_books_count_them(
         assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
         by_genre = Counter(genre["slug"] for book in books for genre in book["genres"])
         assert {f["genre"]["slug"]: f["count"] for f in facets["genres"]} == by_genre
+
+
+async def test_facets_hold_to_every_criterion_of_the_listing(
+    database: Database, gql: GraphQL, admin_token: str
+) -> None:
+    # Facets spell the listing's filters on their own (`facets._Shape`, `_listed`,
+    # `_filters`, `_values`): every field of `BookCriteria` must be named here with a filter
+    # that sets it, and each facet not its own must count the books the listing shows.
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=300)
+        await session.execute(update(Book).where(Book.id % 7 == 0).values(is_archived=True))
+    genre = data(await gql("{ genres { id } }"))["genres"][0]["id"]
+    first = data(await gql("{ books(first: 1) { edges { node { authors { id } } } } }"))
+    author = first["books"]["edges"][0]["node"]["authors"][0]["id"]
+    filters: dict[str, dict[str, Any] | None] = {
+        "search": {"search": "garden"},
+        "author_id": {"authorId": author},
+        "genre_ids": {"genreIds": [genre]},
+        "min_price": {"minPrice": "20"},
+        "max_price": {"maxPrice": "20"},
+        "in_stock": {"inStock": False},
+        "availability": {"availability": ["IN_STOCK", "PREORDER"]},
+        "released_after": {"releasedAfter": "2015-01-01"},
+        "released_before": {"releasedBefore": "2015-01-01"},
+        "languages": {"languages": ["fr"]},
+        "min_rating": {"minRating": 1},
+        "include_archived": {"includeArchived": True},
+        # `Genre.books`' scope, no filter: test_nested_lists_have_facets_of_their_scope.
+        "shelf_genre_id": None,
+    }
+    assert {field.name for field in dataclasses.fields(BookCriteria)} == set(filters)
+    for name, listing in filters.items():
+        if listing is None:
+            continue
+        books = await every_book(gql, listing, admin_token)
+        result = await gql(FACETS, {"filter": listing}, token=admin_token)
+        facets = data(result)["books"]["facets"]
+        assert facets["isExact"] is True, name
+        if name != "languages":
+            by_language = Counter(book["language"] for book in books)
+            assert {f["language"]: f["count"] for f in facets["languages"]} == by_language, name
+        if name != "genre_ids":
+            by_genre = Counter(genre["slug"] for book in books for genre in book["genres"])
+            assert {f["genre"]["slug"]: f["count"] for f in facets["genres"]} == by_genre, name
