@@ -42,6 +42,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.books.models import Book, Genre, SearchTerm, book_authors, book_genres
 from app.books.repository import (
+    _LAST_CHARACTER,
     BookCriteria,
     Search,
     Stock,
@@ -55,7 +56,7 @@ from app.db import statements
 
 # Facets are counted over a sample of at most this many books, scaled up beyond.
 FACET_SAMPLE = 1_000
-# ... taken among this many most popular books (see `_sample`),
+# ... taken among this many most popular books (see `_statement`),
 FACET_WINDOW = 2_000  # at most STOP_WORD_WINDOW (`Search.row_filter`)
 # ... or among all matches of a rare search, when its words have at most this many postings
 # in the search index (the vocabulary's counts): reading them costs about a page.
@@ -71,8 +72,6 @@ PRICE_RANGES: tuple[tuple[Decimal, Decimal | None], ...] = (
     (Decimal("30.00"), Decimal("50.00")),
     (Decimal("50.00"), None),
 )
-# The end of a prefix's range in `text_pattern_ops` order: `~>=~ x AND ~<~ x || U+10FFFF`.
-_LAST_CHARACTER = "\U0010ffff"
 _BOUNDED_RANGES = [(i, (low, high)) for i, (low, high) in enumerate(PRICE_RANGES) if high]
 _EVERY_AVAILABILITY = frozenset(Availability)
 _BUYABLE = frozenset({Availability.IN_STOCK, Availability.LOW_STOCK})

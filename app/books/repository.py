@@ -171,6 +171,8 @@ STOP_WORDS = frozenset(_STOP_WORD_LIST.split())
 # Prefix matching starts at this many characters: "c:*" would match most of the catalog's
 # lexemes (type-ahead from the first character is `searchSuggestions`' job).
 PREFIX_FROM = 3
+# The end of a prefix's range in `text_pattern_ops` order: `~>=~ x AND ~<~ x || U+10FFFF`.
+_LAST_CHARACTER = "\U0010ffff"
 # Relevance ranks at most this many matches: when a term is common, the most popular ones
 # (taken along the popularity index), so a search costs what a page costs.
 RELEVANCE_CANDIDATES = 200
@@ -1252,10 +1254,6 @@ class TermCandidate:
     term: str
     lexeme: str
     books: int
-
-
-# The first letter's range in `text_pattern_ops` order: `~>=~ x AND ~<~ x || U+10FFFF`.
-_LAST_CHARACTER = "\U0010ffff"
 
 
 class TermRepository:
