@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Self
 
 import strawberry
@@ -31,7 +30,7 @@ class Address:
     @classmethod
     def of(cls, address: PostalAddress, saved_id: int | None = None) -> Self:
         address_id = None if saved_id is None else strawberry.ID(encode_id("Address", saved_id))
-        return cls(id=address_id, **dataclasses.asdict(address))
+        return cls(id=address_id, **address.as_dict())
 
     @classmethod
     def of_saved(cls, row: SavedAddressRow) -> Self:

@@ -30,7 +30,6 @@ from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
-
 # Where `session.info` keeps the connection of the session's current transaction.
 _HELD = "app.db.statements.connection"
 

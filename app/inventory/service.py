@@ -148,7 +148,7 @@ def _order_values(
     return {
         "total": str(total),
         "currency": currency,
-        "address": dataclasses.asdict(address),
+        "address": address.as_dict(),
         "lines": [
             {
                 "title": line.title,
