@@ -51,6 +51,7 @@ async def change_cart(
         raise cart_service.token_invalid()
     async with context.transaction() as session:
         await change(session, owner)
+        await session.flush()  # the read below runs on asyncpg: what the ORM holds first
         view = await cart_service.get_cart(
             session,
             context.settings,

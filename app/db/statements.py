@@ -39,10 +39,18 @@ async def _connection(session: AsyncSession) -> tuple[AsyncConnection, PoolProxi
     its pooled DBAPI connection. Asking the session costs a greenlet switch and its
     transaction bookkeeping on every statement, so the pair is remembered for as long as
     the session's transaction is the one it was got in (a commit or a rollback ends it:
-    the connection may go back to the pool then)."""
+    the connection may go back to the pool then). Once the transaction failed (it waits for
+    its rollback) or the connection was invalidated, the session is asked again, and says so
+    as it does for its own statements."""
     transaction = session.sync_session.get_transaction()
     held = session.info.get(_HELD)
-    if held is not None and transaction is not None and held[0] is transaction:
+    if (
+        held is not None
+        and transaction is not None
+        and held[0] is transaction
+        and transaction.is_active
+        and not held[1].invalidated
+    ):
         return held[1], held[2]
     connection = await session.connection()
     raw = await connection.get_raw_connection()

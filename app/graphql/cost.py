@@ -228,6 +228,9 @@ _PLAIN = (str, int, float, bool, type(None), enum.Enum)
 # The variables each operation's cost depends on, by operation node (kept with it, as above).
 _COST_VARIABLES: dict[int, tuple[object, tuple[str, ...]]] = {}
 _MISSING = ("missing",)  # a variable not given (not the same as null to a default)
+# Longer text is costed every time, not kept: every input's own limit is shorter (a search's
+# is 200 characters), and 4,096 entries of request-sized strings would hold megabytes.
+_KEPT_TEXT = 256
 
 
 def operation_cost(
@@ -245,7 +248,11 @@ def operation_cost(
             _COST_VARIABLES.clear()
         _COST_VARIABLES[id(operation)] = (operation, names)
     used = tuple((name, variables.get(name, _MISSING)) for name in names)
-    plain = all(isinstance(value, _PLAIN) or value is _MISSING for _, value in used)
+    plain = all(
+        (isinstance(value, _PLAIN) and not (isinstance(value, str) and len(value) > _KEPT_TEXT))
+        or value is _MISSING
+        for _, value in used
+    )
     key = (id(schema), id(operation), used if plain else ())
     known = _COSTS.get(key) if plain else None
     if known is not None and known[0] is schema and known[1] is operation:
