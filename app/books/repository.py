@@ -5,10 +5,12 @@ Reads select plain columns (rows, not ORM entities): the catalog is the hot path
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -200,6 +202,9 @@ class Search:
     (`TermRepository`), not here."""
 
     def __init__(self, term: str, *, include_archived: bool = False) -> None:
+        # Only the term's analysis here: the SQL expressions are built when a statement
+        # asks for them (a search whose statement is already compiled for its shape,
+        # `_search_statement`, needs none of them, only `parameters`).
         self.term = term
         self.include_archived = include_archived
         words = search_words(term)
@@ -208,16 +213,82 @@ class Search:
         # exactly that logic.
         self.plain = _PLAIN.fullmatch(term) is not None and "or" not in words
         self.only_stop_words = bool(words) and all(word in STOP_WORDS for word in words)
-        query: ColumnElement[Any] = func.websearch_to_tsquery("english", term)
         prefixes = [word for word in words if len(word) >= PREFIX_FROM]
-        if self.plain and prefixes and len(prefixes) == len(words):
-            query = query.op("||")(
-                func.to_tsquery("simple", " & ".join(f"{word}:*" for word in prefixes))
-            )
-        self.query = query
         self.prefixes = self.plain and bool(prefixes) and len(prefixes) == len(words)
+        self._prefix_query = " & ".join(f"{word}:*" for word in prefixes)
         self.clauses = _clauses(term)
-        self.title_words: list[ColumnElement[bool]] = []  # a stop-word query's, on Book
+        # A stop-word query's alternatives (groups of words joined by "or") and exclusions.
+        self._groups: list[list[str]] = [[]]
+        self._excluded: list[str] = []
+        if self.only_stop_words:
+            tokens = [(m[1] is not None, m[2]) for m in _TOKENS.finditer(term.lower())]
+            for index, (minus, word) in enumerate(tokens):
+                if word == "or" and not minus and 0 < index < len(tokens) - 1:
+                    self._groups.append([])
+                else:
+                    (self._excluded if minus else self._groups[-1]).append(word)
+
+    @property
+    def shape(self) -> tuple[object, ...]:
+        """What the text of a statement searching this way depends on (the words are
+        parameters: `parameters`)."""
+        if self.only_stop_words:
+            return ("titles", tuple(len(group) for group in self._groups), len(self._excluded))
+        return ("walk" if self.clauses else "popular", self.prefixes)
+
+    @cached_property
+    def parameters(self) -> dict[str, Any]:
+        """The values of the search's named parameters, for a statement of its `shape`
+        compiled once from another search of the same shape."""
+        values: dict[str, Any] = {"search_exact": self.term.lower()}
+        if self.only_stop_words:
+            patterns = [*(w for group in self._groups for w in group), *self._excluded]
+            values.update((f"search_title_{i}", rf"\m{w}\M") for i, w in enumerate(patterns))
+            values["search_title_start"] = " ".join(w for group in self._groups for w in group)
+            return values
+        values["search_term"] = self.term
+        if self.prefixes:
+            values["search_prefix_query"] = self._prefix_query
+        words = [(number, word) for number, group in enumerate(self.clauses) for word in group]
+        values["walk_clauses"] = [number for number, _ in words]
+        values["walk_words"] = [word for _, word in words]
+        values["walk_prefixes"] = self.prefixes
+        return values
+
+    def _bound(self, name: str, type_: Any = String) -> BindParameter[Any]:
+        """The named parameter `name` with this search's value (`parameters`)."""
+        return bindparam(name, self.parameters[name], type_=type_)
+
+    @cached_property
+    def query(self) -> ColumnElement[Any]:
+        query: ColumnElement[Any] = func.websearch_to_tsquery("english", self._bound("search_term"))
+        if self.prefixes:
+            query = query.op("||")(func.to_tsquery("simple", self._bound("search_prefix_query")))
+        return query
+
+    def _title_words(self, title: ColumnElement[str]) -> list[ColumnElement[bool]]:
+        """A stop-word query as conditions on a title: whole words, case-insensitively
+        (the words are \\w+: no regex syntax), "-word" excluding, "or" joining
+        alternatives (the web-search syntax holds here too)."""
+        numbered = itertools.count()
+
+        def has() -> ColumnElement[bool]:
+            pattern = self._bound(f"search_title_{next(numbered)}")
+            return title.op("~*", is_comparison=True)(pattern)
+
+        alternatives = [and_(*(has() for _ in group)) for group in self._groups if group]
+        conditions = [~has() for _ in self._excluded]
+        if alternatives:
+            conditions.append(or_(*alternatives))
+        return conditions
+
+    @cached_property
+    def title_words(self) -> list[ColumnElement[bool]]:
+        """A stop-word query's conditions on Book's title ([] for other queries)."""
+        return self._title_words(Book.__table__.c.title) if self.only_stop_words else []
+
+    @cached_property
+    def condition(self) -> ColumnElement[bool]:
         if self.only_stop_words:
             # Titles containing every word, among the most popular books: the search
             # vector has no stop words, and this keeps such a query's cost bounded.
@@ -229,38 +300,33 @@ class Search:
                 .correlate(None)
                 .subquery("most_popular")
             )
-            # Whole words, case-insensitively (the words are \\w+: no regex syntax). Inside
-            # the LIMIT's subquery, so only the window's titles are ever matched.
-            # The web-search syntax holds here too: "-word" excludes, "or" joins alternatives.
-            groups: list[list[str]] = [[]]
-            excluded: list[str] = []
-            tokens = [(m[1] is not None, m[2]) for m in _TOKENS.finditer(term.lower())]
-            for index, (minus, word) in enumerate(tokens):
-                if word == "or" and not minus and 0 < index < len(tokens) - 1:
-                    groups.append([])
-                else:
-                    (excluded if minus else groups[-1]).append(word)
+            # Inside the LIMIT's subquery, so only the window's titles are ever matched.
+            window = select(top.c.id).where(*self._title_words(top.c.title))
+            return Book.id.in_(window)
+        return Book.search_vector.op("@@")(self.query)
 
-            def title_words(title: ColumnElement[str]) -> list[ColumnElement[bool]]:
-                def has(word: str) -> ColumnElement[bool]:
-                    return title.op("~*", is_comparison=True)(rf"\m{word}\M")
+    @cached_property
+    def relevance(self) -> ColumnElement[float]:
+        """Exact title, then ts_rank by the document's weights. The query is a scalar
+        subquery, computed once per statement: a generic plan (a prepared statement run
+        often) would otherwise parse it again for every row ranked."""
+        exact = case(
+            (func.lower(Book.title) == self._bound("search_exact"), EXACT_TITLE_BONUS),
+            else_=0.0,
+        )
+        if self.only_stop_words:
+            start = func.lower(Book.title).startswith(self._bound("search_title_start"))
+            return exact + case((start, 1.0), else_=0.0)
+        query = select(self.query).scalar_subquery()
+        return exact + func.ts_rank(_RANK_WEIGHTS, Book.search_vector, query)
 
-                alternatives = [and_(*(has(word) for word in group)) for group in groups if group]
-                words = [~has(word) for word in excluded]
-                if alternatives:
-                    words.append(or_(*alternatives))
-                return words
-
-            self.title_words = title_words(Book.__table__.c.title)
-            window = select(top.c.id).where(*title_words(top.c.title))
-            self.condition: ColumnElement[bool] = Book.id.in_(window)
-            wanted = [word for group in groups for word in group]
-            self.relevance: ColumnElement[float] = _exact_title(term) + case(
-                (func.lower(Book.title).startswith(" ".join(wanted)), 1.0), else_=0.0
-            )
-            return
-        self.condition = Book.search_vector.op("@@")(query)
-        self.relevance = _exact_title(term) + func.ts_rank(_RANK_WEIGHTS, Book.search_vector, query)
+    @cached_property
+    def filter(self) -> ColumnElement[bool]:
+        """The condition for testing rows one by one (the walk's books, the popularity
+        index): its query built once per statement, as `relevance`'s."""
+        if self.only_stop_words:
+            return self.condition
+        return Book.search_vector.op("@@")(select(self.query).scalar_subquery())
 
     def row_filter(self) -> ColumnElement[bool]:
         """The condition for testing rows one by one along the popularity index, at most
@@ -307,10 +373,6 @@ def _clauses(term: str) -> list[list[str]]:
         if not any(minus or word in STOP_WORDS for minus, word in group)
     }
     return [list(group) for group in needed][:_MAX_GROUPS]
-
-
-def _exact_title(term: str) -> ColumnElement[float]:
-    return case((func.lower(Book.title) == term.lower(), EXACT_TITLE_BONUS), else_=0.0)
 
 
 def book_ordering(field: BookOrderField, *, descending: bool, search: Search | None) -> Ordering:
@@ -472,16 +534,17 @@ def _candidates(
             .limit(1)
             .scalar_subquery()
         )
-        walk = [func.coalesce(c, False) if c is search.condition else c for c in conditions]
+        matching = (search.condition, search.filter)
+        walk = [func.coalesce(c, False) if any(c is m for m in matching) else c for c in conditions]
         walk.append(Book.popularity >= func.coalesce(threshold, 0))
         return select(Book.id).where(*walk).order_by(*newest).limit(limit).correlate(None)
-    words = [(number, word) for number, group in enumerate(search.clauses) for word in group]
+    values = search.parameters
     heads = (
         text(_WALK)
         .bindparams(
-            bindparam("walk_clauses", [n for n, _ in words], type_=ARRAY(Integer)),
-            bindparam("walk_words", [w for _, w in words], type_=ARRAY(String)),
-            bindparam("walk_prefixes", search.prefixes),
+            bindparam("walk_clauses", values["walk_clauses"], type_=ARRAY(Integer)),
+            bindparam("walk_words", values["walk_words"], type_=ARRAY(String)),
+            bindparam("walk_prefixes", values["walk_prefixes"]),
             bindparam("walk_last", _LAST_CHARACTER),
         )
         .columns(book_id=Integer, popularity=Integer)
@@ -664,6 +727,52 @@ def _book_statement(include_archived: bool, related: Related) -> statements.Prep
         if not include_archived:
             statement = statement.where(~Book.is_archived)
         prepared = _book_statements[shape] = statements.Prepared.of(statement)
+    return prepared
+
+
+# Search statements by shape: the text depends on the shape of the words (`Search.shape`),
+# not on them, so the few shapes a storefront sends are compiled once. Bounded all the
+# same (a shape past it is compiled per request, as any other listing).
+SEARCH_STATEMENTS = 256
+_search_statements: dict[tuple[object, ...], statements.Prepared] = {}
+
+
+def _search_statement(
+    search: Search, ordering: Ordering, page: PageRequest, related: Related
+) -> statements.Prepared:
+    """The listing statement of a search of the whole catalog of this shape: the walk's
+    candidates (`_candidates`), sorted and paged, with the `related` rows. The words are
+    parameters (`Search.parameters`); compiled on first use."""
+    # Any order sorts a bounded candidate set: walking another order's index while
+    # matching every book along it costs what the matches cost.
+    ranked = ordering.name.startswith(BookOrderField.RELEVANCE.value)
+    limit = RELEVANCE_CANDIDATES if ranked else ORDERED_CANDIDATES
+    shape = (
+        search.shape,
+        search.include_archived,
+        limit,
+        ordering.name,
+        page.from_end,
+        page.after is None,
+        page.before is None,
+        related.shape,
+    )
+    prepared = _search_statements.get(shape)
+    if prepared is None:
+        conditions = (
+            [search.filter] if search.include_archived else [~Book.is_archived, search.filter]
+        )
+        statement = _listing_select(_STOCK_PARAMETERS, ordering, related)
+        statement = keyset_template(
+            statement.where(_among(_candidates(conditions, search, limit))),
+            ordering,
+            from_end=page.from_end,
+            after=page.after is not None,
+            before=page.before is not None,
+        )
+        prepared = statements.Prepared.of(statement)
+        if len(_search_statements) < SEARCH_STATEMENTS:
+            _search_statements[shape] = prepared
     return prepared
 
 
@@ -853,6 +962,13 @@ class BookRepository:
             rows: Sequence[Any] = await statements.fetch(
                 self.session, prepared.sql, *prepared.args(values)
             )
+        elif search is not None and criteria == BookCriteria(
+            search=criteria.search, include_archived=search.include_archived
+        ):
+            # A search box's query: no other filter. Compiled once per shape, likewise.
+            prepared = _search_statement(search, ordering, page, related)
+            values = _stock_values(stock) | keyset_values(page) | search.parameters
+            rows = await statements.fetch(self.session, prepared.sql, *prepared.args(values))
         else:
             conditions = self._conditions(criteria, stock, search)
             if search is not None:
