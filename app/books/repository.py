@@ -178,6 +178,9 @@ PREFIX_FROM = 3
 # Relevance ranks at most this many matches: when a term is common, the most popular ones
 # (taken along the popularity index), so a search costs what a page costs.
 RELEVANCE_CANDIDATES = 200
+# At most this many shapes of search (`Search.shape`) keep their compiled statements and
+# relevance orderings; a shape past them is built per request.
+SEARCH_STATEMENTS = 256
 # A query made only of stop words looks at the titles of this many most popular books.
 STOP_WORD_WINDOW = 5_000
 # Weights of the search document's parts for ts_rank, in its order D, C, B, A:
@@ -375,12 +378,25 @@ def _clauses(term: str) -> list[list[str]]:
     return [list(group) for group in needed][:_MAX_GROUPS]
 
 
+# Relevance orderings by the shape of the search and the direction: building the
+# expression was a fifth of a search's API CPU. Its parameters hold the values of the
+# search it was built for, so a statement sorting by it runs with the request's search's
+# `parameters` (`BookRepository.list_page`).
+_relevance_orderings: dict[tuple[object, ...], Ordering] = {}
+
+
 def book_ordering(field: BookOrderField, *, descending: bool, search: Search | None) -> Ordering:
     name = f"{field.value}:{'DESC' if descending else 'ASC'}"
     if field is BookOrderField.RELEVANCE:
         assert search is not None, "RELEVANCE needs a search term (checked by the service)"
-        relevance = SortKey(search.relevance.cast(Float), "sort_relevance", float)
-        return Ordering(name, (relevance, _BOOK_ID_KEY), descending)
+        shape = (search.shape, descending)
+        ordering = _relevance_orderings.get(shape)
+        if ordering is None:
+            relevance = SortKey(search.relevance.cast(Float), "sort_relevance", float)
+            ordering = Ordering(name, (relevance, _BOOK_ID_KEY), descending)
+            if len(_relevance_orderings) < SEARCH_STATEMENTS:
+                _relevance_orderings[shape] = ordering
+        return ordering
     if field is BookOrderField.RATING:
         return Ordering(name, (*_RATING_KEYS, _BOOK_ID_KEY), descending)
     column, label, kind = _SORT_COLUMNS[field]
@@ -731,9 +747,7 @@ def _book_statement(include_archived: bool, related: Related) -> statements.Prep
 
 
 # Search statements by shape: the text depends on the shape of the words (`Search.shape`),
-# not on them, so the few shapes a storefront sends are compiled once. Bounded all the
-# same (a shape past it is compiled per request, as any other listing).
-SEARCH_STATEMENTS = 256
+# not on them, so the few shapes a storefront sends are compiled once.
 _search_statements: dict[tuple[object, ...], statements.Prepared] = {}
 
 
@@ -978,7 +992,10 @@ class BookRepository:
                 limit = RELEVANCE_CANDIDATES if ranked else ORDERED_CANDIDATES
                 conditions = [_among(_candidates(conditions, search, limit))]
             statement = _listing_select(stock, ordering, related).where(*conditions)
-            rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
+            statement = apply_keyset(statement, ordering, page)
+            # The search's values, over those a relevance ordering was built with.
+            parameters = search.parameters if search is not None else None
+            rows = (await self.session.execute(statement, parameters)).all()
         return _listed_page(rows, ordering, page, related)
 
     async def count(
