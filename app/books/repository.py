@@ -308,6 +308,25 @@ class Search:
             return Book.id.in_(window)
         return Book.search_vector.op("@@")(self.query)
 
+    def window_candidates(self, limit: int) -> Select[Any]:
+        """A stop-word query's first `limit` matches in popularity order, the window's
+        titles tested one by one along the popularity index only until `limit` match
+        (`condition` tests the whole window)."""
+        assert self.only_stop_words
+        top = (
+            select(Book.id.label("id"), Book.title.label("title"), Book.popularity)
+            .where(~Book.is_archived)
+            .order_by(Book.popularity.desc(), Book.id.desc())
+            .limit(STOP_WORD_WINDOW)
+            .subquery("most_popular")
+        )
+        return (
+            select(top.c.id)
+            .where(*self._title_words(top.c.title))
+            .order_by(top.c.popularity.desc(), top.c.id.desc())
+            .limit(limit)
+        )
+
     @cached_property
     def relevance(self) -> ColumnElement[float]:
         """Exact title, then ts_rank by the document's weights. The query is a scalar
@@ -452,8 +471,6 @@ async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
 # Of each lexeme, `search_postings` holds about this many books, its most popular (all of
 # a rarer one's): the most books a search walks (`rebuild_search_postings`' default).
 POSTINGS_HEAD = 2_000
-# How far the other groups' postings are read to rule books of the walk out.
-PRUNING_POSTINGS = 20_000
 # A word typed as a prefix brings at most this many completions (the most used) to the walk.
 PREFIX_COMPLETIONS = 5
 # A search whose words tell nothing a match must have ("-garden") walks at most this many
@@ -468,12 +485,13 @@ ORDERED_CANDIDATES = POSTINGS_HEAD
 # lexemes (the stems of their words and, typing ahead, their most used completions), the
 # rarest group by `search_lexemes`' counts, its lexemes' most popular books merged
 # (POSTINGS_HEAD of them), and of those the books the other groups' postings do not rule
-# out. Those are read over the same popularity range (at most PRUNING_POSTINGS a lexeme),
-# and rule out a book at or above the popularity from which they hold every book of their
-# lexemes (the cutoff, or how far they were read) that is in none of them (`clauses`: a bit
-# per group whose postings hold the book; a search keeps at most _MAX_GROUPS). Index-only;
-# the books are read by the caller. The LIMITs are constants in the text so that the
-# planner's estimates stay the size of the walk.
+# out: a book at or above the popularity from which a group's postings hold every book of
+# its lexemes (their cutoff, all of a rare lexeme's) that has no posting of that group's
+# lexemes is no match (`clauses`). Each such test is one probe of the postings' primary key
+# (lexeme, popularity, book), so the other groups' postings are never read, and the walk
+# is not materialized past its merge: the caller reads it in popularity order only as far
+# as it needs. Index-only; the books are read by the caller. The LIMITs are constants in
+# the text so that the planner's estimates stay the size of the walk.
 _WALK = f"""
 WITH words AS (
   SELECT w.clause, w.word, t.lexeme COLLATE "C" AS lexeme
@@ -490,38 +508,27 @@ options AS MATERIALIZED (
 driver AS MATERIALIZED (
   SELECT o.clause FROM options o LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
   GROUP BY o.clause ORDER BY coalesce(sum(s.books), 0), o.clause LIMIT 1),
-heads AS MATERIALIZED (
+heads AS NOT MATERIALIZED (
   SELECT DISTINCT p.book_id, p.popularity
   FROM options o CROSS JOIN LATERAL (
     SELECT book_id, popularity FROM search_postings WHERE lexeme = o.lexeme
     ORDER BY popularity DESC, book_id DESC LIMIT {POSTINGS_HEAD}) AS p
   WHERE o.clause = (SELECT clause FROM driver)
   ORDER BY p.popularity DESC, p.book_id DESC LIMIT {POSTINGS_HEAD}),
-others AS MATERIALIZED (
-  SELECT o.clause, o.lexeme, p.book_id, p.popularity
-  FROM options o CROSS JOIN LATERAL (
-    SELECT book_id, popularity FROM search_postings
-    WHERE lexeme = o.lexeme AND popularity >= (SELECT min(popularity) FROM heads)
-    ORDER BY popularity DESC, book_id DESC LIMIT {PRUNING_POSTINGS}) AS p
-  WHERE o.clause <> (SELECT clause FROM driver)),
 known AS MATERIALIZED (
-  SELECT o.clause, max(greatest(s.cutoff, r.floor)) AS known_from
-  FROM options o
-  LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
-  LEFT JOIN (SELECT clause, lexeme, min(popularity) AS floor FROM others
-             GROUP BY clause, lexeme HAVING count(*) >= {PRUNING_POSTINGS}) AS r
-         ON r.clause = o.clause AND r.lexeme = o.lexeme
+  SELECT o.clause, coalesce(max(s.cutoff), -2147483648) AS known_from
+  FROM options o LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
   WHERE o.clause <> (SELECT clause FROM driver)
-  GROUP BY o.clause),
-found AS (
-  SELECT h.book_id, h.popularity, bit_or(1 << p.clause) AS clauses
-  FROM heads h LEFT JOIN others p ON p.book_id = h.book_id
-  GROUP BY h.book_id, h.popularity)
-SELECT f.book_id, f.popularity FROM found f
-WHERE NOT EXISTS (SELECT 1 FROM known k
-                  WHERE f.popularity >= coalesce(k.known_from, -2147483648)
-                    AND coalesce(f.clauses & (1 << k.clause), 0) = 0)
-ORDER BY f.popularity DESC, f.book_id DESC
+  GROUP BY o.clause)
+SELECT h.book_id, h.popularity FROM heads h
+WHERE NOT EXISTS (
+  SELECT 1 FROM known k
+  WHERE h.popularity >= k.known_from
+    AND NOT EXISTS (
+      SELECT 1 FROM options o JOIN search_postings p
+        ON p.lexeme = o.lexeme AND p.popularity = h.popularity AND p.book_id = h.book_id
+      WHERE o.clause = k.clause))
+ORDER BY h.popularity DESC, h.book_id DESC
 """  # noqa: S608 - the f-string holds constants
 
 
@@ -776,9 +783,13 @@ def _search_statement(
         conditions = (
             [search.filter] if search.include_archived else [~Book.is_archived, search.filter]
         )
+        if search.only_stop_words:
+            candidates = search.window_candidates(limit)
+        else:
+            candidates = _candidates(conditions, search, limit)
         statement = _listing_select(_STOCK_PARAMETERS, ordering, related)
         statement = keyset_template(
-            statement.where(_among(_candidates(conditions, search, limit))),
+            statement.where(_among(candidates)),
             ordering,
             from_end=page.from_end,
             after=page.after is not None,
