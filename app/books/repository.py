@@ -10,10 +10,10 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 from typing import cast as cast_as
 
@@ -359,7 +359,7 @@ class Search:
             # Among the STOP_WORD_WINDOW most popular books (a walk no longer than that):
             # the titles alone.
             return and_(*self.title_words)
-        return Book.search_vector.op("@@")(select(self.query).scalar_subquery())
+        return self.filter
 
 
 # Hosts, e-mail addresses, paths and decimal numbers: the full-text parser reads
