@@ -352,12 +352,12 @@ SCENARIOS = {
         # Upper bounds (the counted first request may run fewer): a typo adds the
         # vocabulary and the corrected search (each with the books' authors and genres).
         Scenario("search", "search", search_requests, budget=3, bounded=True),
-        # The page's 1 (3 with a typo), the facet sample, its genres' names.
+        # The page's 1 (3 with a typo), then the facets with their genres' names.
         Scenario(
             "facets",
             "search with facets and a filter",
             facets_requests,
-            budget=5,
+            budget=4,
             bounded=True,
         ),
         Scenario("suggestions", "searchSuggestions", suggestions_requests, budget=5, bounded=True),

@@ -9,7 +9,7 @@ import itertools
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -25,6 +25,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    all_,
     and_,
     any_,
     bindparam,
@@ -32,7 +33,6 @@ from sqlalchemy import (
     cast,
     delete,
     exists,
-    false,
     func,
     insert,
     literal,
@@ -40,18 +40,15 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
-    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from app.books.models import Author, Book, Genre, SearchTerm, book_authors, book_genres
+from app.books.models import Author, Book, Genre, book_authors, book_genres
 from app.books.schemas import AuthorRow, Availability, BookRow, GenreRow
 from app.db import statements
 from app.db.base import violated_constraint
@@ -423,31 +420,6 @@ def book_ordering(field: BookOrderField, *, descending: bool, search: Search | N
 
 
 COUNT_EXACT_UP_TO = 5_000
-# Facets are counted over a sample of at most this many books, scaled up beyond.
-FACET_SAMPLE = 1_000
-# ... taken among this many most popular books (see `_facet_sample`),
-FACET_WINDOW = 2_000  # at most STOP_WORD_WINDOW (`Search.row_filter`)
-# ... or among all matches of a rare search, when its words have at most this many postings
-# in the search index (the vocabulary's counts): reading them costs about a page.
-FACET_POSTINGS = 10_000
-# Price bands of the price facet: [low, high), the last one open.
-PRICE_RANGES: tuple[tuple[Decimal, Decimal | None], ...] = (
-    (Decimal("0.00"), Decimal("10.00")),
-    (Decimal("10.00"), Decimal("20.00")),
-    (Decimal("20.00"), Decimal("30.00")),
-    (Decimal("30.00"), Decimal("50.00")),
-    (Decimal("50.00"), None),
-)
-_BOUNDED_RANGES = [(i, (low, high)) for i, (low, high) in enumerate(PRICE_RANGES) if high]
-
-
-@dataclass(frozen=True)
-class FacetCounts:
-    genres: dict[int, int]
-    availability: dict[Availability, int]
-    languages: dict[str, int]
-    prices: dict[tuple[Decimal, Decimal | None], int]
-    exact: bool
 
 
 async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
@@ -805,103 +777,63 @@ def _stock_values(stock: Stock) -> dict[str, Any]:
     return {"today": stock.today, "low_stock_threshold": stock.low_stock_threshold}
 
 
-_SUMMARY = {True: "sample:exact", False: "sample:estimated"}
-# The planner's count of the books (kept by VACUUM and ANALYZE): what a walk's share scales to.
-_LIVE_BOOKS: ColumnElement[Any] = literal_column(
-    "(SELECT reltuples FROM pg_class WHERE oid = 'books'::regclass)"
-)
-
-
-def _postings(words: Sequence[str]) -> ColumnElement[Any]:
-    """About how many postings of the search index the words (and the words they are
-    prefixes of) have: the vocabulary's counts, read along its prefix index."""
-    prefixes = [
-        and_(SearchTerm.term.op("~>=~")(word), SearchTerm.term.op("~<~")(word + _LAST_CHARACTER))
-        for word in words
-    ]
-    return (
-        select(func.coalesce(func.sum(SearchTerm.books), 0))
-        .where(or_(false(), *prefixes))
-        .scalar_subquery()
+def search_query(prefixes: bool) -> ColumnElement[Any]:
+    """`Search.query` with parameters, for statements compiled once: `term`, and
+    `prefix_query` when every word is also a prefix (`search_query_values`)."""
+    query: ColumnElement[Any] = func.websearch_to_tsquery(
+        "english", bindparam("term", type_=String)
     )
+    if prefixes:
+        prefix_query = bindparam("prefix_query", type_=String)
+        query = query.op("||")(func.to_tsquery("simple", prefix_query))
+    return query
 
 
-def _facet_sample(
-    listed: list[ColumnElement[bool]], search: Search | None
-) -> tuple[Any, Select[Any]]:
-    """The books facets count, as a CTE of the columns the facets read, and the select of
-    one row (_SUMMARY[exact?], the estimated number of matches, the sample's size).
+def search_query_values(search: Search) -> dict[str, Any]:
+    """The parameters of `search_query(search.prefixes)` for `search`."""
+    return {"term": search.term, "prefix_query": " & ".join(f"{w}:*" for w in search.words)}
 
-    Bounded whatever the catalog and the term: the FACET_WINDOW most popular books are
-    walked along the popularity index, each tested against the search and `listed` as a
-    plain filter. Their matches are the sample, scaled by the share of the walk they are.
-    When that share is small (at most 2 * FACET_SAMPLE matches in the catalog) and the
-    search's words are rare too (at most FACET_POSTINGS postings to read), the sample is
-    instead the first FACET_SAMPLE + 1 of all matches, read through the plan PostgreSQL
-    picks for all of them (the search index) but only as far as needed: exact when that
-    is all of them. A catalog no larger than the window is walked whole: exact."""
-    columns = [
-        Book.id,
-        Book.price,
-        Book.language,
-        Book.release_date,
-        Book.stock_quantity,
-        Book.prebook_demand,
-    ]
-    filtered = [search.row_filter()] if search is not None else []
-    # The window and one book past it: is there more catalog than the window?
-    walk = (
-        select(*columns, func.coalesce(and_(true(), *listed, *filtered), False).label("hit"))
-        .where(~Book.is_archived)
-        .order_by(Book.popularity.desc(), Book.id.desc())
-        .limit(FACET_WINDOW + 1)
-        .cte("facet_walk")
-        .prefix_with("MATERIALIZED")
-    )
-    walked = func.count()
-    hits = func.count().filter(walk.c.hit)
-    stats = (
-        select(
-            hits.label("hits"),
-            (walked > FACET_WINDOW).label("more"),
-            (hits * func.greatest(_LIVE_BOOKS, walked) / func.greatest(walked, 1)).label(
-                "estimate"
-            ),
+
+# Type-ahead's books: the postings of the query's rarest stem (by `search_lexemes`' counts),
+# most popular first, at most POSTINGS_HEAD of them (a rare stem's postings are all its
+# books, a common one's its most popular); the caller tests each book against the whole
+# query and stops at the page.
+_SUGGESTED_HEADS = f"""
+WITH driver AS MATERIALIZED (
+  SELECT t.lexeme COLLATE "C" AS lexeme
+  FROM unnest(tsvector_to_array(to_tsvector('english', :term))) AS t(lexeme)
+  LEFT JOIN search_lexemes s ON s.lexeme = t.lexeme COLLATE "C"
+  ORDER BY coalesce(s.books, 0), t.lexeme LIMIT 1)
+SELECT p.book_id, p.popularity FROM search_postings p
+WHERE p.lexeme = (SELECT lexeme FROM driver)
+ORDER BY p.popularity DESC, p.book_id DESC LIMIT {POSTINGS_HEAD}
+"""  # noqa: S608 - the f-string holds a constant
+_suggested_statements: dict[tuple[bool, int], statements.Prepared] = {}
+
+
+def _suggested_statement(prefixes: bool, first: int) -> statements.Prepared:
+    """The `first` most popular books matching a plain search of whole words (type-ahead's
+    books), walking the postings of its rarest stem: bounded by POSTINGS_HEAD whatever the
+    catalog, and stopping at `first` matches. `first` is a constant of the text, so that the
+    planner reads the walk lazily (compiled on first use)."""
+    shape = (prefixes, first)
+    prepared = _suggested_statements.get(shape)
+    if prepared is None:
+        heads = (
+            text(_SUGGESTED_HEADS)
+            .bindparams(bindparam("term", type_=String))
+            .columns(book_id=Integer, popularity=Integer)
+            .subquery("heads")
         )
-        .select_from(walk)
-        .cte("facet_walk_stats")
-    )
-    cheap: ColumnElement[bool] = literal(True)
-    if search is not None and not search.only_stop_words:  # those have a bounded window
-        cheap = _postings(search.words) <= FACET_POSTINGS
-    use_all = (
-        select(and_(stats.c.more, stats.c.estimate <= 2 * FACET_SAMPLE, cheap))
-        .select_from(stats)
-        .scalar_subquery()
-    )
-    matching = [*listed, search.condition] if search is not None else listed
-    # Planned for every match, read only as far as the sample needs (a CTE is read lazily).
-    every = select(*columns).where(*matching).cte("facet_matches").prefix_with("MATERIALIZED")
-    sample = (
-        union_all(
-            select(*(walk.c[c.key] for c in columns)).where(walk.c.hit, ~use_all),
-            select(every).where(use_all).limit(FACET_SAMPLE + 1),
+        statement = (
+            select(*book_columns(_STOCK_PARAMETERS))
+            .join_from(heads, Book, Book.id == heads.c.book_id)
+            .where(~Book.is_archived, Book.search_vector.op("@@")(search_query(prefixes)))
+            .order_by(heads.c.popularity.desc(), heads.c.book_id.desc())
+            .limit(literal_column(str(int(first))))
         )
-        .cte("facet_sample")
-        .prefix_with("MATERIALIZED")
-    )
-    size = select(func.count()).select_from(sample).scalar_subquery()
-    exact = case(
-        (use_all, size <= FACET_SAMPLE),
-        else_=select(~stats.c.more).select_from(stats).scalar_subquery(),
-    )
-    estimate = select(func.greatest(stats.c.estimate, size)).select_from(stats).scalar_subquery()
-    summary = select(
-        case((exact, literal(_SUMMARY[True])), else_=literal(_SUMMARY[False])),
-        func.cast(func.round(estimate), String),
-        size,
-    )
-    return sample, summary
+        prepared = _suggested_statements[shape] = statements.Prepared.of(statement)
+    return prepared
 
 
 class BookRepository:
@@ -1022,111 +954,22 @@ class BookRepository:
             return found, True
         return max(found, await estimated_rows(self.session, matching)), False
 
-    async def facets(
-        self, criteria: BookCriteria, stock: Stock, search: Search | None
-    ) -> FacetCounts:
-        """Each facet's counts under the search and every other filter but its own.
-
-        One sample serves all four: at most FACET_SAMPLE books matching the search and the
-        filters that are no facet's own (the most popular, taken like relevance candidates;
-        without a search, the catalog's first), each facet applying the other filters to
-        the sample's rows. Exact when the sample holds every match, else scaled to the
-        planner's estimate of the matches."""
-        # The sample is taken among the books every facet counts: those the filters that
-        # are no facet's own allow (archive, author, shelf, release dates, rating).
-        listed = self._conditions(
-            replace(
-                criteria,
-                genre_ids=(),
-                availability=frozenset(),
-                in_stock=None,
-                languages=(),
-                min_price=None,
-                max_price=None,
-            ),
-            stock,
-            None,
-        )
-        sample, summary = _facet_sample(listed, search)
-        book: Any = aliased(Book, sample)
-        # The sample holds only books the other filters allow: each facet applies the
-        # facets' filters but its own.
-        facet_filters = BookCriteria(
-            genre_ids=criteria.genre_ids,
-            min_price=criteria.min_price,
-            max_price=criteria.max_price,
-            in_stock=criteria.in_stock,
-            availability=criteria.availability,
-            languages=criteria.languages,
-            include_archived=True,
-        )
-        bases = {
-            "genre": replace(facet_filters, genre_ids=()),
-            "availability": replace(facet_filters, availability=frozenset(), in_stock=None),
-            "language": replace(facet_filters, languages=()),
-            "price": replace(facet_filters, min_price=None, max_price=None),
-        }
-        bucket = case(
-            *((book.price < high, literal(str(index))) for index, (_, high) in _BOUNDED_RANGES),
-            else_=literal(str(len(PRICE_RANGES) - 1)),
-        )
-        values: dict[str, ColumnElement[Any]] = {
-            "availability": availability_of(stock, book),
-            "language": book.language,
-            "price": bucket,
-        }
-        parts: list[Any] = []  # selects of (facet, value, count)
-        for facet, base in bases.items():
-            conditions = self._conditions(base, stock, None, book)
-            if facet == "genre":
-                shelves = book_genres.alias("facet_shelves")
-                key: ColumnElement[Any] = func.cast(shelves.c.genre_id, String)
-                grouped = (
-                    select(literal(facet), key, func.count())
-                    .select_from(book)
-                    .join(shelves, shelves.c.book_id == book.id)
-                    .where(*conditions)
-                )
-            else:
-                key = func.cast(values[facet], String)
-                grouped = (
-                    select(literal(facet), key, func.count())
-                    .select_from(book)
-                    .where(*conditions, values[facet].is_not(None))
-                )
-            parts.append(grouped.group_by(key))
-        parts.append(summary)
-        rows = (await self.session.execute(union_all(*parts))).all()
-        counts: dict[str, dict[str, int]] = {facet: {} for facet in bases}
-        exact, scale = True, 1.0
-        for facet, found, count in rows:
-            if facet in _SUMMARY.values():  # (exact?, estimated matches, sample size)
-                exact = facet == _SUMMARY[True]
-                scale = int(found) / max(1, int(count))
-            else:
-                counts[facet][found] = int(count)
-        if not exact:
-            counts = {
-                facet: {k: round(v * scale) for k, v in values_.items()}
-                for facet, values_ in counts.items()
-            }
-        return FacetCounts(
-            genres={int(k): v for k, v in counts["genre"].items()},
-            availability={Availability(k): v for k, v in counts["availability"].items()},
-            languages=counts["language"],
-            prices={PRICE_RANGES[int(k)]: v for k, v in counts["price"].items()},
-            exact=exact,
-        )
-
     async def popular_matches(self, search: Search, stock: Stock, limit: int) -> list[BookRow]:
-        """The `limit` most popular books matching `search` (type-ahead)."""
-        candidates = _candidates([~Book.is_archived, search.condition], search, limit)
-        statement = (
-            self._book_select(stock)
-            .where(_among(candidates))
-            .order_by(Book.popularity.desc(), Book.id.desc())
-        )
-        return BOOK.all(await self.session.execute(statement))
+        """The `limit` most popular books matching `search` (type-ahead): along the
+        postings of its rarest stem (see `_suggested_statement`), stopping at `limit`."""
+        if search.only_stop_words or not search.plain:
+            # A window of titles, or an "or" that no one stem decides: the search's walk.
+            candidates = _candidates([~Book.is_archived, search.condition], search, limit)
+            statement = (
+                self._book_select(stock)
+                .where(_among(candidates))
+                .order_by(Book.popularity.desc(), Book.id.desc())
+            )
+            return BOOK.all(await self.session.execute(statement))
+        prepared = _suggested_statement(search.prefixes, limit)
+        values = _stock_values(stock) | search_query_values(search)
+        rows = await statements.fetch(self.session, prepared.sql, *prepared.args(values))
+        return BOOK.all(rows)
 
     async def pages_by_author(
         self, author_ids: Sequence[int], stock: Stock, ordering: Ordering, page: PageRequest
@@ -1346,6 +1189,33 @@ _SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 AUTHOR_MATCHES = 1_000
 
 
+def _authors_by_prefixes() -> statements.Prepared:
+    # A generous inner limit: with `limit` (5) the planner would rather scan the table for
+    # the few rows it expects early, which for a rare prefix is every author.
+    query = func.to_tsquery(_SIMPLE, bindparam("query", type_=String))
+    matches = func.to_tsvector(_SIMPLE, Author.name).op("@@")(query)
+    found = select(*AUTHOR.columns()).where(matches).limit(literal_column(str(AUTHOR_MATCHES)))
+    found_cte = found.cte()
+    statement = (
+        select(found_cte)
+        .order_by(found_cte.c.name, found_cte.c.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    return statements.Prepared.of(statement)
+
+
+# Type-ahead's statements, compiled once (`$1` the query or patterns, `$2` the limit).
+_AUTHORS_BY_PREFIXES = _authors_by_prefixes()
+# (LIKE's default escape character is the backslash `_escape_like` uses; `ILIKE ALL`
+# takes no ESCAPE clause.)
+_GENRES_BY_WORDS = statements.Prepared.of(
+    select(*GENRE.columns())
+    .where(Genre.name.ilike(all_(bindparam("patterns", type_=ARRAY(String)))))
+    .order_by(Genre.name)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 class AuthorRepository:
     ORDERING = Ordering(
         "NAME:ASC",
@@ -1374,13 +1244,9 @@ class AuthorRepository:
     async def by_name_prefixes(self, words: Sequence[str], limit: int) -> list[AuthorRow]:
         """Up to `limit` authors with a name word starting with each of `words`, by name
         (through the name-words index: bounded whatever the number of authors)."""
-        query = func.to_tsquery(_SIMPLE, " & ".join(f"{word}:*" for word in words))
-        matches = func.to_tsvector(_SIMPLE, Author.name).op("@@")(query)
-        # A generous inner limit: with `limit` (5) the planner would rather scan the table
-        # for the few rows it expects early, which for a rare prefix is every author.
-        found = select(*AUTHOR.columns()).where(matches).limit(AUTHOR_MATCHES).cte()
-        statement = select(found).order_by(found.c.name, found.c.id).limit(limit)
-        return AUTHOR.all(await self.session.execute(statement))
+        query = " & ".join(f"{word}:*" for word in words)
+        rows = await statements.fetch(self.session, _AUTHORS_BY_PREFIXES.sql, query, limit)
+        return AUTHOR.all(rows)
 
     async def get_rows(self, author_ids: Sequence[int]) -> dict[int, AuthorRow]:
         statement = select(*AUTHOR.columns()).where(Author.id.in_(author_ids))
@@ -1424,9 +1290,9 @@ class GenreRepository:
 
     async def by_name_words(self, words: Sequence[str], limit: int) -> list[GenreRow]:
         """Genres whose name contains each of `words` (a handful of rows: no index)."""
-        conditions = [Genre.name.ilike(f"%{_escape_like(word)}%", escape="\\") for word in words]
-        statement = select(*GENRE.columns()).where(*conditions).order_by(Genre.name).limit(limit)
-        return GENRE.all(await self.session.execute(statement))
+        patterns = [f"%{_escape_like(word)}%" for word in words]
+        rows = await statements.fetch(self.session, _GENRES_BY_WORDS.sql, patterns, limit)
+        return GENRE.all(rows)
 
     async def get_by_slug(self, slug: str) -> GenreRow | None:
         statement = select(*GENRE.columns()).where(Genre.slug == slug)
@@ -1536,34 +1402,30 @@ class TermRepository:
 
     async def completions(self, prefix: str, limit: int) -> list[str]:
         """The most used words starting with `prefix`."""
-        statement = text(
-            """
-            SELECT term FROM search_terms
-            WHERE term ~>=~ :prefix AND term ~<~ (:prefix || :last)
-            ORDER BY books DESC, term LIMIT :limit
-            """
-        )
-        result = await self.session.scalars(
-            statement, {"prefix": prefix, "last": _LAST_CHARACTER, "limit": limit}
-        )
-        return list(result)
+        rows = await statements.fetch(self.session, _COMPLETIONS, prefix, _LAST_CHARACTER, limit)
+        return [row[0] for row in rows]
 
     async def words_like(self, prefix: str) -> list[tuple[str, int]]:
         """(word, books) of the most used words with `prefix`'s first letter that are at
         least as long as it less one: where a misspelt prefix's completions are."""
-        statement = text(
-            """
-            SELECT term, books FROM search_terms
-            WHERE term ~>=~ left(:prefix, 1) AND term ~<~ (left(:prefix, 1) || :last)
-              AND char_length(term) >= char_length(:prefix) - 1
-            ORDER BY books DESC, term LIMIT :limit
-            """
+        rows = await statements.fetch(
+            self.session, _WORDS_LIKE, prefix, _LAST_CHARACTER, self.CANDIDATES_PER_WORD
         )
-        rows = await self.session.execute(
-            statement,
-            {"prefix": prefix, "last": _LAST_CHARACTER, "limit": self.CANDIDATES_PER_WORD},
-        )
-        return [(row.term, row.books) for row in rows]
+        return [(row[0], row[1]) for row in rows]
+
+
+# Type-ahead's vocabulary reads, run as they are on the session's asyncpg connection.
+_COMPLETIONS = """
+SELECT term FROM search_terms
+WHERE term ~>=~ $1 AND term ~<~ ($1 || $2)
+ORDER BY books DESC, term LIMIT $3
+"""
+_WORDS_LIKE = """
+SELECT term, books FROM search_terms
+WHERE term ~>=~ left($1, 1) AND term ~<~ (left($1, 1) || $2)
+  AND char_length(term) >= char_length($1) - 1
+ORDER BY books DESC, term LIMIT $3
+"""
 
 
 class SeedRepository:

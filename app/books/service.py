@@ -10,6 +10,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books import repository as repo
+from app.books.facets import FacetCounts, FacetRepository
 from app.books.models import Genre
 from app.books.repository import (
     STOP_WORDS,
@@ -17,7 +18,6 @@ from app.books.repository import (
     BookCriteria,
     BookOrderField,
     BookRepository,
-    FacetCounts,
     GenreRepository,
     ListedBook,
     Related,
@@ -149,7 +149,7 @@ async def count_books(session: AsyncSession, listing: Listing, stock: Stock) -> 
 async def book_facets(
     session: AsyncSession, criteria: BookCriteria, search: Search | None, stock: Stock
 ) -> FacetCounts:
-    return await BookRepository(session).facets(criteria, stock, search)
+    return await FacetRepository(session).counts(criteria, stock, search)
 
 
 # -- typo tolerance ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.books import service as books_service
+from app.books.facets import FacetCounts
 from app.books.loaders import (
     AuthorBookCountLoader,
     AuthorBooksLoader,
@@ -27,7 +28,7 @@ from app.books.loaders import (
     NestedBooksKey,
     viewers_book_loader,
 )
-from app.books.repository import BookCriteria, BookOrderField, FacetCounts, Search
+from app.books.repository import BookCriteria, BookOrderField, Search
 from app.books.schemas import AuthorRow, Availability, BookRow, GenreRow
 from app.core.paging import PageArgs
 from app.db.pagination import Page
@@ -391,15 +392,15 @@ class BookFacets:
     )
 
     @classmethod
-    def from_counts(cls, counts: FacetCounts, genres: dict[int, GenreRow]) -> BookFacets:
+    def from_counts(cls, counts: FacetCounts) -> BookFacets:
         def ranked(values: dict[Any, int]) -> list[tuple[Any, int]]:
             return sorted(values.items(), key=lambda item: (-item[1], str(item[0])))
 
+        genres = counts.genre_rows
         return cls(
             genres=[
                 GenreFacet(genre=Genre.from_row(genres[genre_id]), count=count)
                 for genre_id, count in ranked(counts.genres)
-                if genre_id in genres
             ],
             availability=[
                 AvailabilityFacet(availability=value, count=count)
@@ -422,8 +423,7 @@ async def book_facets(
 ) -> BookFacets:
     async with context.session() as session:
         counts = await books_service.book_facets(session, criteria, search, context.stock)
-        genres = await books_service.get_genres(session, list(counts.genres))
-    return BookFacets.from_counts(counts, genres)
+    return BookFacets.from_counts(counts)
 
 
 @strawberry.type(

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.books import repository
-from app.books.repository import PRICE_RANGES
+from app.books import facets as facet_counts
+from app.books.facets import PRICE_RANGES
 from app.books.seed import seed_catalog
 from app.db.session import Database
 from tests.support import GraphQL, StatementCounter, data
@@ -115,7 +115,7 @@ async def test_facets_cost_one_statement_and_only_when_selected(
     without_facets = statements.count
     statements.statements.clear()
     result = data(await gql(FACETS, {"filter": {"search": "the garden"}}))
-    assert statements.count == without_facets + 2, statements.statements  # facets, genres
+    assert statements.count == without_facets + 1, statements.statements  # with the genres
     assert result["books"]["facets"]["isExact"] is True
 
 
@@ -161,8 +161,8 @@ async def test_facets_beyond_the_window_are_estimated_and_rare_searches_stay_exa
 ) -> None:
     # A catalog larger than the facets' popularity window and sample: what a million
     # books are to the real ones, at a size a test can count by brute force.
-    monkeypatch.setattr(repository, "FACET_WINDOW", 100)
-    monkeypatch.setattr(repository, "FACET_SAMPLE", 100)
+    monkeypatch.setattr(facet_counts, "FACET_WINDOW", 100)
+    monkeypatch.setattr(facet_counts, "FACET_SAMPLE", 100)
     async with database.sessionmaker() as session, session.begin():
         await seed_catalog(session, books=600)
     # (The seed analyzes the catalog: the window's share is scaled to its size.)
@@ -186,3 +186,30 @@ async def test_facets_beyond_the_window_are_estimated_and_rare_searches_stay_exa
         assert facets["isExact"] is True, filters
         by_language = Counter(book["language"] for book in books)
         assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
+
+
+async def test_facets_under_the_filters_that_are_no_facets_own(
+    database: Database, gql: GraphQL
+) -> None:
+    # Release dates and `inStock` (the availability facet's filter): every facet counts the
+    # books the dates allow, and `inStock` narrows every facet but availability.
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=600)
+    filters = {
+        "releasedAfter": "2000-01-01",
+        "releasedBefore": "2024-12-31",
+        "inStock": True,
+    }
+    facets = data(await gql(FACETS, {"filter": filters}))["books"]["facets"]
+    assert facets["isExact"] is True
+    listed = await every_book(gql, filters)
+    assert 0 < len(listed) < 600
+    by_language = Counter(book["language"] for book in listed)
+    assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
+    by_genre = Counter(genre["slug"] for book in listed for genre in book["genres"])
+    assert {f["genre"]["slug"]: f["count"] for f in facets["genres"]} == by_genre
+    by_availability = Counter(
+        book["availability"] for book in await every_book(gql, without(filters, "inStock"))
+    )
+    assert {f["availability"]: f["count"] for f in facets["availability"]} == by_availability
+    assert len(by_availability) >= 3

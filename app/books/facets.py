@@ -1,0 +1,448 @@
+"""The facet counts of a book listing (`BookConnection.facets`): one statement.
+
+Built with SQLAlchemy once per shape of the listing (which filters are set, whether and
+how it searches) and compiled to SQL text with named parameters (`statements.Prepared`),
+then run on the session's asyncpg connection: a request only binds its values. Building
+the statement per request (four grouped selects over a sample of five CTEs, each filter
+again per facet) cost several times what PostgreSQL spends counting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from typing import cast as cast_as
+
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.books.models import Book, Genre, SearchTerm, book_authors, book_genres
+from app.books.repository import (
+    BookCriteria,
+    Search,
+    Stock,
+    availability_of,
+    search_query,
+    search_query_values,
+)
+from app.books.schemas import Availability, GenreRow
+from app.db import statements
+
+# Facets are counted over a sample of at most this many books, scaled up beyond.
+FACET_SAMPLE = 1_000
+# ... taken among this many most popular books (see `_sample`),
+FACET_WINDOW = 2_000  # at most STOP_WORD_WINDOW (`Search.row_filter`)
+# ... or among all matches of a rare search, when its words have at most this many postings
+# in the search index (the vocabulary's counts): reading them costs about a page.
+FACET_POSTINGS = 10_000
+# Price bands of the price facet: [low, high), the last one open.
+PRICE_RANGES: tuple[tuple[Decimal, Decimal | None], ...] = (
+    (Decimal("0.00"), Decimal("10.00")),
+    (Decimal("10.00"), Decimal("20.00")),
+    (Decimal("20.00"), Decimal("30.00")),
+    (Decimal("30.00"), Decimal("50.00")),
+    (Decimal("50.00"), None),
+)
+# The end of a prefix's range in `text_pattern_ops` order: `~>=~ x AND ~<~ x || U+10FFFF`.
+_LAST_CHARACTER = "\U0010ffff"
+_BOUNDED_RANGES = [(i, (low, high)) for i, (low, high) in enumerate(PRICE_RANGES) if high]
+_EVERY_AVAILABILITY = frozenset(Availability)
+_BUYABLE = frozenset({Availability.IN_STOCK, Availability.LOW_STOCK})
+
+
+@dataclass(frozen=True)
+class FacetCounts:
+    genres: dict[int, int]
+    availability: dict[Availability, int]
+    languages: dict[str, int]
+    prices: dict[tuple[Decimal, Decimal | None], int]
+    exact: bool
+    genre_rows: dict[int, GenreRow]  # the genres counted, read with the counts
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the facet statement's text depends on: which filters are set, and the search's
+    kind (None; "words" with or without prefixes; a stop-word query's own titles test)."""
+
+    search: tuple[object, ...] | None
+    include_archived: bool
+    author: bool
+    shelf: bool
+    released_after: bool
+    released_before: bool
+    min_rating: bool
+    genres: bool
+    min_price: bool
+    max_price: bool
+    languages: bool
+    # The availabilities allowed: None when any, empty when none (`inStock` against
+    # `availability`).
+    availability: bool | None
+    limits: tuple[int, int, int]  # FACET_WINDOW, FACET_SAMPLE, FACET_POSTINGS
+
+
+def _wanted(criteria: BookCriteria) -> frozenset[Availability] | None:
+    """The availabilities the listing allows (as `BookRepository._conditions` reads
+    `availability` and `inStock`), None when it allows any."""
+    wanted = frozenset(criteria.availability)
+    if criteria.in_stock is not None:
+        wanted = (wanted or _EVERY_AVAILABILITY) & (
+            _BUYABLE if criteria.in_stock else _EVERY_AVAILABILITY - _BUYABLE
+        )
+        if not wanted:
+            return frozenset()
+    return wanted if wanted and wanted != _EVERY_AVAILABILITY else None
+
+
+def _parameter(name: str, kind: Any) -> Any:
+    return bindparam(name, type_=kind)
+
+
+_STOCK = Stock(
+    today=cast_as(Any, _parameter("today", Date)),
+    low_stock_threshold=cast_as(Any, _parameter("low_stock_threshold", Integer)),
+)
+
+
+def _filters(shape: _Shape, book: Any, *, own: str | None = None) -> list[ColumnElement[bool]]:
+    """The facets' own filters of `shape` on `book` (an alias of the sample), but the one of
+    facet `own`."""
+    conditions: list[ColumnElement[bool]] = []
+    if shape.genres and own != "genre":
+        conditions.append(
+            exists().where(
+                book_genres.c.book_id == book.id,
+                book_genres.c.genre_id == any_(_parameter("genre_ids", ARRAY(Integer))),
+            )
+        )
+    if own != "price":
+        if shape.min_price:
+            conditions.append(book.price >= _parameter("min_price", Book.price.type))
+        if shape.max_price:
+            conditions.append(book.price <= _parameter("max_price", Book.price.type))
+    if shape.languages and own != "language":
+        conditions.append(book.language == any_(_parameter("languages", ARRAY(String))))
+    if shape.availability is not None and own != "availability":
+        if shape.availability:
+            allowed = _parameter("availability", ARRAY(String))
+            conditions.append(availability_of(_STOCK, book) == any_(allowed))
+        else:
+            conditions.append(false())
+    return conditions
+
+
+def _listed(shape: _Shape) -> list[ColumnElement[bool]]:
+    """The filters of `shape` that are no facet's own, on the books table: every facet
+    counts only the books they allow."""
+    conditions: list[ColumnElement[bool]] = []
+    if not shape.include_archived:
+        conditions.append(~Book.is_archived)
+    if shape.author:
+        conditions.append(
+            exists().where(
+                book_authors.c.book_id == Book.id,
+                book_authors.c.author_id == _parameter("author_id", Integer),
+            )
+        )
+    if shape.shelf:
+        conditions.append(
+            exists().where(
+                book_genres.c.book_id == Book.id,
+                book_genres.c.genre_id == _parameter("shelf_genre_id", Integer),
+            )
+        )
+    if shape.released_after:
+        conditions.append(Book.release_date >= _parameter("released_after", Date))
+    if shape.released_before:
+        conditions.append(Book.release_date <= _parameter("released_before", Date))
+    if shape.min_rating:
+        conditions.append(Book.rating_average >= _parameter("min_rating", Book.rating_average.type))
+    return conditions
+
+
+def _search_parts(shape: _Shape, search: Search | None) -> tuple[Any, Any, Any]:
+    """(the test of a walked row, the condition of every match, the words whose postings
+    tell a rare search) of the search: parameters for plain full-text queries (`Search`'s
+    query: the websearch query, or with every word also a prefix), the stop-word query's
+    own expressions otherwise (their words are in the text: a stop-word query's shape is
+    its term)."""
+    if search is None:
+        return None, None, None
+    if search.only_stop_words:
+        return search.row_filter(), search.condition, None
+    query = search_query(shape.search == ("words", True))
+    row_filter = Book.search_vector.op("@@")(select(query).scalar_subquery())
+    return row_filter, Book.search_vector.op("@@")(query), _parameter("words", ARRAY(String))
+
+
+# The planner's count of the books (kept by VACUUM and ANALYZE): what a walk's share scales to.
+_LIVE_BOOKS: ColumnElement[Any] = literal_column(
+    "(SELECT reltuples FROM pg_class WHERE oid = 'books'::regclass)"
+)
+_SUMMARY = {True: "sample:exact", False: "sample:estimated"}
+
+
+def _postings(words: Any) -> ColumnElement[Any]:
+    """About how many postings of the search index the words (and the words they are
+    prefixes of) have: the vocabulary's counts, read along its prefix index (each
+    vocabulary word once)."""
+    word = func.unnest(words).table_valued("word").render_derived(name="w")
+    found = (
+        select(SearchTerm.term, SearchTerm.books)
+        .where(
+            SearchTerm.term.op("~>=~")(word.c.word),
+            SearchTerm.term.op("~<~")(word.c.word.op("||")(_parameter("last_character", String))),
+        )
+        .lateral("s")
+    )
+    distinct = select(found.c.term, found.c.books).select_from(word).join(found, true()).distinct()
+    counted = distinct.subquery("t")
+    return select(func.coalesce(func.sum(counted.c.books), 0)).scalar_subquery()
+
+
+def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
+    """The facet statement of `shape`: rows (facet, value, count, genre name, genre slug,
+    genre description) and a summary row (_SUMMARY[exact?], estimated matches, sample size).
+
+    The sample, bounded whatever the catalog and the term: the FACET_WINDOW most popular
+    books are walked along the popularity index, each tested against the search and the
+    filters that are no facet's own. Their matches are the sample, scaled by the share of
+    the walk they are. When that share is small (at most 2 * FACET_SAMPLE matches in the
+    catalog) and the search's words are rare too (at most FACET_POSTINGS postings to read),
+    the sample is instead the first FACET_SAMPLE + 1 of all matches, read through the plan
+    PostgreSQL picks for all of them (the search index) but only as far as needed: exact
+    when that is all of them. A catalog no larger than the window is walked whole: exact.
+    Each facet then applies the facets' filters but its own to the sample's rows."""
+    window, sample_size, postings_limit = shape.limits
+    listed = _listed(shape)
+    row_filter, condition, words = _search_parts(shape, search)
+    columns = [
+        Book.id,
+        Book.price,
+        Book.language,
+        Book.release_date,
+        Book.stock_quantity,
+        Book.prebook_demand,
+    ]
+    filtered = [row_filter] if row_filter is not None else []
+    # The window and one book past it: is there more catalog than the window?
+    walk = (
+        select(*columns, func.coalesce(and_(true(), *listed, *filtered), False).label("hit"))
+        .where(~Book.is_archived)
+        .order_by(Book.popularity.desc(), Book.id.desc())
+        .limit(window + 1)
+        .cte("facet_walk")
+        .prefix_with("MATERIALIZED")
+    )
+    walked = func.count()
+    hits = func.count().filter(walk.c.hit)
+    stats = (
+        select(
+            hits.label("hits"),
+            (walked > window).label("more"),
+            (hits * func.greatest(_LIVE_BOOKS, walked) / func.greatest(walked, 1)).label(
+                "estimate"
+            ),
+        )
+        .select_from(walk)
+        .cte("facet_walk_stats")
+    )
+    cheap: ColumnElement[bool] = literal(True)
+    if words is not None:  # a stop-word query has a bounded window
+        cheap = _postings(words) <= postings_limit
+    use_all = (
+        select(and_(stats.c.more, stats.c.estimate <= 2 * sample_size, cheap))
+        .select_from(stats)
+        .scalar_subquery()
+    )
+    matching = [*listed, condition] if condition is not None else listed
+    # Planned for every match, read only as far as the sample needs (a CTE is read lazily).
+    every = select(*columns).where(*matching).cte("facet_matches").prefix_with("MATERIALIZED")
+    sample = (
+        union_all(
+            select(*(walk.c[c.key] for c in columns)).where(walk.c.hit, ~use_all),
+            select(every).where(use_all).limit(sample_size + 1),
+        )
+        .cte("facet_sample")
+        .prefix_with("MATERIALIZED")
+    )
+    book: Any = aliased(Book, sample)
+    size = select(func.count()).select_from(sample).scalar_subquery()
+    exact = case(
+        (use_all, size <= sample_size),
+        else_=select(~stats.c.more).select_from(stats).scalar_subquery(),
+    )
+    estimate = select(func.greatest(stats.c.estimate, size)).select_from(stats).scalar_subquery()
+    no_text = null().cast(String)
+    summary = select(
+        case((exact, literal(_SUMMARY[True])), else_=literal(_SUMMARY[False])),
+        func.cast(func.round(estimate), String),
+        size,
+        no_text,
+        no_text,
+        no_text,
+    )
+    # The genres counted, with their names (the facet shows them): joined after counting.
+    shelves = book_genres.alias("facet_shelves")
+    by_genre = (
+        select(shelves.c.genre_id.label("genre_id"), func.count().label("books"))
+        .select_from(book)
+        .join(shelves, shelves.c.book_id == book.id)
+        .where(*_filters(shape, book, own="genre"))
+        .group_by(shelves.c.genre_id)
+        .subquery("facet_genres")
+    )
+    parts: list[Any] = [
+        select(
+            literal("genre"),
+            func.cast(by_genre.c.genre_id, String),
+            by_genre.c.books,
+            Genre.name,
+            Genre.slug,
+            Genre.description,
+        ).join_from(by_genre, Genre, Genre.id == by_genre.c.genre_id)
+    ]
+    bucket = case(
+        *((book.price < high, literal(str(index))) for index, (_, high) in _BOUNDED_RANGES),
+        else_=literal(str(len(PRICE_RANGES) - 1)),
+    )
+    values: dict[str, ColumnElement[Any]] = {
+        "availability": availability_of(_STOCK, book),
+        "language": book.language,
+        "price": bucket,
+    }
+    for facet, value in values.items():
+        key = func.cast(value, String)
+        grouped = (
+            select(literal(facet), key, func.count(), no_text, no_text, no_text)
+            .select_from(book)
+            .where(*_filters(shape, book, own=facet), value.is_not(None))
+        )
+        parts.append(grouped.group_by(key))
+    parts.append(summary)
+    return union_all(*parts)  # type: ignore[return-value]
+
+
+_prepared: dict[_Shape, statements.Prepared] = {}
+# Stop-word queries are compiled with their words (a handful of the few hundred stop
+# words): at most this many such shapes are kept.
+_MAX_SHAPES = 512
+
+
+def _shape(criteria: BookCriteria, search: Search | None) -> _Shape:
+    kind: tuple[object, ...] | None = None
+    if search is not None:
+        kind = ("titles", search.term) if search.only_stop_words else ("words", search.prefixes)
+    wanted = _wanted(criteria)
+    return _Shape(
+        search=kind,
+        include_archived=criteria.include_archived,
+        author=criteria.author_id is not None,
+        shelf=criteria.shelf_genre_id is not None,
+        released_after=criteria.released_after is not None,
+        released_before=criteria.released_before is not None,
+        min_rating=criteria.min_rating is not None,
+        genres=bool(criteria.genre_ids),
+        min_price=criteria.min_price is not None,
+        max_price=criteria.max_price is not None,
+        languages=bool(criteria.languages),
+        availability=None if wanted is None else bool(wanted),
+        limits=(FACET_WINDOW, FACET_SAMPLE, FACET_POSTINGS),
+    )
+
+
+def _values(criteria: BookCriteria, stock: Stock, search: Search | None) -> dict[str, Any]:
+    wanted = _wanted(criteria) or ()
+    values: dict[str, Any] = {
+        "today": stock.today,
+        "low_stock_threshold": stock.low_stock_threshold,
+        "author_id": criteria.author_id,
+        "shelf_genre_id": criteria.shelf_genre_id,
+        "released_after": criteria.released_after,
+        "released_before": criteria.released_before,
+        "min_rating": criteria.min_rating,
+        "genre_ids": list(criteria.genre_ids),
+        "min_price": criteria.min_price,
+        "max_price": criteria.max_price,
+        "languages": list(criteria.languages),
+        "availability": [value.value for value in wanted],
+        "last_character": _LAST_CHARACTER,
+    }
+    if search is not None and not search.only_stop_words:
+        values |= search_query_values(search)
+        values["words"] = search.words
+    return values
+
+
+class FacetRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def counts(
+        self, criteria: BookCriteria, stock: Stock, search: Search | None
+    ) -> FacetCounts:
+        """Each facet's counts under the search and every other filter but its own, from
+        one sample (see `_statement`): exact when the sample holds every match, else scaled
+        to the estimated number of matches."""
+        shape = _shape(criteria, search)
+        prepared = _prepared.get(shape)
+        if prepared is None:
+            if len(_prepared) >= _MAX_SHAPES:
+                _prepared.clear()
+            prepared = _prepared[shape] = statements.Prepared.of(_statement(shape, search))
+        rows = await statements.fetch(
+            self.session, prepared.sql, *prepared.args(_values(criteria, stock, search))
+        )
+        counts: dict[str, dict[str, int]] = {
+            "genre": {},
+            "availability": {},
+            "language": {},
+            "price": {},
+        }
+        genre_rows: dict[int, GenreRow] = {}
+        exact, scale = True, 1.0
+        for facet, found, count, name, slug, description in rows:
+            if facet == "genre":
+                genre_rows[int(found)] = GenreRow(int(found), name, slug, description)
+                counts[facet][found] = count
+            elif facet in _SUMMARY.values():  # (exact?, estimated matches, sample size)
+                exact = facet == _SUMMARY[True]
+                scale = int(found) / max(1, count)
+            else:
+                counts[facet][found] = count
+        if not exact:
+            counts = {
+                facet: {k: round(v * scale) for k, v in values_.items()}
+                for facet, values_ in counts.items()
+            }
+        return FacetCounts(
+            genres={int(k): v for k, v in counts["genre"].items()},
+            availability={Availability(k): v for k, v in counts["availability"].items()},
+            languages=counts["language"],
+            prices={PRICE_RANGES[int(k)]: v for k, v in counts["price"].items()},
+            exact=exact,
+            genre_rows=genre_rows,
+        )
