@@ -365,7 +365,7 @@ SCENARIOS = {
         # it yet (once per worker and token).
         Scenario("cart", "cart (auth)", cart_requests, budget=2, bounded=True),
         # The viewer; checkout: the cart's lock, its lines with their books locked, one
-        # write (stock, order, lines, empty cart), the email; addToCart: the cart's lock,
+        # write (stock, order, lines, empty cart, the email); addToCart: the cart's lock,
         # what its rules need, the line; the cart as it is then (one statement). At most:
         # the viewer's check is cached once this worker has checked the token (exact counts:
         # tests/orders/test_checkout.py).
@@ -373,7 +373,7 @@ SCENARIOS = {
             "checkout",
             "checkout",
             checkout_requests,
-            budget=9,
+            budget=8,
             bounded=True,
             warmup=warmup_checkout_requests,
             owned=True,

@@ -29,10 +29,17 @@ class PostalAddress:
     postal_code: str
     country: str  # ISO 3166-1 alpha-2
 
+    def as_dict(self) -> dict[str, str | None]:
+        """`dataclasses.asdict` without its deep copies (every field is a string or None)."""
+        return {name: getattr(self, name) for name in _ADDRESS_FIELDS}
+
     def fingerprint(self) -> str:
         """Stable hash of the address (to recognise a retried checkout)."""
-        canonical = json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_ADDRESS_FIELDS = tuple(field.name for field in dataclasses.fields(PostalAddress))
 
 
 def address_columns(prefix: str) -> Composite[PostalAddress]:

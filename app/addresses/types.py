@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Self
 
 import strawberry
@@ -31,7 +30,15 @@ class Address:
     @classmethod
     def of(cls, address: PostalAddress, saved_id: int | None = None) -> Self:
         address_id = None if saved_id is None else strawberry.ID(encode_id("Address", saved_id))
-        return cls(id=address_id, **dataclasses.asdict(address))
+        return cls(
+            id=address_id,
+            full_name=address.full_name,
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            postal_code=address.postal_code,
+            country=address.country,
+        )
 
     @classmethod
     def of_saved(cls, row: SavedAddressRow) -> Self:

@@ -43,14 +43,23 @@ async def change_cart(
     context: Context, change: Callable[[AsyncSession, CartOwner], Awaitable[None]]
 ) -> Cart:
     """Apply `change(session, owner)` to the request's cart in one unit of work, and answer
-    with the cart as it is then. Without a signed-in user or a guest cart token:
-    CART_TOKEN_INVALID."""
+    with the cart as it is then: read in the same one, the cart still locked by the change
+    (one transaction and one connection from the pool, not two). Without a signed-in user
+    or a guest cart token: CART_TOKEN_INVALID."""
     owner = await context.cart_owner()
     if owner is None:
         raise cart_service.token_invalid()
     async with context.transaction() as session:
         await change(session, owner)
-    return await read_cart(context, owner)
+        await session.flush()  # the read below runs on asyncpg: what the ORM holds first
+        view = await cart_service.get_cart(
+            session,
+            context.settings,
+            owner=owner,
+            stock=context.stock,
+            guest_token=context.cart_token,
+        )
+    return Cart.from_view(view)
 
 
 @strawberry.type

@@ -25,23 +25,50 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
+
+# Where `session.info` keeps the connection of the session's current transaction.
+_HELD = "app.db.statements.connection"
+
+
+async def _connection(session: AsyncSession) -> tuple[AsyncConnection, PoolProxiedConnection]:
+    """The session's connection (beginning the session's transaction if none is open) and
+    its pooled DBAPI connection. Asking the session costs a greenlet switch and its
+    transaction bookkeeping on every statement, so the pair is remembered for as long as
+    the session's transaction is the one it was got in (a commit or a rollback ends it:
+    the connection may go back to the pool then). Once the transaction failed (it waits for
+    its rollback) or the connection was invalidated, the session is asked again, and says so
+    as it does for its own statements."""
+    transaction = session.sync_session.get_transaction()
+    held = session.info.get(_HELD)
+    if (
+        held is not None
+        and transaction is not None
+        and held[0] is transaction
+        and transaction.is_active
+        and not held[1].invalidated
+    ):
+        return held[1], held[2]
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    session.info[_HELD] = (session.sync_session.get_transaction(), connection, raw)
+    return connection, raw
 
 
 async def _run(
     session: AsyncSession, method: str, sql: str, args: tuple[Any, ...], *, begin: bool = False
 ) -> Any:
     """`method` ("fetch", "fetchrow", "fetchval") of the session's asyncpg connection."""
-    connection = await session.connection()
+    connection, raw = await _connection(session)
     sync_connection = connection.sync_connection
     assert sync_connection is not None
     if sync_connection.dispatch.before_cursor_execute:
         sync_connection.dispatch.before_cursor_execute(
             sync_connection, None, sql, args, None, False
         )
-    raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert isinstance(driver, asyncpg.Connection)
     try:
@@ -54,6 +81,7 @@ async def _run(
         return await getattr(driver, method)(sql, *args)
     except Exception as error:
         if driver.is_closed():
+            session.info.pop(_HELD, None)
             # What SQLAlchemy does on a disconnect it sees: the pool's connections are
             # replaced (they most likely died too), this one first. Otherwise the pool
             # would hand the dead connection out again, and the pre-ping only tries one

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -26,8 +27,12 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
+    Node,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
     get_nullable_type,
     value_from_ast_untyped,
@@ -76,6 +81,9 @@ LIST_SIZES: Mapping[str, int] = {
     "RestockResult.fulfilledPrebooks": 20,
 }
 DEFAULT_LIST_SIZE = 100
+# The only arguments a cost depends on (page sizes, ids, a search's words): the variables of
+# other arguments (a checkout's idempotency key) change nothing.
+COST_ARGUMENTS = frozenset({"first", "last", "ids", "filter"})
 
 
 class _Coster:
@@ -131,6 +139,7 @@ class _Coster:
         arguments = {
             argument.name.value: value_from_ast_untyped(argument.value, dict(self.variables))
             for argument in node.arguments or ()
+            if argument.name.value in COST_ARGUMENTS
         }
         child_type = get_named_type(definition.type)
         per_item, once = 0, 0
@@ -175,13 +184,53 @@ class _Coster:
         return 1
 
 
-# Costs already computed, by schema, operation node and variables. A document is parsed
-# once (the document cache keeps its AST) and a storefront sends the same few operations
-# with plain variables again and again: the walk over their selections is done once. An
-# entry keeps its schema and node, so an id reused by another object never matches.
+def _variables_in(node: Node, found: set[str]) -> None:
+    if isinstance(node, VariableNode):
+        found.add(node.name.value)
+    elif isinstance(node, ObjectValueNode):
+        for field in node.fields:
+            _variables_in(field.value, found)
+    elif isinstance(node, ListValueNode):
+        for item in node.values:
+            _variables_in(item, found)
+
+
+def _arguments_of(selection_set: SelectionSetNode | None) -> Iterator[ArgumentNode]:
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            yield from selection.arguments or ()
+            yield from _arguments_of(selection.selection_set)
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _arguments_of(selection.selection_set)
+
+
+def cost_variables(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> tuple[str, ...]:
+    """The variables the operation's cost may depend on: those in its `COST_ARGUMENTS`
+    (its fragments' included), sorted."""
+    found: set[str] = set()
+    for selection_set in (operation.selection_set, *(f.selection_set for f in fragments.values())):
+        for argument in _arguments_of(selection_set):
+            if argument.name.value in COST_ARGUMENTS:
+                _variables_in(argument.value, found)
+    return tuple(sorted(found))
+
+
+# Costs already computed, by schema, operation node and the values of the variables the
+# cost depends on. A document is parsed once (the document cache keeps its AST) and a
+# storefront sends the same few operations with plain variables again and again: the walk
+# over their selections is done once. An entry keeps its schema and node, so an id reused by
+# another object never matches.
 _COSTS: dict[tuple[int, int, tuple[tuple[str, object], ...]], tuple[object, object, int]] = {}
 _COSTS_KEPT = 4096
 _PLAIN = (str, int, float, bool, type(None), enum.Enum)
+# The variables each operation's cost depends on, by operation node (kept with it, as above).
+_COST_VARIABLES: dict[int, tuple[object, tuple[str, ...]]] = {}
+_MISSING = ("missing",)  # a variable not given (not the same as null to a default)
+# Longer text is costed every time, not kept: every input's own limit is shorter (a search's
+# is 200 characters), and 4,096 entries of request-sized strings would hold megabytes.
+_KEPT_TEXT = 256
 
 
 def operation_cost(
@@ -190,8 +239,21 @@ def operation_cost(
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
 ) -> int:
-    plain = all(isinstance(value, _PLAIN) for value in variables.values())
-    key = (id(schema), id(operation), tuple(sorted(variables.items())) if plain else ())
+    known_names = _COST_VARIABLES.get(id(operation))
+    if known_names is not None and known_names[0] is operation:
+        names = known_names[1]
+    else:
+        names = cost_variables(operation, fragments)
+        if len(_COST_VARIABLES) >= _COSTS_KEPT:
+            _COST_VARIABLES.clear()
+        _COST_VARIABLES[id(operation)] = (operation, names)
+    used = tuple((name, variables.get(name, _MISSING)) for name in names)
+    plain = all(
+        (isinstance(value, _PLAIN) and not (isinstance(value, str) and len(value) > _KEPT_TEXT))
+        or value is _MISSING
+        for _, value in used
+    )
+    key = (id(schema), id(operation), used if plain else ())
     known = _COSTS.get(key) if plain else None
     if known is not None and known[0] is schema and known[1] is operation:
         return known[2]

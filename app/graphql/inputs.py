@@ -74,6 +74,8 @@ GLOBAL_ID = GraphQLType(strawberry.ID)
 _AS_STRING = (EmailStr, HttpUrl)
 _SCALARS = (str, bool, int, float, Decimal, datetime, date, Enum)
 _INPUTS: dict[type[BaseModel], type] = {}
+# Values `as_dict` passes through as they are (no Strawberry input is one).
+_PLAIN_VALUES = (str, int, float, Decimal, type(None))
 
 
 def _graphql_type(annotation: Any, metadata: list[Any]) -> Any:
@@ -145,17 +147,31 @@ def graphql_input(
     return build
 
 
+_KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _keys(cls: type) -> tuple[tuple[str, str], ...]:
+    """(Python name, camelCase key) of each field of a Strawberry input class."""
+    keys = _KEYS.get(cls)
+    if keys is None:
+        fields = dataclasses.fields(cls)
+        keys = _KEYS[cls] = tuple((field.name, to_camel(field.name)) for field in fields)
+    return keys
+
+
 def as_dict(value: object) -> Any:
     """A Strawberry input (nested too) as plain data with camelCase keys; fields the client
     left out (UNSET) are dropped, so partial updates can tell "absent" from "null"."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            to_camel(field.name): as_dict(item)
-            for field in dataclasses.fields(value)
-            if not isinstance(item := getattr(value, field.name), UnsetType)
-        }
+    if isinstance(value, _PLAIN_VALUES):
+        return value
     if isinstance(value, list):
         return [as_dict(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            key: as_dict(item)
+            for name, key in _keys(type(value))
+            if not isinstance(item := getattr(value, name), UnsetType)
+        }
     return value
 
 

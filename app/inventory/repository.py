@@ -4,17 +4,35 @@ queues, and the orders that copies leave in."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, column, func, insert, select, update, values
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    column,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    table,
+    update,
+    values,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.addresses.models import PostalAddress
 from app.books.models import Book
 from app.db import statements as sql
 from app.db.rows import Shape
-from app.inventory.schemas import Basket, OrderLine, StockRow
-from app.orders.models import Order, OrderItem, OrderStatus
+from app.graphql.ids import encode_id_sql
+from app.inventory.schemas import Basket, NewOrder, OrderLine, StockRow
+from app.mail import links
+from app.mail import service as mail
+from app.mail.schemas import Template
+from app.orders.models import Order, OrderItem
 from app.prebooks.models import QUEUE_ORDER, Prebook, PrebookStatus
 
 STOCK = Shape(StockRow, Book)
@@ -40,11 +58,43 @@ FROM (SELECT) AS one
 LEFT JOIN wanted w ON true
 LEFT JOIN locked l ON l.id = w.book_id
 """
+# The email the statement below queues, in the outbox as `app.mail.service.to_user` queues
+# it: the order's values as `app.inventory.service.order_email` gives them but for what only
+# the statement knows (the new order's number and the link to its page), $19 (JSON) the rest.
+_PLACED = table("placed", column("id", BigInteger))
+_ORDER_PAGE_BEFORE, _ORDER_PAGE_AFTER = links.ORDER.split("{id}")
+_ORDER_PLACED_EMAIL = mail.to_user_in(
+    Template.ORDER_PLACED,
+    user_id=literal_column("$3"),
+    context=func.jsonb_build_object(
+        "order",
+        func.jsonb_build_object("number", _PLACED.c.id, type_=JSONB).op("||")(
+            literal_column("$19::text::jsonb")
+        ),
+        type_=JSONB,
+    ),
+    links=func.jsonb_build_object(
+        "order",
+        func.jsonb_build_object(
+            "path",
+            literal(_ORDER_PAGE_BEFORE)
+            + encode_id_sql("Order", _PLACED.c.id)
+            + literal(_ORDER_PAGE_AFTER),
+        ),
+        type_=JSONB,
+    ),
+)
+_ORDER_PLACED_EMAIL_SQL = str(
+    _ORDER_PLACED_EMAIL.compile(
+        dialect=asyncpg_dialect(),  # type: ignore[no-untyped-call]
+        compile_kwargs={"literal_binds": True},
+    )
+)
 # Then, in one statement: take the copies (each line only where the stock holds it: the
 # CHECK constraint `stock_quantity >= 0` is the last backstop), record the order and its
-# lines if every line was taken, and empty the cart. The order's row (id, created_at,
-# updated_at), or none.
-_TAKE_AND_PLACE = """
+# lines if every line was taken, empty the cart and queue the order's email. The order's row
+# (id, created_at, updated_at), or none.
+_TAKE_AND_PLACE = f"""
 WITH taken AS (
   UPDATE books SET stock_quantity = books.stock_quantity - line.quantity, updated_at = now()
   FROM unnest($1::bigint[], $2::int[]) AS line(book_id, quantity)
@@ -64,9 +114,11 @@ WITH taken AS (
     AS line
 ), emptied AS (
   DELETE FROM cart_items WHERE cart_id = $18 AND EXISTS (SELECT FROM placed)
+), mailed AS (
+{_ORDER_PLACED_EMAIL_SQL}
 )
 SELECT id, created_at, updated_at FROM placed
-"""
+"""  # noqa: S608 - the f-string holds a statement compiled from constants
 
 
 class InventoryRepository:
@@ -87,20 +139,22 @@ class InventoryRepository:
         self,
         *,
         cart_id: int,
-        order: Order,
+        order: NewOrder,
         lines: Sequence[OrderLine],
-    ) -> Order | None:
-        """Take the lines' copies (the books locked), record `order` (not added to the
-        session) with its lines and empty the cart, in one statement; the order with its
-        id and clocks, or None when a line's copies were not there (roll back then)."""
-        address: PostalAddress = order.shipping_address
+        email: str,
+    ) -> tuple[int, datetime, datetime] | None:
+        """Take the lines' copies (the books locked), record the order with its lines,
+        empty the cart and queue the order's email (`email`: its values but the number, as
+        JSON), in one statement; the order's id and clocks, or None when a line's copies
+        were not there (roll back then)."""
+        address = order.shipping_address
         rows = await sql.write(
             self.session,
             _TAKE_AND_PLACE,
             [line.book_id for line in lines],
             [line.quantity for line in lines],
             order.user_id,
-            OrderStatus(order.status).value,
+            order.status.value,
             order.subtotal,
             order.currency,
             address.full_name,
@@ -115,11 +169,12 @@ class InventoryRepository:
             [line.unit_price for line in lines],
             [line.line_total for line in lines],
             cart_id,
+            email,
         )
         if not rows:
             return None
-        order.id, order.created_at, order.updated_at = rows[0]
-        return order
+        order_id, created_at, updated_at = rows[0]
+        return order_id, created_at, updated_at
 
     async def lock(self, book_ids: Sequence[int]) -> dict[int, StockRow]:
         """Lock the books' rows in ascending id order, whoever asks: two checkouts of the

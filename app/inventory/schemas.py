@@ -8,6 +8,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from app.addresses.models import PostalAddress
+from app.orders.models import OrderStatus
+
 
 @dataclass(frozen=True, slots=True)
 class StockRow:
@@ -43,3 +46,16 @@ class Basket:
     previous: int | None
     wanted: dict[int, int]
     locked: dict[int, StockRow]
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """An order to record: what the row holds before PostgreSQL gives it an id and clocks."""
+
+    user_id: int
+    status: OrderStatus
+    subtotal: Decimal
+    currency: str
+    shipping_address: PostalAddress
+    idempotency_key: str | None = None
+    request_fingerprint: str | None = None

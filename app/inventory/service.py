@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.addresses.models import PostalAddress
@@ -24,11 +25,12 @@ from app.core.config import Settings
 from app.core.errors import ValidationFailed
 from app.graphql.ids import encode_id
 from app.inventory.repository import InventoryRepository
-from app.inventory.schemas import Basket, OrderLine, StockRow
+from app.inventory.schemas import Basket, NewOrder, OrderLine, StockRow
 from app.mail import links
 from app.mail import service as mail
 from app.mail.schemas import Link, Personal, Template, page
 from app.orders.models import Order, OrderStatus
+from app.orders.schemas import OrderRow
 from app.prebooks.models import Prebook, PrebookStatus
 from app.wishlist import service as wishlist_service
 
@@ -56,14 +58,11 @@ def _new_order(
     address: PostalAddress,
     status: OrderStatus,
     currency: str,
-    idempotency_key: str | None = None,
 ) -> Order:
     subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
     # No shipping fees, taxes or payments yet: the total is the subtotal.
     order = Order(user_id=user_id, status=status, subtotal=subtotal, total=subtotal)
     order.currency, order.shipping_address = currency, address
-    if idempotency_key:
-        order.idempotency_key, order.request_fingerprint = idempotency_key, address.fingerprint()
     if status is OrderStatus.CONFIRMED:
         order.confirmed_at = datetime.now(UTC)
     return order
@@ -102,32 +101,54 @@ async def sell(
     address: PostalAddress,
     currency: str,
     idempotency_key: str,
-) -> Order:
+) -> OrderRow:
     """A checkout's PENDING order: its copies taken (the books locked by `basket`, and
-    checked sellable), its lines recorded, the cart emptied, in one statement."""
-    order = _new_order(
+    checked sellable), its lines recorded, the cart emptied and the order's email
+    (ORDER_PLACED) queued, in one statement."""
+    subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
+    order = NewOrder(
         user_id=user_id,
-        lines=lines,
-        address=address,
         status=OrderStatus.PENDING,
+        subtotal=subtotal,
         currency=currency,
+        shipping_address=address,
         idempotency_key=idempotency_key,
+        request_fingerprint=address.fingerprint(),
     )
+    # The email's values but the order's number, which the statement adds with the link.
+    email = orjson.dumps(_order_values(subtotal, currency, address, lines)).decode()
     placed = await InventoryRepository(session).take_and_place(
-        cart_id=cart_id, order=order, lines=lines
+        cart_id=cart_id, order=order, lines=lines, email=email
     )
     if placed is None:  # the CHECK-like guard of the statement: never with the books locked
         raise RuntimeError("a checkout's copies were not in stock with its books locked")
-    return placed
+    order_id, created_at, updated_at = placed
+    # No shipping fees, taxes or payments yet: the total is the subtotal.
+    return OrderRow(
+        id=order_id,
+        user_id=user_id,
+        status=OrderStatus.PENDING,
+        subtotal=subtotal,
+        total=subtotal,
+        currency=currency,
+        shipping_address=address,
+        created_at=created_at,
+        updated_at=updated_at,
+        confirmed_at=None,
+        shipped_at=None,
+        delivered_at=None,
+        cancelled_at=None,
+    )
 
 
-def order_email(order: Order, lines: Sequence[OrderLine] = ()) -> dict[str, Any]:
-    """What the emails about an order show (`context`) and link to (`links`)."""
-    values = {
-        "number": order.id,
-        "total": str(order.total),
-        "currency": order.currency,
-        "address": dataclasses.asdict(order.shipping_address),
+def _order_values(
+    total: Decimal, currency: str, address: PostalAddress, lines: Sequence[OrderLine]
+) -> dict[str, Any]:
+    """What the emails about an order show, but its number."""
+    return {
+        "total": str(total),
+        "currency": currency,
+        "address": address.as_dict(),
         "lines": [
             {
                 "title": line.title,
@@ -137,6 +158,15 @@ def order_email(order: Order, lines: Sequence[OrderLine] = ()) -> dict[str, Any]
             }
             for line in lines
         ],
+    }
+
+
+def order_email(order: Order | OrderRow, lines: Sequence[OrderLine] = ()) -> dict[str, Any]:
+    """What the emails about an order show (`context`) and link to (`links`). A checkout's
+    statement builds the same in SQL (`InventoryRepository.take_and_place`)."""
+    values = {
+        "number": order.id,
+        **_order_values(order.total, order.currency, order.shipping_address, lines),
     }
     order_link: Link = page(links.ORDER.format(id=encode_id("Order", order.id)))
     return {"context": {"order": values}, "links": {"order": order_link}}

@@ -67,6 +67,17 @@ def to_address(to: str, name: str) -> Rows:
     return select(literal(to, String).label("to"), literal(name, String).label("name"))
 
 
+def to_user_as(user_id: Any, context: Any, links: Any) -> Rows:
+    """The user's address and name with what they are sent, all three SQL expressions (of
+    a statement that embeds this one)."""
+    return select(
+        User.email.label("to"),
+        User.full_name.label("name"),
+        context.label("context"),
+        links.label("links"),
+    ).where(User.id == user_id)
+
+
 def to_users(messages: Sequence[Personal]) -> Rows:
     """The users' addresses and names, joined to what each is sent."""
     personal = values(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Insert
 
 from app.mail import repository
 from app.mail.repository import Rows
@@ -46,6 +47,14 @@ async def to_user(
     links: dict[str, Link] | None = None,
 ) -> None:
     await to_users(session, template, [Personal(user_id, context or {}, links or {})])
+
+
+def to_user_in(template: Template, *, user_id: Any, context: Any, links: Any) -> Insert:
+    """What `to_user` runs, as a statement to fold into another (a checkout's write): the
+    user, the values and the links are SQL expressions of that statement (its parameters,
+    its CTEs), so the email is queued in the same statement as its cause."""
+    source = repository.to_user_as(user_id, context, links)
+    return outbox.insertion(MAIL_TOPIC, repository.payloads(template, source))
 
 
 async def from_rows(

@@ -54,7 +54,8 @@ def order_not_found() -> NotFoundError:
 async def checkout(
     session: AsyncSession, settings: Settings, *, viewer: Viewer, data: CheckoutData, stock: Stock
 ) -> OrderRow:
-    """Turn the cart into a PENDING order in one transaction.
+    """Turn the cart into a PENDING order in one transaction, its email (ORDER_PLACED)
+    queued in the same one.
 
     The cart row is locked first, so a user's checkouts (and retries with the same key)
     take turns; the books are then locked in ascending id order, so checkouts sharing books
@@ -76,7 +77,7 @@ async def checkout(
         OrderLine(book_id, locked[book_id].title, locked[book_id].price, quantity)
         for book_id, quantity in sorted(wanted.items())
     ]
-    order = await inventory.sell(
+    return await inventory.sell(
         session,
         cart_id=cart,
         user_id=viewer.id,
@@ -85,10 +86,6 @@ async def checkout(
         currency=settings.currency,
         idempotency_key=data.idempotency_key,
     )
-    await mail.to_user(
-        session, Template.ORDER_PLACED, user_id=viewer.id, **inventory.order_email(order, lines)
-    )
-    return row_of(order)
 
 
 async def _replay(

@@ -24,7 +24,7 @@ from sqlalchemy import (
     values,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Insert, Select
 
 from app.db.rows import Shape
 from app.outbox.models import ERROR_MAX_LENGTH, OutboxMessage, OutboxStatus
@@ -50,15 +50,8 @@ class OutboxRepository:
 
     async def add_from(self, topic: str, payloads: Select[Any]) -> int:
         """One message per row of `payloads` (a select of one JSONB column), in one
-        statement whatever the number of rows (how many). CTEs of `payloads` (a data-modifying one
-        included) go to the top of the statement, where PostgreSQL wants them."""
-        source = payloads.subquery("payloads")
-        (payload,) = source.c
-        result = await self.session.execute(
-            insert(OutboxMessage).from_select(
-                ["topic", "payload"], select(literal(topic, String), payload)
-            )
-        )
+        statement whatever the number of rows (how many)."""
+        result = await self.session.execute(insertion(topic, payloads))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def claim(self, topic: str, limit: int) -> list[OutboxRow]:
@@ -121,6 +114,17 @@ class OutboxRepository:
             )
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def insertion(topic: str, payloads: Select[Any]) -> Insert:
+    """The statement adding a message of `topic` per row of `payloads` (a select of one
+    JSONB column). CTEs of `payloads` (a data-modifying one included) go to the top of the
+    statement, where PostgreSQL wants them."""
+    source = payloads.subquery("payloads")
+    (payload,) = source.c
+    return insert(OutboxMessage).from_select(
+        ["topic", "payload"], select(literal(topic, String), payload)
+    )
 
 
 def _clip(error: str | None) -> str | None:

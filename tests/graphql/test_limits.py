@@ -199,3 +199,28 @@ async def test_one_document_is_costed_by_each_requests_variables(gql: GraphQL) -
     for n, refused in ((2, False), (100, True), (2, False)):
         result = await gql(EXPENSIVE, {"n": n})
         assert ("errors" in result and code(result) == "QUERY_TOO_COMPLEX") is refused, result
+
+
+async def test_a_cost_remembered_across_other_variables_still_follows_its_own(
+    gql: GraphQL,
+) -> None:
+    """A cost is remembered by the variables it depends on only (page sizes, ids, search
+    words: a fresh idempotency key doesn't defeat the memory), and those are found in
+    fragments and inside input objects too."""
+    query = """query($n: Int, $id: ID!, $q: String) { book(id: $id) { id } ...Page }
+    fragment Page on Query { books(first: $n, filter: { search: $q }) { edges { node {
+      authors { books(first: $n) { edges { node { authors { books(first: $n) {
+        totalCount } } } } } } } } } }"""
+
+    async def cost(n: int, book: str, q: str | None = None) -> int | str:
+        result = await gql(query, {"n": n, "id": book, "q": q}, headers={"X-Query-Cost": "1"})
+        if code(result) == "QUERY_TOO_COMPLEX":
+            return "refused"
+        requested: int = result["extensions"]["cost"]["requested"]
+        return requested
+
+    small = await cost(2, "Qm9vazox")
+    assert await cost(100, "Qm9vazox") == "refused"
+    assert await cost(2, "Qm9vazoy") == small
+    searching = await cost(2, "Qm9vazox", "dune")
+    assert isinstance(small, int) and isinstance(searching, int) and searching > small

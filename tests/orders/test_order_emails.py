@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from app.core.config import Settings
 from app.db.session import Database
+from app.graphql.ids import decode_id
+from app.inventory import service as inventory
+from app.inventory.schemas import OrderLine
+from app.mail import service as mail
 from app.mail.links import ORDER
+from app.mail.schemas import Template
+from app.orders import service as orders_service
+from app.orders.models import Order
 from tests.books.factory import Catalog
 from tests.support import (
     RESTOCK,
@@ -62,6 +71,38 @@ async def test_placing_shipping_and_cancelling_orders_are_emailed(
     assert subjects[0].endswith("has shipped") and subjects[1].endswith("was cancelled")
     assert link_to(smtp.to(email)[3], order_path(shipped["id"]))
     assert link_to(smtp.to(email)[4], order_path(cancelled["id"]))
+
+
+async def test_a_checkout_queues_the_email_the_mail_service_would(
+    catalog: Catalog, gql: GraphQL, database: Database
+) -> None:
+    """The checkout queues its email in its own write statement: the same payload as the one
+    `app.mail.service.to_user` queues from the order once it is there."""
+    email = unique_email()
+    token = (await register(gql, email, full_name="Octavia Reader"))["accessToken"]
+    for title, price in (("Kindred", "9.99"), ("Dawn", "14.50")):
+        await add_to_cart(gql, token, (await catalog.book(title, price=price, stock=5))["id"], 2)
+    order_id = decode_id(data(await checkout(gql, token))["checkout"]["id"], "Order", field="id")
+    placed = text(
+        "SELECT topic, payload FROM outbox_messages "
+        "WHERE payload->>'to' = :to AND payload->>'template' = 'order_placed' ORDER BY id"
+    )
+    async with database.sessionmaker() as session:
+        order = await session.get(Order, order_id)
+        assert order is not None
+        items = (await orders_service.items_of(session, [order_id]))[order_id]
+        lines = [OrderLine(i.book_id, i.title, i.unit_price, i.quantity) for i in items]
+        email_values = inventory.order_email(order, lines)
+        await mail.to_user(session, Template.ORDER_PLACED, user_id=order.user_id, **email_values)
+        (queued, expected) = (await session.execute(placed, {"to": email})).all()
+        await session.rollback()  # the second one was only for the comparison
+    assert queued == expected
+    assert queued.payload["name"] == "Octavia Reader"
+    assert queued.payload["context"]["order"]["number"] == order_id
+    assert [line["title"] for line in queued.payload["context"]["order"]["lines"]] == [
+        "Kindred",
+        "Dawn",
+    ]
 
 
 async def test_a_served_prebook_is_emailed(
