@@ -5,6 +5,7 @@ Reads select plain columns (rows, not ORM entities): the catalog is the hot path
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 from typing import cast as cast_as
 
@@ -176,6 +178,9 @@ _LAST_CHARACTER = "\U0010ffff"
 # Relevance ranks at most this many matches: when a term is common, the most popular ones
 # (taken along the popularity index), so a search costs what a page costs.
 RELEVANCE_CANDIDATES = 200
+# At most this many shapes of search (`Search.shape`) keep their compiled statements and
+# relevance orderings; a shape past them is built per request.
+SEARCH_STATEMENTS = 256
 # A query made only of stop words looks at the titles of this many most popular books.
 STOP_WORD_WINDOW = 5_000
 # Weights of the search document's parts for ts_rank, in its order D, C, B, A:
@@ -206,6 +211,9 @@ class Search:
     (`TermRepository`), not here."""
 
     def __init__(self, term: str, *, include_archived: bool = False) -> None:
+        # Only the term's analysis here: the SQL expressions are built when a statement
+        # asks for them (a search whose statement is already compiled for its shape,
+        # `_search_statement`, needs none of them, only `parameters`).
         self.term = term
         self.include_archived = include_archived
         words = search_words(term)
@@ -214,16 +222,82 @@ class Search:
         # exactly that logic.
         self.plain = _PLAIN.fullmatch(term) is not None and "or" not in words
         self.only_stop_words = bool(words) and all(word in STOP_WORDS for word in words)
-        query: ColumnElement[Any] = func.websearch_to_tsquery("english", term)
         prefixes = [word for word in words if len(word) >= PREFIX_FROM]
-        if self.plain and prefixes and len(prefixes) == len(words):
-            query = query.op("||")(
-                func.to_tsquery("simple", " & ".join(f"{word}:*" for word in prefixes))
-            )
-        self.query = query
         self.prefixes = self.plain and bool(prefixes) and len(prefixes) == len(words)
+        self._prefix_query = " & ".join(f"{word}:*" for word in prefixes)
         self.clauses = _clauses(term)
-        self.title_words: list[ColumnElement[bool]] = []  # a stop-word query's, on Book
+        # A stop-word query's alternatives (groups of words joined by "or") and exclusions.
+        self._groups: list[list[str]] = [[]]
+        self._excluded: list[str] = []
+        if self.only_stop_words:
+            tokens = search_tokens(term)
+            for index, (minus, word) in enumerate(tokens):
+                if word == "or" and not minus and 0 < index < len(tokens) - 1:
+                    self._groups.append([])
+                else:
+                    (self._excluded if minus else self._groups[-1]).append(word)
+
+    @property
+    def shape(self) -> tuple[object, ...]:
+        """What the text of a statement searching this way depends on (the words are
+        parameters: `parameters`)."""
+        if self.only_stop_words:
+            return ("titles", tuple(len(group) for group in self._groups), len(self._excluded))
+        return ("walk" if self.clauses else "popular", self.prefixes)
+
+    @cached_property
+    def parameters(self) -> dict[str, Any]:
+        """The values of the search's named parameters, for a statement of its `shape`
+        compiled once from another search of the same shape."""
+        values: dict[str, Any] = {"search_exact": self.term.lower()}
+        if self.only_stop_words:
+            patterns = [*(w for group in self._groups for w in group), *self._excluded]
+            values.update((f"search_title_{i}", rf"\m{w}\M") for i, w in enumerate(patterns))
+            values["search_title_start"] = " ".join(w for group in self._groups for w in group)
+            return values
+        values["search_term"] = self.term
+        if self.prefixes:
+            values["search_prefix_query"] = self._prefix_query
+        words = [(number, word) for number, group in enumerate(self.clauses) for word in group]
+        values["walk_clauses"] = [number for number, _ in words]
+        values["walk_words"] = [word for _, word in words]
+        values["walk_prefixes"] = self.prefixes
+        return values
+
+    def _bound(self, name: str, type_: Any = String) -> BindParameter[Any]:
+        """The named parameter `name` with this search's value (`parameters`)."""
+        return bindparam(name, self.parameters[name], type_=type_)
+
+    @cached_property
+    def query(self) -> ColumnElement[Any]:
+        query: ColumnElement[Any] = func.websearch_to_tsquery("english", self._bound("search_term"))
+        if self.prefixes:
+            query = query.op("||")(func.to_tsquery("simple", self._bound("search_prefix_query")))
+        return query
+
+    def _title_words(self, title: ColumnElement[str]) -> list[ColumnElement[bool]]:
+        """A stop-word query as conditions on a title: whole words, case-insensitively
+        (the words are \\w+: no regex syntax), "-word" excluding, "or" joining
+        alternatives (the web-search syntax holds here too)."""
+        numbered = itertools.count()
+
+        def has() -> ColumnElement[bool]:
+            pattern = self._bound(f"search_title_{next(numbered)}")
+            return title.op("~*", is_comparison=True)(pattern)
+
+        alternatives = [and_(*(has() for _ in group)) for group in self._groups if group]
+        conditions = [~has() for _ in self._excluded]
+        if alternatives:
+            conditions.append(or_(*alternatives))
+        return conditions
+
+    @cached_property
+    def title_words(self) -> list[ColumnElement[bool]]:
+        """A stop-word query's conditions on Book's title ([] for other queries)."""
+        return self._title_words(Book.__table__.c.title) if self.only_stop_words else []
+
+    @cached_property
+    def condition(self) -> ColumnElement[bool]:
         if self.only_stop_words:
             # Titles containing every word, among the most popular books: the search
             # vector has no stop words, and this keeps such a query's cost bounded.
@@ -235,38 +309,52 @@ class Search:
                 .correlate(None)
                 .subquery("most_popular")
             )
-            # Whole words, case-insensitively (the words are \\w+: no regex syntax). Inside
-            # the LIMIT's subquery, so only the window's titles are ever matched.
-            # The web-search syntax holds here too: "-word" excludes, "or" joins alternatives.
-            groups: list[list[str]] = [[]]
-            excluded: list[str] = []
-            tokens = search_tokens(term)
-            for index, (minus, word) in enumerate(tokens):
-                if word == "or" and not minus and 0 < index < len(tokens) - 1:
-                    groups.append([])
-                else:
-                    (excluded if minus else groups[-1]).append(word)
+            # Inside the LIMIT's subquery, so only the window's titles are ever matched.
+            window = select(top.c.id).where(*self._title_words(top.c.title))
+            return Book.id.in_(window)
+        return Book.search_vector.op("@@")(self.query)
 
-            def title_words(title: ColumnElement[str]) -> list[ColumnElement[bool]]:
-                def has(word: str) -> ColumnElement[bool]:
-                    return title.op("~*", is_comparison=True)(rf"\m{word}\M")
+    def window_candidates(self, limit: int) -> Select[Any]:
+        """A stop-word query's first `limit` matches in popularity order, the window's
+        titles tested one by one along the popularity index only until `limit` match
+        (`condition` tests the whole window)."""
+        assert self.only_stop_words
+        top = (
+            select(Book.id.label("id"), Book.title.label("title"), Book.popularity)
+            .where(~Book.is_archived)
+            .order_by(Book.popularity.desc(), Book.id.desc())
+            .limit(STOP_WORD_WINDOW)
+            .subquery("most_popular")
+        )
+        return (
+            select(top.c.id)
+            .where(*self._title_words(top.c.title))
+            .order_by(top.c.popularity.desc(), top.c.id.desc())
+            .limit(limit)
+        )
 
-                alternatives = [and_(*(has(word) for word in group)) for group in groups if group]
-                words = [~has(word) for word in excluded]
-                if alternatives:
-                    words.append(or_(*alternatives))
-                return words
+    @cached_property
+    def relevance(self) -> ColumnElement[float]:
+        """Exact title, then ts_rank by the document's weights. The query is a scalar
+        subquery, computed once per statement: a generic plan (a prepared statement run
+        often) would otherwise parse it again for every row ranked."""
+        exact = case(
+            (func.lower(Book.title) == self._bound("search_exact"), EXACT_TITLE_BONUS),
+            else_=0.0,
+        )
+        if self.only_stop_words:
+            start = func.lower(Book.title).startswith(self._bound("search_title_start"))
+            return exact + case((start, 1.0), else_=0.0)
+        query = select(self.query).scalar_subquery()
+        return exact + func.ts_rank(_RANK_WEIGHTS, Book.search_vector, query)
 
-            self.title_words = title_words(Book.__table__.c.title)
-            window = select(top.c.id).where(*title_words(top.c.title))
-            self.condition: ColumnElement[bool] = Book.id.in_(window)
-            wanted = [word for group in groups for word in group]
-            self.relevance: ColumnElement[float] = _exact_title(term) + case(
-                (func.lower(Book.title).startswith(" ".join(wanted)), 1.0), else_=0.0
-            )
-            return
-        self.condition = Book.search_vector.op("@@")(query)
-        self.relevance = _exact_title(term) + func.ts_rank(_RANK_WEIGHTS, Book.search_vector, query)
+    @cached_property
+    def filter(self) -> ColumnElement[bool]:
+        """The condition for testing rows one by one (the walk's books, the popularity
+        index): its query built once per statement, as `relevance`'s."""
+        if self.only_stop_words:
+            return self.condition
+        return Book.search_vector.op("@@")(select(self.query).scalar_subquery())
 
     def row_filter(self) -> ColumnElement[bool]:
         """The condition for testing rows one by one along the popularity index, at most
@@ -277,7 +365,7 @@ class Search:
             # Among the STOP_WORD_WINDOW most popular books (a walk no longer than that):
             # the titles alone.
             return and_(*self.title_words)
-        return Book.search_vector.op("@@")(select(self.query).scalar_subquery())
+        return self.filter
 
 
 # Hosts, e-mail addresses, paths and decimal numbers: the full-text parser reads
@@ -315,16 +403,25 @@ def _clauses(term: str) -> list[list[str]]:
     return [list(group) for group in needed][:_MAX_GROUPS]
 
 
-def _exact_title(term: str) -> ColumnElement[float]:
-    return case((func.lower(Book.title) == term.lower(), EXACT_TITLE_BONUS), else_=0.0)
+# Relevance orderings by the shape of the search and the direction: building the
+# expression was a fifth of a search's API CPU. Its parameters hold the values of the
+# search it was built for, so a statement sorting by it runs with the request's search's
+# `parameters` (`BookRepository.list_page`).
+_relevance_orderings: dict[tuple[object, ...], Ordering] = {}
 
 
 def book_ordering(field: BookOrderField, *, descending: bool, search: Search | None) -> Ordering:
     name = f"{field.value}:{'DESC' if descending else 'ASC'}"
     if field is BookOrderField.RELEVANCE:
         assert search is not None, "RELEVANCE needs a search term (checked by the service)"
-        relevance = SortKey(search.relevance.cast(Float), "sort_relevance", float)
-        return Ordering(name, (relevance, _BOOK_ID_KEY), descending)
+        shape = (search.shape, descending)
+        ordering = _relevance_orderings.get(shape)
+        if ordering is None:
+            relevance = SortKey(search.relevance.cast(Float), "sort_relevance", float)
+            ordering = Ordering(name, (relevance, _BOOK_ID_KEY), descending)
+            if len(_relevance_orderings) < SEARCH_STATEMENTS:
+                _relevance_orderings[shape] = ordering
+        return ordering
     if field is BookOrderField.RATING:
         return Ordering(name, (*_RATING_KEYS, _BOOK_ID_KEY), descending)
     column, label, kind = _SORT_COLUMNS[field]
@@ -355,8 +452,6 @@ async def estimated_rows(session: AsyncSession, statement: Select[Any]) -> int:
 # Of each lexeme, `search_postings` holds about this many books, its most popular (all of
 # a rarer one's): the most books a search walks (`rebuild_search_postings`' default).
 POSTINGS_HEAD = 2_000
-# How far the other groups' postings are read to rule books of the walk out.
-PRUNING_POSTINGS = 20_000
 # A word typed as a prefix brings at most this many completions (the most used) to the walk.
 PREFIX_COMPLETIONS = 5
 # A search whose words tell nothing a match must have ("-garden") walks at most this many
@@ -371,12 +466,13 @@ ORDERED_CANDIDATES = POSTINGS_HEAD
 # lexemes (the stems of their words and, typing ahead, their most used completions), the
 # rarest group by `search_lexemes`' counts, its lexemes' most popular books merged
 # (POSTINGS_HEAD of them), and of those the books the other groups' postings do not rule
-# out. Those are read over the same popularity range (at most PRUNING_POSTINGS a lexeme),
-# and rule out a book at or above the popularity from which they hold every book of their
-# lexemes (the cutoff, or how far they were read) that is in none of them (`clauses`: a bit
-# per group whose postings hold the book; a search keeps at most _MAX_GROUPS). Index-only;
-# the books are read by the caller. The LIMITs are constants in the text so that the
-# planner's estimates stay the size of the walk.
+# out: a book at or above the popularity from which a group's postings hold every book of
+# its lexemes (their cutoff, all of a rare lexeme's) that has no posting of that group's
+# lexemes is no match (`clauses`). Each such test is one probe of the postings' primary key
+# (lexeme, popularity, book), so the other groups' postings are never read, and the walk
+# is not materialized past its merge: the caller reads it in popularity order only as far
+# as it needs. Index-only; the books are read by the caller. The LIMITs are constants in
+# the text so that the planner's estimates stay the size of the walk.
 _WALK = f"""
 WITH words AS (
   SELECT w.clause, w.word, t.lexeme COLLATE "C" AS lexeme
@@ -393,38 +489,27 @@ options AS MATERIALIZED (
 driver AS MATERIALIZED (
   SELECT o.clause FROM options o LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
   GROUP BY o.clause ORDER BY coalesce(sum(s.books), 0), o.clause LIMIT 1),
-heads AS MATERIALIZED (
+heads AS NOT MATERIALIZED (
   SELECT DISTINCT p.book_id, p.popularity
   FROM options o CROSS JOIN LATERAL (
     SELECT book_id, popularity FROM search_postings WHERE lexeme = o.lexeme
     ORDER BY popularity DESC, book_id DESC LIMIT {POSTINGS_HEAD}) AS p
   WHERE o.clause = (SELECT clause FROM driver)
   ORDER BY p.popularity DESC, p.book_id DESC LIMIT {POSTINGS_HEAD}),
-others AS MATERIALIZED (
-  SELECT o.clause, o.lexeme, p.book_id, p.popularity
-  FROM options o CROSS JOIN LATERAL (
-    SELECT book_id, popularity FROM search_postings
-    WHERE lexeme = o.lexeme AND popularity >= (SELECT min(popularity) FROM heads)
-    ORDER BY popularity DESC, book_id DESC LIMIT {PRUNING_POSTINGS}) AS p
-  WHERE o.clause <> (SELECT clause FROM driver)),
 known AS MATERIALIZED (
-  SELECT o.clause, max(greatest(s.cutoff, r.floor)) AS known_from
-  FROM options o
-  LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
-  LEFT JOIN (SELECT clause, lexeme, min(popularity) AS floor FROM others
-             GROUP BY clause, lexeme HAVING count(*) >= {PRUNING_POSTINGS}) AS r
-         ON r.clause = o.clause AND r.lexeme = o.lexeme
+  SELECT o.clause, coalesce(max(s.cutoff), -2147483648) AS known_from
+  FROM options o LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
   WHERE o.clause <> (SELECT clause FROM driver)
-  GROUP BY o.clause),
-found AS (
-  SELECT h.book_id, h.popularity, bit_or(1 << p.clause) AS clauses
-  FROM heads h LEFT JOIN others p ON p.book_id = h.book_id
-  GROUP BY h.book_id, h.popularity)
-SELECT f.book_id, f.popularity FROM found f
-WHERE NOT EXISTS (SELECT 1 FROM known k
-                  WHERE f.popularity >= coalesce(k.known_from, -2147483648)
-                    AND coalesce(f.clauses & (1 << k.clause), 0) = 0)
-ORDER BY f.popularity DESC, f.book_id DESC
+  GROUP BY o.clause)
+SELECT h.book_id, h.popularity FROM heads h
+WHERE NOT EXISTS (
+  SELECT 1 FROM known k
+  WHERE h.popularity >= k.known_from
+    AND NOT EXISTS (
+      SELECT 1 FROM options o JOIN search_postings p
+        ON p.lexeme = o.lexeme AND p.popularity = h.popularity AND p.book_id = h.book_id
+      WHERE o.clause = k.clause))
+ORDER BY h.popularity DESC, h.book_id DESC
 """  # noqa: S608 - the f-string holds constants
 
 
@@ -453,16 +538,17 @@ def _candidates(
             .limit(1)
             .scalar_subquery()
         )
-        walk = [func.coalesce(c, False) if c is search.condition else c for c in conditions]
+        matching = (search.condition, search.filter)
+        walk = [func.coalesce(c, False) if any(c is m for m in matching) else c for c in conditions]
         walk.append(Book.popularity >= func.coalesce(threshold, 0))
         return select(Book.id).where(*walk).order_by(*newest).limit(limit).correlate(None)
-    words = [(number, word) for number, group in enumerate(search.clauses) for word in group]
+    values = search.parameters
     heads = (
         text(_WALK)
         .bindparams(
-            bindparam("walk_clauses", [n for n, _ in words], type_=ARRAY(Integer)),
-            bindparam("walk_words", [w for _, w in words], type_=ARRAY(String)),
-            bindparam("walk_prefixes", search.prefixes),
+            bindparam("walk_clauses", values["walk_clauses"], type_=ARRAY(Integer)),
+            bindparam("walk_words", values["walk_words"], type_=ARRAY(String)),
+            bindparam("walk_prefixes", values["walk_prefixes"]),
             bindparam("walk_last", _LAST_CHARACTER),
         )
         .columns(book_id=Integer, popularity=Integer)
@@ -648,6 +734,54 @@ def _book_statement(include_archived: bool, related: Related) -> statements.Prep
     return prepared
 
 
+# Search statements by shape: the text depends on the shape of the words (`Search.shape`),
+# not on them, so the few shapes a storefront sends are compiled once.
+_search_statements: dict[tuple[object, ...], statements.Prepared] = {}
+
+
+def _search_statement(
+    search: Search, ordering: Ordering, page: PageRequest, related: Related
+) -> statements.Prepared:
+    """The listing statement of a search of the whole catalog of this shape: the walk's
+    candidates (`_candidates`), sorted and paged, with the `related` rows. The words are
+    parameters (`Search.parameters`); compiled on first use."""
+    # Any order sorts a bounded candidate set: walking another order's index while
+    # matching every book along it costs what the matches cost.
+    ranked = ordering.name.startswith(BookOrderField.RELEVANCE.value)
+    limit = RELEVANCE_CANDIDATES if ranked else ORDERED_CANDIDATES
+    shape = (
+        search.shape,
+        search.include_archived,
+        limit,
+        ordering.name,
+        page.from_end,
+        page.after is None,
+        page.before is None,
+        related.shape,
+    )
+    prepared = _search_statements.get(shape)
+    if prepared is None:
+        conditions = (
+            [search.filter] if search.include_archived else [~Book.is_archived, search.filter]
+        )
+        if search.only_stop_words:
+            candidates = search.window_candidates(limit)
+        else:
+            candidates = _candidates(conditions, search, limit)
+        statement = _listing_select(_STOCK_PARAMETERS, ordering, related)
+        statement = keyset_template(
+            statement.where(_among(candidates)),
+            ordering,
+            from_end=page.from_end,
+            after=page.after is not None,
+            before=page.before is not None,
+        )
+        prepared = statements.Prepared.of(statement)
+        if len(_search_statements) < SEARCH_STATEMENTS:
+            _search_statements[shape] = prepared
+    return prepared
+
+
 def _stock_values(stock: Stock) -> dict[str, Any]:
     return {"today": stock.today, "low_stock_threshold": stock.low_stock_threshold}
 
@@ -817,6 +951,13 @@ class BookRepository:
             rows: Sequence[Any] = await statements.fetch(
                 self.session, prepared.sql, *prepared.args(values)
             )
+        elif search is not None and criteria == BookCriteria(
+            search=criteria.search, include_archived=search.include_archived
+        ):
+            # A search box's query: no other filter. Compiled once per shape, likewise.
+            prepared = _search_statement(search, ordering, page, related)
+            values = _stock_values(stock) | keyset_values(page) | search.parameters
+            rows = await statements.fetch(self.session, prepared.sql, *prepared.args(values))
         else:
             conditions = self._conditions(criteria, stock, search)
             if search is not None:
@@ -826,7 +967,10 @@ class BookRepository:
                 limit = RELEVANCE_CANDIDATES if ranked else ORDERED_CANDIDATES
                 conditions = [_among(_candidates(conditions, search, limit))]
             statement = _listing_select(stock, ordering, related).where(*conditions)
-            rows = (await self.session.execute(apply_keyset(statement, ordering, page))).all()
+            statement = apply_keyset(statement, ordering, page)
+            # The search's values, over those a relevance ordering was built with.
+            parameters = search.parameters if search is not None else None
+            rows = (await self.session.execute(statement, parameters)).all()
         return _listed_page(rows, ordering, page, related)
 
     async def count(

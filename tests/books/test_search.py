@@ -225,6 +225,36 @@ async def test_ranking_exact_title_then_title_words_then_authors_then_descriptio
     ]
 
 
+FILTERED = """
+query($filter: BookFilter) { books(filter: $filter) { edges { node { title } } } }
+"""
+
+
+async def test_searches_of_one_shape_rank_by_their_own_words(
+    catalog: Catalog, gql: GraphQL
+) -> None:
+    # A search's statement and relevance ordering are built once per shape of its words
+    # (the words are parameters): each search of that shape still ranks by its own words,
+    # with no other filter (the statement compiled once) or with one (built per request).
+    await catalog.book("Winter")
+    await catalog.book("Garden")
+    await catalog.book("Winter Garden")
+    await catalog.book("Of Mice")
+    await catalog.book("The Map")
+    await catalog.book("The Map of Of")
+    for _ in range(2):
+        for extra in ({}, {"minPrice": "0.00"}):
+            for term, expected in (
+                ("garden", ["Garden", "Winter Garden"]),
+                ("winter", ["Winter", "Winter Garden"]),
+                ("the", ["The Map of Of", "The Map"]),  # stop words: titles
+                ("of", ["Of Mice", "The Map of Of"]),
+            ):
+                result = data(await gql(FILTERED, {"filter": {"search": term, **extra}}))
+                titles = [edge["node"]["title"] for edge in result["books"]["edges"]]
+                assert titles == expected, (term, extra)
+
+
 async def test_a_query_of_stop_words_matches_titles(catalog: Catalog, gql: GraphQL) -> None:
     await catalog.book("The Map")
     await catalog.book("Of Mice and Men")
