@@ -24,7 +24,7 @@ from app.books.schemas import MAX_STOCK
 from app.core.config import Settings
 from app.core.errors import ValidationFailed
 from app.graphql.ids import encode_id
-from app.inventory.repository import InventoryRepository
+from app.inventory.repository import EMAIL_INPUTS, InventoryRepository
 from app.inventory.schemas import Basket, NewOrder, OrderLine, StockRow
 from app.mail import links
 from app.mail import service as mail
@@ -92,6 +92,11 @@ async def basket(
     return await InventoryRepository(session).basket(cart_id, user_id, idempotency_key)
 
 
+# The email a checkout queues in its own statement, as `mail.to_user` would queue it from
+# `order_email` once the order is there (tests/orders/test_order_emails.py compares them).
+_ORDER_PLACED_EMAIL = mail.order_placed_in(**EMAIL_INPUTS)
+
+
 async def sell(
     session: AsyncSession,
     *,
@@ -116,9 +121,9 @@ async def sell(
         request_fingerprint=address.fingerprint(),
     )
     # The email's values but the order's number, which the statement adds with the link.
-    email = orjson.dumps(_order_values(subtotal, currency, address, lines)).decode()
+    values = orjson.dumps(_order_values(subtotal, currency, address, lines)).decode()
     placed = await InventoryRepository(session).take_and_place(
-        cart_id=cart_id, order=order, lines=lines, email=email
+        cart_id=cart_id, order=order, lines=lines, email=_ORDER_PLACED_EMAIL, values=values
     )
     if placed is None:  # the CHECK-like guard of the statement: never with the books locked
         raise RuntimeError("a checkout's copies were not in stock with its books locked")
