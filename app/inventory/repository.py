@@ -4,7 +4,6 @@ queues, and the orders that copies leave in."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.books.models import Book
 from app.db import statements as sql
 from app.db.rows import Shape
-from app.inventory.schemas import Basket, NewOrder, OrderLine, StockRow
+from app.inventory.schemas import Basket, OrderLine, Placed, StockRow
 from app.orders.models import Order, OrderItem
 from app.prebooks.models import QUEUE_ORDER, Prebook, PrebookStatus
 
@@ -121,17 +120,11 @@ class InventoryRepository:
         )
 
     async def take_and_place(
-        self,
-        *,
-        cart_id: int,
-        order: NewOrder,
-        lines: Sequence[OrderLine],
-        email: str,
-        values: str,
-    ) -> tuple[int, datetime, datetime] | None:
-        """Take the lines' copies (the books locked), record the order with its lines,
-        empty the cart and queue the order's email (`email`: its SQL, naming what
-        `EMAIL_INPUTS` says; `values`: what it shows but the number, as JSON), in one
+        self, *, cart_id: int, order: Order, lines: Sequence[OrderLine], email: str, values: str
+    ) -> Placed | None:
+        """Take the lines' copies (the books locked), record `order` (not in the session)
+        with its lines, empty the cart and queue the order's email (`email`: its SQL, naming
+        what `EMAIL_INPUTS` says; `values`: what it shows but the number, as JSON), in one
         statement; the order's id and clocks, or None when a line's copies were not there
         (roll back then)."""
         address = order.shipping_address
@@ -163,10 +156,7 @@ class InventoryRepository:
                 }
             ),
         )
-        if not rows:
-            return None
-        order_id, created_at, updated_at = rows[0]
-        return order_id, created_at, updated_at
+        return Placed(*rows[0]) if rows else None
 
     async def lock(self, book_ids: Sequence[int]) -> dict[int, StockRow]:
         """Lock the books' rows in ascending id order, whoever asks: two checkouts of the
