@@ -153,7 +153,7 @@ class Prepared:
         `$n` in order of first appearance: a fragment compiled elsewhere can then name the
         parameters it shares with the statement that embeds it, instead of their positions.
         `names` are all the statement's parameters, checked against the text (a name in one
-        and not in the other fails at import, not on a request)."""
+        and not in the other fails as the statement is built, never binds a wrong value)."""
         positions: dict[str, int] = {}
 
         def number(match: re.Match[str]) -> str:
