@@ -9,6 +9,7 @@ again per facet) cost several times what PostgreSQL spends counting.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     null,
+    or_,
     select,
     true,
     union_all,
@@ -40,23 +42,28 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.books.models import Book, Genre, SearchTerm, book_authors, book_genres
 from app.books.repository import (
+    _LAST_CHARACTER,
     BookCriteria,
     Search,
     Stock,
     availability_of,
     search_query,
     search_query_values,
+    search_tokens,
 )
 from app.books.schemas import Availability, GenreRow
 from app.db import statements
 
 # Facets are counted over a sample of at most this many books, scaled up beyond.
 FACET_SAMPLE = 1_000
-# ... taken among this many most popular books (see `_sample`),
+# ... taken among this many most popular books (see `_statement`),
 FACET_WINDOW = 2_000  # at most STOP_WORD_WINDOW (`Search.row_filter`)
 # ... or among all matches of a rare search, when its words have at most this many postings
 # in the search index (the vocabulary's counts): reading them costs about a page.
 FACET_POSTINGS = 10_000
+# ... each word of which reads at most this many words of the vocabulary (the words a prefix
+# starts): a prefix with more is no rare search.
+FACET_PREFIX_TERMS = 1_000
 # Price bands of the price facet: [low, high), the last one open.
 PRICE_RANGES: tuple[tuple[Decimal, Decimal | None], ...] = (
     (Decimal("0.00"), Decimal("10.00")),
@@ -65,8 +72,6 @@ PRICE_RANGES: tuple[tuple[Decimal, Decimal | None], ...] = (
     (Decimal("30.00"), Decimal("50.00")),
     (Decimal("50.00"), None),
 )
-# The end of a prefix's range in `text_pattern_ops` order: `~>=~ x AND ~<~ x || U+10FFFF`.
-_LAST_CHARACTER = "\U0010ffff"
 _BOUNDED_RANGES = [(i, (low, high)) for i, (low, high) in enumerate(PRICE_RANGES) if high]
 _EVERY_AVAILABILITY = frozenset(Availability)
 _BUYABLE = frozenset({Availability.IN_STOCK, Availability.LOW_STOCK})
@@ -101,7 +106,8 @@ class _Shape:
     # The availabilities allowed: None when any, empty when none (`inStock` against
     # `availability`).
     availability: bool | None
-    limits: tuple[int, int, int]  # FACET_WINDOW, FACET_SAMPLE, FACET_POSTINGS
+    # FACET_WINDOW, FACET_SAMPLE, FACET_POSTINGS, FACET_PREFIX_TERMS
+    limits: tuple[int, int, int, int]
 
 
 def _wanted(criteria: BookCriteria) -> frozenset[Availability] | None:
@@ -187,8 +193,8 @@ def _search_parts(shape: _Shape, search: Search | None) -> tuple[Any, Any, Any]:
     """(the test of a walked row, the condition of every match, the words whose postings
     tell a rare search) of the search: parameters for plain full-text queries (`Search`'s
     query: the websearch query, or with every word also a prefix), the stop-word query's
-    own expressions otherwise (their words are in the text: a stop-word query's shape is
-    its term)."""
+    own expressions otherwise (their words are in the text: a stop-word query's shape holds
+    its words, `search_tokens`)."""
     if search is None:
         return None, None, None
     if search.only_stop_words:
@@ -205,22 +211,35 @@ _LIVE_BOOKS: ColumnElement[Any] = literal_column(
 _SUMMARY = {True: "sample:exact", False: "sample:estimated"}
 
 
-def _postings(words: Any) -> ColumnElement[Any]:
-    """About how many postings of the search index the words (and the words they are
-    prefixes of) have: the vocabulary's counts, read along its prefix index (each
-    vocabulary word once)."""
+def _rare(words: Any, prefixes: bool, limit: int, terms_read: int) -> Any:
+    """A CTE of one row: are the search's words rare, with at most `limit` postings in the
+    search index (the vocabulary's counts), counting the words they are prefixes of when the
+    search uses prefixes (`Search.prefixes`), each vocabulary word once? Each distinct word
+    reads at most FACET_PREFIX_TERMS vocabulary words along the prefix index: a prefix that
+    has more is not rare, whatever their counts."""
     word = func.unnest(words).table_valued("word").render_derived(name="w")
-    found = (
-        select(SearchTerm.term, SearchTerm.books)
-        .where(
-            SearchTerm.term.op("~>=~")(word.c.word),
-            SearchTerm.term.op("~<~")(word.c.word.op("||")(_parameter("last_character", String))),
+    distinct = select(word.c.word.label("word")).distinct().cte("facet_words")
+    if prefixes:
+        matched = and_(
+            SearchTerm.term.op("~>=~")(distinct.c.word),
+            SearchTerm.term.op("~<~")(
+                distinct.c.word.op("||")(_parameter("last_character", String))
+            ),
         )
-        .lateral("s")
+    else:
+        matched = SearchTerm.term == distinct.c.word
+    found = select(SearchTerm.term, SearchTerm.books).where(matched).limit(terms_read).lateral("s")
+    read = (
+        select(distinct.c.word, found.c.term, found.c.books)
+        .select_from(distinct)
+        .join(found, true())
+        .cte("facet_vocabulary")
+        .prefix_with("MATERIALIZED")
     )
-    distinct = select(found.c.term, found.c.books).select_from(word).join(found, true()).distinct()
-    counted = distinct.subquery("t")
-    return select(func.coalesce(func.sum(counted.c.books), 0)).scalar_subquery()
+    terms = select(read.c.term, read.c.books).distinct().subquery("t")
+    postings = select(func.coalesce(func.sum(terms.c.books), 0)).scalar_subquery()
+    capped = exists(select(read.c.word).group_by(read.c.word).having(func.count() >= terms_read))
+    return select(and_(postings <= limit, ~capped).label("rare")).cte("facet_rare")
 
 
 def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
@@ -235,8 +254,11 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
     the sample is instead the first FACET_SAMPLE + 1 of all matches, read through the plan
     PostgreSQL picks for all of them (the search index) but only as far as needed: exact
     when that is all of them. A catalog no larger than the window is walked whole: exact.
+    The walk holds no archived books: a listing with archived books (an admin's) takes all
+    its matches instead when the walk is the whole catalog, and is estimated from the
+    walk's live books otherwise.
     Each facet then applies the facets' filters but its own to the sample's rows."""
-    window, sample_size, postings_limit = shape.limits
+    window, sample_size, postings_limit, prefix_terms = shape.limits
     listed = _listed(shape)
     row_filter, condition, words = _search_parts(shape, search)
     columns = [
@@ -270,14 +292,23 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
         .select_from(walk)
         .cte("facet_walk_stats")
     )
-    cheap: ColumnElement[bool] = literal(True)
+    few = [stats.c.more, stats.c.estimate <= 2 * sample_size]
     if words is not None:  # a stop-word query has a bounded window
-        cheap = _postings(words) <= postings_limit
-    use_all = (
-        select(and_(stats.c.more, stats.c.estimate <= 2 * sample_size, cheap))
+        rare = _rare(words, shape.search == ("words", True), postings_limit, prefix_terms)
+        few.append(select(rare.c.rare).scalar_subquery())  # read only when the rest holds
+    use_every: ColumnElement[bool] = and_(*few)
+    if shape.include_archived:
+        # The walk (the popularity index) holds no archived book: a catalog it walks whole
+        # is counted from all the matches instead, archived ones too.
+        use_every = or_(use_every, ~stats.c.more)
+    # Decided once (MATERIALIZED), read by the sample's two parts and by `exact`.
+    decided = (
+        select(use_every.label("use_all"))
         .select_from(stats)
-        .scalar_subquery()
+        .cte("facet_use_all")
+        .prefix_with("MATERIALIZED")
     )
+    use_all = select(decided.c.use_all).scalar_subquery()
     matching = [*listed, condition] if condition is not None else listed
     # Planned for every match, read only as far as the sample needs (a CTE is read lazily).
     every = select(*columns).where(*matching).cte("facet_matches").prefix_with("MATERIALIZED")
@@ -346,16 +377,20 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
     return union_all(*parts)  # type: ignore[return-value]
 
 
-_prepared: dict[_Shape, statements.Prepared] = {}
-# Stop-word queries are compiled with their words (a handful of the few hundred stop
-# words): at most this many such shapes are kept.
+# The compiled statements, the least recently used dropped first. Stop-word queries are
+# compiled with their words (a handful of the few hundred stop words): at most this many
+# shapes are kept.
+_prepared: OrderedDict[_Shape, statements.Prepared] = OrderedDict()
 _MAX_SHAPES = 512
 
 
 def _shape(criteria: BookCriteria, search: Search | None) -> _Shape:
     kind: tuple[object, ...] | None = None
     if search is not None:
-        kind = ("titles", search.term) if search.only_stop_words else ("words", search.prefixes)
+        if search.only_stop_words:  # its words as the titles test reads them
+            kind = ("titles", search_tokens(search.term))
+        else:
+            kind = ("words", search.prefixes)
     wanted = _wanted(criteria)
     return _Shape(
         search=kind,
@@ -370,7 +405,7 @@ def _shape(criteria: BookCriteria, search: Search | None) -> _Shape:
         max_price=criteria.max_price is not None,
         languages=bool(criteria.languages),
         availability=None if wanted is None else bool(wanted),
-        limits=(FACET_WINDOW, FACET_SAMPLE, FACET_POSTINGS),
+        limits=(FACET_WINDOW, FACET_SAMPLE, FACET_POSTINGS, FACET_PREFIX_TERMS),
     )
 
 
@@ -410,9 +445,11 @@ class FacetRepository:
         shape = _shape(criteria, search)
         prepared = _prepared.get(shape)
         if prepared is None:
-            if len(_prepared) >= _MAX_SHAPES:
-                _prepared.clear()
             prepared = _prepared[shape] = statements.Prepared.of(_statement(shape, search))
+            while len(_prepared) > _MAX_SHAPES:
+                _prepared.popitem(last=False)
+        else:
+            _prepared.move_to_end(shape)
         rows = await statements.fetch(
             self.session, prepared.sql, *prepared.args(_values(criteria, stock, search))
         )

@@ -16,6 +16,7 @@ from typing import Any
 from typing import cast as cast_as
 
 from sqlalchemy import (
+    Boolean,
     Date,
     Float,
     Integer,
@@ -170,6 +171,8 @@ STOP_WORDS = frozenset(_STOP_WORD_LIST.split())
 # Prefix matching starts at this many characters: "c:*" would match most of the catalog's
 # lexemes (type-ahead from the first character is `searchSuggestions`' job).
 PREFIX_FROM = 3
+# The end of a prefix's range in `text_pattern_ops` order: `~>=~ x AND ~<~ x || U+10FFFF`.
+_LAST_CHARACTER = "\U0010ffff"
 # Relevance ranks at most this many matches: when a term is common, the most popular ones
 # (taken along the popularity index), so a search costs what a page costs.
 RELEVANCE_CANDIDATES = 200
@@ -184,6 +187,12 @@ EXACT_TITLE_BONUS = 10.0
 def search_words(term: str) -> list[str]:
     """The words of a search term, lower-cased, as search and correction see them."""
     return _WORDS.findall(term.lower())
+
+
+def search_tokens(term: str) -> tuple[tuple[bool, str], ...]:
+    """(excluded?, word) of each word of a search term, lower-cased: all a stop-word query's
+    titles test depends on."""
+    return tuple((m[1] is not None, m[2]) for m in _TOKENS.finditer(term.lower()))
 
 
 class Search:
@@ -231,7 +240,7 @@ class Search:
             # The web-search syntax holds here too: "-word" excludes, "or" joins alternatives.
             groups: list[list[str]] = [[]]
             excluded: list[str] = []
-            tokens = [(m[1] is not None, m[2]) for m in _TOKENS.finditer(term.lower())]
+            tokens = search_tokens(term)
             for index, (minus, word) in enumerate(tokens):
                 if word == "or" and not minus and 0 < index < len(tokens) - 1:
                     groups.append([])
@@ -660,26 +669,40 @@ def search_query_values(search: Search) -> dict[str, Any]:
     return {"term": search.term, "prefix_query": " & ".join(f"{w}:*" for w in search.words)}
 
 
-# Type-ahead's books: the postings of the query's rarest stem (by `search_lexemes`' counts),
-# most popular first, at most POSTINGS_HEAD of them (a rare stem's postings are all its
-# books, a common one's its most popular); the caller tests each book against the whole
-# query and stops at the page.
+# Type-ahead's books: the postings of the query's rarest word, most popular first, at most
+# POSTINGS_HEAD of them (a rare word's postings are all its books, a common one's its most
+# popular); the caller tests each book against the whole query and stops at the page. A
+# word's lexemes are its stems and, typing ahead, its PREFIX_COMPLETIONS most used
+# completions, as the search's walk (`_WALK`) has them: a word still typed as a prefix
+# ("gard" of "gardens") has no postings of its own, but its completions have.
 _SUGGESTED_HEADS = f"""
-WITH driver AS MATERIALIZED (
-  SELECT t.lexeme COLLATE "C" AS lexeme
-  FROM unnest(tsvector_to_array(to_tsvector('english', :term))) AS t(lexeme)
-  LEFT JOIN search_lexemes s ON s.lexeme = t.lexeme COLLATE "C"
-  ORDER BY coalesce(s.books, 0), t.lexeme LIMIT 1)
-SELECT p.book_id, p.popularity FROM search_postings p
-WHERE p.lexeme = (SELECT lexeme FROM driver)
+WITH words AS (
+  SELECT w.word, w.clause, t.lexeme COLLATE "C" AS lexeme
+  FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(word, clause)
+  CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', w.word))) AS t(lexeme)),
+options AS MATERIALIZED (
+  SELECT clause, lexeme FROM words
+  UNION
+  SELECT w.clause, c.lexeme FROM words w CROSS JOIN LATERAL (
+    SELECT lexeme FROM search_lexemes
+    WHERE :prefixes AND lexeme >= w.word AND lexeme < w.word || :last
+    ORDER BY books DESC LIMIT {PREFIX_COMPLETIONS}) AS c),
+driver AS MATERIALIZED (
+  SELECT o.clause FROM options o LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
+  GROUP BY o.clause ORDER BY coalesce(sum(s.books), 0), o.clause LIMIT 1)
+SELECT DISTINCT p.book_id, p.popularity
+FROM options o CROSS JOIN LATERAL (
+  SELECT book_id, popularity FROM search_postings WHERE lexeme = o.lexeme
+  ORDER BY popularity DESC, book_id DESC LIMIT {POSTINGS_HEAD}) AS p
+WHERE o.clause = (SELECT clause FROM driver)
 ORDER BY p.popularity DESC, p.book_id DESC LIMIT {POSTINGS_HEAD}
-"""  # noqa: S608 - the f-string holds a constant
+"""  # noqa: S608 - the f-string holds constants
 _suggested_statements: dict[tuple[bool, int], statements.Prepared] = {}
 
 
 def _suggested_statement(prefixes: bool, first: int) -> statements.Prepared:
     """The `first` most popular books matching a plain search of whole words (type-ahead's
-    books), walking the postings of its rarest stem: bounded by POSTINGS_HEAD whatever the
+    books), walking the postings of its rarest word: bounded by POSTINGS_HEAD whatever the
     catalog, and stopping at `first` matches. `first` is a constant of the text, so that the
     planner reads the walk lazily (compiled on first use)."""
     shape = (prefixes, first)
@@ -687,14 +710,23 @@ def _suggested_statement(prefixes: bool, first: int) -> statements.Prepared:
     if prepared is None:
         heads = (
             text(_SUGGESTED_HEADS)
-            .bindparams(bindparam("term", type_=String))
+            .bindparams(
+                bindparam("words", type_=ARRAY(String)),
+                bindparam("prefixes", type_=Boolean),
+                bindparam("last", type_=String),
+            )
             .columns(book_id=Integer, popularity=Integer)
             .subquery("heads")
         )
         statement = (
             select(*book_columns(_STOCK_PARAMETERS))
             .join_from(heads, Book, Book.id == heads.c.book_id)
-            .where(~Book.is_archived, Book.search_vector.op("@@")(search_query(prefixes)))
+            # coalesce(): a filter of the walked books, never the search index (the planner
+            # would read every match of a prefix there to join the few it needs).
+            .where(
+                ~Book.is_archived,
+                func.coalesce(Book.search_vector.op("@@")(search_query(prefixes)), False),
+            )
             .order_by(heads.c.popularity.desc(), heads.c.book_id.desc())
             .limit(literal_column(str(int(first))))
         )
@@ -812,9 +844,10 @@ class BookRepository:
 
     async def popular_matches(self, search: Search, stock: Stock, limit: int) -> list[BookRow]:
         """The `limit` most popular books matching `search` (type-ahead): along the
-        postings of its rarest stem (see `_suggested_statement`), stopping at `limit`."""
-        if search.only_stop_words or not search.plain:
-            # A window of titles, or an "or" that no one stem decides: the search's walk.
+        postings of its rarest word (see `_suggested_statement`), stopping at `limit`."""
+        if search.only_stop_words or not search.plain or not search.clauses:
+            # A window of titles, an "or" that no one word decides, or words the parser
+            # reads as one token ("kyoto.lisbon"): the search's walk.
             candidates = _candidates([~Book.is_archived, search.condition], search, limit)
             statement = (
                 self._book_select(stock)
@@ -824,6 +857,12 @@ class BookRepository:
             return BOOK.all(await self.session.execute(statement))
         prepared = _suggested_statement(search.prefixes, limit)
         values = _stock_values(stock) | search_query_values(search)
+        values |= {
+            # A plain search's groups are its words but its stop words (`_clauses`).
+            "words": [word for group in search.clauses for word in group],
+            "prefixes": search.prefixes,
+            "last": _LAST_CHARACTER,
+        }
         rows = await statements.fetch(self.session, prepared.sql, *prepared.args(values))
         return BOOK.all(rows)
 
@@ -1215,10 +1254,6 @@ class TermCandidate:
     term: str
     lexeme: str
     books: int
-
-
-# The first letter's range in `text_pattern_ops` order: `~>=~ x AND ~<~ x || U+10FFFF`.
-_LAST_CHARACTER = "\U0010ffff"
 
 
 class TermRepository:

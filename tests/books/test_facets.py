@@ -3,14 +3,18 @@ against a brute-force count of the same catalog; computed only when selected."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from app.books import facets as facet_counts
 from app.books.facets import PRICE_RANGES
+from app.books.models import Book
+from app.books.repository import BookCriteria
 from app.books.seed import seed_catalog
 from app.db.session import Database
 from tests.support import GraphQL, StatementCounter, data
@@ -38,11 +42,14 @@ query($after: String, $filter: BookFilter) {
 """
 
 
-async def every_book(gql: GraphQL, filters: dict[str, Any]) -> list[dict[str, Any]]:
+async def every_book(
+    gql: GraphQL, filters: dict[str, Any], token: str | None = None
+) -> list[dict[str, Any]]:
     books: list[dict[str, Any]] = []
     after = None
     while True:
-        page = data(await gql(EVERY_BOOK, {"after": after, "filter": filters}))["books"]
+        variables = {"after": after, "filter": filters}
+        page = data(await gql(EVERY_BOOK, variables, token=token))["books"]
         books += [edge["node"] for edge in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
             return books
@@ -213,3 +220,129 @@ async def test_facets_under_the_filters_that_are_no_facets_own(
     )
     assert {f["availability"]: f["count"] for f in facets["availability"]} == by_availability
     assert len(by_availability) >= 3
+
+
+async def test_a_rare_search_is_told_by_one_bounded_read_of_the_vocabulary(
+    database: Database,
+    gql: GraphQL,
+    statements: StatementCounter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(facet_counts, "FACET_WINDOW", 100)
+    monkeypatch.setattr(facet_counts, "FACET_SAMPLE", 100)
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=600)
+    last = data(
+        await gql(
+            "{ books(first: 1, orderBy: {field: CREATED_AT, direction: DESC}) "
+            "{ edges { node { authors { name } } } } }"
+        )
+    )
+    name = last["books"]["edges"][0]["node"]["authors"][0]["name"]
+    # The author's words, repeated and as typed: each vocabulary range is read once.
+    filters = {"search": f"{name} {name.upper()} {name}"}
+    statements.statements.clear()
+    facets = data(await gql(FACETS, {"filter": filters}))["books"]["facets"]
+    (statement,) = [sql for sql in statements.statements if "facet_walk" in sql]
+    assert statement.count("FROM search_terms") == 1, statement
+    assert facets["isExact"] is True
+    by_language = Counter(book["language"] for book in await every_book(gql, filters))
+    assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
+
+    # A word whose prefix starts more vocabulary words than are read is no rare search.
+    monkeypatch.setattr(facet_counts, "FACET_PREFIX_TERMS", 1)
+    facets = data(await gql(FACETS, {"filter": filters}))["books"]["facets"]
+    assert facets["isExact"] is False
+
+
+async def test_spellings_of_a_stop_word_query_share_one_compiled_statement(
+    database: Database, gql: GraphQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=60)
+    monkeypatch.setattr(facet_counts, "_prepared", type(facet_counts._prepared)())
+    monkeypatch.setattr(facet_counts, "_MAX_SHAPES", 2)
+    compiled = facet_counts._prepared
+
+    async def facets(search: str) -> dict[str, Any]:
+        found: dict[str, Any] = data(await gql(FACETS, {"filter": {"search": search}}))
+        return found["books"]["facets"]
+
+    the_of = await facets("the of")
+    assert len(compiled) == 1
+    assert await facets("  The   OF ") == the_of  # the same words: the same statement
+    assert len(compiled) == 1
+    (the_of_shape,) = compiled
+    await facets("garden")
+    await facets("the of")  # used again: the most recent
+    await facets("a the")
+    # At most _MAX_SHAPES kept, the least recently used dropped ("garden"), not all.
+    assert len(compiled) == 2
+    assert the_of_shape in compiled
+    assert {shape.search for shape in compiled} == {
+        ("titles", ((False, "the"), (False, "of"))),
+        ("titles", ((False, "a"), (False, "the"))),
+    }
+
+
+async def test_facets_of_a_listing_with_archived_books_count_them(
+    database: Database, gql: GraphQL, admin_token: str
+) -> None:
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=300)
+        await session.execute(update(Book).where(Book.id % 3 == 0).values(is_archived=True))
+    for filters in ({"includeArchived": True}, {"includeArchived": True, "search": "garden"}):
+        books = await every_book(gql, filters, admin_token)
+        live = await every_book(gql, without(filters, "includeArchived"), admin_token)
+        assert len(live) < len(books), filters  # archived books among the matches
+        result = await gql(FACETS, {"filter": filters}, token=admin_token)
+        facets = data(result)["books"]["facets"]
+        assert facets["isExact"] is True, filters
+        by_language = Counter(book["language"] for book in books)
+        assert {f["language"]: f["count"] for f in facets["languages"]} == by_language
+        by_genre = Counter(genre["slug"] for book in books for genre in book["genres"])
+        assert {f["genre"]["slug"]: f["count"] for f in facets["genres"]} == by_genre
+
+
+async def test_facets_hold_to_every_criterion_of_the_listing(
+    database: Database, gql: GraphQL, admin_token: str
+) -> None:
+    # Facets spell the listing's filters on their own (`facets._Shape`, `_listed`,
+    # `_filters`, `_values`): every field of `BookCriteria` must be named here with a filter
+    # that sets it, and each facet not its own must count the books the listing shows.
+    async with database.sessionmaker() as session, session.begin():
+        await seed_catalog(session, books=300)
+        await session.execute(update(Book).where(Book.id % 7 == 0).values(is_archived=True))
+    genre = data(await gql("{ genres { id } }"))["genres"][0]["id"]
+    first = data(await gql("{ books(first: 1) { edges { node { authors { id } } } } }"))
+    author = first["books"]["edges"][0]["node"]["authors"][0]["id"]
+    filters: dict[str, dict[str, Any] | None] = {
+        "search": {"search": "garden"},
+        "author_id": {"authorId": author},
+        "genre_ids": {"genreIds": [genre]},
+        "min_price": {"minPrice": "20"},
+        "max_price": {"maxPrice": "20"},
+        "in_stock": {"inStock": False},
+        "availability": {"availability": ["IN_STOCK", "PREORDER"]},
+        "released_after": {"releasedAfter": "2015-01-01"},
+        "released_before": {"releasedBefore": "2015-01-01"},
+        "languages": {"languages": ["fr"]},
+        "min_rating": {"minRating": 1},
+        "include_archived": {"includeArchived": True},
+        # `Genre.books`' scope, no filter: test_nested_lists_have_facets_of_their_scope.
+        "shelf_genre_id": None,
+    }
+    assert {field.name for field in dataclasses.fields(BookCriteria)} == set(filters)
+    for name, listing in filters.items():
+        if listing is None:
+            continue
+        books = await every_book(gql, listing, admin_token)
+        result = await gql(FACETS, {"filter": listing}, token=admin_token)
+        facets = data(result)["books"]["facets"]
+        assert facets["isExact"] is True, name
+        if name != "languages":
+            by_language = Counter(book["language"] for book in books)
+            assert {f["language"]: f["count"] for f in facets["languages"]} == by_language, name
+        if name != "genre_ids":
+            by_genre = Counter(genre["slug"] for book in books for genre in book["genres"])
+            assert {f["genre"]["slug"]: f["count"] for f in facets["genres"]} == by_genre, name

@@ -92,3 +92,22 @@ async def test_statements_do_not_grow_with_first(
         await suggest(gql, "kyo", first=first)
         counts.append(statements.count)
     assert counts[0] == counts[1] <= 4, statements.statements
+
+
+@pytest.mark.usefixtures("shelf")
+async def test_books_of_a_context_word_still_typed_as_a_prefix(gql: GraphQL) -> None:
+    # "gard" is no word of any book (no row in the vocabulary of stems), only the start of
+    # some: the search matches it as a prefix, and so must type-ahead's books.
+    search = """query($q: String!) { books(first: 5, filter: {search: $q}) {
+        edges { node { title } } } }"""
+    for query, titles in (
+        ("gard kyo", {"A Garden in Kyoto"}),
+        ("gard lisb", {"Gardens of Lisbon"}),
+        ("kyo gard", {"A Garden in Kyoto"}),
+        ("lett kyo", {"Letters from Kyoto"}),
+    ):
+        found = {book["title"] for book in (await suggest(gql, query))["books"]}
+        assert found == titles, query
+        term = (await suggest(gql, query))["queries"][0]  # the last word completed
+        listed = data(await gql(search, {"q": term}))["books"]["edges"]
+        assert {edge["node"]["title"] for edge in listed} == titles, term
