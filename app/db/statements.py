@@ -19,6 +19,7 @@ statement counters of the tests and the bench (and any other listener) see these
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -116,6 +117,14 @@ async def write(session: AsyncSession, sql: str, *args: Any) -> list[asyncpg.Rec
 
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+# A named parameter: not the second colon of a cast, nor inside a word.
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def literal_sql(statement: ClauseElement) -> str:
+    """The statement's SQL text with its values written in (constants only: nothing a
+    request sends), to embed in a statement written as text."""
+    return str(statement.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,23 @@ class Prepared:
         binds = {name: bind for bind, name in compiled.bind_names.items()}
         constants = {name: binds[name].value for name in names if not binds[name].required}
         return cls(compiled.string, names, constants)
+
+    @classmethod
+    def named(cls, sql: str, names: tuple[str, ...]) -> Prepared:
+        """SQL text written with named parameters (`:name`, casts `::type` as usual), numbered
+        `$n` in order of first appearance: a fragment compiled elsewhere can then name the
+        parameters it shares with the statement that embeds it, instead of their positions.
+        `names` are all the statement's parameters, checked against the text (a name in one
+        and not in the other fails as the statement is built, never binds a wrong value)."""
+        positions: dict[str, int] = {}
+
+        def number(match: re.Match[str]) -> str:
+            return f"${positions.setdefault(match[1], len(positions) + 1)}"
+
+        numbered = _NAMED.sub(number, sql)
+        if set(positions) != set(names):
+            raise ValueError(f"parameters {sorted(positions)} are not {sorted(names)}")
+        return cls(numbered, tuple(positions), {})
 
     def args(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         constants = self.constants

@@ -5,8 +5,6 @@ from __future__ import annotations
 from binascii import b2a_base64
 from collections.abc import Callable
 
-from sqlalchemy import Text, cast, func, literal
-from sqlalchemy.sql.expression import ColumnElement
 from strawberry import relay
 
 from app.core.errors import ValidationFailed
@@ -28,14 +26,6 @@ def encode_id(type_name: str, node_id: int) -> str:
     """What `str(relay.GlobalID(type_name, str(node_id)))` gives, without building the
     object and checking its types (a catalog page encodes about 80 IDs)."""
     return b2a_base64(f"{type_name}:{node_id}".encode(), newline=False).decode()
-
-
-def encode_id_sql(type_name: str, node_id: ColumnElement[int]) -> ColumnElement[str]:
-    """`encode_id` in SQL, for an id known only inside a statement (a row it inserts).
-    PostgreSQL's base64 is the standard alphabet with padding, as `b2a_base64`; it breaks
-    lines only past 76 characters, which no "Type:id" here comes near."""
-    raw = func.convert_to(literal(f"{type_name}:") + cast(node_id, Text), literal("UTF8"))
-    return func.encode(raw, literal("base64"))
 
 
 def id_decoder(type_name: str) -> Callable[[object], int]:

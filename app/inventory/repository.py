@@ -4,34 +4,16 @@ queues, and the orders that copies leave in."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Integer,
-    column,
-    func,
-    insert,
-    literal,
-    literal_column,
-    select,
-    table,
-    update,
-    values,
-)
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy import BigInteger, Integer, column, func, insert, select, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books.models import Book
 from app.db import statements as sql
 from app.db.rows import Shape
-from app.graphql.ids import encode_id_sql
-from app.inventory.schemas import Basket, NewOrder, OrderLine, StockRow
-from app.mail import links
-from app.mail import service as mail
-from app.mail.schemas import Template
+from app.inventory.schemas import Basket, OrderLine, Placed, StockRow
 from app.orders.models import Order, OrderItem
 from app.prebooks.models import QUEUE_ORDER, Prebook, PrebookStatus
 
@@ -58,67 +40,69 @@ FROM (SELECT) AS one
 LEFT JOIN wanted w ON true
 LEFT JOIN locked l ON l.id = w.book_id
 """
-# The email the statement below queues, in the outbox as `app.mail.service.to_user` queues
-# it: the order's values as `app.inventory.service.order_email` gives them but for what only
-# the statement knows (the new order's number and the link to its page), $19 (JSON) the rest.
-_PLACED = table("placed", column("id", BigInteger))
-_ORDER_PAGE_BEFORE, _ORDER_PAGE_AFTER = links.ORDER.split("{id}")
-_ORDER_PLACED_EMAIL = mail.to_user_in(
-    Template.ORDER_PLACED,
-    user_id=literal_column("$3"),
-    context=func.jsonb_build_object(
-        "order",
-        func.jsonb_build_object("number", _PLACED.c.id, type_=JSONB).op("||")(
-            literal_column("$19::text::jsonb")
-        ),
-        type_=JSONB,
-    ),
-    links=func.jsonb_build_object(
-        "order",
-        func.jsonb_build_object(
-            "path",
-            literal(_ORDER_PAGE_BEFORE)
-            + encode_id_sql("Order", _PLACED.c.id)
-            + literal(_ORDER_PAGE_AFTER),
-        ),
-        type_=JSONB,
-    ),
-)
-_ORDER_PLACED_EMAIL_SQL = str(
-    _ORDER_PLACED_EMAIL.compile(
-        dialect=asyncpg_dialect(),  # type: ignore[no-untyped-call]
-        compile_kwargs={"literal_binds": True},
-    )
-)
 # Then, in one statement: take the copies (each line only where the stock holds it: the
 # CHECK constraint `stock_quantity >= 0` is the last backstop), record the order and its
-# lines if every line was taken, empty the cart and queue the order's email. The order's row
-# (id, created_at, updated_at), or none.
-_TAKE_AND_PLACE = f"""
+# lines if every line was taken, empty the cart and queue the order's email (`{email}`: SQL
+# the mail domain gives, naming the CTE `placed` and the parameters `user_id` and
+# `order_values`). The order's row (id, created_at, updated_at), or none.
+_TAKE_AND_PLACE = """
 WITH taken AS (
   UPDATE books SET stock_quantity = books.stock_quantity - line.quantity, updated_at = now()
-  FROM unnest($1::bigint[], $2::int[]) AS line(book_id, quantity)
+  FROM unnest(:book_ids::bigint[], :quantities::int[]) AS line(book_id, quantity)
   WHERE books.id = line.book_id AND books.stock_quantity >= line.quantity
   RETURNING books.id
 ), placed AS (
   INSERT INTO orders (user_id, status, subtotal, total, currency, ship_full_name, ship_line1,
                       ship_line2, ship_city, ship_postal_code, ship_country, idempotency_key,
                       request_fingerprint)
-  SELECT $3, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
-  WHERE (SELECT count(*) FROM taken) = cardinality($1::bigint[])
+  SELECT :user_id, :status, :subtotal, :subtotal, :currency, :ship_full_name, :ship_line1,
+         :ship_line2, :ship_city, :ship_postal_code, :ship_country, :idempotency_key,
+         :request_fingerprint
+  WHERE (SELECT count(*) FROM taken) = cardinality(:book_ids::bigint[])
   RETURNING id, created_at, updated_at
 ), items AS (
   INSERT INTO order_items (order_id, book_id, title, unit_price, quantity, line_total)
   SELECT placed.id, line.*
-  FROM placed, unnest($1::bigint[], $15::text[], $16::numeric[], $2::int[], $17::numeric[])
+  FROM placed, unnest(:book_ids::bigint[], :titles::text[], :unit_prices::numeric[],
+                      :quantities::int[], :line_totals::numeric[])
     AS line
 ), emptied AS (
-  DELETE FROM cart_items WHERE cart_id = $18 AND EXISTS (SELECT FROM placed)
+  DELETE FROM cart_items WHERE cart_id = :cart_id AND EXISTS (SELECT FROM placed)
 ), mailed AS (
-{_ORDER_PLACED_EMAIL_SQL}
+{email}
 )
 SELECT id, created_at, updated_at FROM placed
-"""  # noqa: S608 - the f-string holds a statement compiled from constants
+"""
+_TAKE_AND_PLACE_PARAMETERS = (
+    "book_ids",
+    "quantities",
+    "user_id",
+    "status",
+    "subtotal",
+    "currency",
+    "ship_full_name",
+    "ship_line1",
+    "ship_line2",
+    "ship_city",
+    "ship_postal_code",
+    "ship_country",
+    "idempotency_key",
+    "request_fingerprint",
+    "titles",
+    "unit_prices",
+    "line_totals",
+    "cart_id",
+    "order_values",
+)
+EMAIL_INPUTS = {"orders": "placed", "user_id": "user_id", "values": "order_values"}
+"""What the email's SQL given to `take_and_place` may name (see `app.mail.service`)."""
+
+
+@cache
+def _take_and_place(email: str) -> sql.Prepared:
+    """The statement, with the email's SQL in, its named parameters numbered (once per
+    email SQL: it is a constant of the caller's)."""
+    return sql.Prepared.named(_TAKE_AND_PLACE.format(email=email), _TAKE_AND_PLACE_PARAMETERS)
 
 
 class InventoryRepository:
@@ -136,45 +120,43 @@ class InventoryRepository:
         )
 
     async def take_and_place(
-        self,
-        *,
-        cart_id: int,
-        order: NewOrder,
-        lines: Sequence[OrderLine],
-        email: str,
-    ) -> tuple[int, datetime, datetime] | None:
-        """Take the lines' copies (the books locked), record the order with its lines,
-        empty the cart and queue the order's email (`email`: its values but the number, as
-        JSON), in one statement; the order's id and clocks, or None when a line's copies
-        were not there (roll back then)."""
+        self, *, cart_id: int, order: Order, lines: Sequence[OrderLine], email: str, values: str
+    ) -> Placed | None:
+        """Take the lines' copies (the books locked), record `order` (not in the session)
+        with its lines, empty the cart and queue the order's email (`email`: its SQL, naming
+        what `EMAIL_INPUTS` says; `values`: what it shows but the number, as JSON), in one
+        statement; the order's id and clocks, or None when a line's copies were not there
+        (roll back then)."""
         address = order.shipping_address
+        statement = _take_and_place(email)
         rows = await sql.write(
             self.session,
-            _TAKE_AND_PLACE,
-            [line.book_id for line in lines],
-            [line.quantity for line in lines],
-            order.user_id,
-            order.status.value,
-            order.subtotal,
-            order.currency,
-            address.full_name,
-            address.line1,
-            address.line2,
-            address.city,
-            address.postal_code,
-            address.country,
-            order.idempotency_key,
-            order.request_fingerprint,
-            [line.title for line in lines],
-            [line.unit_price for line in lines],
-            [line.line_total for line in lines],
-            cart_id,
-            email,
+            statement.sql,
+            *statement.args(
+                {
+                    "book_ids": [line.book_id for line in lines],
+                    "quantities": [line.quantity for line in lines],
+                    "user_id": order.user_id,
+                    "status": order.status.value,
+                    "subtotal": order.subtotal,
+                    "currency": order.currency,
+                    "ship_full_name": address.full_name,
+                    "ship_line1": address.line1,
+                    "ship_line2": address.line2,
+                    "ship_city": address.city,
+                    "ship_postal_code": address.postal_code,
+                    "ship_country": address.country,
+                    "idempotency_key": order.idempotency_key,
+                    "request_fingerprint": order.request_fingerprint,
+                    "titles": [line.title for line in lines],
+                    "unit_prices": [line.unit_price for line in lines],
+                    "line_totals": [line.line_total for line in lines],
+                    "cart_id": cart_id,
+                    "order_values": values,
+                }
+            ),
         )
-        if not rows:
-            return None
-        order_id, created_at, updated_at = rows[0]
-        return order_id, created_at, updated_at
+        return Placed(*rows[0]) if rows else None
 
     async def lock(self, book_ids: Sequence[int]) -> dict[int, StockRow]:
         """Lock the books' rows in ascending id order, whoever asks: two checkouts of the

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-
-from app.addresses.models import PostalAddress
-from app.orders.models import OrderStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +46,9 @@ class Basket:
 
 
 @dataclass(frozen=True, slots=True)
-class NewOrder:
-    """An order to record: what the row holds before PostgreSQL gives it an id and clocks."""
+class Placed:
+    """What PostgreSQL gives an order it records: its id and clocks."""
 
-    user_id: int
-    status: OrderStatus
-    subtotal: Decimal
-    currency: str
-    shipping_address: PostalAddress
-    idempotency_key: str | None = None
-    request_fingerprint: str | None = None
+    id: int
+    created_at: datetime
+    updated_at: datetime

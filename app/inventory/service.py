@@ -24,12 +24,13 @@ from app.books.schemas import MAX_STOCK
 from app.core.config import Settings
 from app.core.errors import ValidationFailed
 from app.graphql.ids import encode_id
-from app.inventory.repository import InventoryRepository
-from app.inventory.schemas import Basket, NewOrder, OrderLine, StockRow
+from app.inventory.repository import EMAIL_INPUTS, InventoryRepository
+from app.inventory.schemas import Basket, OrderLine, StockRow
 from app.mail import links
 from app.mail import service as mail
 from app.mail.schemas import Link, Personal, Template, page
 from app.orders.models import Order, OrderStatus
+from app.orders.repository import row_of
 from app.orders.schemas import OrderRow
 from app.prebooks.models import Prebook, PrebookStatus
 from app.wishlist import service as wishlist_service
@@ -92,6 +93,11 @@ async def basket(
     return await InventoryRepository(session).basket(cart_id, user_id, idempotency_key)
 
 
+# The email a checkout queues in its own statement, as `mail.to_user` would queue it from
+# `order_email` once the order is there (tests/orders/test_order_emails.py compares them).
+_ORDER_PLACED_EMAIL = mail.order_placed_in(**EMAIL_INPUTS)
+
+
 async def sell(
     session: AsyncSession,
     *,
@@ -105,40 +111,19 @@ async def sell(
     """A checkout's PENDING order: its copies taken (the books locked by `basket`, and
     checked sellable), its lines recorded, the cart emptied and the order's email
     (ORDER_PLACED) queued, in one statement."""
-    subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
-    order = NewOrder(
-        user_id=user_id,
-        status=OrderStatus.PENDING,
-        subtotal=subtotal,
-        currency=currency,
-        shipping_address=address,
-        idempotency_key=idempotency_key,
-        request_fingerprint=address.fingerprint(),
+    order = _new_order(
+        user_id=user_id, lines=lines, address=address, status=OrderStatus.PENDING, currency=currency
     )
+    order.idempotency_key, order.request_fingerprint = idempotency_key, address.fingerprint()
     # The email's values but the order's number, which the statement adds with the link.
-    email = orjson.dumps(_order_values(subtotal, currency, address, lines)).decode()
+    values = orjson.dumps(_order_values(order.total, currency, address, lines)).decode()
     placed = await InventoryRepository(session).take_and_place(
-        cart_id=cart_id, order=order, lines=lines, email=email
+        cart_id=cart_id, order=order, lines=lines, email=_ORDER_PLACED_EMAIL, values=values
     )
     if placed is None:  # the CHECK-like guard of the statement: never with the books locked
         raise RuntimeError("a checkout's copies were not in stock with its books locked")
-    order_id, created_at, updated_at = placed
-    # No shipping fees, taxes or payments yet: the total is the subtotal.
-    return OrderRow(
-        id=order_id,
-        user_id=user_id,
-        status=OrderStatus.PENDING,
-        subtotal=subtotal,
-        total=subtotal,
-        currency=currency,
-        shipping_address=address,
-        created_at=created_at,
-        updated_at=updated_at,
-        confirmed_at=None,
-        shipped_at=None,
-        delivered_at=None,
-        cancelled_at=None,
-    )
+    order.id, order.created_at, order.updated_at = placed.id, placed.created_at, placed.updated_at
+    return row_of(order)
 
 
 def _order_values(

@@ -5,10 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, String, cast, column, func, literal, select, values
+from sqlalchemy import (
+    BigInteger,
+    String,
+    Text,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    values,
+)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
+from app.mail import links as pages
 from app.mail.schemas import Link, Personal, SignedPerRow, Template
 from app.users.models import User
 
@@ -89,3 +102,28 @@ def to_users(messages: Sequence[Personal]) -> Rows:
         personal.c.context.label("context"),
         personal.c.links.label("links"),
     ).join(personal, personal.c.user_id == User.id)
+
+
+def to_user_about_new_order(*, orders: str, user_id: str, values: str) -> Rows:
+    """`to_user_as` for an order a statement records and emails about at once: `orders`
+    names its CTE of the new order (column `id`), `user_id` and `values` its named
+    parameters (the user; JSON text of all the email shows but the order's number, as
+    `app.inventory.service.order_email` gives it). The number and the order's link (as
+    `order_email` makes it) come from the CTE."""
+    placed = table(orders, column("id", BigInteger))
+    before, after = pages.ORDER.split("{id}")
+    number = func.jsonb_build_object("number", placed.c.id, type_=JSONB)
+    context = func.jsonb_build_object(
+        "order", number.op("||")(literal_column(f":{values}::text::jsonb")), type_=JSONB
+    )
+    path = literal(before) + encode_id_sql("Order", placed.c.id) + literal(after)
+    link = func.jsonb_build_object("order", func.jsonb_build_object("path", path), type_=JSONB)
+    return to_user_as(literal_column(f":{user_id}"), context, link)
+
+
+def encode_id_sql(type_name: str, node_id: ColumnElement[int]) -> ColumnElement[str]:
+    """`app.graphql.ids.encode_id` in SQL, for an id known only inside a statement (a row it
+    inserts). PostgreSQL's base64 is the standard alphabet with padding, as `b2a_base64`;
+    it breaks lines only past 76 characters, which no "Type:id" here comes near."""
+    raw = func.convert_to(literal(f"{type_name}:") + cast(node_id, Text), literal("UTF8"))
+    return func.encode(raw, literal("base64"))

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Insert
 
+from app.db import statements
 from app.mail import repository
 from app.mail.repository import Rows
 from app.mail.schemas import MAIL_TOPIC, Link, Personal, SignedPerRow, Template
@@ -49,12 +49,14 @@ async def to_user(
     await to_users(session, template, [Personal(user_id, context or {}, links or {})])
 
 
-def to_user_in(template: Template, *, user_id: Any, context: Any, links: Any) -> Insert:
-    """What `to_user` runs, as a statement to fold into another (a checkout's write): the
-    user, the values and the links are SQL expressions of that statement (its parameters,
-    its CTEs), so the email is queued in the same statement as its cause."""
-    source = repository.to_user_as(user_id, context, links)
-    return outbox.insertion(MAIL_TOPIC, repository.payloads(template, source))
+def order_placed_in(*, orders: str, user_id: str, values: str) -> str:
+    """The ORDER_PLACED email as `to_user` would queue it, as SQL text to embed in the
+    statement that records the order (a checkout's write): `orders` names that statement's
+    CTE of the new order, `user_id` and `values` its named parameters (`:name`; see
+    `repository.to_user_about_new_order`)."""
+    source = repository.to_user_about_new_order(orders=orders, user_id=user_id, values=values)
+    insertion = outbox.insertion(MAIL_TOPIC, repository.payloads(Template.ORDER_PLACED, source))
+    return statements.literal_sql(insertion)
 
 
 async def from_rows(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from sqlalchemy import text
 
 from app.core.config import Settings
@@ -20,6 +23,7 @@ from tests.support import (
     GraphQL,
     add_to_cart,
     checkout,
+    code,
     data,
     prebook,
     register,
@@ -33,8 +37,19 @@ STATUS = (
 CANCEL = "mutation($id: ID!) { cancelOrder(id: $id) { status } }"
 
 
+PLACED = text(
+    "SELECT topic, payload FROM outbox_messages "
+    "WHERE payload->>'to' = :to AND payload->>'template' = 'order_placed' ORDER BY id"
+)
+
+
 def order_path(order_id: str) -> str:
     return ORDER.format(id=order_id)
+
+
+async def placed_emails(database: Database, to: str) -> list[Any]:
+    async with database.sessionmaker() as session:
+        return list((await session.execute(PLACED, {"to": to})).all())
 
 
 async def test_placing_shipping_and_cancelling_orders_are_emailed(
@@ -73,20 +88,80 @@ async def test_placing_shipping_and_cancelling_orders_are_emailed(
     assert link_to(smtp.to(email)[4], order_path(cancelled["id"]))
 
 
-async def test_a_checkout_queues_the_email_the_mail_service_would(
+async def test_a_replayed_checkout_queues_no_second_email(
     catalog: Catalog, gql: GraphQL, database: Database
+) -> None:
+    email = unique_email()
+    token = (await register(gql, email))["accessToken"]
+    await add_to_cart(gql, token, (await catalog.book("Parable", stock=5))["id"], 1)
+    first = data(await checkout(gql, token, key="replayed-key"))["checkout"]
+    again = data(await checkout(gql, token, key="replayed-key"))["checkout"]
+    assert again["id"] == first["id"]
+    (placed,) = await placed_emails(database, email)
+    assert placed.payload["links"]["order"]["path"] == order_path(first["id"])
+
+
+async def test_a_refused_checkout_queues_no_email(
+    catalog: Catalog, gql: GraphQL, database: Database
+) -> None:
+    email = unique_email()
+    token = (await register(gql, email))["accessToken"]
+    await add_to_cart(gql, token, (await catalog.book("Wild Seed", stock=5))["id"], 1)
+    placed = data(await checkout(gql, token))["checkout"]
+    assert code(await checkout(gql, token)) == "CART_EMPTY"
+    scarce = await catalog.book("Fledgling", stock=1)
+    await add_to_cart(gql, token, scarce["id"], 1)
+    rival = (await register(gql))["accessToken"]
+    await add_to_cart(gql, rival, scarce["id"], 1)
+    assert "errors" not in await checkout(gql, rival)
+    assert code(await checkout(gql, token)) == "CART_OUT_OF_STOCK"
+    (queued,) = await placed_emails(database, email)
+    assert queued.payload["links"]["order"]["path"] == order_path(placed["id"])
+
+
+# Text that JSON, SQL literals, HTML and JavaScript each escape in their own way.
+_AWKWARD_ADDRESS = {
+    "fullName": 'Zoë "Q" O\'Brien \\ <script>&amp;',
+    "line1": "ул. Льва Толстого 16 \u2028 📚",
+    "line2": "北京市 '\\n' \u2028 next",
+    "city": "São Paulo \u2028",
+    "postalCode": "01000-000",
+    "country": "BR",
+}
+
+
+@pytest.mark.parametrize(
+    ("full_name", "titles", "address"),
+    [
+        ("Octavia Reader", ("Kindred", "Dawn"), None),
+        (
+            'Zoë "Q" O\'Brien \\ <script>&amp; 😀 Жук \u2028 é',
+            (
+                "The \"Quoted\" Title \\ back\\slash 'single'",
+                "<script>alert('x')</script> &amp; \u2028 line 🐉",
+                "源氏物語 عربي Ελληνικά",
+            ),
+            _AWKWARD_ADDRESS,
+        ),
+    ],
+)
+async def test_a_checkout_queues_the_email_the_mail_service_would(
+    catalog: Catalog,
+    gql: GraphQL,
+    database: Database,
+    full_name: str,
+    titles: tuple[str, ...],
+    address: dict[str, Any] | None,
 ) -> None:
     """The checkout queues its email in its own write statement: the same payload as the one
     `app.mail.service.to_user` queues from the order once it is there."""
     email = unique_email()
-    token = (await register(gql, email, full_name="Octavia Reader"))["accessToken"]
-    for title, price in (("Kindred", "9.99"), ("Dawn", "14.50")):
-        await add_to_cart(gql, token, (await catalog.book(title, price=price, stock=5))["id"], 2)
-    order_id = decode_id(data(await checkout(gql, token))["checkout"]["id"], "Order", field="id")
-    placed = text(
-        "SELECT topic, payload FROM outbox_messages "
-        "WHERE payload->>'to' = :to AND payload->>'template' = 'order_placed' ORDER BY id"
-    )
+    token = (await register(gql, email, full_name=full_name))["accessToken"]
+    for index, title in enumerate(titles):
+        book = await catalog.book(title, price=f"{9 + index}.99", stock=5)
+        await add_to_cart(gql, token, book["id"], 2)
+    placed_order = data(await checkout(gql, token, address=address))["checkout"]
+    order_id = decode_id(placed_order["id"], "Order", field="id")
     async with database.sessionmaker() as session:
         order = await session.get(Order, order_id)
         assert order is not None
@@ -94,15 +169,19 @@ async def test_a_checkout_queues_the_email_the_mail_service_would(
         lines = [OrderLine(i.book_id, i.title, i.unit_price, i.quantity) for i in items]
         email_values = inventory.order_email(order, lines)
         await mail.to_user(session, Template.ORDER_PLACED, user_id=order.user_id, **email_values)
-        (queued, expected) = (await session.execute(placed, {"to": email})).all()
+        (queued, expected) = (await session.execute(PLACED, {"to": email})).all()
         await session.rollback()  # the second one was only for the comparison
     assert queued == expected
-    assert queued.payload["name"] == "Octavia Reader"
-    assert queued.payload["context"]["order"]["number"] == order_id
-    assert [line["title"] for line in queued.payload["context"]["order"]["lines"]] == [
-        "Kindred",
-        "Dawn",
-    ]
+    assert queued.payload["name"] == full_name
+    order_values = queued.payload["context"]["order"]
+    assert order_values["number"] == order_id
+    assert [line["title"] for line in order_values["lines"]] == list(titles)
+    assert (
+        order_values["address"]["full_name"] == (address or {"fullName": "Ada Reader"})["fullName"]
+    )
+    if address is not None:
+        assert order_values["address"]["line2"] == address["line2"]
+    assert queued.payload["links"]["order"]["path"] == order_path(placed_order["id"])
 
 
 async def test_a_served_prebook_is_emailed(
