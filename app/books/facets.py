@@ -9,7 +9,6 @@ again per facet) cost several times what PostgreSQL spends counting.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -380,8 +379,8 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
 # The compiled statements, the least recently used dropped first. Stop-word queries are
 # compiled with their words (a handful of the few hundred stop words): at most this many
 # shapes are kept.
-_prepared: OrderedDict[_Shape, statements.Prepared] = OrderedDict()
 _MAX_SHAPES = 512
+_prepared: statements.Shapes[_Shape, statements.Prepared] = statements.Shapes(_MAX_SHAPES)
 
 
 def _shape(criteria: BookCriteria, search: Search | None) -> _Shape:
@@ -443,13 +442,7 @@ class FacetRepository:
         one sample (see `_statement`): exact when the sample holds every match, else scaled
         to the estimated number of matches."""
         shape = _shape(criteria, search)
-        prepared = _prepared.get(shape)
-        if prepared is None:
-            prepared = _prepared[shape] = statements.Prepared.of(_statement(shape, search))
-            while len(_prepared) > _MAX_SHAPES:
-                _prepared.popitem(last=False)
-        else:
-            _prepared.move_to_end(shape)
+        prepared = _prepared.get(shape, lambda: statements.Prepared.of(_statement(shape, search)))
         rows = await statements.fetch(
             self.session, prepared.sql, *prepared.args(_values(criteria, stock, search))
         )

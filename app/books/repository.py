@@ -179,7 +179,7 @@ _LAST_CHARACTER = "\U0010ffff"
 # (taken along the popularity index), so a search costs what a page costs.
 RELEVANCE_CANDIDATES = 200
 # At most this many shapes of search (`Search.shape`) keep their compiled statements and
-# relevance orderings; a shape past them is built per request.
+# relevance orderings, the least recently used dropped first.
 SEARCH_STATEMENTS = 256
 # A query made only of stop words looks at the titles of this many most popular books.
 STOP_WORD_WINDOW = 5_000
@@ -407,21 +407,21 @@ def _clauses(term: str) -> list[list[str]]:
 # expression was a fifth of a search's API CPU. Its parameters hold the values of the
 # search it was built for, so a statement sorting by it runs with the request's search's
 # `parameters` (`BookRepository.list_page`).
-_relevance_orderings: dict[tuple[object, ...], Ordering] = {}
+_relevance_orderings: statements.Shapes[tuple[object, ...], Ordering] = statements.Shapes(
+    SEARCH_STATEMENTS
+)
 
 
 def book_ordering(field: BookOrderField, *, descending: bool, search: Search | None) -> Ordering:
     name = f"{field.value}:{'DESC' if descending else 'ASC'}"
     if field is BookOrderField.RELEVANCE:
         assert search is not None, "RELEVANCE needs a search term (checked by the service)"
-        shape = (search.shape, descending)
-        ordering = _relevance_orderings.get(shape)
-        if ordering is None:
+
+        def build() -> Ordering:
             relevance = SortKey(search.relevance.cast(Float), "sort_relevance", float)
-            ordering = Ordering(name, (relevance, _BOOK_ID_KEY), descending)
-            if len(_relevance_orderings) < SEARCH_STATEMENTS:
-                _relevance_orderings[shape] = ordering
-        return ordering
+            return Ordering(name, (relevance, _BOOK_ID_KEY), descending)
+
+        return _relevance_orderings.get((search.shape, descending), build)
     if field is BookOrderField.RATING:
         return Ordering(name, (*_RATING_KEYS, _BOOK_ID_KEY), descending)
     column, label, kind = _SORT_COLUMNS[field]
@@ -736,7 +736,9 @@ def _book_statement(include_archived: bool, related: Related) -> statements.Prep
 
 # Search statements by shape: the text depends on the shape of the words (`Search.shape`),
 # not on them, so the few shapes a storefront sends are compiled once.
-_search_statements: dict[tuple[object, ...], statements.Prepared] = {}
+_search_statements: statements.Shapes[tuple[object, ...], statements.Prepared] = statements.Shapes(
+    SEARCH_STATEMENTS
+)
 
 
 def _search_statement(
@@ -759,8 +761,8 @@ def _search_statement(
         page.before is None,
         related.shape,
     )
-    prepared = _search_statements.get(shape)
-    if prepared is None:
+
+    def build() -> statements.Prepared:
         conditions = (
             [search.filter] if search.include_archived else [~Book.is_archived, search.filter]
         )
@@ -776,10 +778,10 @@ def _search_statement(
             after=page.after is not None,
             before=page.before is not None,
         )
-        prepared = statements.Prepared.of(statement)
-        if len(_search_statements) < SEARCH_STATEMENTS:
-            _search_statements[shape] = prepared
-    return prepared
+        # Built from this request's search: its words are not kept for the next one's.
+        return statements.Prepared.of(statement, per_request=search.parameters)
+
+    return _search_statements.get(shape, build)
 
 
 def _stock_values(stock: Stock) -> dict[str, Any]:

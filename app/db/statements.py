@@ -20,9 +20,10 @@ statement counters of the tests and the bench (and any other listener) see these
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
@@ -30,6 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 # Where `session.info` keeps the connection of the session's current transaction.
 _HELD = "app.db.statements.connection"
@@ -139,12 +143,18 @@ class Prepared:
     constants: Mapping[str, Any]
 
     @classmethod
-    def of(cls, statement: ClauseElement) -> Prepared:
+    def of(cls, statement: ClauseElement, *, per_request: Collection[str] = ()) -> Prepared:
+        """`per_request`: parameters built with the values of the request that compiled the
+        statement (a search's words): not kept, so a later request must give its own."""
         compiled = statement.compile(dialect=_DIALECT)
         assert isinstance(compiled, SQLCompiler)
         names = tuple(compiled.positiontup or ())
         binds = {name: bind for bind, name in compiled.bind_names.items()}
-        constants = {name: binds[name].value for name in names if not binds[name].required}
+        constants = {
+            name: binds[name].value
+            for name in names
+            if not binds[name].required and name not in per_request
+        }
         return cls(compiled.string, names, constants)
 
     @classmethod
@@ -167,3 +177,37 @@ class Prepared:
     def args(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         constants = self.constants
         return tuple(values[n] if n in values else constants[n] for n in self.names)
+
+
+class Shapes(Generic[K, V]):
+    """What is built once per shape of request (compiled statements, orderings), for at most
+    `size` shapes, the least recently used dropped first: where client input chooses the
+    shape, new shapes keep coming, and the ones a storefront sends stay."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, shape: K, build: Callable[[], V]) -> V:
+        kept = self._kept
+        value = kept.get(shape)
+        if value is None:
+            value = kept[shape] = build()
+            while len(kept) > self.size:
+                kept.popitem(last=False)
+        else:
+            kept.move_to_end(shape)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def __iter__(self) -> Iterator[K]:
+        """The shapes kept, the least recently used first."""
+        return iter(self._kept)
+
+    def __contains__(self, shape: object) -> bool:
+        return shape in self._kept
+
+    def clear(self) -> None:
+        self._kept.clear()

@@ -16,6 +16,7 @@ from app.books.facets import PRICE_RANGES
 from app.books.models import Book
 from app.books.repository import BookCriteria
 from app.books.seed import seed_catalog
+from app.db import statements
 from app.db.session import Database
 from tests.support import GraphQL, StatementCounter, data
 
@@ -260,8 +261,7 @@ async def test_spellings_of_a_stop_word_query_share_one_compiled_statement(
 ) -> None:
     async with database.sessionmaker() as session, session.begin():
         await seed_catalog(session, books=60)
-    monkeypatch.setattr(facet_counts, "_prepared", type(facet_counts._prepared)())
-    monkeypatch.setattr(facet_counts, "_MAX_SHAPES", 2)
+    monkeypatch.setattr(facet_counts, "_prepared", statements.Shapes(2))
     compiled = facet_counts._prepared
 
     async def facets(search: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from app.books import repository
 from app.books.repository import STOP_WORDS
+from app.db import statements
 from app.db.session import Database
 from app.graphql.ids import decode_id
 from tests.books.factory import Catalog
@@ -253,6 +254,25 @@ async def test_searches_of_one_shape_rank_by_their_own_words(
                 result = data(await gql(FILTERED, {"filter": {"search": term, **extra}}))
                 titles = [edge["node"]["title"] for edge in result["books"]["edges"]]
                 assert titles == expected, (term, extra)
+
+
+async def test_a_flood_of_search_shapes_leaves_the_common_ones_compiled(
+    catalog: Catalog, gql: GraphQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Client input chooses a search's shape: new ones push out the least recently used,
+    # never lock the kept ones out. A kept statement holds none of its first search's words.
+    monkeypatch.setattr(repository, "_search_statements", statements.Shapes(3))
+    kept = repository._search_statements
+    await catalog.book("Winter Garden")
+    await catalog.book("The Map of Of")
+    assert await search(gql, "garden") == ["Winter Garden"]
+    (garden,) = kept
+    for term in ("the of", "the of the", "the -of", "the or of", "of of of of"):
+        await search(gql, term)
+        assert await search(gql, "winter") == ["Winter Garden"]  # the shape of "garden"
+    assert garden in kept and len(kept) == 3
+    prepared = kept.get(garden, lambda: pytest.fail("garden's statement was dropped"))
+    assert not {"search_term", "walk_words"} & set(prepared.constants)
 
 
 async def test_a_query_of_stop_words_matches_titles(catalog: Catalog, gql: GraphQL) -> None:
