@@ -878,14 +878,22 @@ class BookRepository:
 
     @staticmethod
     def _conditions(
-        criteria: BookCriteria, stock: Stock, search: Search | None, book: Any = Book
+        criteria: BookCriteria,
+        stock: Stock,
+        search: Search | None,
+        book: Any = Book,
+        *,
+        row_by_row: bool = False,
     ) -> list[ColumnElement[bool]]:
-        """The criteria as conditions on `book` (the books table, or an alias of it)."""
+        """The criteria as conditions on `book` (the books table, or an alias of it).
+        `row_by_row`: the search tested on given rows (a walk's candidates), its query
+        built once per statement (`Search.filter`), rather than the condition an index
+        may answer."""
         conditions: list[ColumnElement[bool]] = []
         if not criteria.include_archived:
             conditions.append(~book.is_archived)
         if search is not None:
-            conditions.append(search.condition)
+            conditions.append(search.filter if row_by_row else search.condition)
         if criteria.author_id is not None:
             conditions.append(
                 exists().where(
@@ -961,7 +969,7 @@ class BookRepository:
             values = _stock_values(stock) | keyset_values(page) | search.parameters
             rows = await statements.fetch(self.session, prepared.sql, *prepared.args(values))
         else:
-            conditions = self._conditions(criteria, stock, search)
+            conditions = self._conditions(criteria, stock, search, row_by_row=True)
             if search is not None:
                 # Any order sorts a bounded candidate set: walking another order's index
                 # while matching every book along it costs what the matches cost.
