@@ -473,13 +473,11 @@ ORDERED_CANDIDATES = POSTINGS_HEAD
 # is not materialized past its merge: the caller reads it in popularity order only as far
 # as it needs. Index-only; the books are read by the caller. The LIMITs are constants in
 # the text so that the planner's estimates stay the size of the walk.
-_WALK = f"""
-WITH words AS (
-  SELECT w.clause, w.word, t.lexeme COLLATE "C" AS lexeme
-  FROM unnest(:walk_clauses, :walk_words) AS w(clause, word)
-  CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', w.word))) AS t(lexeme)
-  LIMIT 64),
-options AS MATERIALIZED (
+# After a `words` CTE (clause, word, lexeme): each clause's lexemes (`options`: its words'
+# stems and, typing ahead, their PREFIX_COMPLETIONS most used completions) and the rarest
+# clause by `search_lexemes`' counts (`driver`). The search's walk and type-ahead's books
+# (`_SUGGESTED_HEADS`) both start from it.
+_DRIVER = f"""options AS MATERIALIZED (
   SELECT clause, lexeme FROM words
   UNION
   SELECT w.clause, c.lexeme FROM words w CROSS JOIN LATERAL (
@@ -488,7 +486,14 @@ options AS MATERIALIZED (
     ORDER BY books DESC LIMIT {PREFIX_COMPLETIONS}) AS c),
 driver AS MATERIALIZED (
   SELECT o.clause FROM options o LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
-  GROUP BY o.clause ORDER BY coalesce(sum(s.books), 0), o.clause LIMIT 1),
+  GROUP BY o.clause ORDER BY coalesce(sum(s.books), 0), o.clause LIMIT 1)"""  # noqa: S608 - the f-string holds constants
+_WALK = f"""
+WITH words AS (
+  SELECT w.clause, w.word, t.lexeme COLLATE "C" AS lexeme
+  FROM unnest(:walk_clauses, :walk_words) AS w(clause, word)
+  CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', w.word))) AS t(lexeme)
+  LIMIT 64),
+{_DRIVER},
 heads AS NOT MATERIALIZED (
   SELECT DISTINCT p.book_id, p.popularity
   FROM options o CROSS JOIN LATERAL (
@@ -816,16 +821,7 @@ WITH words AS (
   SELECT w.word, w.clause, t.lexeme COLLATE "C" AS lexeme
   FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(word, clause)
   CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', w.word))) AS t(lexeme)),
-options AS MATERIALIZED (
-  SELECT clause, lexeme FROM words
-  UNION
-  SELECT w.clause, c.lexeme FROM words w CROSS JOIN LATERAL (
-    SELECT lexeme FROM search_lexemes
-    WHERE :prefixes AND lexeme >= w.word AND lexeme < w.word || :last
-    ORDER BY books DESC LIMIT {PREFIX_COMPLETIONS}) AS c),
-driver AS MATERIALIZED (
-  SELECT o.clause FROM options o LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
-  GROUP BY o.clause ORDER BY coalesce(sum(s.books), 0), o.clause LIMIT 1)
+{_DRIVER}
 SELECT DISTINCT p.book_id, p.popularity
 FROM options o CROSS JOIN LATERAL (
   SELECT book_id, popularity FROM search_postings WHERE lexeme = o.lexeme
@@ -848,8 +844,8 @@ def _suggested_statement(prefixes: bool, first: int) -> statements.Prepared:
             text(_SUGGESTED_HEADS)
             .bindparams(
                 bindparam("words", type_=ARRAY(String)),
-                bindparam("prefixes", type_=Boolean),
-                bindparam("last", type_=String),
+                bindparam("walk_prefixes", type_=Boolean),
+                bindparam("walk_last", type_=String),
             )
             .columns(book_id=Integer, popularity=Integer)
             .subquery("heads")
@@ -1014,8 +1010,8 @@ class BookRepository:
         values |= {
             # A plain search's groups are its words but its stop words (`_clauses`).
             "words": [word for group in search.clauses for word in group],
-            "prefixes": search.prefixes,
-            "last": _LAST_CHARACTER,
+            "walk_prefixes": search.prefixes,
+            "walk_last": _LAST_CHARACTER,
         }
         rows = await statements.fetch(self.session, prepared.sql, *prepared.args(values))
         return BOOK.all(rows)
