@@ -139,6 +139,18 @@ async def test_nested_lists_have_facets_of_their_scope(database: Database, gql: 
         assert sum(f["count"] for f in books["facets"]["languages"]) == books["totalCount"]
 
 
+async def newest_author(gql: GraphQL, field: str) -> str:
+    """`field` of the first author of the newest book."""
+    last = data(
+        await gql(
+            "{ books(first: 1, orderBy: {field: CREATED_AT, direction: DESC}) "
+            f"{{ edges {{ node {{ authors {{ {field} }} }} }} }} }}"
+        )
+    )
+    value: str = last["books"]["edges"][0]["node"]["authors"][0][field]
+    return value
+
+
 async def test_facets_of_a_selective_filter_count_its_books(
     database: Database, gql: GraphQL
 ) -> None:
@@ -146,13 +158,7 @@ async def test_facets_of_a_selective_filter_count_its_books(
     # listing's other filters (here an author) allow, or it misses most of them.
     async with database.sessionmaker() as session, session.begin():
         await seed_catalog(session, books=1_500)
-    last = data(
-        await gql(
-            "{ books(first: 1, orderBy: {field: CREATED_AT, direction: DESC}) "
-            "{ edges { node { authors { id } } } } }"
-        )
-    )
-    author = last["books"]["edges"][0]["node"]["authors"][0]["id"]
+    author = await newest_author(gql, "id")
     for search in (None, "the"):
         filters = {"authorId": author, **({"search": search} if search else {})}
         books = await every_book(gql, filters)
@@ -233,13 +239,7 @@ async def test_a_rare_search_is_told_by_one_bounded_read_of_the_vocabulary(
     monkeypatch.setattr(facet_counts, "FACET_SAMPLE", 100)
     async with database.sessionmaker() as session, session.begin():
         await seed_catalog(session, books=600)
-    last = data(
-        await gql(
-            "{ books(first: 1, orderBy: {field: CREATED_AT, direction: DESC}) "
-            "{ edges { node { authors { name } } } } }"
-        )
-    )
-    name = last["books"]["edges"][0]["node"]["authors"][0]["name"]
+    name = await newest_author(gql, "name")
     # The author's words, repeated and as typed: each vocabulary range is read once.
     filters = {"search": f"{name} {name.upper()} {name}"}
     statements.statements.clear()
