@@ -8,8 +8,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -314,10 +314,11 @@ class Search:
             return Book.id.in_(window)
         return Book.search_vector.op("@@")(self.query)
 
-    def window_candidates(self, limit: int) -> Select[Any]:
+    def window_candidates(self, limit: int, *, ranked: bool = False) -> Select[Any]:
         """A stop-word query's first `limit` matches in popularity order, the window's
         titles tested one by one along the popularity index only until `limit` match
-        (`condition` tests the whole window)."""
+        (`condition` tests the whole window). `ranked`: with each one's relevance, labelled
+        "relevance" (`ranked_candidates`)."""
         assert self.only_stop_words
         top = (
             select(Book.id.label("id"), Book.title.label("title"), Book.popularity)
@@ -326,8 +327,11 @@ class Search:
             .limit(STOP_WORD_WINDOW)
             .subquery("most_popular")
         )
+        columns = [top.c.id]
+        if ranked:
+            columns.append(self._rank(top.c.title, None).cast(Float).label("relevance"))
         return (
-            select(top.c.id)
+            select(*columns)
             .where(*self._title_words(top.c.title))
             .order_by(top.c.popularity.desc(), top.c.id.desc())
             .limit(limit)
@@ -335,18 +339,23 @@ class Search:
 
     @cached_property
     def relevance(self) -> ColumnElement[float]:
-        """Exact title, then ts_rank by the document's weights. The query is a scalar
-        subquery, computed once per statement: a generic plan (a prepared statement run
-        often) would otherwise parse it again for every row ranked."""
+        """Exact title, then ts_rank by the document's weights."""
+        return self._rank(Book.title, Book.search_vector)
+
+    def _rank(self, title: Any, vector: Any) -> ColumnElement[float]:
+        """`relevance` of a row with these columns (a stop-word query needs no `vector`).
+        The query is a scalar subquery, computed once per statement: a generic plan (a
+        prepared statement run often) would otherwise parse it again for every row ranked."""
         exact = case(
-            (func.lower(Book.title) == self._bound("search_exact"), EXACT_TITLE_BONUS),
+            (func.lower(title) == self._bound("search_exact"), EXACT_TITLE_BONUS),
             else_=0.0,
         )
         if self.only_stop_words:
-            start = func.lower(Book.title).startswith(self._bound("search_title_start"))
+            start = func.lower(title).startswith(self._bound("search_title_start"))
             return exact + case((start, 1.0), else_=0.0)
+        assert vector is not None
         query = select(self.query).scalar_subquery()
-        return exact + func.ts_rank(_RANK_WEIGHTS, Book.search_vector, query)
+        return exact + func.ts_rank(_RANK_WEIGHTS, vector, query)
 
     @cached_property
     def filter(self) -> ColumnElement[bool]:
@@ -472,7 +481,12 @@ ORDERED_CANDIDATES = POSTINGS_HEAD
 # (lexeme, popularity, book), so the other groups' postings are never read, and the walk
 # is not materialized past its merge: the caller reads it in popularity order only as far
 # as it needs. Index-only; the books are read by the caller. The LIMITs are constants in
-# the text so that the planner's estimates stay the size of the walk.
+# the text so that the planner's estimates stay the size of the walk. The words are read
+# through subqueries so that no plan knows how many there are: a custom plan (planned
+# for the request's values, as PostgreSQL does for a prepared statement's first five runs
+# and whenever one costs less than the generic plan) saw one word, estimated less than the
+# generic plan and was planned anew on every run (0.6 to 1.4 ms each); both are estimated
+# alike this way, and the generic plan, the same walk, is kept.
 # After a `words` CTE (clause, word, lexeme): each clause's lexemes (`options`: its words'
 # stems and, typing ahead, their PREFIX_COMPLETIONS most used completions) and the rarest
 # clause by `search_lexemes`' counts (`driver`). The search's walk and type-ahead's books
@@ -486,21 +500,43 @@ _DRIVER = f"""options AS MATERIALIZED (
     ORDER BY books DESC LIMIT {PREFIX_COMPLETIONS}) AS c),
 driver AS MATERIALIZED (
   SELECT o.clause FROM options o LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
-  GROUP BY o.clause ORDER BY coalesce(sum(s.books), 0), o.clause LIMIT 1)"""  # noqa: S608 - the f-string holds constants
+  GROUP BY o.clause ORDER BY coalesce(sum(s.books), 0), o.clause LIMIT 1),
+driving AS MATERIALIZED (
+  SELECT lexeme, row_number() OVER (ORDER BY lexeme) AS slot FROM options
+  WHERE clause = (SELECT clause FROM driver))"""  # noqa: S608 - the f-string holds constants
+# A word's lexemes are at most its stem and its PREFIX_COMPLETIONS completions: the driving
+# clause's first this many each get a branch of their own (below), the rest share one.
+_HEAD_SLOTS = PREFIX_COMPLETIONS + 1
+_SLOT = """(SELECT book_id, popularity FROM search_postings
+    WHERE lexeme = (SELECT lexeme FROM driving WHERE slot = {slot})
+    ORDER BY popularity DESC, book_id DESC LIMIT {limit})"""
+# The driving clause's books (after `_DRIVER`): each of its lexemes' POSTINGS_HEAD most
+# popular, merged in popularity order, POSTINGS_HEAD of them. Each lexeme is an ordered
+# scan of its postings, merged (a Merge Append, DISTINCT ON keeping the order), so that the
+# merge is read lazily: a caller that needs 200 books reads about 200 postings, not
+# POSTINGS_HEAD of each lexeme then sorted. A clause of more lexemes than _HEAD_SLOTS (words
+# joined by "or") has its others merged by a sort in one more branch, empty otherwise.
+_SLOTS = "\n  UNION ALL\n  ".join(
+    _SLOT.format(slot=slot, limit=POSTINGS_HEAD) for slot in range(1, _HEAD_SLOTS + 1)
+)
+_HEADS = f"""
+  SELECT DISTINCT ON (u.popularity, u.book_id) u.book_id, u.popularity FROM (
+  {_SLOTS}
+  UNION ALL
+  (SELECT p.book_id, p.popularity FROM driving d CROSS JOIN LATERAL (
+    SELECT book_id, popularity FROM search_postings WHERE lexeme = d.lexeme
+    ORDER BY popularity DESC, book_id DESC LIMIT {POSTINGS_HEAD}) AS p
+    WHERE d.slot > {_HEAD_SLOTS} ORDER BY p.popularity DESC, p.book_id DESC LIMIT {POSTINGS_HEAD})
+  ) AS u
+  ORDER BY u.popularity DESC, u.book_id DESC LIMIT {POSTINGS_HEAD}"""  # noqa: S608 - the f-string holds constants
 _WALK = f"""
 WITH words AS (
   SELECT w.clause, w.word, t.lexeme COLLATE "C" AS lexeme
-  FROM unnest(:walk_clauses, :walk_words) AS w(clause, word)
+  FROM unnest((SELECT :walk_clauses), (SELECT :walk_words)) AS w(clause, word)
   CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', w.word))) AS t(lexeme)
   LIMIT 64),
 {_DRIVER},
-heads AS NOT MATERIALIZED (
-  SELECT DISTINCT p.book_id, p.popularity
-  FROM options o CROSS JOIN LATERAL (
-    SELECT book_id, popularity FROM search_postings WHERE lexeme = o.lexeme
-    ORDER BY popularity DESC, book_id DESC LIMIT {POSTINGS_HEAD}) AS p
-  WHERE o.clause = (SELECT clause FROM driver)
-  ORDER BY p.popularity DESC, p.book_id DESC LIMIT {POSTINGS_HEAD}),
+heads AS NOT MATERIALIZED ({_HEADS}),
 known AS MATERIALIZED (
   SELECT o.clause, coalesce(max(s.cutoff), -2147483648) AS known_from
   FROM options o LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
@@ -519,9 +555,14 @@ ORDER BY h.popularity DESC, h.book_id DESC
 
 
 def _candidates(
-    conditions: list[ColumnElement[bool]], search: Search, limit: int = RELEVANCE_CANDIDATES
+    conditions: list[ColumnElement[bool]],
+    search: Search,
+    limit: int = RELEVANCE_CANDIDATES,
+    *,
+    rank: Any = None,
 ) -> Select[Any]:
-    """The ids relevance ranks: at most `limit` matches, the most popular.
+    """The ids relevance ranks: at most `limit` matches, the most popular, with `rank` (an
+    expression on Book) labelled "relevance" when given (`ranked_candidates`).
 
     Taken along `search_postings` (see `_WALK`), which holds each lexeme's most popular
     books in popularity order: the rarest group of words (by `search_lexemes`' counts, so
@@ -531,8 +572,11 @@ def _candidates(
     POSTINGS_HEAD most popular. Either way the work is bounded by the constants, not by
     the number of matches."""
     newest = (Book.popularity.desc(), Book.id.desc())
+    columns: list[Any] = [Book.id]
+    if rank is not None:
+        columns.append(rank.label("relevance"))
     if search.only_stop_words:  # already bounded by its window
-        return select(Book.id).where(*conditions).order_by(*newest).limit(limit)
+        return select(*columns).where(*conditions).order_by(*newest).limit(limit)
     if not search.clauses:
         # coalesce(): the match stays a filter, so the search index cannot be chosen here.
         threshold = (
@@ -546,7 +590,7 @@ def _candidates(
         matching = (search.condition, search.filter)
         walk = [func.coalesce(c, False) if any(c is m for m in matching) else c for c in conditions]
         walk.append(Book.popularity >= func.coalesce(threshold, 0))
-        return select(Book.id).where(*walk).order_by(*newest).limit(limit).correlate(None)
+        return select(*columns).where(*walk).order_by(*newest).limit(limit).correlate(None)
     values = search.parameters
     heads = (
         text(_WALK)
@@ -560,7 +604,7 @@ def _candidates(
         .subquery("walk")
     )
     return (
-        select(Book.id)
+        select(*columns)
         .join(heads, heads.c.book_id == Book.id)
         .where(*conditions)
         .order_by(heads.c.popularity.desc(), heads.c.book_id.desc())
@@ -573,6 +617,38 @@ def _among(ids: Select[Any]) -> ColumnElement[bool]:
     """`books.id = ANY(ARRAY(ids))`: the ids are computed once, then read by primary key
     (an `IN` would let the planner scan the books in the listing's order instead)."""
     return Book.id == any_(func.array(ids.scalar_subquery()))
+
+
+def _by_rank(ordering: Ordering, source: Any) -> Ordering:
+    """A relevance `ordering` on the columns "relevance" and "id" of `source` (a subquery)."""
+    relevance, book_id = ordering.keys
+    keys = (
+        replace(relevance, expression=source.c.relevance),
+        replace(book_id, expression=source.c.id),
+    )
+    return Ordering(ordering.name, keys, ordering.descending)
+
+
+# Pages a statement by an ordering: `cursors` False for the outer statement of
+# `_ranked_listing`, whose rows the inner one has already chosen.
+Keyset = Callable[[Select[Any], Ordering, bool], Select[Any]]
+
+
+def _ranked_listing(
+    candidates: Select[Any], ordering: Ordering, related: Related, stock: Stock, keyset: Keyset
+) -> Select[Any]:
+    """A relevance-ordered listing of `candidates` (id and relevance, ranked as the walk
+    reads each book): the page is chosen among them, then only its books are read whole,
+    with the `related` rows. Reading the candidates' ids, then all their rows to rank them,
+    read each candidate twice and ranked the page's columns for 200 rows instead of 20."""
+    ranked = candidates.subquery("ranked")
+    page = keyset(select(ranked.c.id, ranked.c.relevance), _by_rank(ordering, ranked), True)
+    chosen = page.subquery("page")
+    by_page = _by_rank(ordering, chosen)
+    statement = select(
+        *book_columns(stock), *_related_columns(related, stock), *by_page.columns()
+    ).join_from(chosen, Book, Book.id == chosen.c.id)
+    return keyset(statement, by_page, False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -767,22 +843,29 @@ def _search_statement(
         related.shape,
     )
 
+    def keyset(statement: Select[Any], by: Ordering, cursors: bool) -> Select[Any]:
+        return keyset_template(
+            statement,
+            by,
+            from_end=page.from_end,
+            after=cursors and page.after is not None,
+            before=cursors and page.before is not None,
+        )
+
     def build() -> statements.Prepared:
         conditions = (
             [search.filter] if search.include_archived else [~Book.is_archived, search.filter]
         )
+        rank = ordering.keys[0].expression if ranked else None
         if search.only_stop_words:
-            candidates = search.window_candidates(limit)
+            candidates = search.window_candidates(limit, ranked=ranked)
         else:
-            candidates = _candidates(conditions, search, limit)
-        statement = _listing_select(_STOCK_PARAMETERS, ordering, related)
-        statement = keyset_template(
-            statement.where(_among(candidates)),
-            ordering,
-            from_end=page.from_end,
-            after=page.after is not None,
-            before=page.before is not None,
-        )
+            candidates = _candidates(conditions, search, limit, rank=rank)
+        if ranked:
+            statement = _ranked_listing(candidates, ordering, related, _STOCK_PARAMETERS, keyset)
+        else:
+            statement = _listing_select(_STOCK_PARAMETERS, ordering, related)
+            statement = keyset(statement.where(_among(candidates)), ordering, True)
         # Built from this request's search: its words are not kept for the next one's.
         return statements.Prepared.of(statement, per_request=search.parameters)
 
@@ -822,12 +905,7 @@ WITH words AS (
   FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(word, clause)
   CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', w.word))) AS t(lexeme)),
 {_DRIVER}
-SELECT DISTINCT p.book_id, p.popularity
-FROM options o CROSS JOIN LATERAL (
-  SELECT book_id, popularity FROM search_postings WHERE lexeme = o.lexeme
-  ORDER BY popularity DESC, book_id DESC LIMIT {POSTINGS_HEAD}) AS p
-WHERE o.clause = (SELECT clause FROM driver)
-ORDER BY p.popularity DESC, p.book_id DESC LIMIT {POSTINGS_HEAD}
+{_HEADS}
 """  # noqa: S608 - the f-string holds constants
 _suggested_statements: dict[tuple[bool, int], statements.Prepared] = {}
 
@@ -966,14 +1044,25 @@ class BookRepository:
             rows = await statements.fetch(self.session, prepared.sql, *prepared.args(values))
         else:
             conditions = self._conditions(criteria, stock, search, row_by_row=True)
-            if search is not None:
-                # Any order sorts a bounded candidate set: walking another order's index
-                # while matching every book along it costs what the matches cost.
-                ranked = ordering.name.startswith(BookOrderField.RELEVANCE.value)
-                limit = RELEVANCE_CANDIDATES if ranked else ORDERED_CANDIDATES
-                conditions = [_among(_candidates(conditions, search, limit))]
-            statement = _listing_select(stock, ordering, related).where(*conditions)
-            statement = apply_keyset(statement, ordering, page)
+            ranked = search is not None and ordering.name.startswith(BookOrderField.RELEVANCE.value)
+            if ranked:
+                assert search is not None
+
+                def keyset(statement: Select[Any], by: Ordering, cursors: bool) -> Select[Any]:
+                    return apply_keyset(
+                        statement, by, page if cursors else PageRequest(page.limit, page.from_end)
+                    )
+
+                rank = ordering.keys[0].expression
+                candidates = _candidates(conditions, search, RELEVANCE_CANDIDATES, rank=rank)
+                statement = _ranked_listing(candidates, ordering, related, stock, keyset)
+            else:
+                if search is not None:
+                    # Any order sorts a bounded candidate set: walking another order's
+                    # index while matching every book along it costs what the matches cost.
+                    conditions = [_among(_candidates(conditions, search, ORDERED_CANDIDATES))]
+                statement = _listing_select(stock, ordering, related).where(*conditions)
+                statement = apply_keyset(statement, ordering, page)
             # The search's values, over those a relevance ordering was built with.
             parameters = search.parameters if search is not None else None
             rows = (await self.session.execute(statement, parameters)).all()
