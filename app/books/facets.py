@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from typing import cast as cast_as
 
 from sqlalchemy import (
     Date,
@@ -41,7 +40,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.books.models import Book, Genre, SearchTerm, book_authors, book_genres
 from app.books.repository import (
-    _LAST_CHARACTER,
+    LAST_CHARACTER,
+    STOCK_PARAMETERS,
     BookCriteria,
     Search,
     Stock,
@@ -126,12 +126,6 @@ def _parameter(name: str, kind: Any) -> Any:
     return bindparam(name, type_=kind)
 
 
-_STOCK = Stock(
-    today=cast_as(Any, _parameter("today", Date)),
-    low_stock_threshold=cast_as(Any, _parameter("low_stock_threshold", Integer)),
-)
-
-
 def _filters(shape: _Shape, book: Any, *, own: str | None = None) -> list[ColumnElement[bool]]:
     """The facets' own filters of `shape` on `book` (an alias of the sample), but the one of
     facet `own`."""
@@ -153,7 +147,7 @@ def _filters(shape: _Shape, book: Any, *, own: str | None = None) -> list[Column
     if shape.availability is not None and own != "availability":
         if shape.availability:
             allowed = _parameter("availability", ARRAY(String))
-            conditions.append(availability_of(_STOCK, book) == any_(allowed))
+            conditions.append(availability_of(STOCK_PARAMETERS, book) == any_(allowed))
         else:
             conditions.append(false())
     return conditions
@@ -360,7 +354,7 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
         else_=literal(str(len(PRICE_RANGES) - 1)),
     )
     values: dict[str, ColumnElement[Any]] = {
-        "availability": availability_of(_STOCK, book),
+        "availability": availability_of(STOCK_PARAMETERS, book),
         "language": book.language,
         "price": bucket,
     }
@@ -423,7 +417,7 @@ def _values(criteria: BookCriteria, stock: Stock, search: Search | None) -> dict
         "max_price": criteria.max_price,
         "languages": list(criteria.languages),
         "availability": [value.value for value in wanted],
-        "last_character": _LAST_CHARACTER,
+        "last_character": LAST_CHARACTER,
     }
     if search is not None and not search.only_stop_words:
         values |= search_query_values(search)

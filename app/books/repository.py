@@ -174,7 +174,7 @@ STOP_WORDS = frozenset(_STOP_WORD_LIST.split())
 # lexemes (type-ahead from the first character is `searchSuggestions`' job).
 PREFIX_FROM = 3
 # The end of a prefix's range in `text_pattern_ops` order: `~>=~ x AND ~<~ x || U+10FFFF`.
-_LAST_CHARACTER = "\U0010ffff"
+LAST_CHARACTER = "\U0010ffff"
 # Relevance ranks at most this many matches: when a term is common, the most popular ones
 # (taken along the popularity index), so a search costs what a page costs.
 RELEVANCE_CANDIDATES = 200
@@ -625,7 +625,7 @@ def _candidates(
             bindparam("walk_clauses", values["walk_clauses"], type_=ARRAY(Integer)),
             bindparam("walk_words", values["walk_words"], type_=ARRAY(String)),
             bindparam("walk_prefixes", values["walk_prefixes"]),
-            bindparam("walk_last", _LAST_CHARACTER),
+            bindparam("walk_last", LAST_CHARACTER),
         )
         .columns(book_id=Integer, popularity=Integer)
         .subquery("walk")
@@ -801,7 +801,7 @@ def _listed_page(
 
 _WHOLE_CATALOG = BookCriteria()
 # The request's Stock, as the parameters of statements compiled once.
-_STOCK_PARAMETERS = Stock(
+STOCK_PARAMETERS = Stock(
     today=cast_as(Any, bindparam("today", type_=Date)),
     low_stock_threshold=cast_as(Any, bindparam("low_stock_threshold", type_=Integer)),
 )
@@ -816,9 +816,9 @@ def _catalog_statement(
     shape = (ordering.name, page.from_end, page.after is None, page.before is None, related.shape)
     prepared = _catalog_statements.get(shape)
     if prepared is None:
-        statement = _listing_select(_STOCK_PARAMETERS, ordering, related)
+        statement = _listing_select(STOCK_PARAMETERS, ordering, related)
         statement = keyset_template(
-            statement.where(*BookRepository._conditions(_WHOLE_CATALOG, _STOCK_PARAMETERS, None)),
+            statement.where(*BookRepository._conditions(_WHOLE_CATALOG, STOCK_PARAMETERS, None)),
             ordering,
             from_end=page.from_end,
             after=page.after is not None,
@@ -834,7 +834,7 @@ def _book_statement(include_archived: bool, related: Related) -> statements.Prep
     prepared = _book_statements.get(shape)
     if prepared is None:
         statement = select(
-            *book_columns(_STOCK_PARAMETERS), *_related_columns(related, _STOCK_PARAMETERS)
+            *book_columns(STOCK_PARAMETERS), *_related_columns(related, STOCK_PARAMETERS)
         ).where(Book.id == bindparam("id", type_=Book.id.type))
         if not include_archived:
             statement = statement.where(~Book.is_archived)
@@ -889,9 +889,9 @@ def _search_statement(
         else:
             candidates = _candidates(conditions, search, limit, rank=rank)
         if ranked:
-            statement = _ranked_listing(candidates, ordering, related, _STOCK_PARAMETERS, keyset)
+            statement = _ranked_listing(candidates, ordering, related, STOCK_PARAMETERS, keyset)
         else:
-            statement = _listing_select(_STOCK_PARAMETERS, ordering, related)
+            statement = _listing_select(STOCK_PARAMETERS, ordering, related)
             statement = keyset(statement.where(_among(candidates)), ordering, True)
         # Built from this request's search: its words are not kept for the next one's.
         return statements.Prepared.of(statement, per_request=search.parameters)
@@ -956,7 +956,7 @@ def _suggested_statement(prefixes: bool, first: int) -> statements.Prepared:
             .subquery("heads")
         )
         statement = (
-            select(*book_columns(_STOCK_PARAMETERS))
+            select(*book_columns(STOCK_PARAMETERS))
             .join_from(heads, Book, Book.id == heads.c.book_id)
             # coalesce(): a filter of the walked books, never the search index (the planner
             # would read every match of a prefix there to join the few it needs).
@@ -1127,7 +1127,7 @@ class BookRepository:
             # A plain search's groups are its words but its stop words (`_clauses`).
             "words": [word for group in search.clauses for word in group],
             "walk_prefixes": search.prefixes,
-            "walk_last": _LAST_CHARACTER,
+            "walk_last": LAST_CHARACTER,
         }
         rows = await statements.fetch(self.session, prepared.sql, *prepared.args(values))
         return BOOK.all(rows)
@@ -1550,7 +1550,7 @@ class TermRepository:
         )
         rows = await self.session.execute(
             statement,
-            {"words": list(words), "last": _LAST_CHARACTER, "limit": self.CANDIDATES_PER_WORD},
+            {"words": list(words), "last": LAST_CHARACTER, "limit": self.CANDIDATES_PER_WORD},
         )
         return [
             TermCandidate(row.position - 1, row.stem, row.term, row.lexeme, row.books)
@@ -1559,14 +1559,14 @@ class TermRepository:
 
     async def completions(self, prefix: str, limit: int) -> list[str]:
         """The most used words starting with `prefix`."""
-        rows = await statements.fetch(self.session, _COMPLETIONS, prefix, _LAST_CHARACTER, limit)
+        rows = await statements.fetch(self.session, _COMPLETIONS, prefix, LAST_CHARACTER, limit)
         return [row[0] for row in rows]
 
     async def words_like(self, prefix: str) -> list[tuple[str, int]]:
         """(word, books) of the most used words with `prefix`'s first letter that are at
         least as long as it less one: where a misspelt prefix's completions are."""
         rows = await statements.fetch(
-            self.session, _WORDS_LIKE, prefix, _LAST_CHARACTER, self.CANDIDATES_PER_WORD
+            self.session, _WORDS_LIKE, prefix, LAST_CHARACTER, self.CANDIDATES_PER_WORD
         )
         return [(row[0], row[1]) for row in rows]
 
