@@ -47,7 +47,6 @@ from app.books.repository import (
     Stock,
     availability_of,
     search_query,
-    search_query_values,
     search_tokens,
 )
 from app.books.schemas import Availability, GenreRow
@@ -420,7 +419,7 @@ def _values(criteria: BookCriteria, stock: Stock, search: Search | None) -> dict
         "last_character": LAST_CHARACTER,
     }
     if search is not None and not search.only_stop_words:
-        values |= search_query_values(search)
+        values |= search.parameters
         values["words"] = search.words
     return values
 

@@ -200,6 +200,22 @@ def search_tokens(term: str) -> tuple[tuple[bool, str], ...]:
     return tuple((m[1] is not None, m[2]) for m in _TOKENS.finditer(term.lower()))
 
 
+def _text_query(term: Any, prefix_query: Any) -> ColumnElement[Any]:
+    """The tsquery of a search: `term` in web-search syntax, or `prefix_query` (every word
+    also a prefix) when given."""
+    query: ColumnElement[Any] = func.websearch_to_tsquery("english", term)
+    if prefix_query is not None:
+        query = query.op("||")(func.to_tsquery("simple", prefix_query))
+    return query
+
+
+def search_query(prefixes: bool) -> ColumnElement[Any]:
+    """`Search.query` with its parameters unbound, for statements compiled once with no
+    search's values in them: a search's `parameters` give them."""
+    prefix_query = bindparam("search_prefix_query", type_=String) if prefixes else None
+    return _text_query(bindparam("search_term", type_=String), prefix_query)
+
+
 class Search:
     """Full-text search (websearch syntax, English stemming, and prefixes of plain words
     for typing ahead) over the search document: title, authors, subtitle, description.
@@ -270,10 +286,8 @@ class Search:
 
     @cached_property
     def query(self) -> ColumnElement[Any]:
-        query: ColumnElement[Any] = func.websearch_to_tsquery("english", self._bound("search_term"))
-        if self.prefixes:
-            query = query.op("||")(func.to_tsquery("simple", self._bound("search_prefix_query")))
-        return query
+        prefix_query = self._bound("search_prefix_query") if self.prefixes else None
+        return _text_query(self._bound("search_term"), prefix_query)
 
     def _title_words(self, title: ColumnElement[str]) -> list[ColumnElement[bool]]:
         """A stop-word query as conditions on a title: whole words, case-insensitively
@@ -903,23 +917,6 @@ def _stock_values(stock: Stock) -> dict[str, Any]:
     return {"today": stock.today, "low_stock_threshold": stock.low_stock_threshold}
 
 
-def search_query(prefixes: bool) -> ColumnElement[Any]:
-    """`Search.query` with parameters, for statements compiled once: `term`, and
-    `prefix_query` when every word is also a prefix (`search_query_values`)."""
-    query: ColumnElement[Any] = func.websearch_to_tsquery(
-        "english", bindparam("term", type_=String)
-    )
-    if prefixes:
-        prefix_query = bindparam("prefix_query", type_=String)
-        query = query.op("||")(func.to_tsquery("simple", prefix_query))
-    return query
-
-
-def search_query_values(search: Search) -> dict[str, Any]:
-    """The parameters of `search_query(search.prefixes)` for `search`."""
-    return {"term": search.term, "prefix_query": " & ".join(f"{w}:*" for w in search.words)}
-
-
 # Type-ahead's books: the postings of the query's rarest word, most popular first, at most
 # POSTINGS_HEAD of them (a rare word's postings are all its books, a common one's its most
 # popular); the caller tests each book against the whole query and stops at the page. A
@@ -1122,7 +1119,7 @@ class BookRepository:
             )
             return BOOK.all(await self.session.execute(statement))
         prepared = _suggested_statement(search.prefixes, limit)
-        values = _stock_values(stock) | search_query_values(search)
+        values = _stock_values(stock) | search.parameters
         values |= {
             # A plain search's groups are its words but its stop words (`_clauses`).
             "words": [word for group in search.clauses for word in group],
