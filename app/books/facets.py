@@ -55,7 +55,7 @@ from app.db import statements
 # Facets are counted over a sample of at most this many books, scaled up beyond.
 FACET_SAMPLE = 1_000
 # ... taken among this many most popular books (see `_statement`),
-FACET_WINDOW = 2_000  # at most STOP_WORD_WINDOW (`Search.row_filter`)
+FACET_WINDOW = 2_000  # at most STOP_WORD_WINDOW (`Search.window_filter`)
 # ... or among all matches of a rare search, when its words have at most this many postings
 # in the search index (the vocabulary's counts): reading them costs about a page.
 FACET_POSTINGS = 10_000
@@ -190,7 +190,7 @@ def _search_parts(shape: _Shape, search: Search | None) -> tuple[Any, Any, Any]:
     if search is None:
         return None, None, None
     if search.only_stop_words:
-        return search.row_filter(), search.condition, None
+        return search.window_filter, search.condition, None
     query = search_query(shape.search == ("words", True))
     row_filter = Book.search_vector.op("@@")(select(query).scalar_subquery())
     return row_filter, Book.search_vector.op("@@")(query), _parameter("words", ARRAY(String))

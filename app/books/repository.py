@@ -306,11 +306,6 @@ class Search:
         return conditions
 
     @cached_property
-    def title_words(self) -> list[ColumnElement[bool]]:
-        """A stop-word query's conditions on Book's title ([] for other queries)."""
-        return self._title_words(Book.__table__.c.title) if self.only_stop_words else []
-
-    @cached_property
     def condition(self) -> ColumnElement[bool]:
         if self.only_stop_words:
             # Titles containing every word, among the most popular books: the search
@@ -373,21 +368,20 @@ class Search:
 
     @cached_property
     def filter(self) -> ColumnElement[bool]:
-        """The condition for testing rows one by one (the walk's books, the popularity
-        index): its query built once per statement, as `relevance`'s."""
+        """`condition` for testing given rows one by one (a walk's books) rather than for
+        an index to answer: its query built once per statement, as `relevance`'s (a generic
+        plan would otherwise parse it again for every row)."""
         if self.only_stop_words:
             return self.condition
         return Book.search_vector.op("@@")(select(self.query).scalar_subquery())
 
-    def row_filter(self) -> ColumnElement[bool]:
-        """The condition for testing rows one by one along the popularity index, at most
-        STOP_WORD_WINDOW of the most popular (a walk, not the search index). Its query is
-        built once per statement: a generic plan (a prepared statement run often) would
-        otherwise parse it again for every row."""
+    @cached_property
+    def window_filter(self) -> ColumnElement[bool]:
+        """`filter` for rows that are among the STOP_WORD_WINDOW most popular books already
+        (a walk along the popularity index no longer than that): a stop-word query's
+        titles test alone, without `condition`'s window."""
         if self.only_stop_words:
-            # Among the STOP_WORD_WINDOW most popular books (a walk no longer than that):
-            # the titles alone.
-            return and_(*self.title_words)
+            return and_(*self._title_words(Book.__table__.c.title))
         return self.filter
 
 
