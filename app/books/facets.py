@@ -14,16 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    Date,
-    Integer,
     Select,
     String,
     and_,
-    any_,
     bindparam,
     case,
     exists,
-    false,
     func,
     literal,
     literal_column,
@@ -38,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.books.models import Book, Genre, SearchTerm, book_authors, book_genres
+from app.books.models import Book, Genre, SearchTerm, book_genres
 from app.books.repository import (
     LAST_CHARACTER,
     STOCK_PARAMETERS,
@@ -46,8 +42,11 @@ from app.books.repository import (
     Search,
     Stock,
     availability_of,
+    filter_conditions,
+    named_value,
     search_query,
     search_tokens,
+    wanted_availability,
 )
 from app.books.schemas import Availability, GenreRow
 from app.db import statements
@@ -71,8 +70,6 @@ PRICE_RANGES: tuple[tuple[Decimal, Decimal | None], ...] = (
     (Decimal("50.00"), None),
 )
 _BOUNDED_RANGES = [(i, (low, high)) for i, (low, high) in enumerate(PRICE_RANGES) if high]
-_EVERY_AVAILABILITY = frozenset(Availability)
-_BUYABLE = frozenset({Availability.IN_STOCK, Availability.LOW_STOCK})
 
 
 @dataclass(frozen=True)
@@ -108,76 +105,36 @@ class _Shape:
     limits: tuple[int, int, int, int]
 
 
-def _wanted(criteria: BookCriteria) -> frozenset[Availability] | None:
-    """The availabilities the listing allows (as `BookRepository._conditions` reads
-    `availability` and `inStock`), None when it allows any."""
-    wanted = frozenset(criteria.availability)
-    if criteria.in_stock is not None:
-        wanted = (wanted or _EVERY_AVAILABILITY) & (
-            _BUYABLE if criteria.in_stock else _EVERY_AVAILABILITY - _BUYABLE
-        )
-        if not wanted:
-            return frozenset()
-    return wanted if wanted and wanted != _EVERY_AVAILABILITY else None
-
-
 def _parameter(name: str, kind: Any) -> Any:
     return bindparam(name, type_=kind)
 
 
-def _filters(shape: _Shape, book: Any, *, own: str | None = None) -> list[ColumnElement[bool]]:
-    """The facets' own filters of `shape` on `book` (an alias of the sample), but the one of
-    facet `own`."""
-    conditions: list[ColumnElement[bool]] = []
-    if shape.genres and own != "genre":
-        conditions.append(
-            exists().where(
-                book_genres.c.book_id == book.id,
-                book_genres.c.genre_id == any_(_parameter("genre_ids", ARRAY(Integer))),
-            )
+def _filters(
+    criteria: BookCriteria, book: Any, *, own: str | None = None
+) -> list[ColumnElement[bool]]:
+    """The facets' own filters of the listing on `book` (an alias of the sample), but the one
+    of facet `own`, their values named (`_values`)."""
+    return [
+        condition
+        for facet, condition in filter_conditions(
+            criteria, STOCK_PARAMETERS, book, bind=named_value, facets=True
         )
-    if own != "price":
-        if shape.min_price:
-            conditions.append(book.price >= _parameter("min_price", Book.price.type))
-        if shape.max_price:
-            conditions.append(book.price <= _parameter("max_price", Book.price.type))
-    if shape.languages and own != "language":
-        conditions.append(book.language == any_(_parameter("languages", ARRAY(String))))
-    if shape.availability is not None and own != "availability":
-        if shape.availability:
-            allowed = _parameter("availability", ARRAY(String))
-            conditions.append(availability_of(STOCK_PARAMETERS, book) == any_(allowed))
-        else:
-            conditions.append(false())
-    return conditions
+        if facet != own
+    ]
 
 
-def _listed(shape: _Shape) -> list[ColumnElement[bool]]:
-    """The filters of `shape` that are no facet's own, on the books table: every facet
+def _listed(criteria: BookCriteria) -> list[ColumnElement[bool]]:
+    """The filters of the listing that are no facet's own, on the books table: every facet
     counts only the books they allow."""
     conditions: list[ColumnElement[bool]] = []
-    if not shape.include_archived:
+    if not criteria.include_archived:
         conditions.append(~Book.is_archived)
-    if shape.author:
-        conditions.append(
-            exists().where(
-                book_authors.c.book_id == Book.id,
-                book_authors.c.author_id == _parameter("author_id", Integer),
-            )
+    conditions.extend(
+        condition
+        for _, condition in filter_conditions(
+            criteria, STOCK_PARAMETERS, Book, bind=named_value, facets=False
         )
-    if shape.shelf:
-        conditions.append(
-            exists().where(
-                book_genres.c.book_id == Book.id,
-                book_genres.c.genre_id == _parameter("shelf_genre_id", Integer),
-            )
-        )
-    if shape.released_after:
-        conditions.append(Book.release_date >= _parameter("released_after", Date))
-    if shape.released_before:
-        conditions.append(Book.release_date <= _parameter("released_before", Date))
-    if shape.min_rating:
-        conditions.append(Book.rating_average >= _parameter("min_rating", Book.rating_average.type))
+    )
     return conditions
 
 
@@ -234,9 +191,10 @@ def _rare(words: Any, prefixes: bool, limit: int, terms_read: int) -> Any:
     return select(and_(postings <= limit, ~capped).label("rare")).cte("facet_rare")
 
 
-def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
-    """The facet statement of `shape`: rows (facet, value, count, genre name, genre slug,
-    genre description) and a summary row (_SUMMARY[exact?], estimated matches, sample size).
+def _statement(shape: _Shape, criteria: BookCriteria, search: Search | None) -> Select[Any]:
+    """The facet statement of `shape` (the shape of `criteria`): rows (facet, value, count,
+    genre name, genre slug, genre description) and a summary row (_SUMMARY[exact?],
+    estimated matches, sample size).
 
     The sample, bounded whatever the catalog and the term: the FACET_WINDOW most popular
     books are walked along the popularity index, each tested against the search and the
@@ -251,7 +209,7 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
     walk's live books otherwise.
     Each facet then applies the facets' filters but its own to the sample's rows."""
     window, sample_size, postings_limit, prefix_terms = shape.limits
-    listed = _listed(shape)
+    listed = _listed(criteria)
     row_filter, condition, words = _search_parts(shape, search)
     columns = [
         Book.id,
@@ -334,7 +292,7 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
         select(shelves.c.genre_id.label("genre_id"), func.count().label("books"))
         .select_from(book)
         .join(shelves, shelves.c.book_id == book.id)
-        .where(*_filters(shape, book, own="genre"))
+        .where(*_filters(criteria, book, own="genre"))
         .group_by(shelves.c.genre_id)
         .subquery("facet_genres")
     )
@@ -362,7 +320,7 @@ def _statement(shape: _Shape, search: Search | None) -> Select[Any]:
         grouped = (
             select(literal(facet), key, func.count(), no_text, no_text, no_text)
             .select_from(book)
-            .where(*_filters(shape, book, own=facet), value.is_not(None))
+            .where(*_filters(criteria, book, own=facet), value.is_not(None))
         )
         parts.append(grouped.group_by(key))
     parts.append(summary)
@@ -383,7 +341,7 @@ def _shape(criteria: BookCriteria, search: Search | None) -> _Shape:
             kind = ("titles", search_tokens(search.term))
         else:
             kind = ("words", search.prefixes)
-    wanted = _wanted(criteria)
+    wanted = wanted_availability(criteria)
     return _Shape(
         search=kind,
         include_archived=criteria.include_archived,
@@ -402,7 +360,7 @@ def _shape(criteria: BookCriteria, search: Search | None) -> _Shape:
 
 
 def _values(criteria: BookCriteria, stock: Stock, search: Search | None) -> dict[str, Any]:
-    wanted = _wanted(criteria) or ()
+    wanted = wanted_availability(criteria) or ()
     values: dict[str, Any] = {
         "today": stock.today,
         "low_stock_threshold": stock.low_stock_threshold,
@@ -435,7 +393,9 @@ class FacetRepository:
         one sample (see `_statement`): exact when the sample holds every match, else scaled
         to the estimated number of matches."""
         shape = _shape(criteria, search)
-        prepared = _prepared.get(shape, lambda: statements.Prepared.of(_statement(shape, search)))
+        prepared = _prepared.get(
+            shape, lambda: statements.Prepared.of(_statement(shape, criteria, search))
+        )
         rows = await statements.fetch(
             self.session, prepared.sql, *prepared.args(_values(criteria, stock, search))
         )

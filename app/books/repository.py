@@ -34,6 +34,7 @@ from sqlalchemy import (
     cast,
     delete,
     exists,
+    false,
     func,
     insert,
     literal,
@@ -128,6 +129,111 @@ def availability_of(stock: Stock, book: Any = Book) -> ColumnElement[str]:
         ),
         else_=literal(Availability.IN_STOCK.value),
     )
+
+
+# A filter's value in its condition: bound (a statement built for the request), or only
+# named (a statement compiled once per shape, given each request's values by name).
+Bind = Callable[[str, Any, Any], BindParameter[Any]]
+
+
+def bound_value(name: str, value: Any, type_: Any) -> BindParameter[Any]:
+    return bindparam(name, value, type_=type_)
+
+
+def named_value(name: str, value: Any, type_: Any) -> BindParameter[Any]:
+    return bindparam(name, type_=type_)
+
+
+_EVERY_AVAILABILITY = frozenset(Availability)
+_BUYABLE = frozenset({Availability.IN_STOCK, Availability.LOW_STOCK})
+
+
+def wanted_availability(criteria: BookCriteria) -> frozenset[Availability] | None:
+    """The availabilities a listing allows (its `availability` and `inStock` together), None
+    when it allows any (empty when none)."""
+    wanted = frozenset(criteria.availability)
+    if criteria.in_stock is not None:
+        wanted = (wanted or _EVERY_AVAILABILITY) & (
+            _BUYABLE if criteria.in_stock else _EVERY_AVAILABILITY - _BUYABLE
+        )
+        if not wanted:
+            return frozenset()
+    return wanted if wanted and wanted != _EVERY_AVAILABILITY else None
+
+
+def filter_conditions(
+    criteria: BookCriteria,
+    stock: Stock,
+    book: Any = Book,
+    *,
+    bind: Bind = bound_value,
+    facets: bool | None = None,
+) -> list[tuple[str | None, ColumnElement[bool]]]:
+    """The criteria's filters (not the search, nor the archived books) as conditions on
+    `book`, each with the facet it is the own filter of ("genre", "price", "language",
+    "availability"; None for the filters that are no facet's), their values as `bind` puts
+    them: the one definition of the listing's filters, for its statements and the facets'.
+    `facets`: only the facets' own filters (True) or only the others (False), whose columns
+    `book` may then lack (a sample of the facets' columns)."""
+    made: list[tuple[str | None, Callable[[], ColumnElement[bool]]]] = []
+    if criteria.author_id is not None:
+        author = bind("author_id", criteria.author_id, Integer)
+        made.append(
+            (
+                None,
+                lambda: exists().where(
+                    book_authors.c.book_id == book.id, book_authors.c.author_id == author
+                ),
+            )
+        )
+    if criteria.genre_ids:
+        genres = bind("genre_ids", list(criteria.genre_ids), ARRAY(Integer))
+        made.append(
+            (
+                "genre",
+                lambda: exists().where(
+                    book_genres.c.book_id == book.id, book_genres.c.genre_id == any_(genres)
+                ),
+            )
+        )
+    if criteria.shelf_genre_id is not None:
+        shelf = bind("shelf_genre_id", criteria.shelf_genre_id, Integer)
+        made.append(
+            (
+                None,
+                lambda: exists().where(
+                    book_genres.c.book_id == book.id, book_genres.c.genre_id == shelf
+                ),
+            )
+        )
+    if criteria.min_price is not None:
+        low = bind("min_price", criteria.min_price, Book.price.type)
+        made.append(("price", lambda: book.price >= low))
+    if criteria.max_price is not None:
+        high = bind("max_price", criteria.max_price, Book.price.type)
+        made.append(("price", lambda: book.price <= high))
+    if criteria.released_after is not None:
+        after = bind("released_after", criteria.released_after, Date)
+        made.append((None, lambda: book.release_date >= after))
+    if criteria.released_before is not None:
+        before = bind("released_before", criteria.released_before, Date)
+        made.append((None, lambda: book.release_date <= before))
+    if criteria.languages:
+        languages = bind("languages", list(criteria.languages), ARRAY(String))
+        made.append(("language", lambda: book.language == any_(languages)))
+    if criteria.min_rating is not None:
+        rating = bind("min_rating", criteria.min_rating, Book.rating_average.type)
+        made.append((None, lambda: book.rating_average >= rating))
+    wanted = wanted_availability(criteria)
+    if wanted is not None:
+        if wanted:
+            allowed = bind("availability", [a.value for a in wanted], ARRAY(String))
+            made.append(("availability", lambda: availability_of(stock, book) == any_(allowed)))
+        else:
+            made.append(("availability", false))
+    return [
+        (facet, make()) for facet, make in made if facets is None or facets == (facet is not None)
+    ]
 
 
 BOOK = Shape(BookRow, Book, availability=None)
@@ -986,49 +1092,7 @@ class BookRepository:
             conditions.append(~book.is_archived)
         if search is not None:
             conditions.append(search.filter if row_by_row else search.condition)
-        if criteria.author_id is not None:
-            conditions.append(
-                exists().where(
-                    book_authors.c.book_id == book.id,
-                    book_authors.c.author_id == criteria.author_id,
-                )
-            )
-        if criteria.genre_ids:
-            conditions.append(
-                exists().where(
-                    book_genres.c.book_id == book.id,
-                    book_genres.c.genre_id.in_(criteria.genre_ids),
-                )
-            )
-        if criteria.shelf_genre_id is not None:
-            conditions.append(
-                exists().where(
-                    book_genres.c.book_id == book.id,
-                    book_genres.c.genre_id == criteria.shelf_genre_id,
-                )
-            )
-        if criteria.min_price is not None:
-            conditions.append(book.price >= criteria.min_price)
-        if criteria.max_price is not None:
-            conditions.append(book.price <= criteria.max_price)
-        if criteria.released_after is not None:
-            conditions.append(book.release_date >= criteria.released_after)
-        if criteria.released_before is not None:
-            conditions.append(book.release_date <= criteria.released_before)
-        if criteria.languages:
-            conditions.append(book.language.in_(criteria.languages))
-        if criteria.min_rating is not None:
-            conditions.append(book.rating_average >= criteria.min_rating)
-        wanted = set(criteria.availability)
-        if criteria.in_stock is not None:
-            buyable = {Availability.IN_STOCK, Availability.LOW_STOCK}
-            wanted = (wanted or set(Availability)) & (
-                buyable if criteria.in_stock else set(Availability) - buyable
-            )
-            if not wanted:
-                conditions.append(literal(False))
-        if wanted and wanted != set(Availability):
-            conditions.append(availability_of(stock, book).in_([a.value for a in wanted]))
+        conditions.extend(condition for _, condition in filter_conditions(criteria, stock, book))
         return conditions
 
     def _book_select(self, stock: Stock) -> Select[Any]:
