@@ -1,22 +1,24 @@
-"""The catalog fast path: anonymous `books` queries that select only plain catalog data are
-answered without graphql-core's field-by-field execution.
+"""The fast path: queries of one root field (`books`, `book`, `cart`) that select only plain
+data are answered without graphql-core's field-by-field execution.
 
 Profiles of a 20-book page (id, title, price, authors, genres: about 300 fields) put most
 of the remaining time in per-field execution: a resolver call, an info object and value
 completion for each field. For the shapes a storefront sends most (`books` with book
-fields, authors and genres, cursors, page info, total count), the work is known in
-advance. Each valid operation is compiled once into a plan; a request then runs the same
-call as the root field's resolver (`ROOTS`: the same service code and SQL) and builds the
-data straight from the result, in selection order. The suite compares it byte for byte
-with the regular path.
+fields, authors and genres, cursors, page info, total count; a book's page; a cart), the
+work is known in advance. Each valid operation is compiled once into a plan; a request
+then runs the same call as the root field's resolver (`ROOTS`: the same service code and
+SQL) and builds the data straight from the result, in selection order. The suite compares
+it byte for byte with the regular path.
 
 What a plan renders is derived from the schema, never restated: each field is read as
-Strawberry reads it (`_Compiler.field`) and completed by its GraphQL type. Anything else
-(arguments below the root field, permission checks, fragments, directives, interfaces, an
-access token that is refused, a guest cart token, an error) takes the regular path, which
-also produces every error response. It takes the request's own context, authentication
-included: when the fast path gives way, the regular path goes on with what it found (a
-token is checked once per request).
+Strawberry reads it (`_Compiler.field`) and completed by its GraphQL type; a field with a
+resolver only where its type keeps the value read ahead (`prefetched_<name>`: a book's
+authors, their first books on a book's page). Anything else (other arguments below the
+root field, permission checks, fragments, directives, interfaces, an access token that is
+refused, a guest cart token, an error) takes the regular path, which also produces every
+error response. It runs on the request's own context, authentication included: when it
+gives way, the regular path goes on with what it found (a token is checked once per
+request).
 """
 
 from __future__ import annotations
@@ -49,7 +51,13 @@ from strawberry.types import ExecutionResult
 from strawberry.types.field import StrawberryField
 
 from app.books import schemas as books_schemas
-from app.books.resolvers import catalog_page
+from app.books.resolvers import (
+    author_books_selection,
+    book_detail,
+    catalog_page,
+    detail_related,
+)
+from app.books.types import author_books
 from app.cart.resolvers import request_cart
 from app.core.config import Environment, Settings
 from app.core.errors import AppError
@@ -60,6 +68,7 @@ from app.graphql.context import Context
 from app.graphql.cost import operation_cost
 from app.graphql.documents import Operation
 from app.graphql.enums import SortDirection
+from app.graphql.ids import decode_id
 
 logger = logging.getLogger(__name__)
 
@@ -84,9 +93,20 @@ def _give_way() -> NoReturn:
     raise NotFastPathable
 
 
-# What a root field's resolver does: given the request's context, the field's arguments and
-# the selected paths below it, the object the field answers (None: null).
-Fetch = Callable[[Context, dict[str, Any], frozenset[str]], Awaitable[Any]]
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a root field is asked for: its selection, its arguments, the operation's
+    variables (as graphql-core coerced them) and the paths selected below it."""
+
+    schema: GraphQLSchema
+    node: FieldNode
+    arguments: dict[str, Any]
+    variables: Any
+    wanted: frozenset[str]
+
+
+# What a root field's resolver does: the object the field answers (None: null).
+Fetch = Callable[[Context, Call], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -116,7 +136,7 @@ class _Compiler:
             _give_way()
         steps: list[Step] = []
         for selection in selection_set.selections:
-            if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
+            if not isinstance(selection, FieldNode) or selection.directives:
                 _give_way()
             name = selection.name.value
             key = selection.alias.value if selection.alias else name
@@ -152,7 +172,22 @@ class _Compiler:
         attributes = dataclasses.fields(parent.extensions[_STRAWBERRY].origin)
         if any(attribute.name == prefetched for attribute in attributes):
             # Required: None means this page didn't prefetch it.
-            return self.completer(field.type, selection, path, read=prefetched, required=True), None
+            if not selection.arguments:
+                complete = self.completer(
+                    field.type, selection, path, read=prefetched, required=True
+                )
+                return complete, None
+            # With arguments, what was read ahead for this very selection (by its node):
+            # the fetch that read it knew them.
+            complete = self.completer(field.type, selection, path, required=True)
+
+            def read_ahead(value: Any) -> Any:
+                found = getattr(value, prefetched)
+                return complete(None if found is None else found.get(selection))
+
+            return read_ahead, None
+        if selection.arguments:
+            _give_way()  # the resolver's arguments are graphql-core's to coerce and pass
         if len(resolver.signature.parameters) != 1 or resolver.self_parameter is None:
             _give_way()  # it needs `info` or arguments
         complete = self.completer(field.type, selection, path)
@@ -259,23 +294,37 @@ def compile_plan(schema: GraphQLSchema, operation: Operation) -> Plan:
     )
 
 
-async def _books(context: Context, arguments: dict[str, Any], wanted: frozenset[str]) -> Any:
+async def _books(context: Context, call: Call) -> Any:
+    arguments = call.arguments
     return await catalog_page(
         context,
         filters=_filters(arguments.get("filter")),
         order=_order(arguments.get("orderBy")),
         args=PageArgs(*(arguments.get(name) for name in RELAY_ARGUMENTS)),
-        wanted=wanted,
+        wanted=call.wanted,
     )
 
 
-async def _cart(context: Context, arguments: dict[str, Any], wanted: frozenset[str]) -> Any:
+async def _cart(context: Context, call: Call) -> Any:
     return await request_cart(context)
+
+
+async def _book(context: Context, call: Call) -> Any:
+    book_id = decode_id(call.arguments["id"], "Book", field="id")
+    related = detail_related(call.schema, call.node, call.variables.coerced)
+    book, pages = await book_detail(context, book_id, related)
+    if pages is not None:
+        selection = author_books_selection(call.node)
+        for author in book.prefetched_authors or ():
+            page = pages.get(author.pk)
+            if page is not None:
+                author.prefetched_books = {selection: author_books(context, author, page)}
+    return book
 
 
 # The root fields a plan may answer, each with its resolver's call (the resolver itself
 # needs graphql-core's `info`).
-ROOTS: Mapping[str, Fetch] = {"books": _books, "cart": _cart}
+ROOTS: Mapping[str, Fetch] = {"books": _books, "cart": _cart, "book": _book}
 
 
 class FastPath:
@@ -346,7 +395,8 @@ class FastPath:
         if await context.token_refused():
             return None  # each field answers a refused token its own way
         arguments = get_argument_values(plan.graphql_field, plan.field, variables)
-        value = await plan.fetch(context, arguments, plan.wanted)
+        call = Call(self.schema, plan.field, arguments, variables, plan.wanted)
+        value = await plan.fetch(context, call)
         if value is None:
             _null(plan.nullable)
             page = None

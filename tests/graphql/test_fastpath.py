@@ -528,3 +528,85 @@ async def test_a_refused_token_gets_the_regular_paths_error(
     assert fast_path_calls == [None]  # it gave way
     # The regular path goes on with the fast path's check: no second one.
     assert statements.count == (2 if refusal == "revoked" else 0), statements.statements
+
+
+# -- a book's page ----------------------------------------------------------------------------
+
+DETAIL = """query($id: ID!) { book(id: $id) { id title price description
+  authors { id name books(first: 5) { edges { node { id title } } } } } }"""
+DETAILS = {
+    "the bench's": DETAIL,
+    "everything plain, a page size in a variable": f"""query($id: ID!, $n: Int) {{
+      book(id: $id) {{ {
+        BOOK.split("genres {")[0].replace(
+            "authors {",
+            "writers: authors { "
+            "books(first: $n) { __typename "
+            "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } "
+            "edges { cursor node { id title price availability } } }",
+        )
+    } }} }}""",
+    "without the authors' books": "query($id: ID!) { book(id: $id) { title authors { name } } }",
+    "only the book": "query($id: ID!) { book(id: $id) { title price } }",
+}
+# Planned, but what the book's read ahead doesn't cover: answered by the regular path.
+DETAIL_GIVES_WAY = {
+    "its genres": "query($id: ID!) { book(id: $id) { title genres { name } } }",
+    "another order": """query($id: ID!) { book(id: $id) { authors {
+      books(first: 2, orderBy: {field: TITLE, direction: ASC}) { edges { node { title } } } } } }""",
+    "two pages of books": """query($id: ID!) { book(id: $id) { authors {
+      a: books(first: 1) { edges { node { title } } }
+      b: books(first: 2) { edges { node { title } } } } } }""",
+    "a page too large": """query($id: ID!) { book(id: $id) { authors {
+      books(first: 5000) { edges { node { title } } } } } }""",
+}
+
+
+async def book_ids(gql: GraphQL) -> dict[str, str]:
+    edges = data(await gql("{ books(first: 10) { edges { node { id title } } } }"))["books"]
+    return {edge["node"]["title"]: edge["node"]["id"] for edge in edges["edges"]}
+
+
+@pytest.mark.parametrize("name", DETAILS)
+async def test_a_books_page_takes_the_fast_path_and_matches(
+    name: str,
+    app: FastAPI,
+    twins: Any,
+    shelf: None,
+    gql: GraphQL,
+    statements: StatementCounter,
+    fast_path_calls: list[Any],
+) -> None:
+    query = DETAILS[name]
+    assert planned(app, query)
+    for title, book in (await book_ids(gql)).items():
+        fast_path_calls.clear()
+        statements.statements.clear()
+        variables = {"id": book, "n": 2}
+        response = await both(twins, {"query": query, "variables": variables})
+        assert data(response.json())["book"], title
+        assert fast_path_calls[0] is not None, title
+        # One statement each: the book with its authors and their first books.
+        assert statements.count == 2, statements.statements
+
+
+@pytest.mark.parametrize("name", DETAIL_GIVES_WAY)
+async def test_a_books_page_the_read_ahead_doesnt_cover_gives_way(
+    name: str, twins: Any, shelf: None, gql: GraphQL, fast_path_calls: list[Any]
+) -> None:
+    book = (await book_ids(gql))["Good Omens"]
+    fast_path_calls.clear()
+    await both(twins, {"query": DETAIL_GIVES_WAY[name], "variables": {"id": book}})
+    assert fast_path_calls == [None]
+
+
+async def test_a_missing_archived_or_malformed_book_gets_the_regular_paths_error(
+    twins: Any, shelf: None, gql: GraphQL, catalog: Catalog, fast_path_calls: list[Any]
+) -> None:
+    books = await book_ids(gql)
+    await catalog.archive(books["Mort"])
+    for book in (books["Mort"], "Qm9vazo5OTk5OTk=", "not an id", books["Good Omens"][:-2]):
+        fast_path_calls.clear()
+        response = await both(twins, {"query": DETAIL, "variables": {"id": book}})
+        assert response.json()["errors"][0]["extensions"]["code"]
+        assert fast_path_calls == [None]
