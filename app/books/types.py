@@ -6,7 +6,7 @@ query for the whole page) and fall back to batch loaders otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, Self, TypeVar
@@ -148,9 +148,9 @@ class Author(Node):
     bio: str | None = strawberry.field(description="Short biography.")
     created_at: datetime = strawberry.field(description="When the author was added.")
     updated_at: datetime = strawberry.field(description="When the author last changed.")
-    # `books` read with the author, by the selection it answers (the fast path's: it reads
-    # them from here; the resolver from its primed loader).
-    prefetched_books: strawberry.Private[Mapping[object, BookConnection] | None] = None
+    # `books` read with the author, and the selection they answer (the fast path reads them
+    # from here; the resolver from its primed loader).
+    prefetched_books: strawberry.Private[tuple[object, BookConnection] | None] = None
 
     @classmethod
     def from_row(cls, row: AuthorRow) -> Self:

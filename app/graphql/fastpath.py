@@ -177,13 +177,14 @@ class _Compiler:
                     field.type, selection, path, read=prefetched, required=True
                 )
                 return complete, None
-            # With arguments, what was read ahead for this very selection (by its node):
-            # the fetch that read it knew them.
+            # With arguments: (the selection it was read for, the value), read for this
+            # very node (the fetch that read it knew them). By identity: an AST node's hash
+            # walks its whole subtree.
             complete = self.completer(field.type, selection, path, required=True)
 
             def read_ahead(value: Any) -> Any:
                 found = getattr(value, prefetched)
-                return complete(None if found is None else found.get(selection))
+                return complete(found[1] if found is not None and found[0] is selection else None)
 
             return read_ahead, None
         if selection.arguments:
@@ -318,7 +319,7 @@ async def _book(context: Context, call: Call) -> Any:
         for author in book.prefetched_authors or ():
             page = pages.get(author.pk)
             if page is not None:
-                author.prefetched_books = {selection: author_books(context, author, page)}
+                author.prefetched_books = (selection, author_books(context, author, page))
     return book
 
 
