@@ -316,13 +316,40 @@ async def test_errors_are_answered_by_the_regular_path(name: str, twins: Any, sh
     assert response.json()["errors"][0]["extensions"]["code"]
 
 
-async def test_signed_in_requests_take_the_regular_path(
+async def test_viewer_dependent_fields_take_the_regular_path(
     twins: Any, shelf: None, customer_token: str
 ) -> None:
     query = "{ books { edges { node { title inWishlist } } } }"
     headers = {"Authorization": f"Bearer {customer_token}"}
     edges = data((await both(twins, {"query": query}, headers)).json())["books"]["edges"]
     assert [edge["node"]["inWishlist"] for edge in edges] == [False] * 5
+
+
+async def test_signed_in_plain_pages_match_with_the_viewers_rights(
+    app: FastAPI,
+    twins: Any,
+    shelf: None,
+    gql: GraphQL,
+    catalog: Catalog,
+    customer_token: str,
+    admin_token: str,
+    fast_path_calls: list[Any],
+) -> None:
+    """A customer's plain page is the public one; an admin's includes archived books where
+    asked."""
+    await catalog.archive((await book_ids(gql))["Mort"])
+    query = "{ books(filter: {includeArchived: true}) { totalCount edges { node { title } } } }"
+    assert planned(app, query)
+    fast_path_calls.clear()
+    refused = await both(twins, {"query": query}, bearer(customer_token))
+    assert code(refused.json()) == "AUTH_FORBIDDEN"
+    shown = data((await both(twins, {"query": query}, bearer(admin_token))).json())
+    assert shown["books"]["totalCount"] == 5
+    plain = "{ books { totalCount edges { node { title price } } } }"
+    assert data((await both(twins, {"query": plain}, bearer(customer_token))).json())
+    assert fast_path_calls[0] is None  # the customer's refusal is the regular path's
+    assert fast_path_calls[1] is not None
+    assert fast_path_calls[2] is not None
 
 
 async def test_cost_report_and_media_types_match(twins: Any, shelf: None) -> None:
