@@ -145,15 +145,6 @@ async def database(request: pytest.FixtureRequest, app: FastAPI) -> AsyncIterato
             await transaction.rollback()
 
 
-@pytest.fixture(autouse=True)
-def _truncated_after_committing(request: pytest.FixtureRequest) -> None:
-    """A committing test's tables are truncated afterwards even when it never asks for
-    `database` (it talks to real servers only): what it committed would otherwise stay for
-    the tests after it (a sender's batch would claim a realtime test's registration emails)."""
-    if request.node.get_closest_marker("committing"):
-        request.getfixturevalue("database")
-
-
 async def truncate_all(database: Database) -> None:
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     if not tables:
