@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import event, text
 
 from app.books.seed import seed_catalog
+from app.cli.seed import vacuum_analyze
 from app.core.config import Settings
 from app.db.session import Database
 from app.graphql.ids import encode_id
@@ -114,12 +115,9 @@ async def seed(database: Database, settings: Settings, books: int) -> None:
     async with database.sessionmaker() as session, session.begin():
         await seed_catalog(session, books=books)
         await seed_reviews(session, settings)
-    # A live catalog has been vacuumed and analyzed by autovacuum; a fresh load has no
-    # planner statistics and a dead version of every book (the search-vector trigger
-    # rewrites them). Left to autovacuum, results would depend on when it runs.
-    async with database.engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await autocommit.execute(text("VACUUM ANALYZE"))
+    # A live catalog has been vacuumed and analyzed by autovacuum: as `poetry run seed`
+    # does, so that results never depend on when autovacuum runs.
+    await vacuum_analyze(database)
 
 
 async def build_fixture(database: Database, gql: GraphQL, buyers: int) -> Fixture:

@@ -9,7 +9,8 @@ catalog (one per eight books), some books have two, and each has one to three ge
 Large catalogs are bulk-loaded (`COPY` into staging tables, one `INSERT ... SELECT` that
 also builds the search documents), with the catalog's triggers off and, for a load larger
 than the catalog it extends, its secondary indexes dropped and rebuilt once at the end.
-The search vocabulary is recounted once, and the tables analyzed.
+The search vocabulary is recounted once, and the tables analyzed (`poetry run seed` then
+vacuums them, once committed).
 """
 
 from __future__ import annotations
