@@ -24,7 +24,7 @@ from app.core.security_headers import SecurityHeadersMiddleware
 from app.db.session import Database, DatabaseFeatures, client_timeout
 from app.graphql import ide
 from app.graphql.cache import ResponseCache, invalidated_by
-from app.graphql.fastpath import CatalogFastPath
+from app.graphql.fastpath import FastPath
 from app.graphql.http import (
     GRAPHQL_PATH,
     OPENAPI_PATH_ITEM,
@@ -141,7 +141,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         state=app.state,
         cache=cache,
         persisted=PersistedQueries(settings.persisted_queries_max_entries),
-        fast_path=CatalogFastPath(schema._schema, settings) if settings.catalog_fast_path else None,
+        fast_path=FastPath(schema._schema, settings) if settings.catalog_fast_path else None,
     )
     app.include_router(health.router)
     if settings.graphiql_enabled:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Annotated
+from collections.abc import Collection, Mapping
+from typing import Annotated, Any, cast
 
 import strawberry
-from graphql import FieldNode, GraphQLError, GraphQLObjectType
-from graphql.execution.values import get_argument_values
+from graphql import FieldNode, GraphQLError, GraphQLObjectType, GraphQLSchema
+from graphql.execution.values import VariableValues, get_argument_values
 from pydantic import TypeAdapter
 from strawberry.types import Info
 
@@ -26,6 +26,7 @@ from app.books.repository import AuthorBooks, BookOrderField, ListedBook, Relate
 from app.books.schemas import (
     AuthorFilter,
     BookFilter,
+    BookRow,
     CreateAuthorInput,
     CreateBookInput,
     CreateGenreInput,
@@ -45,6 +46,7 @@ from app.books.types import (
 from app.core.errors import AppError, ValidationFailed
 from app.core.paging import PageArgs
 from app.core.validation import SINGLE_LINE, bounded
+from app.db.pagination import Page
 from app.graphql.connection import Connection, keyset_connection, paginated
 from app.graphql.context import Context
 from app.graphql.ids import decode_id
@@ -111,22 +113,26 @@ async def catalog_page(
     )
 
 
-def _detail_related(info: Info[Context, None]) -> Related | None:
-    """What a book's page reads with the book, from the selection (look-ahead): its
-    authors, and their first books when `authors { books }` asks for a first page in the
-    default order (the loaders are primed with them). None: only the book."""
-    raw = info._raw_info
-    authors = _subfields(raw.field_nodes[0], "authors")
+def detail_related(
+    schema: GraphQLSchema, node: FieldNode, variables: dict[str, Any]
+) -> Related | None:
+    """What a book's page reads with the book, from the selection `node` of `book`
+    (look-ahead; `variables`: the operation's, coerced): its authors, and their first
+    books when `authors { books }` asks for a first page in the default order (the loaders
+    are primed with them). None: only the book."""
+    authors = _subfields(node, "authors")
     if not authors:
         return None
     nested = _subfields(authors[0], "books")
     if len(authors) != 1 or len(nested) != 1:
         return Related(authors=True)
-    author_type = raw.schema.get_type("Author")
+    author_type = schema.get_type("Author")
     assert isinstance(author_type, GraphQLObjectType)
     books_field = author_type.fields["books"]
     try:
-        arguments = get_argument_values(books_field, nested[0], raw.variable_values)
+        # Resolvers see the coerced dict; graphql-core reads it from its own container.
+        coerced = VariableValues(sources={}, coerced=variables)
+        arguments = get_argument_values(books_field, nested[0], coerced)
         if any(value is not None for name, value in arguments.items() if name != "first"):
             return Related(authors=True)
         ordering = books_service.nested_ordering(None)
@@ -134,6 +140,43 @@ def _detail_related(info: Info[Context, None]) -> Related | None:
     except (GraphQLError, AppError):
         return Related(authors=True)  # the field reports it
     return Related(authors=True, author_books=AuthorBooks(ordering, page))
+
+
+def author_books_selection(node: FieldNode) -> FieldNode:
+    """The `authors { books }` selection of `book` that `detail_related` read ahead."""
+    (authors,) = _subfields(node, "authors")
+    (books,) = _subfields(authors, "books")
+    return books
+
+
+async def book_detail(
+    context: Context, book_id: int, related: Related | None
+) -> tuple[Book, Mapping[int, Page[BookRow]] | None]:
+    """The root `book` (also the fast path's), and its authors' first books when `related`
+    reads them ahead (by author id; the request's loaders are primed with them)."""
+    is_admin = await context.is_admin()
+    loader = context.loader(viewers_book_loader(is_admin))
+    if related is None:
+        # Through the request's loader: `book`/`node` fields of one query share a
+        # statement.
+        row = await loader.load(book_id)
+        if row is None:
+            raise books_service.book_not_found()
+        return Book.from_row(row), None
+    async with context.session() as session:
+        found = await books_service.get_book_with(
+            session, book_id, context.stock, include_archived=is_admin, related=related
+        )
+    if found is None:
+        raise books_service.book_not_found()
+    loader.prime(book_id, found.row)
+    pages = None
+    if related.author_books is not None and found.author_books is not None:
+        pages = found.author_books
+        loaders = context.loader(AuthorBooksLoader)
+        for author_id, page in pages.items():
+            loaders.prime(NestedBooksKey(author_id, None, related.author_books.page), page)
+    return Book.from_row(found.row, authors=found.authors), pages
 
 
 def _subfields(node: FieldNode, name: str) -> list[FieldNode]:
@@ -156,29 +199,12 @@ class BooksQuery:
     )
     async def book(self, info: Info[Context, None], id: strawberry.ID) -> Book | None:
         book_id = decode_id(id, "Book", field="id")
-        context = info.context
-        is_admin = await context.is_admin()
-        loader = context.loader(viewers_book_loader(is_admin))
-        related = _detail_related(info)
-        if related is None:
-            # Through the request's loader: `book`/`node` fields of one query share a
-            # statement.
-            row = await loader.load(book_id)
-            if row is None:
-                raise books_service.book_not_found()
-            return Book.from_row(row)
-        async with context.session() as session:
-            found = await books_service.get_book_with(
-                session, book_id, context.stock, include_archived=is_admin, related=related
-            )
-        if found is None:
-            raise books_service.book_not_found()
-        loader.prime(book_id, found.row)
-        if related.author_books is not None and found.author_books is not None:
-            pages = context.loader(AuthorBooksLoader)
-            for author_id, page in found.author_books.items():
-                pages.prime(NestedBooksKey(author_id, None, related.author_books.page), page)
-        return Book.from_row(found.row, authors=found.authors)
+        raw = info._raw_info
+        # Strawberry hands resolvers the coerced dict, not graphql-core's container.
+        variables = cast(dict[str, Any], raw.variable_values)
+        related = detail_related(raw.schema, raw.field_nodes[0], variables)
+        book, _ = await book_detail(info.context, book_id, related)
+        return book
 
     @strawberry.field(description="A book by ISBN-13 or ISBN-10 (hyphens allowed).")
     async def book_by_isbn(self, info: Info[Context, None], isbn: str) -> Book | None:

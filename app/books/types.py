@@ -112,18 +112,33 @@ def _shelf_books(
         context, order = info.context, _order(order_by)
         request = page.request(books_service.nested_ordering(order))
         found = await context.loader(pages).load(NestedBooksKey(self.pk, order, request))
-        if isinstance(self, Author):
-            scope = BookCriteria(author_id=self.pk)
-        else:
-            scope = BookCriteria(shelf_genre_id=self.pk)
-        return BookConnection.of_page(
-            found,
-            [Book.from_row(row) for row in found.items],
-            count=lambda: context.loader(counts).load(self.pk),
-            facets=lambda: book_facets(context, scope, None),
-        )
+        return _shelf_connection(context, self, found, counts)
 
     return strawberry.field(resolver=books, description=description)
+
+
+def _shelf_connection(
+    context: Context,
+    owner: Author | Genre,
+    found: Page[BookRow],
+    counts: type[ContextLoader[int, int]],
+) -> BookConnection:
+    if isinstance(owner, Author):
+        scope = BookCriteria(author_id=owner.pk)
+    else:
+        scope = BookCriteria(shelf_genre_id=owner.pk)
+    return BookConnection.of_page(
+        found,
+        [Book.from_row(row) for row in found.items],
+        count=lambda: context.loader(counts).load(owner.pk),
+        facets=lambda: book_facets(context, scope, None),
+    )
+
+
+def author_books(context: Context, author: Author, found: Page[BookRow]) -> BookConnection:
+    """`Author.books` of a page read already (a book's detail reads its authors' first
+    books with it)."""
+    return _shelf_connection(context, author, found, AuthorBookCountLoader)
 
 
 @strawberry.type(description="A person credited on books.")
@@ -133,6 +148,9 @@ class Author(Node):
     bio: str | None = strawberry.field(description="Short biography.")
     created_at: datetime = strawberry.field(description="When the author was added.")
     updated_at: datetime = strawberry.field(description="When the author last changed.")
+    # `books` read with the author, and the selection they answer (the fast path reads them
+    # from here; the resolver from its primed loader).
+    prefetched_books: strawberry.Private[tuple[object, BookConnection] | None] = None
 
     @classmethod
     def from_row(cls, row: AuthorRow) -> Self:

@@ -26,9 +26,9 @@ async def read_cart(
     context: Context, owner: CartOwner, *, notices: Sequence[CartWarning] = ()
 ) -> Cart:
     """The owner's cart as it is now; `notices`: warnings about what the request did to it.
-    A unit of work: a user's cart opens on first use."""
-    async with context.transaction() as session:
-        view = await cart_service.get_cart(
+    A read; a unit of work only when an account's cart opens on first use."""
+    async with context.session() as session:
+        view = await cart_service.find_cart(
             session,
             context.settings,
             owner=owner,
@@ -36,7 +36,24 @@ async def read_cart(
             notices=notices,
             guest_token=context.cart_token,
         )
+    if view is None:
+        async with context.transaction() as session:
+            view = await cart_service.open_cart(
+                session,
+                context.settings,
+                owner=owner,
+                stock=context.stock,
+                notices=notices,
+                guest_token=context.cart_token,
+            )
     return Cart.from_view(view)
+
+
+async def request_cart(context: Context) -> Cart | None:
+    """The root `cart`: the request's cart, or None without a signed-in user or a guest cart
+    token (also what the fast path answers it with)."""
+    owner = await context.cart_owner()
+    return None if owner is None else await read_cart(context, owner)
 
 
 async def change_cart(
@@ -71,8 +88,7 @@ class CartQuery:
         "your cart, with a CART_GUEST_NOT_MERGED warning until you merge the guest cart."
     )
     async def cart(self, info: Info[Context, None]) -> Cart | None:
-        owner = await info.context.cart_owner()
-        return None if owner is None else await read_cart(info.context, owner)
+        return await request_cart(info.context)
 
 
 @strawberry.type

@@ -374,6 +374,28 @@ async def get_lines(
     return {line.item_id: line for line in lines}
 
 
+async def find_cart(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    owner: CartOwner,
+    stock: Stock,
+    notices: Sequence[CartWarning] = (),
+    guest_token: str | None = None,
+) -> CartView | None:
+    """`get_cart` without a write: None for an account whose cart is not open yet (so a
+    read needs no commit)."""
+    found = await CartRepository(session).with_lines(
+        stock, user_id=owner.user_id, cart_id=owner.guest_cart_id
+    )
+    if found is None:
+        if owner.user_id is not None:
+            return None
+        raise token_invalid()
+    head, lines = found
+    return await _view(session, settings, owner, head, lines, stock, notices, guest_token)
+
+
 async def get_cart(
     session: AsyncSession,
     settings: Settings,
@@ -388,14 +410,41 @@ async def get_cart(
     cart not merged yet (`guest_token`), then the lines'. A user's cart opens on first use,
     so commit after reading it. CART_TOKEN_INVALID for a guest cart merged or purged since
     the request found it."""
-    carts = CartRepository(session)
-    found = await carts.with_lines(stock, user_id=owner.user_id, cart_id=owner.guest_cart_id)
-    if found is not None:
-        head, lines = found
-    elif owner.user_id is not None:  # first use: the account gets its cart (commit it)
-        head, lines = await carts.open_user(owner.user_id), []
-    else:
-        raise token_invalid()
+    view = await find_cart(
+        session, settings, owner=owner, stock=stock, notices=notices, guest_token=guest_token
+    )
+    if view is not None:
+        return view
+    return await open_cart(
+        session, settings, owner=owner, stock=stock, notices=notices, guest_token=guest_token
+    )
+
+
+async def open_cart(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    owner: CartOwner,
+    stock: Stock,
+    notices: Sequence[CartWarning] = (),
+    guest_token: str | None = None,
+) -> CartView:
+    """The account's cart on first use (`find_cart` found none), opened empty: commit it."""
+    assert owner.user_id is not None
+    head = await CartRepository(session).open_user(owner.user_id)
+    return await _view(session, settings, owner, head, [], stock, notices, guest_token)
+
+
+async def _view(
+    session: AsyncSession,
+    settings: Settings,
+    owner: CartOwner,
+    head: CartHead,
+    lines: list[CartLine],
+    stock: Stock,
+    notices: Sequence[CartWarning],
+    guest_token: str | None,
+) -> CartView:
     warnings = list(notices)
     if owner.user_id is not None and guest_token is not None:
         token_hash = _token_hash(guest_token)

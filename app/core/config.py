@@ -189,7 +189,7 @@ class Settings(BaseSettings):
     persisted_queries_max_entries: int = Field(default=5000, ge=1, le=1_000_000)
     catalog_fast_path: bool = Field(
         default=True,
-        description="Answer anonymous plain `books` queries without per-field execution.",
+        description="Answer plain `books`, `book` and `cart` queries without per-field execution.",
     )
 
     # Catalog

@@ -219,6 +219,13 @@ class Context(BaseContext):
             access.put(token, viewer, generation=generation, expires_at=expires_at)
         return viewer
 
+    async def token_refused(self) -> bool:
+        """Whether the request presented an access token that was refused (expired, revoked,
+        malformed): the fast path leaves such a request to the regular path, whose fields
+        answer it as they each do."""
+        _, refusal = await self._authenticate()
+        return refusal is not None
+
     async def optional_viewer(self) -> Viewer | None:
         """The signed-in user, or None. A bad token counts as anonymous here: public fields
         answer as they would without one."""

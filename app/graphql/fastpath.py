@@ -1,26 +1,31 @@
-"""The catalog fast path: anonymous `books` queries that select only plain catalog data are
-answered without graphql-core's field-by-field execution.
+"""The fast path: queries of one root field (`books`, `book`, `cart`) that select only plain
+data are answered without graphql-core's field-by-field execution.
 
 Profiles of a 20-book page (id, title, price, authors, genres: about 300 fields) put most
 of the remaining time in per-field execution: a resolver call, an info object and value
 completion for each field. For the shapes a storefront sends most (`books` with book
-fields, authors and genres, cursors, page info, total count), the work is known in
-advance. Each valid operation is compiled once into a plan; a request then runs the same
-service call as the `books` resolver (the same SQL, three statements) and builds the data
-straight from the result, in selection order. The suite compares it byte for byte with the
-regular path.
+fields, authors and genres, cursors, page info, total count; a book's page; a cart), the
+work is known in advance. Each valid operation is compiled once into a plan; a request
+then runs the same call as the root field's resolver (`ROOTS`: the same service code and
+SQL) and builds the data straight from the result, in selection order. The suite compares
+it byte for byte with the regular path.
 
 What a plan renders is derived from the schema, never restated: each field is read as
-Strawberry reads it (`_Compiler.field`) and completed by its GraphQL type. Anything else
-(arguments below `books`, permission checks, fragments, directives, interfaces, a token,
-an error) takes the regular path, which also produces every error response.
+Strawberry reads it (`_Compiler.field`) and completed by its GraphQL type; a field with a
+resolver only where its type keeps the value read ahead (`prefetched_<name>`: a book's
+authors, their first books on a book's page). Anything else (other arguments below the
+root field, permission checks, fragments, directives, interfaces, an access token that is
+refused, a guest cart token, an error) takes the regular path, which also produces every
+error response. It runs on the request's own context, authentication included: when it
+gives way, the regular path goes on with what it found (a token is checked once per
+request).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -46,16 +51,24 @@ from strawberry.types import ExecutionResult
 from strawberry.types.field import StrawberryField
 
 from app.books import schemas as books_schemas
-from app.books.resolvers import catalog_page
+from app.books.resolvers import (
+    author_books_selection,
+    book_detail,
+    catalog_page,
+    detail_related,
+)
+from app.books.types import author_books
+from app.cart.resolvers import request_cart
 from app.core.config import Environment, Settings
 from app.core.errors import AppError
 from app.core.paging import PageArgs
-from app.db.session import Database, DatabaseFeatures, is_database_unavailable
+from app.db.session import is_database_unavailable
 from app.graphql.connection import RELAY_ARGUMENTS
 from app.graphql.context import Context
 from app.graphql.cost import operation_cost
 from app.graphql.documents import Operation
 from app.graphql.enums import SortDirection
+from app.graphql.ids import decode_id
 
 logger = logging.getLogger(__name__)
 
@@ -71,16 +84,40 @@ class NotFastPathable(Exception):
     """The document or request needs the regular path."""
 
 
+class FastPathFailed(Exception):
+    """Something unexpected: the regular path answers, with a context of its own (this one's
+    session may be unusable)."""
+
+
 def _give_way() -> NoReturn:
     raise NotFastPathable
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a root field is asked for: its selection, its arguments, the operation's
+    variables (as graphql-core coerced them) and the paths selected below it."""
+
+    schema: GraphQLSchema
+    node: FieldNode
+    arguments: dict[str, Any]
+    variables: Any
+    wanted: frozenset[str]
+
+
+# What a root field's resolver does: the object the field answers (None: null).
+Fetch = Callable[[Context, Call], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
 class Plan:
     field: FieldNode
     response_key: str
-    steps: tuple[Step, ...]  # the connection's fields
-    wanted: frozenset[str]  # the selected paths below `books`, e.g. "edges.node.authors"
+    fetch: Fetch
+    graphql_field: GraphQLField
+    nullable: bool
+    steps: tuple[Step, ...]  # the fields of the root field's object
+    wanted: frozenset[str]  # the selected paths below the root, e.g. "edges.node.authors"
 
 
 # graphql-core's own output coercion returns values of these exact types unchanged (the
@@ -99,7 +136,7 @@ class _Compiler:
             _give_way()
         steps: list[Step] = []
         for selection in selection_set.selections:
-            if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
+            if not isinstance(selection, FieldNode) or selection.directives:
                 _give_way()
             name = selection.name.value
             key = selection.alias.value if selection.alias else name
@@ -135,7 +172,23 @@ class _Compiler:
         attributes = dataclasses.fields(parent.extensions[_STRAWBERRY].origin)
         if any(attribute.name == prefetched for attribute in attributes):
             # Required: None means this page didn't prefetch it.
-            return self.completer(field.type, selection, path, read=prefetched, required=True), None
+            if not selection.arguments:
+                complete = self.completer(
+                    field.type, selection, path, read=prefetched, required=True
+                )
+                return complete, None
+            # With arguments: (the selection it was read for, the value), read for this
+            # very node (the fetch that read it knew them). By identity: an AST node's hash
+            # walks its whole subtree.
+            complete = self.completer(field.type, selection, path, required=True)
+
+            def read_ahead(value: Any) -> Any:
+                found = getattr(value, prefetched)
+                return complete(found[1] if found is not None and found[0] is selection else None)
+
+            return read_ahead, None
+        if selection.arguments:
+            _give_way()  # the resolver's arguments are graphql-core's to coerce and pass
         if len(resolver.signature.parameters) != 1 or resolver.self_parameter is None:
             _give_way()  # it needs `info` or arguments
         complete = self.completer(field.type, selection, path)
@@ -215,31 +268,72 @@ def compile_plan(schema: GraphQLSchema, operation: Operation) -> Plan:
     if operation.kind != "query" or node.directives or len(node.selection_set.selections) != 1:
         _give_way()
     (root,) = node.selection_set.selections
-    if not isinstance(root, FieldNode) or root.name.value != "books" or root.directives:
+    if not isinstance(root, FieldNode) or root.directives or root.name.value not in ROOTS:
         _give_way()
+    name = root.name.value
     assert schema.query_type is not None
-    connection = schema.query_type.fields["books"].type
-    if isinstance(connection, GraphQLNonNull):
-        connection = connection.of_type
-    assert isinstance(connection, GraphQLObjectType)
+    field = schema.query_type.fields[name]
+    definition = field.extensions.get(_STRAWBERRY)
+    if not isinstance(definition, StrawberryField) or definition.extensions:
+        _give_way()  # a permission check on the root field runs per field
+    type_ = field.type
+    nullable = not isinstance(type_, GraphQLNonNull)
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if not isinstance(type_, GraphQLObjectType):
+        _give_way()
     compiler = _Compiler()
-    steps = compiler.steps(root.selection_set, connection, "")
+    steps = compiler.steps(root.selection_set, type_, "")
     return Plan(
         field=root,
-        response_key=root.alias.value if root.alias else "books",
+        response_key=root.alias.value if root.alias else name,
+        fetch=ROOTS[name],
+        graphql_field=field,
+        nullable=nullable,
         steps=tuple(steps),
         wanted=frozenset(compiler.wanted),
     )
 
 
-class CatalogFastPath:
+async def _books(context: Context, call: Call) -> Any:
+    arguments = call.arguments
+    return await catalog_page(
+        context,
+        filters=_filters(arguments.get("filter")),
+        order=_order(arguments.get("orderBy")),
+        args=PageArgs(*(arguments.get(name) for name in RELAY_ARGUMENTS)),
+        wanted=call.wanted,
+    )
+
+
+async def _cart(context: Context, call: Call) -> Any:
+    return await request_cart(context)
+
+
+async def _book(context: Context, call: Call) -> Any:
+    book_id = decode_id(call.arguments["id"], "Book", field="id")
+    related = detail_related(call.schema, call.node, call.variables.coerced)
+    book, pages = await book_detail(context, book_id, related)
+    if pages is not None:
+        selection = author_books_selection(call.node)
+        for author in book.prefetched_authors or ():
+            page = pages.get(author.pk)
+            if page is not None:
+                author.prefetched_books = (selection, author_books(context, author, page))
+    return book
+
+
+# The root fields a plan may answer, each with its resolver's call (the resolver itself
+# needs graphql-core's `info`).
+ROOTS: Mapping[str, Fetch] = {"books": _books, "cart": _cart, "book": _book}
+
+
+class FastPath:
     def __init__(self, schema: GraphQLSchema, settings: Settings) -> None:
         self.schema = schema
         self.settings = settings
         self.cost_limit = settings.graphql_max_cost
         self.report_cost_always = settings.env is Environment.DEVELOPMENT
-        assert schema.query_type is not None
-        self.books_field = schema.query_type.fields["books"]
 
     def plan(self, operation: Operation) -> Plan | None:
         """The operation's plan, compiled on first use; None: the regular path answers."""
@@ -258,16 +352,16 @@ class CatalogFastPath:
         operation: Operation,
         variables: dict[str, Any],
         *,
-        database: Database,
-        features: DatabaseFeatures,
+        context: Context,
         wants_cost: bool,
     ) -> ExecutionResult | None:
-        """The result, or None when the regular path must answer."""
+        """The result, or None when the regular path must answer (with this context);
+        FastPathFailed when it must answer with a new one."""
         plan = self.plan(operation)
         if plan is None:
             return None
         try:
-            return await self._answer(plan, operation, variables, database, features, wants_cost)
+            return await self._answer(plan, operation, variables, context, wants_cost)
         except (AppError, ValidationError, NotFastPathable):
             return None  # the regular path answers with the proper error
         except Exception as failure:
@@ -280,16 +374,15 @@ class CatalogFastPath:
                 return ExecutionResult(data=None, errors=[error])
             # Anything unexpected: the regular path maps it to its error code (and logs it)
             # in one place.
-            logger.debug("catalog fast path gave way to the regular path", exc_info=True)
-            return None
+            logger.debug("the fast path gave way to the regular path", exc_info=True)
+            raise FastPathFailed from failure
 
     async def _answer(
         self,
         plan: Plan,
         operation: Operation,
         inputs: dict[str, Any],
-        database: Database,
-        features: DatabaseFeatures,
+        context: Context,
         wants_cost: bool,
     ) -> ExecutionResult | None:
         variables = get_variable_values(
@@ -300,26 +393,23 @@ class CatalogFastPath:
         cost = operation_cost(self.schema, operation.node, operation.fragments, variables.coerced)
         if cost > self.cost_limit:
             return None
-        arguments = get_argument_values(self.books_field, plan.field, variables)
-        context = Context(database=database, settings=self.settings, features=features)
-        try:
-            connection = await catalog_page(
-                context,
-                filters=_filters(arguments.get("filter")),
-                order=_order(arguments.get("orderBy")),
-                args=PageArgs(*(arguments.get(name) for name in RELAY_ARGUMENTS)),
-                wanted=plan.wanted,
-            )
+        if await context.token_refused():
+            return None  # each field answers a refused token its own way
+        arguments = get_argument_values(plan.graphql_field, plan.field, variables)
+        call = Call(self.schema, plan.field, arguments, variables, plan.wanted)
+        value = await plan.fetch(context, call)
+        if value is None:
+            _null(plan.nullable)
+            page = None
+        else:
             awaited: dict[object, Any] = {}
             for _, _, resolve in plan.steps:
                 if resolve is not None and resolve not in awaited:  # once, whatever the aliases
-                    awaited[resolve] = await resolve(connection)
-        finally:
-            await context.close()
-        page = {
-            key: get(connection if resolve is None else awaited[resolve])
-            for key, get, resolve in plan.steps
-        }
+                    awaited[resolve] = await resolve(value)
+            page = {
+                key: get(value if resolve is None else awaited[resolve])
+                for key, get, resolve in plan.steps
+            }
         extensions = None
         if wants_cost or self.report_cost_always:
             extensions = {"cost": {"requested": cost, "limit": self.cost_limit}}

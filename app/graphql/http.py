@@ -4,7 +4,7 @@
 asks (size, media type, JSON shape, no batching, no mutations over GET), resolves Automatic
 Persisted Queries (Apollo's protocol), takes the parsed and validated document from the
 schema's one cache, serves anonymous queries from the response cache, executes (the
-catalog fast path, else Strawberry) and answers in the media type and status the client
+fast path, else Strawberry) and answers in the media type and status the client
 asked for. It is a Strawberry view in plain ASGI, reached through `GraphQLMount` ahead of
 FastAPI's routing and dependency injection, which nothing here needs.
 """
@@ -43,7 +43,7 @@ from app.graphql.context import Context
 from app.graphql.documents import Operation
 from app.graphql.errors import format_error, request_error_body
 from app.graphql.executor import executor_class
-from app.graphql.fastpath import CatalogFastPath
+from app.graphql.fastpath import FastPath, FastPathFailed
 from app.graphql.schema import Schema
 from app.graphql.websocket import Sockets, SubscriptionSocket
 
@@ -225,7 +225,7 @@ class GraphQLView(GraphQL[Context, None]):
         state: State,
         cache: ResponseCache | None,
         persisted: PersistedQueries,
-        fast_path: CatalogFastPath | None,
+        fast_path: FastPath | None,
     ) -> None:
         super().__init__(
             schema,
@@ -345,9 +345,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             # However many statements it runs, and whatever the database does (frozen,
             # unreachable): answered by the deadline.
-            return await within(
-                self.deadline, self._execute(scope, data, query, operation, anonymous, key)
-            )
+            return await within(self.deadline, self._execute(scope, data, query, operation, key))
         except DeadlinePassed:
             raise HTTPRefusal(
                 503, ErrorCode.SERVICE_UNAVAILABLE, ErrorCode.SERVICE_UNAVAILABLE.description
@@ -359,24 +357,31 @@ class GraphQLView(GraphQL[Context, None]):
         data: dict[str, Any],
         query: str,
         operation: Operation | None,
-        anonymous: bool,
         key: tuple[object, ...] | None,
     ) -> Reply:
         """The answer of the fast path or Strawberry (stored in the cache under `key`)."""
-        result = None
-        if self.fast_path is not None and anonymous and operation is not None:
-            result = await self.fast_path.execute(
-                operation,
-                data.get("variables") or {},
-                database=self.state.database,
-                features=self.state.features,
-                wants_cost=_header(scope, b"x-query-cost") == b"1",
-            )
-        context = None
+        request = Request(scope)
+        context = await self.get_context(request)
         try:
+            result = None
+            # A guest cart token makes `cart` the guest's (a unit of work of its own to
+            # mark it used): left to the regular path.
+            if (
+                self.fast_path is not None
+                and operation is not None
+                and _header(scope, b"x-cart-token") is None
+            ):
+                try:
+                    result = await self.fast_path.execute(
+                        operation,
+                        data.get("variables") or {},
+                        context=context,
+                        wants_cost=_header(scope, b"x-query-cost") == b"1",
+                    )
+                except FastPathFailed:
+                    await context.close()
+                    context = await self.get_context(request)
             if result is None:  # the regular path
-                request = Request(scope)
-                context = await self.get_context(request)
                 result = await self.execute_single(
                     request=request,
                     request_adapter=self.request_adapter_class(request),
@@ -393,8 +398,7 @@ class GraphQLView(GraphQL[Context, None]):
             reply = self._reply(result, _media_type(scope))
             reply.private = operation is not None and operation.kind == "mutation"
         except BaseException:
-            if context is not None:
-                await context.close()
+            await context.close()
             raise
         reply.context = context
         if key is not None and reply.status == 200 and not result.errors:

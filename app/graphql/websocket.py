@@ -22,7 +22,6 @@ import logging
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
@@ -45,7 +44,7 @@ from strawberry.utils.aio import aclosing
 from app.cart import service as cart_service
 from app.core.config import Settings
 from app.core.errors import AppError, ErrorCode
-from app.core.security import TokenExpired, decode_access_token
+from app.core.security import TokenExpired
 from app.db.session import Database, DeadlinePassed, client_timeout, is_database_unavailable, within
 from app.graphql.context import Context
 from app.graphql.cost import checked_cost
@@ -85,7 +84,7 @@ class Identity:
 
     viewer: Viewer | None = None
     token: str | None = None
-    expires_at: datetime | None = None
+    expires_at: float | None = None  # when the access token expires (epoch seconds)
     cart_token: str | None = None
 
 
@@ -106,9 +105,10 @@ async def identify(database: Database, settings: Settings, payload: dict[str, An
         if scheme.lower() != "bearer" or not token:
             raise Refused(CLOSE_FORBIDDEN, "Forbidden: `authorization` must be `Bearer <token>`")
         try:
-            expires_at = decode_access_token(settings, token).expires_at
             async with database.sessionmaker() as session:
-                viewer = await users_service.authenticate(session, settings, token)
+                viewer, expires_at = await users_service.authenticate_until(
+                    session, settings, token
+                )
         except TokenExpired:
             raise Refused(CLOSE_UNAUTHORIZED, "Unauthorized: the access token expired") from None
         except AppError:
@@ -227,7 +227,7 @@ class SubscriptionSocket(BaseGraphQLTransportWSHandler[Context, None]):
             if viewer.session_id is not None:
                 self._watch(("session", viewer.session_id))
             if identity.expires_at is not None:
-                delay = identity.expires_at.timestamp() - time.time()
+                delay = identity.expires_at - time.time()
                 self._expiry = asyncio.get_running_loop().call_later(max(delay, 0), self._expire)
         self.identity = identity
         self.context.identify(viewer, identity.cart_token)

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, Integer, column, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.books.models import Book
-from app.db import statements as sql
+from app.db import statements
 from app.db.rows import Shape
 from app.inventory.schemas import Basket, OrderLine, Placed, StockRow
 from app.orders.models import Order, OrderItem
@@ -99,10 +99,12 @@ EMAIL_INPUTS = {"orders": "placed", "user_id": "user_id", "values": "order_value
 
 
 @cache
-def _take_and_place(email: str) -> sql.Prepared:
+def _take_and_place(email: str) -> statements.Prepared:
     """The statement, with the email's SQL in, its named parameters numbered (once per
     email SQL: it is a constant of the caller's)."""
-    return sql.Prepared.named(_TAKE_AND_PLACE.format(email=email), _TAKE_AND_PLACE_PARAMETERS)
+    return statements.Prepared.named(
+        _TAKE_AND_PLACE.format(email=email), _TAKE_AND_PLACE_PARAMETERS
+    )
 
 
 class InventoryRepository:
@@ -112,7 +114,7 @@ class InventoryRepository:
     async def basket(self, cart_id: int, user_id: int, idempotency_key: str) -> Basket:
         """The cart's lines (call with the cart locked) and their books, locked; or, when
         the user's key names an order, that order's id (nothing locked)."""
-        rows = await sql.write(self.session, _BASKET, cart_id, user_id, idempotency_key)
+        rows = await statements.write(self.session, _BASKET, cart_id, user_id, idempotency_key)
         return Basket(
             previous=rows[0]["previous"],
             wanted={row["book_id"]: row["quantity"] for row in rows if row["book_id"]},
@@ -129,7 +131,7 @@ class InventoryRepository:
         (roll back then)."""
         address = order.shipping_address
         statement = _take_and_place(email)
-        rows = await sql.write(
+        rows = await statements.write(
             self.session,
             statement.sql,
             *statement.args(

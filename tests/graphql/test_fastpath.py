@@ -8,20 +8,31 @@ budget.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from graphql import GraphQLField, get_named_type, is_leaf_type
+from sqlalchemy import text
 
 from app.core.config import Settings
 from app.db.session import Database
 from app.main import create_app
 from tests.books.factory import Catalog
-from tests.support import GraphQL, StatementCounter, data, register
+from tests.support import (
+    GraphQL,
+    StatementCounter,
+    add_to_cart,
+    code,
+    data,
+    new_guest_cart,
+    register,
+)
 
 BOOK = """
 id title subtitle isbn13 description price availability releaseDate pageCount language
@@ -305,13 +316,40 @@ async def test_errors_are_answered_by_the_regular_path(name: str, twins: Any, sh
     assert response.json()["errors"][0]["extensions"]["code"]
 
 
-async def test_signed_in_requests_take_the_regular_path(
+async def test_viewer_dependent_fields_take_the_regular_path(
     twins: Any, shelf: None, customer_token: str
 ) -> None:
     query = "{ books { edges { node { title inWishlist } } } }"
     headers = {"Authorization": f"Bearer {customer_token}"}
     edges = data((await both(twins, {"query": query}, headers)).json())["books"]["edges"]
     assert [edge["node"]["inWishlist"] for edge in edges] == [False] * 5
+
+
+async def test_signed_in_plain_pages_match_with_the_viewers_rights(
+    app: FastAPI,
+    twins: Any,
+    shelf: None,
+    gql: GraphQL,
+    catalog: Catalog,
+    customer_token: str,
+    admin_token: str,
+    fast_path_calls: list[Any],
+) -> None:
+    """A customer's plain page is the public one; an admin's includes archived books where
+    asked."""
+    await catalog.archive((await book_ids(gql))["Mort"])
+    query = "{ books(filter: {includeArchived: true}) { totalCount edges { node { title } } } }"
+    assert planned(app, query)
+    fast_path_calls.clear()
+    refused = await both(twins, {"query": query}, bearer(customer_token))
+    assert code(refused.json()) == "AUTH_FORBIDDEN"
+    shown = data((await both(twins, {"query": query}, bearer(admin_token))).json())
+    assert shown["books"]["totalCount"] == 5
+    plain = "{ books { totalCount edges { node { title price } } } }"
+    assert data((await both(twins, {"query": plain}, bearer(customer_token))).json())
+    assert fast_path_calls[0] is None  # the customer's refusal is the regular path's
+    assert fast_path_calls[1] is not None
+    assert fast_path_calls[2] is not None
 
 
 async def test_cost_report_and_media_types_match(twins: Any, shelf: None) -> None:
@@ -352,3 +390,250 @@ async def test_a_fast_catalog_page_keeps_the_statement_budget(
         assert len(data(response.json())["books"]["edges"]) == 5
         counts.append(statements.count)
     assert counts == [2, 1], statements.statements
+
+
+# -- the cart ---------------------------------------------------------------------------------
+
+CART = """{ cart { id totalQuantity subtotal updatedAt __typename
+  items { id quantity unitPrice lineTotal addedAt book { id title price availability } }
+  warnings { code message bookId availableQuantity } } }"""
+BENCH_CART = "{ cart { items { quantity book { title price } } subtotal } }"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def fast_path_calls(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The results the fast app's fast path gave (None: it gave way)."""
+    fast_path = app.state.graphql.fast_path
+    calls: list[Any] = []
+    execute = fast_path.execute
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        result = await execute(*args, **kwargs)
+        calls.append(result)
+        return result
+
+    monkeypatch.setattr(fast_path, "execute", counted)
+    return calls
+
+
+async def test_a_signed_in_users_cart_takes_the_fast_path_and_matches(
+    app: FastAPI,
+    twins: Any,
+    catalog: Catalog,
+    gql: GraphQL,
+    customer_token: str,
+    statements: StatementCounter,
+    fast_path_calls: list[Any],
+) -> None:
+    for title, price in (("Dune", "12.50"), ("Emma", "8.00"), ("Mort", "9.99")):
+        book = await catalog.book(title, price=price, stock=20)
+        data(await add_to_cart(gql, customer_token, book["id"], 2))
+    for query in (CART, BENCH_CART):
+        assert planned(app, query)
+        fast_path_calls.clear()
+        statements.statements.clear()
+        response = await both(twins, {"query": query}, bearer(customer_token))
+        assert len(data(response.json())["cart"]["items"]) == 3
+        assert fast_path_calls and fast_path_calls[0] is not None
+        # Each path: the token's check (cached per worker, off in the suite) and the cart
+        # with its lines.
+        assert statements.count == 4, statements.statements
+
+
+async def test_a_cart_with_warnings_matches(
+    twins: Any,
+    catalog: Catalog,
+    gql: GraphQL,
+    customer_token: str,
+    database: Database,
+    fast_path_calls: list[Any],
+) -> None:
+    pricey = await catalog.book("Price Change", price="10.00", stock=10)
+    scarce = await catalog.book("Scarce", stock=10)
+    withdrawn = await catalog.book("Withdrawn", stock=10)
+    upcoming = await catalog.book("Soon", stock=10)
+    for book in (pricey, scarce, withdrawn, upcoming):
+        data(await add_to_cart(gql, customer_token, book["id"], 4))
+    await catalog.run(
+        'mutation($id: ID!) { updateBook(id: $id, input: {price: "12.00"}) { id } }',
+        {"id": pricey["id"]},
+    )
+    await catalog.run(
+        'mutation($id: ID!) { updateBook(id: $id, input: {releaseDate: "2999-01-01"}) { id } }',
+        {"id": upcoming["id"]},
+    )
+    async with database.sessionmaker() as session, session.begin():
+        await session.execute(text("UPDATE books SET stock_quantity = 1 WHERE title = 'Scarce'"))
+    await catalog.archive(withdrawn["id"])
+    fast_path_calls.clear()
+    response = await both(twins, {"query": CART}, bearer(customer_token))
+    codes = {w["code"] for w in data(response.json())["cart"]["warnings"]}
+    assert codes == {
+        "CART_PRICE_CHANGED",
+        "CART_OUT_OF_STOCK",
+        "BOOK_NOT_FOUND",
+        "BOOK_NOT_RELEASED",
+    }
+    assert fast_path_calls[0] is not None
+
+
+async def test_an_empty_cart_and_a_first_use_match(
+    app: FastAPI, twins: Any, gql: GraphQL, fast_path_calls: list[Any]
+) -> None:
+    """The fast path opens a new account's cart as the resolver does (then the twin finds
+    it open, empty), and reads an empty one."""
+    account = await register(gql)
+    for _ in range(2):
+        fast_path_calls.clear()
+        response = await both(twins, {"query": CART}, bearer(account["accessToken"]))
+        assert data(response.json())["cart"]["items"] == []
+        assert fast_path_calls[0] is not None
+    other = await register(gql)
+    fast, regular = twins
+    bodies = []
+    for client, token in ((fast, account["accessToken"]), (regular, other["accessToken"])):
+        response = await client.post("/graphql", json={"query": BENCH_CART}, headers=bearer(token))
+        bodies.append(response.content)
+    assert bodies[0] == bodies[1]  # a first use on either path answers the same
+
+
+async def test_no_identity_no_cart(app: FastAPI, twins: Any, fast_path_calls: list[Any]) -> None:
+    response = await both(twins, {"query": CART})
+    assert response.json() == {"data": {"cart": None}}
+    assert fast_path_calls[0] is not None
+
+
+async def test_a_guest_cart_takes_the_regular_path(
+    twins: Any, catalog: Catalog, gql: GraphQL, customer_token: str, fast_path_calls: list[Any]
+) -> None:
+    guest = await new_guest_cart(gql)
+    book = await catalog.book("Dune", stock=20)
+    add = "mutation($b: ID!) { addToCart(bookId: $b, quantity: 2) { id } }"
+    data(await gql(add, {"b": book["id"]}, headers={"X-Cart-Token": guest}))
+    fast_path_calls.clear()
+    for headers in (
+        {"X-Cart-Token": guest},
+        {"X-Cart-Token": guest, **bearer(customer_token)},  # CART_GUEST_NOT_MERGED
+        {"X-Cart-Token": "no such cart"},
+    ):
+        await both(twins, {"query": CART}, headers)
+    assert fast_path_calls == []
+
+
+@pytest.mark.parametrize("refusal", ["expired", "revoked", "garbage", "not bearer"])
+async def test_a_refused_token_gets_the_regular_paths_error(
+    refusal: str,
+    twins: Any,
+    gql: GraphQL,
+    settings: Settings,
+    statements: StatementCounter,
+    fast_path_calls: list[Any],
+) -> None:
+    account = await register(gql)
+    token = account["accessToken"]
+    headers = bearer(token)
+    if refusal == "expired":
+        claims = jwt.decode(token, options={"verify_signature": False})
+        past = int(time.time()) - 3600
+        claims.update(iat=past - 600, nbf=past - 600, exp=past)
+        headers = bearer(jwt.encode(claims, settings.secret_key.get_secret_value(), "HS256"))
+    elif refusal == "revoked":
+        data(await gql("mutation { logoutAll }", token=token))
+    elif refusal == "garbage":
+        headers = bearer("not.a.jwt")
+    else:
+        headers = {"Authorization": f"Basic {token}"}
+    fast_path_calls.clear()
+    statements.statements.clear()
+    response = await both(twins, {"query": CART}, headers)
+    expected = "AUTH_TOKEN_EXPIRED" if refusal == "expired" else "AUTH_INVALID_TOKEN"
+    assert code(response.json()) == expected
+    assert fast_path_calls == [None]  # it gave way
+    # The regular path goes on with the fast path's check: no second one.
+    assert statements.count == (2 if refusal == "revoked" else 0), statements.statements
+
+
+# -- a book's page ----------------------------------------------------------------------------
+
+DETAIL = """query($id: ID!) { book(id: $id) { id title price description
+  authors { id name books(first: 5) { edges { node { id title } } } } } }"""
+DETAILS = {
+    "the bench's": DETAIL,
+    "everything plain, a page size in a variable": f"""query($id: ID!, $n: Int) {{
+      book(id: $id) {{ {
+        BOOK.split("genres {")[0].replace(
+            "authors {",
+            "writers: authors { "
+            "books(first: $n) { __typename "
+            "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } "
+            "edges { cursor node { id title price availability } } }",
+        )
+    } }} }}""",
+    "without the authors' books": "query($id: ID!) { book(id: $id) { title authors { name } } }",
+    "only the book": "query($id: ID!) { book(id: $id) { title price } }",
+}
+# Planned, but what the book's read ahead doesn't cover: answered by the regular path.
+DETAIL_GIVES_WAY = {
+    "its genres": "query($id: ID!) { book(id: $id) { title genres { name } } }",
+    "another order": """query($id: ID!) { book(id: $id) { authors {
+      books(first: 2, orderBy: {field: TITLE, direction: ASC}) { edges { node { title } } } } } }""",
+    "two pages of books": """query($id: ID!) { book(id: $id) { authors {
+      a: books(first: 1) { edges { node { title } } }
+      b: books(first: 2) { edges { node { title } } } } } }""",
+    "a page too large": """query($id: ID!) { book(id: $id) { authors {
+      books(first: 5000) { edges { node { title } } } } } }""",
+}
+
+
+async def book_ids(gql: GraphQL) -> dict[str, str]:
+    edges = data(await gql("{ books(first: 10) { edges { node { id title } } } }"))["books"]
+    return {edge["node"]["title"]: edge["node"]["id"] for edge in edges["edges"]}
+
+
+@pytest.mark.parametrize("name", DETAILS)
+async def test_a_books_page_takes_the_fast_path_and_matches(
+    name: str,
+    app: FastAPI,
+    twins: Any,
+    shelf: None,
+    gql: GraphQL,
+    statements: StatementCounter,
+    fast_path_calls: list[Any],
+) -> None:
+    query = DETAILS[name]
+    assert planned(app, query)
+    for title, book in (await book_ids(gql)).items():
+        fast_path_calls.clear()
+        statements.statements.clear()
+        variables = {"id": book, "n": 2}
+        response = await both(twins, {"query": query, "variables": variables})
+        assert data(response.json())["book"], title
+        assert fast_path_calls[0] is not None, title
+        # One statement each: the book with its authors and their first books.
+        assert statements.count == 2, statements.statements
+
+
+@pytest.mark.parametrize("name", DETAIL_GIVES_WAY)
+async def test_a_books_page_the_read_ahead_doesnt_cover_gives_way(
+    name: str, twins: Any, shelf: None, gql: GraphQL, fast_path_calls: list[Any]
+) -> None:
+    book = (await book_ids(gql))["Good Omens"]
+    fast_path_calls.clear()
+    await both(twins, {"query": DETAIL_GIVES_WAY[name], "variables": {"id": book}})
+    assert fast_path_calls == [None]
+
+
+async def test_a_missing_archived_or_malformed_book_gets_the_regular_paths_error(
+    twins: Any, shelf: None, gql: GraphQL, catalog: Catalog, fast_path_calls: list[Any]
+) -> None:
+    books = await book_ids(gql)
+    await catalog.archive(books["Mort"])
+    for book in (books["Mort"], "Qm9vazo5OTk5OTk=", "not an id", books["Good Omens"][:-2]):
+        fast_path_calls.clear()
+        response = await both(twins, {"query": DETAIL, "variables": {"id": book}})
+        assert response.json()["errors"][0]["extensions"]["code"]
+        assert fast_path_calls == [None]

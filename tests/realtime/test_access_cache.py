@@ -17,18 +17,18 @@ LOGOUT = "mutation($token: String!) { logout(refreshToken: $token) }"
 REFRESH = "mutation($token: String!) { refreshToken(refreshToken: $token) { accessToken } }"
 
 
-async def _cached(api: GraphQL, token: str) -> None:
+async def _cached(api: GraphQL, token: str, query: str = ME) -> None:
     """Checked on that server (twice: the second answer is the cache's)."""
     for _ in range(2):
-        assert "errors" not in await api(ME, token=token)
+        assert "errors" not in await api(query, token=token)
 
 
-async def _rejected(api: GraphQL, token: str) -> None:
+async def _rejected(api: GraphQL, token: str, query: str = ME) -> None:
     """The token is refused, at the latest once the notice has been delivered."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + NOTICE_DELIVERY_SECONDS
     for _ in range(int(NOTICE_DELIVERY_SECONDS * 100)):
-        result = await api(ME, token=token)
+        result = await api(query, token=token)
         if "errors" in result or loop.time() >= deadline:
             break
         await asyncio.sleep(0.01)
@@ -66,3 +66,13 @@ async def test_refresh_token_reuse_on_one_server_ends_the_session_on_the_other(
     await api(REFRESH, {"token": first["refreshToken"]})  # the old token again: theft
     for token in (rotated["accessToken"], first["accessToken"]):
         await _rejected(api_b, token)
+
+
+async def test_a_logout_ends_the_token_on_the_fast_path_too(api: GraphQL, api_b: GraphQL) -> None:
+    """`cart` is answered by the fast path (`app.graphql.fastpath`), which checks the token
+    through the same cache."""
+    cart = "{ cart { items { quantity } subtotal } }"
+    account = await register(api)
+    await _cached(api_b, account["accessToken"], cart)
+    assert data(await api(LOGOUT, {"token": account["refreshToken"]})) == {"logout": True}
+    await _rejected(api_b, account["accessToken"], cart)

@@ -5,6 +5,7 @@ user, the initialisation timeout, the keep-alive) and the document limits of HTT
 from __future__ import annotations
 
 import asyncio
+import math
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 
@@ -26,11 +27,13 @@ NOTHING = "subscription { bookAvailabilityChanged(bookIds: []) { quantityAvailab
 LOGOUT = "mutation($token: String!) { logout(refreshToken: $token) }"
 
 
-def token_expiring(settings: Settings, token: str, seconds: float) -> str:
-    """A token of the same user and session as `token`, expiring in `seconds`."""
+def token_expiring(settings: Settings, token: str, seconds: int) -> str:
+    """A token of the same user and session as `token`, expiring in `seconds` or up to a
+    second later: `exp` is a whole second (rounded down, it would leave a token "of 1 s"
+    anywhere between 0 and 1 s)."""
     claims = jwt.decode(token, options={"verify_signature": False})
     now = datetime.now(UTC)
-    claims.update(exp=now + timedelta(seconds=seconds), iat=now, nbf=now)
+    claims.update(exp=math.ceil(now.timestamp()) + seconds, iat=now, nbf=now)
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm="HS256")
 
 
@@ -70,7 +73,9 @@ async def test_the_socket_closes_with_4401_when_its_token_expires(
     servers: Servers, api: GraphQL, settings: Settings
 ) -> None:
     token = (await register(api))["accessToken"]
-    async with signed_in(servers.b, token_expiring(settings, token, 1)) as client:
+    # Time enough to sign in and subscribe on a loaded machine before the token expires
+    # (that takes milliseconds unloaded); then the socket closes on its own.
+    async with signed_in(servers.b, token_expiring(settings, token, 2)) as client:
         await client.listen(ORDERS)
         closed = await client.closed()
         assert (closed.code, closed.reason) == (4401, "Unauthorized: the access token expired")
