@@ -1566,28 +1566,10 @@ class TermRepository:
     async def candidates(self, words: Sequence[str]) -> list[TermCandidate]:
         """For each word, the most used vocabulary words with its first letter and a
         length within two of its own (typos rarely touch the first letter)."""
-        statement = text(
-            """
-            SELECT w.position, (ts_lexize('english_stem', w.word))[1] AS stem,
-                   t.term, t.lexeme, t.books
-            FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(word, position)
-            CROSS JOIN LATERAL (
-              SELECT term, lexeme, books FROM search_terms
-              WHERE term ~>=~ left(w.word, 1) AND term ~<~ (left(w.word, 1) || :last)
-                AND char_length(term) BETWEEN char_length(w.word) - 2
-                                          AND char_length(w.word) + 2
-              ORDER BY books DESC, term
-              LIMIT :limit) AS t
-            """
+        rows = await statements.fetch(
+            self.session, _CANDIDATES, list(words), LAST_CHARACTER, self.CANDIDATES_PER_WORD
         )
-        rows = await self.session.execute(
-            statement,
-            {"words": list(words), "last": LAST_CHARACTER, "limit": self.CANDIDATES_PER_WORD},
-        )
-        return [
-            TermCandidate(row.position - 1, row.stem, row.term, row.lexeme, row.books)
-            for row in rows
-        ]
+        return [TermCandidate(row[0] - 1, row[1], row[2], row[3], row[4]) for row in rows]
 
     async def completions(self, prefix: str, limit: int) -> list[str]:
         """The most used words starting with `prefix`."""
@@ -1603,7 +1585,20 @@ class TermRepository:
         return [(row[0], row[1]) for row in rows]
 
 
-# Type-ahead's vocabulary reads, run as they are on the session's asyncpg connection.
+# The vocabulary reads of typo correction (`TermRepository.candidates`) and type-ahead,
+# run as they are on the session's asyncpg connection: prepared once per connection, no
+# SQL built per request (through the session, a `text()` compiled for every request, the
+# correction's read was about 0.45 ms of a typo search's 2.6 ms of API CPU at 1M books).
+_CANDIDATES = """
+SELECT w.position, (ts_lexize('english_stem', w.word))[1] AS stem, t.term, t.lexeme, t.books
+FROM unnest(CAST($1 AS text[])) WITH ORDINALITY AS w(word, position)
+CROSS JOIN LATERAL (
+  SELECT term, lexeme, books FROM search_terms
+  WHERE term ~>=~ left(w.word, 1) AND term ~<~ (left(w.word, 1) || $2)
+    AND char_length(term) BETWEEN char_length(w.word) - 2 AND char_length(w.word) + 2
+  ORDER BY books DESC, term
+  LIMIT $3) AS t
+"""
 _COMPLETIONS = """
 SELECT term FROM search_terms
 WHERE term ~>=~ $1 AND term ~<~ ($1 || $2)
