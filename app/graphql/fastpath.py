@@ -126,7 +126,8 @@ _UNCHANGED: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, G
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, read_ahead: Mapping[str, bool]) -> None:
+        self.read_ahead = read_ahead
         self.wanted: set[str] = set()
 
     def steps(
@@ -171,15 +172,17 @@ class _Compiler:
         prefetched = f"prefetched_{definition.python_name}"
         attributes = dataclasses.fields(parent.extensions[_STRAWBERRY].origin)
         if any(attribute.name == prefetched for attribute in attributes):
-            # Required: None means this page didn't prefetch it.
-            if not selection.arguments:
+            # Required: None means this object's fetch didn't read it ahead.
+            if not self.read_ahead.get(path, False):
+                if selection.arguments:
+                    _give_way()
                 complete = self.completer(
                     field.type, selection, path, read=prefetched, required=True
                 )
                 return complete, None
-            # With arguments: (the selection it was read for, the value), read for this
-            # very node (the fetch that read it knew them). By identity: an AST node's hash
-            # walks its whole subtree.
+            # Read ahead as (the selection it was read for, the value), whatever the
+            # arguments: only for this very node. By identity: an AST node's hash walks its
+            # whole subtree.
             complete = self.completer(field.type, selection, path, required=True)
 
             def read_ahead(value: Any) -> Any:
@@ -271,6 +274,7 @@ def compile_plan(schema: GraphQLSchema, operation: Operation) -> Plan:
     if not isinstance(root, FieldNode) or root.directives or root.name.value not in ROOTS:
         _give_way()
     name = root.name.value
+    fetch, read_ahead = ROOTS[name]
     assert schema.query_type is not None
     field = schema.query_type.fields[name]
     definition = field.extensions.get(_STRAWBERRY)
@@ -282,12 +286,12 @@ def compile_plan(schema: GraphQLSchema, operation: Operation) -> Plan:
         type_ = type_.of_type
     if not isinstance(type_, GraphQLObjectType):
         _give_way()
-    compiler = _Compiler()
+    compiler = _Compiler(read_ahead)
     steps = compiler.steps(root.selection_set, type_, "")
     return Plan(
         field=root,
         response_key=root.alias.value if root.alias else name,
-        fetch=ROOTS[name],
+        fetch=fetch,
         graphql_field=field,
         nullable=nullable,
         steps=tuple(steps),
@@ -324,8 +328,13 @@ async def _book(context: Context, call: Call) -> Any:
 
 
 # The root fields a plan may answer, each with its resolver's call (the resolver itself
-# needs graphql-core's `info`).
-ROOTS: Mapping[str, Fetch] = {"books": _books, "cart": _cart, "book": _book}
+# needs graphql-core's `info`) and how it reads ahead: the paths below the root where the
+# fetch sets `prefetched_<field>` as a (selection, value) pair (True) rather than the value.
+ROOTS: Mapping[str, tuple[Fetch, Mapping[str, bool]]] = {
+    "books": (_books, {}),
+    "cart": (_cart, {}),
+    "book": (_book, {"authors.books": True}),
+}
 
 
 class FastPath:

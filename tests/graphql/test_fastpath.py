@@ -573,6 +573,8 @@ DETAILS = {
             "edges { cursor node { id title price availability } } }",
         )
     } }} }}""",
+    "the authors' books without arguments": """query($id: ID!) { book(id: $id) { title
+      authors { name books { edges { node { title } } } } } }""",
     "without the authors' books": "query($id: ID!) { book(id: $id) { title authors { name } } }",
     "only the book": "query($id: ID!) { book(id: $id) { title price } }",
 }
