@@ -376,11 +376,13 @@ class FastPath:
         except Exception as failure:
             if is_database_unavailable(failure):
                 # Answered here, as the regular path would: running it would only wait
-                # for the same database (a statement timeout twice over).
+                # for the same database (a statement timeout twice over). A nullable root
+                # field is null; a non-null one nulls `data`.
                 error = GraphQLError(
                     "", nodes=plan.field, path=[plan.response_key], original_error=failure
                 )
-                return ExecutionResult(data=None, errors=[error])
+                data = {plan.response_key: None} if plan.nullable else None
+                return ExecutionResult(data=data, errors=[error])
             # Anything unexpected: the regular path maps it to its error code (and logs it)
             # in one place.
             logger.debug("the fast path gave way to the regular path", exc_info=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import jwt
+import orjson
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ from app.core.config import Settings
 from app.db.session import Database
 from app.main import create_app
 from tests.books.factory import Catalog
+from tests.proxy import proxied_client
 from tests.support import (
     GraphQL,
     StatementCounter,
@@ -639,3 +641,34 @@ async def test_a_missing_archived_or_malformed_book_gets_the_regular_paths_error
         response = await both(twins, {"query": DETAIL, "variables": {"id": book}})
         assert response.json()["errors"][0]["extensions"]["code"]
         assert fast_path_calls == [None]
+
+
+# -- the database down ------------------------------------------------------------------------
+
+DOWN = {
+    "a book": ('{ book(id: "Qm9vazox") { title } }', False),
+    "a book and its authors": ('{ book(id: "Qm9vazox") { title authors { name } } }', False),
+    "a page of books": ("{ books(first: 1) { edges { node { title } } } }", False),
+    "a signed-in user's cart": ("{ cart { items { quantity book { title } } } }", True),
+}
+
+
+@pytest.mark.parametrize("name", DOWN)
+async def test_the_database_down_is_answered_as_the_regular_path_does(
+    name: str, settings: Settings, database: Database
+) -> None:
+    """A nullable root field is null beside the error; a non-null one nulls `data`.
+    (`database`: what the apps write through the proxy is truncated after.)"""
+    query, signed_in = DOWN[name]
+    bodies = []
+    for fast in (True, False):
+        # Without the response cache: both executions answer.
+        changed = settings.model_copy(update={"catalog_fast_path": fast, "response_cache": False})
+        async with proxied_client(changed) as (client, proxy):
+            headers = bearer((await register(GraphQL(client)))["accessToken"]) if signed_in else {}
+            await proxy.stop()
+            response = await client.post("/graphql", json={"query": query}, headers=headers)
+            assert response.status_code == 200
+            bodies.append(response.content)
+    assert bodies[0] == bodies[1]
+    assert code(orjson.loads(bodies[0])) == "SERVICE_UNAVAILABLE"
