@@ -15,10 +15,11 @@ Strawberry reads it (`_Compiler.field`) and completed by its GraphQL type; a fie
 resolver only where its type keeps the value read ahead (`prefetched_<name>`: a book's
 authors, their first books on a book's page). Anything else (other arguments below the
 root field, permission checks, fragments, directives, interfaces, an access token that is
-refused, a guest cart token, an error) takes the regular path, which also produces every
-error response. It runs on the request's own context, authentication included: when it
-gives way, the regular path goes on with what it found (a token is checked once per
-request).
+refused, a guest cart token, any other error) takes the regular path, which produces those
+error responses. The root field's own errors (its resolver's: no such book, a page too
+large) and a database that is down are answered here, as graphql-core answers them. It runs
+on the request's own context, authentication included: when it gives way, the regular path
+goes on with what it found (a token is checked once per request).
 """
 
 from __future__ import annotations
@@ -376,13 +377,8 @@ class FastPath:
         except Exception as failure:
             if is_database_unavailable(failure):
                 # Answered here, as the regular path would: running it would only wait
-                # for the same database (a statement timeout twice over). A nullable root
-                # field is null; a non-null one nulls `data`.
-                error = GraphQLError(
-                    "", nodes=plan.field, path=[plan.response_key], original_error=failure
-                )
-                data = {plan.response_key: None} if plan.nullable else None
-                return ExecutionResult(data=data, errors=[error])
+                # for the same database (a statement timeout twice over).
+                return _root_error(plan, failure)
             # Anything unexpected: the regular path maps it to its error code (and logs it)
             # in one place.
             logger.debug("the fast path gave way to the regular path", exc_info=True)
@@ -406,9 +402,17 @@ class FastPath:
             return None
         if await context.token_refused():
             return None  # each field answers a refused token its own way
+        extensions = None
+        if wants_cost or self.report_cost_always:
+            extensions = {"cost": {"requested": cost, "limit": self.cost_limit}}
         arguments = get_argument_values(plan.graphql_field, plan.field, variables)
         call = Call(self.schema, plan.field, arguments, variables, plan.wanted)
-        value = await plan.fetch(context, call)
+        try:
+            value = await plan.fetch(context, call)
+        except AppError as refusal:
+            # The root field's own error (no such book, a page too large, a bad cursor): the
+            # regular path would only read it again to report it the same way.
+            return _root_error(plan, refusal, extensions)
         if value is None:
             _null(plan.nullable)
             page = None
@@ -421,10 +425,18 @@ class FastPath:
                 key: get(value if resolve is None else awaited[resolve])
                 for key, get, resolve in plan.steps
             }
-        extensions = None
-        if wants_cost or self.report_cost_always:
-            extensions = {"cost": {"requested": cost, "limit": self.cost_limit}}
         return ExecutionResult(data={plan.response_key: page}, errors=None, extensions=extensions)
+
+
+def _root_error(
+    plan: Plan, failure: Exception, extensions: dict[str, Any] | None = None
+) -> ExecutionResult:
+    """What graphql-core answers when the root field's resolver raises `failure`: the field
+    null if it may be (else `data`), and the error at its path (formatted, like every
+    error, by `app.graphql.errors`)."""
+    error = GraphQLError("", nodes=plan.field, path=[plan.response_key], original_error=failure)
+    data = {plan.response_key: None} if plan.nullable else None
+    return ExecutionResult(data=data, errors=[error], extensions=extensions)
 
 
 def _filters(value: Any) -> books_schemas.BookFilterInput | None:

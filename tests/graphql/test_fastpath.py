@@ -312,10 +312,13 @@ async def test_anything_else_takes_the_regular_path(
 
 
 @pytest.mark.parametrize("name", ERRORS)
-async def test_errors_are_answered_by_the_regular_path(name: str, twins: Any, shelf: None) -> None:
+async def test_errors_match_the_regular_paths(name: str, twins: Any, shelf: None) -> None:
+    """Those of the root field's resolver are the fast path's own answer; the others (the
+    variables') the regular path's."""
     query, variables = ERRORS[name]
-    response = await both(twins, {"query": query, "variables": variables})
-    assert response.json()["errors"][0]["extensions"]["code"]
+    for headers in ({}, {"X-Query-Cost": "1"}):
+        response = await both(twins, {"query": query, "variables": variables}, headers)
+        assert response.json()["errors"][0]["extensions"]["code"]
 
 
 async def test_viewer_dependent_fields_take_the_regular_path(
@@ -349,7 +352,7 @@ async def test_signed_in_plain_pages_match_with_the_viewers_rights(
     assert shown["books"]["totalCount"] == 5
     plain = "{ books { totalCount edges { node { title price } } } }"
     assert data((await both(twins, {"query": plain}, bearer(customer_token))).json())
-    assert fast_path_calls[0] is None  # the customer's refusal is the regular path's
+    assert fast_path_calls[0] is not None  # the customer's refusal: the resolver's error
     assert fast_path_calls[1] is not None
     assert fast_path_calls[2] is not None
 
@@ -632,15 +635,44 @@ async def test_a_books_page_the_read_ahead_doesnt_cover_gives_way(
 
 
 async def test_a_missing_archived_or_malformed_book_gets_the_regular_paths_error(
-    twins: Any, shelf: None, gql: GraphQL, catalog: Catalog, fast_path_calls: list[Any]
+    twins: Any,
+    shelf: None,
+    gql: GraphQL,
+    catalog: Catalog,
+    statements: StatementCounter,
+    fast_path_calls: list[Any],
 ) -> None:
+    """Answered by the fast path, in the statements the regular path takes (the book's
+    read, none for a malformed id), not read again by the regular path."""
     books = await book_ids(gql)
     await catalog.archive(books["Mort"])
-    for book in (books["Mort"], "Qm9vazo5OTk5OTk=", "not an id", books["Good Omens"][:-2]):
+    for book, reads in (
+        (books["Mort"], 1),
+        ("Qm9vazo5OTk5OTk=", 1),
+        ("not an id", 0),
+        (books["Good Omens"][:-2], 0),
+    ):
         fast_path_calls.clear()
-        response = await both(twins, {"query": DETAIL, "variables": {"id": book}})
+        payload = {"query": DETAIL, "variables": {"id": book}}
+        response = await both(twins, payload)
         assert response.json()["errors"][0]["extensions"]["code"]
-        assert fast_path_calls == [None]
+        assert fast_path_calls[0] is not None
+        assert await statement_counts(twins, statements, payload) == [reads, reads], book
+
+
+async def statement_counts(
+    twins: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    statements: StatementCounter,
+    payload: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> list[int]:
+    """The statements the request takes on the fast app and on its regular twin."""
+    counts = []
+    for client in twins:
+        statements.statements.clear()
+        await client.post("/graphql", json=payload, headers=headers)
+        counts.append(statements.count)
+    return counts
 
 
 # -- the database down ------------------------------------------------------------------------
