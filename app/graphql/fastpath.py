@@ -13,7 +13,8 @@ it byte for byte with the regular path.
 What a plan renders is derived from the schema, never restated: each field is read as
 Strawberry reads it (`_Compiler.field`) and completed by its GraphQL type; a field with a
 resolver only where its type keeps the value read ahead (`prefetched_<name>`: a book's
-authors, their first books on a book's page). Anything else (other arguments below the
+authors, their first books on a book's page) and the root field's fetch reads it there
+(`Root.read_ahead`): a plan never reads only to give way. Anything else (other arguments below the
 root field, permission checks, fragments, directives, interfaces, an access token that is
 refused, a guest cart token, any other error) takes the regular path, which produces those
 error responses. The root field's own errors (its resolver's: no such book, a page too
@@ -28,7 +29,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from graphql import (
     FieldNode,
@@ -173,8 +174,11 @@ class _Compiler:
         prefetched = f"prefetched_{definition.python_name}"
         attributes = dataclasses.fields(parent.extensions[_STRAWBERRY].origin)
         if any(attribute.name == prefetched for attribute in attributes):
+            pair = self.read_ahead.get(path)
+            if pair is None:
+                _give_way()  # the root field's fetch doesn't read it ahead here
             # Required: None means this object's fetch didn't read it ahead.
-            if not self.read_ahead.get(path, False):
+            if not pair:
                 if selection.arguments:
                     _give_way()
                 complete = self.completer(
@@ -275,7 +279,7 @@ def compile_plan(schema: GraphQLSchema, operation: Operation) -> Plan:
     if not isinstance(root, FieldNode) or root.directives or root.name.value not in ROOTS:
         _give_way()
     name = root.name.value
-    fetch, read_ahead = ROOTS[name]
+    fetch, read_ahead, check = ROOTS[name]
     assert schema.query_type is not None
     field = schema.query_type.fields[name]
     definition = field.extensions.get(_STRAWBERRY)
@@ -289,6 +293,8 @@ def compile_plan(schema: GraphQLSchema, operation: Operation) -> Plan:
         _give_way()
     compiler = _Compiler(read_ahead)
     steps = compiler.steps(root.selection_set, type_, "")
+    if check is not None:
+        check(schema, root, compiler.wanted)
     return Plan(
         field=root,
         response_key=root.alias.value if root.alias else name,
@@ -328,13 +334,36 @@ async def _book(context: Context, call: Call) -> Any:
     return book
 
 
-# The root fields a plan may answer, each with its resolver's call (the resolver itself
-# needs graphql-core's `info`) and how it reads ahead: the paths below the root where the
-# fetch sets `prefetched_<field>` as a (selection, value) pair (True) rather than the value.
-ROOTS: Mapping[str, tuple[Fetch, Mapping[str, bool]]] = {
-    "books": (_books, {}),
-    "cart": (_cart, {}),
-    "book": (_book, {"authors.books": True}),
+def _book_reads_ahead(schema: GraphQLSchema, node: FieldNode, wanted: set[str]) -> None:
+    """Gives way where the book's fetch can't read its authors' books ahead whatever the
+    variables (another order, two pages, a literal page too large): the plan would only
+    read the book to give way. With the variables left out, an argument in a variable
+    counts as not given, which `detail_related` accepts."""
+    if "authors.books" in wanted:
+        related = detail_related(schema, node, {})
+        if related is None or related.author_books is None:
+            _give_way()
+
+
+class Root(NamedTuple):
+    """A root field a plan may answer."""
+
+    fetch: Fetch  # its resolver's call (the resolver itself needs graphql-core's `info`)
+    # What the fetch reads ahead: the paths below the root field where it sets
+    # `prefetched_<field>`, each True where it holds a (selection, value) pair, False where
+    # it holds the value. A field with a resolver elsewhere gives way.
+    read_ahead: Mapping[str, bool]
+    # Gives way at compile time for a selection the fetch can't read ahead.
+    check: Callable[[GraphQLSchema, FieldNode, set[str]], None] | None = None
+
+
+ROOTS: Mapping[str, Root] = {
+    # The page's books, with their authors and genres where selected (`catalog_page`).
+    "books": Root(_books, {"edges.node.authors": False, "edges.node.genres": False}),
+    # Its lines' books, without authors nor genres.
+    "cart": Root(_cart, {}),
+    # The book with its authors, and their first books (`detail_related`).
+    "book": Root(_book, {"authors": False, "authors.books": True}, _book_reads_ahead),
 }
 
 

@@ -583,7 +583,8 @@ DETAILS = {
     "without the authors' books": "query($id: ID!) { book(id: $id) { title authors { name } } }",
     "only the book": "query($id: ID!) { book(id: $id) { title price } }",
 }
-# Planned, but what the book's read ahead doesn't cover: answered by the regular path.
+# What the root field's fetch doesn't read ahead: not planned (a plan would read, then give
+# way to the regular path, which reads again).
 DETAIL_GIVES_WAY = {
     "its genres": "query($id: ID!) { book(id: $id) { title genres { name } } }",
     "another order": """query($id: ID!) { book(id: $id) { authors {
@@ -593,6 +594,10 @@ DETAIL_GIVES_WAY = {
       b: books(first: 2) { edges { node { title } } } } } }""",
     "a page too large": """query($id: ID!) { book(id: $id) { authors {
       books(first: 5000) { edges { node { title } } } } } }""",
+    "the page's authors' books": """{ books(first: 3) { edges { node { title
+      authors { name books(first: 2) { edges { node { title } } } } } } } }""",
+    "the page's authors' books without arguments": """{ books(first: 3) { edges { node {
+      title authors { name books { edges { node { title } } } } } } } }""",
 }
 
 
@@ -626,12 +631,58 @@ async def test_a_books_page_takes_the_fast_path_and_matches(
 
 @pytest.mark.parametrize("name", DETAIL_GIVES_WAY)
 async def test_a_books_page_the_read_ahead_doesnt_cover_gives_way(
-    name: str, twins: Any, shelf: None, gql: GraphQL, fast_path_calls: list[Any]
+    name: str,
+    app: FastAPI,
+    twins: Any,
+    shelf: None,
+    gql: GraphQL,
+    statements: StatementCounter,
+    fast_path_calls: list[Any],
 ) -> None:
     book = (await book_ids(gql))["Good Omens"]
     fast_path_calls.clear()
-    await both(twins, {"query": DETAIL_GIVES_WAY[name], "variables": {"id": book}})
+    payload = {"query": DETAIL_GIVES_WAY[name], "variables": {"id": book}}
+    await both(twins, payload)
     assert fast_path_calls == [None]
+    assert not planned(app, DETAIL_GIVES_WAY[name])
+    fast, regular = await statement_counts(twins, statements, payload)
+    assert fast == regular, statements.statements
+
+
+async def test_a_page_size_in_a_variable_is_checked_when_it_comes(
+    app: FastAPI, twins: Any, shelf: None, gql: GraphQL, fast_path_calls: list[Any]
+) -> None:
+    """Planned: the variable's page is read ahead if it may be; else the regular path
+    reports it."""
+    query = """query($id: ID!, $n: Int) { book(id: $id) { authors {
+      books(first: $n) { edges { node { title } } } } } }"""
+    assert planned(app, query)
+    book = (await book_ids(gql))["Good Omens"]
+    for n, answered in ((2, True), (5000, False)):
+        fast_path_calls.clear()
+        await both(twins, {"query": query, "variables": {"id": book, "n": n}})
+        assert (fast_path_calls[0] is not None) is answered
+
+
+async def test_a_carts_books_authors_are_not_planned(
+    app: FastAPI,
+    twins: Any,
+    catalog: Catalog,
+    gql: GraphQL,
+    customer_token: str,
+    statements: StatementCounter,
+) -> None:
+    """The cart's read has no authors: not planned, not read twice."""
+    author = await catalog.author("A. Writer")
+    book = await catalog.book("Dune", authors=[author], stock=20)
+    data(await add_to_cart(gql, customer_token, book["id"], 2))
+    query = "{ cart { items { quantity book { title authors { name } } } } }"
+    await both(twins, {"query": query}, bearer(customer_token))
+    assert not planned(app, query)
+    fast, regular = await statement_counts(
+        twins, statements, {"query": query}, bearer(customer_token)
+    )
+    assert fast == regular, statements.statements
 
 
 async def test_a_missing_archived_or_malformed_book_gets_the_regular_paths_error(
