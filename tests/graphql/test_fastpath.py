@@ -1,9 +1,10 @@
-"""The catalog fast path answers exactly what the regular path answers.
+"""The fast path (plain `books`, `book` and `cart` queries) answers exactly what the
+regular path answers.
 
 Every request is sent to the suite's app (fast path on) and to a twin with the fast path
 off, on the same connection and data; the two bodies must be the same bytes. The fast path
-must also really be taken where it claims to be, and stay within the catalog's statement
-budget.
+must also really be taken where it claims to be, never fail over to the regular path
+(`conftest.fast_path_never_fails`), and take the statements the regular path takes.
 """
 
 from __future__ import annotations
