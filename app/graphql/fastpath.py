@@ -119,6 +119,8 @@ class Plan:
     graphql_field: GraphQLField
     nullable: bool
     steps: tuple[Step, ...]  # the fields of the root field's object
+    # Their selections by response key, and whether each is nullable (for their errors).
+    step_fields: Mapping[str, tuple[FieldNode, bool]]
     wanted: frozenset[str]  # the selected paths below the root, e.g. "edges.node.authors"
 
 
@@ -293,6 +295,7 @@ def compile_plan(schema: GraphQLSchema, operation: Operation) -> Plan:
         _give_way()
     compiler = _Compiler(read_ahead)
     steps = compiler.steps(root.selection_set, type_, "")
+    assert root.selection_set is not None  # `steps` gives way without one
     if check is not None:
         check(schema, root, compiler.wanted)
     return Plan(
@@ -302,6 +305,15 @@ def compile_plan(schema: GraphQLSchema, operation: Operation) -> Plan:
         graphql_field=field,
         nullable=nullable,
         steps=tuple(steps),
+        step_fields={
+            selection.alias.value if selection.alias else selection.name.value: (
+                selection,
+                selection.name.value == "__typename"
+                or not isinstance(type_.fields[selection.name.value].type, GraphQLNonNull),
+            )
+            for selection in root.selection_set.selections
+            if isinstance(selection, FieldNode)
+        },
         wanted=frozenset(compiler.wanted),
     )
 
@@ -447,25 +459,51 @@ class FastPath:
             page = None
         else:
             awaited: dict[object, Any] = {}
+            errors: list[GraphQLError] = []
             for _, _, resolve in plan.steps:
                 if resolve is not None and resolve not in awaited:  # once, whatever the aliases
-                    awaited[resolve] = await resolve(value)
+                    try:
+                        awaited[resolve] = await resolve(value)
+                    except Exception as failure:
+                        if not is_database_unavailable(failure):
+                            raise
+                        # As graphql-core answers it: the error at the field's own path, the
+                        # field null if it may be, else the root field (else `data`).
+                        for key, _, other in plan.steps:
+                            if other is resolve:
+                                node, nullable = plan.step_fields[key]
+                                path = [plan.response_key, key]
+                                errors.append(
+                                    GraphQLError("", node, path=path, original_error=failure)
+                                )
+                                if not nullable:
+                                    return _root_error(plan, None, extensions, errors[-1:])
+                        awaited[resolve] = None
             page = {
                 key: get(value if resolve is None else awaited[resolve])
                 for key, get, resolve in plan.steps
             }
+            if errors:
+                return ExecutionResult(
+                    data={plan.response_key: page}, errors=errors, extensions=extensions
+                )
         return ExecutionResult(data={plan.response_key: page}, errors=None, extensions=extensions)
 
 
 def _root_error(
-    plan: Plan, failure: Exception, extensions: dict[str, Any] | None = None
+    plan: Plan,
+    failure: Exception | None,
+    extensions: dict[str, Any] | None = None,
+    errors: list[GraphQLError] | None = None,
 ) -> ExecutionResult:
-    """What graphql-core answers when the root field's resolver raises `failure`: the field
-    null if it may be (else `data`), and the error at its path (formatted, like every
-    error, by `app.graphql.errors`)."""
-    error = GraphQLError("", nodes=plan.field, path=[plan.response_key], original_error=failure)
+    """What graphql-core answers when the root field's resolver raises `failure` (or a
+    non-null field below it, `errors`): the root field null if it may be (else `data`),
+    and the error at its path (formatted, like every error, by `app.graphql.errors`)."""
+    if errors is None:
+        path = [plan.response_key]
+        errors = [GraphQLError("", nodes=plan.field, path=path, original_error=failure)]
     data = {plan.response_key: None} if plan.nullable else None
-    return ExecutionResult(data=data, errors=[error], extensions=extensions)
+    return ExecutionResult(data=data, errors=errors, extensions=extensions)
 
 
 def _filters(value: Any) -> books_schemas.BookFilterInput | None:

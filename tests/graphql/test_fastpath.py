@@ -20,8 +20,10 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from graphql import GraphQLField, get_named_type, is_leaf_type
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
+from app.books import service as books_service
 from app.core.config import Settings
 from app.db.session import Database
 from app.main import create_app
@@ -756,3 +758,27 @@ async def test_the_database_down_is_answered_as_the_regular_path_does(
             bodies.append(response.content)
     assert bodies[0] == bodies[1]
     assert code(orjson.loads(bodies[0])) == "SERVICE_UNAVAILABLE"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ books(first: 2) { totalCount edges { node { title } } } }",
+        "{ books(first: 2) { edges { node { title } } a: totalCount b: totalCount } }",
+    ],
+)
+async def test_a_count_timing_out_is_reported_at_the_count(
+    query: str, twins: Any, shelf: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page was read, its count times out: the error is the count's, as graphql-core
+    reports it (its non-null field nulls the page)."""
+
+    async def times_out(*args: object, **kwargs: object) -> int:
+        raise sa_exc.TimeoutError("statement timeout")
+
+    monkeypatch.setattr(books_service, "count_books", times_out)
+    for headers in ({}, {"X-Query-Cost": "1"}):
+        response = await both(twins, {"query": query}, headers)
+        (error,) = response.json()["errors"]
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert len(error["path"]) == 2
