@@ -433,7 +433,7 @@ class Search:
         """A stop-word query's first `limit` matches in popularity order, the window's
         titles tested one by one along the popularity index only until `limit` match
         (`condition` tests the whole window). `ranked`: with each one's relevance, labelled
-        "relevance" (`ranked_candidates`)."""
+        "relevance" (`_ranked_listing`)."""
         assert self.only_stop_words
         top = (
             select(Book.id.label("id"), Book.title.label("title"), Book.popularity)
@@ -591,14 +591,10 @@ ORDERED_CANDIDATES = POSTINGS_HEAD
 # (POSTINGS_HEAD of them), and of those the books the other groups' postings do not rule
 # out: a book at or above the popularity from which a group's postings hold every book of
 # its lexemes (their cutoff, all of a rare lexeme's) that has no posting of that group's
-# lexemes is no match (`clauses`). The next rarest group of at most _HEAD_SLOTS lexemes
-# (`second`: two words are the common case) is tested by a merge join with its postings,
-# read in the same order only as far as the walk goes; each other group's test is one probe
-# of the postings' primary key (lexeme, popularity, book). A probe costs what reading about
-# ten postings in order does, and the second group's postings in the walk's range were
-# about six for each book walked ("silent river" at a million books: 10,589 for 1,711).
-# The walk is not materialized past its merge: the caller reads it in popularity order only
-# as far as it needs. Index-only; the books are read by the caller. The LIMITs are constants in
+# lexemes is no match (`clauses`). Each such test is one probe of the postings' primary key
+# (lexeme, popularity, book), so the other groups' postings are never read, and the walk
+# is not materialized past its merge: the caller reads it in popularity order only as far
+# as it needs. Index-only; the books are read by the caller. The LIMITs are constants in
 # the text so that the planner's estimates stay the size of the walk. The words are read
 # through subqueries so that no plan knows how many there are: a custom plan (planned
 # for the request's values, as PostgreSQL does for a prepared statement's first five runs
@@ -626,27 +622,20 @@ driving AS MATERIALIZED (
 # clause's first this many each get a branch of their own (below), the rest share one.
 _HEAD_SLOTS = PREFIX_COMPLETIONS + 1
 _SLOT = """(SELECT book_id, popularity FROM search_postings
-    WHERE lexeme = (SELECT lexeme FROM {lexemes} WHERE slot = {slot})
-    ORDER BY popularity DESC, book_id DESC{limit})"""
-
-
-def _merged_slots(lexemes: str, limit: str) -> str:
-    """The UNION ALL of the ordered postings of the lexemes of slots 1 to _HEAD_SLOTS of the
-    CTE `lexemes` (lexeme, slot), each with the `limit` clause ("" for none)."""
-    return "\n  UNION ALL\n  ".join(
-        _SLOT.format(lexemes=lexemes, slot=slot, limit=limit) for slot in range(1, _HEAD_SLOTS + 1)
-    )
-
-
+    WHERE lexeme = (SELECT lexeme FROM driving WHERE slot = {slot})
+    ORDER BY popularity DESC, book_id DESC LIMIT {limit})"""
 # The driving clause's books (after `_DRIVER`): each of its lexemes' POSTINGS_HEAD most
 # popular, merged in popularity order, POSTINGS_HEAD of them. Each lexeme is an ordered
 # scan of its postings, merged (a Merge Append, DISTINCT ON keeping the order), so that the
 # merge is read lazily: a caller that needs 200 books reads about 200 postings, not
 # POSTINGS_HEAD of each lexeme then sorted. A clause of more lexemes than _HEAD_SLOTS (words
 # joined by "or") has its others merged by a sort in one more branch, empty otherwise.
+_SLOTS = "\n  UNION ALL\n  ".join(
+    _SLOT.format(slot=slot, limit=POSTINGS_HEAD) for slot in range(1, _HEAD_SLOTS + 1)
+)
 _HEADS = f"""
   SELECT DISTINCT ON (u.popularity, u.book_id) u.book_id, u.popularity FROM (
-  {_merged_slots("driving", f" LIMIT {POSTINGS_HEAD}")}
+  {_SLOTS}
   UNION ALL
   (SELECT p.book_id, p.popularity FROM driving d CROSS JOIN LATERAL (
     SELECT book_id, popularity FROM search_postings WHERE lexeme = d.lexeme
@@ -663,30 +652,14 @@ WITH words AS (
 {_DRIVER},
 heads AS NOT MATERIALIZED ({_HEADS}),
 known AS MATERIALIZED (
-  SELECT o.clause, coalesce(max(s.cutoff), -2147483648) AS known_from,
-    coalesce(sum(s.books), 0) AS books, count(*) AS lexemes
+  SELECT o.clause, coalesce(max(s.cutoff), -2147483648) AS known_from
   FROM options o LEFT JOIN search_lexemes s ON s.lexeme = o.lexeme
   WHERE o.clause <> (SELECT clause FROM driver)
-  GROUP BY o.clause),
-second AS MATERIALIZED (
-  SELECT clause, known_from FROM known WHERE lexemes <= {_HEAD_SLOTS}
-  ORDER BY books, clause LIMIT 1),
-seconding AS MATERIALIZED (
-  SELECT lexeme, row_number() OVER (ORDER BY lexeme) AS slot FROM options
-  WHERE clause = (SELECT clause FROM second)),
-others AS NOT MATERIALIZED (
-  SELECT DISTINCT ON (u.popularity, u.book_id) u.book_id, u.popularity FROM (
-  {_merged_slots("seconding", "")}
-  ) AS u
-  ORDER BY u.popularity DESC, u.book_id DESC)
+  GROUP BY o.clause)
 SELECT h.book_id, h.popularity FROM heads h
-LEFT JOIN others x ON x.popularity = h.popularity AND x.book_id = h.book_id
-WHERE (x.book_id IS NOT NULL
-    OR NOT EXISTS (SELECT 1 FROM second s WHERE h.popularity >= s.known_from))
-  AND NOT EXISTS (
+WHERE NOT EXISTS (
   SELECT 1 FROM known k
   WHERE h.popularity >= k.known_from
-    AND k.clause IS DISTINCT FROM (SELECT clause FROM second)
     AND NOT EXISTS (
       SELECT 1 FROM options o JOIN search_postings p
         ON p.lexeme = o.lexeme AND p.popularity = h.popularity AND p.book_id = h.book_id
@@ -703,7 +676,7 @@ def _candidates(
     rank: Any = None,
 ) -> Select[Any]:
     """The ids relevance ranks: at most `limit` matches, the most popular, with `rank` (an
-    expression on Book) labelled "relevance" when given (`ranked_candidates`).
+    expression on Book) labelled "relevance" when given (`_ranked_listing`).
 
     Taken along `search_postings` (see `_WALK`), which holds each lexeme's most popular
     books in popularity order: the rarest group of words (by `search_lexemes`' counts, so
