@@ -60,7 +60,8 @@ async def test_ready_reports_database_down_and_recovers_alone(
     failure = error(await login(query))
     assert failure["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
     assert "asyncpg" not in failure["message"]
-    # The catalog fast path answers as the regular path does (a token turns it off).
+    # The fast path answers as the regular path does, to which a refused token leaves the
+    # request.
     page = "{ books(first: 1) { edges { node { title } } } }"
     fast = await login(page)
     assert error(fast)["extensions"] == {"code": "SERVICE_UNAVAILABLE"}

@@ -78,8 +78,7 @@ async def catalog_page(
 ) -> BookConnection:
     """A page of `books`. `wanted`: the selected paths below the connection (look-ahead:
     the page's authors and genres come in the same statement, so the nested fields are
-    plain attributes instead of one awaitable per book). Also used by the catalog fast
-    path.
+    plain attributes instead of one awaitable per book). Also used by the fast path.
 
     A search that finds nothing is retried once with its misspelt words corrected from
     the vocabulary; `correctedQuery` then says so, and the count and facets follow it."""

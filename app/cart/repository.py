@@ -7,14 +7,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, literal_column, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, join, outerjoin
 
 from app.books.models import Book
-from app.books.repository import BOOK, Stock, book_columns
+from app.books.repository import BOOK, STOCK_PARAMETERS, Stock, book_columns
 from app.cart.models import Cart, CartItem, MergedGuestCart
 from app.cart.schemas import CartHead, CartLine, LineFacts, MergedLine
 from app.db import statements
@@ -43,25 +42,21 @@ DO UPDATE SET quantity = excluded.quantity, price_when_added = excluded.price_wh
 _LINE = (CartItem.id, CartItem.quantity, CartItem.added_at, CartItem.price_when_added)
 
 
-def _cart_with_lines(key: InstrumentedAttribute[Any]) -> str:
-    """The SQL text (for `app.db.statements`) of the cart whose `key` is $1 with its lines
-    in the order they were added: the cart's id and `updated_at`, the line, the book as of
-    today ($2) and the low-stock threshold ($3). A cart without lines is one row of NULL
-    lines; no row, no cart."""
-    today: Any = literal_column("$2::date")  # placeholders where a Stock has values
-    stock = Stock(today=today, low_stock_threshold=literal_column("$3::int"))  # type: ignore[arg-type]
+def _cart_with_lines(key: InstrumentedAttribute[Any]) -> statements.Prepared:
+    """The cart whose `key` is the parameter `key` with its lines in the order they were
+    added: the cart's id and `updated_at`, the line, the book as of the request's Stock. A
+    cart without lines is one row of NULL lines; no row, no cart."""
     statement = (
-        select(Cart.id, Cart.updated_at, *_LINE, *book_columns(stock))
+        select(Cart.id, Cart.updated_at, *_LINE, *book_columns(STOCK_PARAMETERS))
         .select_from(
             outerjoin(
                 Cart, join(CartItem, Book, Book.id == CartItem.book_id), CartItem.cart_id == Cart.id
             )
         )
-        .where(key == literal_column("$1"))
+        .where(key == bindparam("key", type_=key.type))
         .order_by(CartItem.added_at, CartItem.id)
     )
-    dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
-    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    return statements.Prepared.of(statement)
 
 
 _USER_CART = _cart_with_lines(Cart.user_id)
@@ -127,10 +122,13 @@ class CartRepository:
     ) -> tuple[CartHead, list[CartLine]] | None:
         """The cart of the user, or the cart `cart_id`, and its lines (`lines`) in one
         statement; None when there is no such cart."""
-        sql, key = (_USER_CART, user_id) if user_id is not None else (_CART, cart_id)
-        rows = await statements.fetch(
-            self.session, sql, key, stock.today, stock.low_stock_threshold
-        )
+        prepared, key = (_USER_CART, user_id) if user_id is not None else (_CART, cart_id)
+        values = {
+            "key": key,
+            "today": stock.today,
+            "low_stock_threshold": stock.low_stock_threshold,
+        }
+        rows = await statements.fetch(self.session, prepared.sql, *prepared.args(values))
         if not rows:
             return None
         head = CartHead(rows[0][0], rows[0][1])

@@ -27,25 +27,15 @@ async def read_cart(
 ) -> Cart:
     """The owner's cart as it is now; `notices`: warnings about what the request did to it.
     A read; a unit of work only when an account's cart opens on first use."""
-    async with context.session() as session:
-        view = await cart_service.find_cart(
-            session,
-            context.settings,
-            owner=owner,
-            stock=context.stock,
-            notices=notices,
-            guest_token=context.cart_token,
-        )
-    if view is None:
-        async with context.transaction() as session:
-            view = await cart_service.open_cart(
-                session,
-                context.settings,
-                owner=owner,
-                stock=context.stock,
-                notices=notices,
-                guest_token=context.cart_token,
-            )
+    view = await cart_service.read_cart(
+        context.session,
+        context.transaction,
+        context.settings,
+        owner=owner,
+        stock=context.stock,
+        notices=notices,
+        guest_token=context.cart_token,
+    )
     return Cart.from_view(view)
 
 

@@ -7,7 +7,8 @@ cart is marked changed), and every request's guest token goes through `use_guest
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from math import ceil
@@ -396,6 +397,10 @@ async def find_cart(
     return await _view(session, settings, owner, head, lines, stock, notices, guest_token)
 
 
+# Opens a session for a read, or for a unit of work (commits when the block succeeds).
+Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
 async def get_cart(
     session: AsyncSession,
     settings: Settings,
@@ -410,14 +415,38 @@ async def get_cart(
     cart not merged yet (`guest_token`), then the lines'. A user's cart opens on first use,
     so commit after reading it. CART_TOKEN_INVALID for a guest cart merged or purged since
     the request found it."""
-    view = await find_cart(
-        session, settings, owner=owner, stock=stock, notices=notices, guest_token=guest_token
+
+    def same() -> AbstractAsyncContextManager[AsyncSession]:
+        return nullcontext(session)
+
+    return await read_cart(
+        same, same, settings, owner=owner, stock=stock, notices=notices, guest_token=guest_token
     )
+
+
+async def read_cart(
+    reading: Sessions,
+    writing: Sessions,
+    settings: Settings,
+    *,
+    owner: CartOwner,
+    stock: Stock,
+    notices: Sequence[CartWarning] = (),
+    guest_token: str | None = None,
+) -> CartView:
+    """`get_cart` in a session from `reading`, the only place that decides between a read
+    and a unit of work: one from `writing` only when an account's cart opens on first use
+    (so a read needs no commit)."""
+    async with reading() as session:
+        view = await find_cart(
+            session, settings, owner=owner, stock=stock, notices=notices, guest_token=guest_token
+        )
     if view is not None:
         return view
-    return await open_cart(
-        session, settings, owner=owner, stock=stock, notices=notices, guest_token=guest_token
-    )
+    async with writing() as session:
+        return await open_cart(
+            session, settings, owner=owner, stock=stock, notices=notices, guest_token=guest_token
+        )
 
 
 async def open_cart(

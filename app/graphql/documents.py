@@ -1,6 +1,6 @@
 """Documents parsed and validated once per distinct query text, for every layer that reads
 them: the HTTP view (which operation, for the GraphQL-over-HTTP rules and the cache), the
-catalog fast path (its plan) and Strawberry's execution (through `SharedDocuments`).
+fast path (its plan) and Strawberry's execution (through `SharedDocuments`).
 
 Validation runs the schema's rules plus the limits (depth, aliases, fragment expansion,
 mutations per request) and, where introspection is off, the introspection ban; parsing
@@ -44,7 +44,7 @@ class Operation:
     fragments: Mapping[str, FragmentDefinitionNode]
     valid: bool  # the whole document passed validation
     # What other layers derive from the operation, once, keyed by who derived it (the
-    # catalog fast path's plan).
+    # fast path's plan).
     derived: dict[object, Any] = field(default_factory=dict)
 
     @property

@@ -13,12 +13,14 @@ it byte for byte with the regular path.
 What a plan renders is derived from the schema, never restated: each field is read as
 Strawberry reads it (`_Compiler.field`) and completed by its GraphQL type; a field with a
 resolver only where its type keeps the value read ahead (`prefetched_<name>`: a book's
-authors, their first books on a book's page). Anything else (other arguments below the
+authors, their first books on a book's page) and the root field's fetch reads it there
+(`Root.read_ahead`): a plan never reads only to give way. Anything else (other arguments below the
 root field, permission checks, fragments, directives, interfaces, an access token that is
-refused, a guest cart token, an error) takes the regular path, which also produces every
-error response. It runs on the request's own context, authentication included: when it
-gives way, the regular path goes on with what it found (a token is checked once per
-request).
+refused, a guest cart token, any other error) takes the regular path, which produces those
+error responses. The root field's own errors (its resolver's: no such book, a page too
+large) and a database that is down are answered here, as graphql-core answers them. It runs
+on the request's own context, authentication included: when it gives way, the regular path
+goes on with what it found (a token is checked once per request).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from graphql import (
     FieldNode,
@@ -117,6 +119,8 @@ class Plan:
     graphql_field: GraphQLField
     nullable: bool
     steps: tuple[Step, ...]  # the fields of the root field's object
+    # Their selections by response key, and whether each is nullable (for their errors).
+    step_fields: Mapping[str, tuple[FieldNode, bool]]
     wanted: frozenset[str]  # the selected paths below the root, e.g. "edges.node.authors"
 
 
@@ -126,7 +130,8 @@ _UNCHANGED: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, G
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, read_ahead: Mapping[str, bool]) -> None:
+        self.read_ahead = read_ahead
         self.wanted: set[str] = set()
 
     def steps(
@@ -171,15 +176,20 @@ class _Compiler:
         prefetched = f"prefetched_{definition.python_name}"
         attributes = dataclasses.fields(parent.extensions[_STRAWBERRY].origin)
         if any(attribute.name == prefetched for attribute in attributes):
-            # Required: None means this page didn't prefetch it.
-            if not selection.arguments:
+            pair = self.read_ahead.get(path)
+            if pair is None:
+                _give_way()  # the root field's fetch doesn't read it ahead here
+            # Required: None means this object's fetch didn't read it ahead.
+            if not pair:
+                if selection.arguments:
+                    _give_way()
                 complete = self.completer(
                     field.type, selection, path, read=prefetched, required=True
                 )
                 return complete, None
-            # With arguments: (the selection it was read for, the value), read for this
-            # very node (the fetch that read it knew them). By identity: an AST node's hash
-            # walks its whole subtree.
+            # Read ahead as (the selection it was read for, the value), whatever the
+            # arguments: only for this very node. By identity: an AST node's hash walks its
+            # whole subtree.
             complete = self.completer(field.type, selection, path, required=True)
 
             def read_ahead(value: Any) -> Any:
@@ -271,6 +281,7 @@ def compile_plan(schema: GraphQLSchema, operation: Operation) -> Plan:
     if not isinstance(root, FieldNode) or root.directives or root.name.value not in ROOTS:
         _give_way()
     name = root.name.value
+    fetch, read_ahead, check = ROOTS[name]
     assert schema.query_type is not None
     field = schema.query_type.fields[name]
     definition = field.extensions.get(_STRAWBERRY)
@@ -282,15 +293,27 @@ def compile_plan(schema: GraphQLSchema, operation: Operation) -> Plan:
         type_ = type_.of_type
     if not isinstance(type_, GraphQLObjectType):
         _give_way()
-    compiler = _Compiler()
+    compiler = _Compiler(read_ahead)
     steps = compiler.steps(root.selection_set, type_, "")
+    assert root.selection_set is not None  # `steps` gives way without one
+    if check is not None:
+        check(schema, root, compiler.wanted)
     return Plan(
         field=root,
         response_key=root.alias.value if root.alias else name,
-        fetch=ROOTS[name],
+        fetch=fetch,
         graphql_field=field,
         nullable=nullable,
         steps=tuple(steps),
+        step_fields={
+            selection.alias.value if selection.alias else selection.name.value: (
+                selection,
+                selection.name.value == "__typename"
+                or not isinstance(type_.fields[selection.name.value].type, GraphQLNonNull),
+            )
+            for selection in root.selection_set.selections
+            if isinstance(selection, FieldNode)
+        },
         wanted=frozenset(compiler.wanted),
     )
 
@@ -323,9 +346,37 @@ async def _book(context: Context, call: Call) -> Any:
     return book
 
 
-# The root fields a plan may answer, each with its resolver's call (the resolver itself
-# needs graphql-core's `info`).
-ROOTS: Mapping[str, Fetch] = {"books": _books, "cart": _cart, "book": _book}
+def _book_reads_ahead(schema: GraphQLSchema, node: FieldNode, wanted: set[str]) -> None:
+    """Gives way where the book's fetch can't read its authors' books ahead whatever the
+    variables (another order, two pages, a literal page too large): the plan would only
+    read the book to give way. With the variables left out, an argument in a variable
+    counts as not given, which `detail_related` accepts."""
+    if "authors.books" in wanted:
+        related = detail_related(schema, node, {})
+        if related is None or related.author_books is None:
+            _give_way()
+
+
+class Root(NamedTuple):
+    """A root field a plan may answer."""
+
+    fetch: Fetch  # its resolver's call (the resolver itself needs graphql-core's `info`)
+    # What the fetch reads ahead: the paths below the root field where it sets
+    # `prefetched_<field>`, each True where it holds a (selection, value) pair, False where
+    # it holds the value. A field with a resolver elsewhere gives way.
+    read_ahead: Mapping[str, bool]
+    # Gives way at compile time for a selection the fetch can't read ahead.
+    check: Callable[[GraphQLSchema, FieldNode, set[str]], None] | None = None
+
+
+ROOTS: Mapping[str, Root] = {
+    # The page's books, with their authors and genres where selected (`catalog_page`).
+    "books": Root(_books, {"edges.node.authors": False, "edges.node.genres": False}),
+    # Its lines' books, without authors nor genres.
+    "cart": Root(_cart, {}),
+    # The book with its authors, and their first books (`detail_related`).
+    "book": Root(_book, {"authors": False, "authors.books": True}, _book_reads_ahead),
+}
 
 
 class FastPath:
@@ -368,10 +419,7 @@ class FastPath:
             if is_database_unavailable(failure):
                 # Answered here, as the regular path would: running it would only wait
                 # for the same database (a statement timeout twice over).
-                error = GraphQLError(
-                    "", nodes=plan.field, path=[plan.response_key], original_error=failure
-                )
-                return ExecutionResult(data=None, errors=[error])
+                return _root_error(plan, failure)
             # Anything unexpected: the regular path maps it to its error code (and logs it)
             # in one place.
             logger.debug("the fast path gave way to the regular path", exc_info=True)
@@ -395,25 +443,67 @@ class FastPath:
             return None
         if await context.token_refused():
             return None  # each field answers a refused token its own way
+        extensions = None
+        if wants_cost or self.report_cost_always:
+            extensions = {"cost": {"requested": cost, "limit": self.cost_limit}}
         arguments = get_argument_values(plan.graphql_field, plan.field, variables)
         call = Call(self.schema, plan.field, arguments, variables, plan.wanted)
-        value = await plan.fetch(context, call)
+        try:
+            value = await plan.fetch(context, call)
+        except AppError as refusal:
+            # The root field's own error (no such book, a page too large, a bad cursor): the
+            # regular path would only read it again to report it the same way.
+            return _root_error(plan, refusal, extensions)
         if value is None:
             _null(plan.nullable)
             page = None
         else:
             awaited: dict[object, Any] = {}
+            errors: list[GraphQLError] = []
             for _, _, resolve in plan.steps:
                 if resolve is not None and resolve not in awaited:  # once, whatever the aliases
-                    awaited[resolve] = await resolve(value)
+                    try:
+                        awaited[resolve] = await resolve(value)
+                    except Exception as failure:
+                        if not is_database_unavailable(failure):
+                            raise
+                        # As graphql-core answers it: the error at the field's own path, the
+                        # field null if it may be, else the root field (else `data`).
+                        for key, _, other in plan.steps:
+                            if other is resolve:
+                                node, nullable = plan.step_fields[key]
+                                path = [plan.response_key, key]
+                                errors.append(
+                                    GraphQLError("", node, path=path, original_error=failure)
+                                )
+                                if not nullable:
+                                    return _root_error(plan, None, extensions, errors[-1:])
+                        awaited[resolve] = None
             page = {
                 key: get(value if resolve is None else awaited[resolve])
                 for key, get, resolve in plan.steps
             }
-        extensions = None
-        if wants_cost or self.report_cost_always:
-            extensions = {"cost": {"requested": cost, "limit": self.cost_limit}}
+            if errors:
+                return ExecutionResult(
+                    data={plan.response_key: page}, errors=errors, extensions=extensions
+                )
         return ExecutionResult(data={plan.response_key: page}, errors=None, extensions=extensions)
+
+
+def _root_error(
+    plan: Plan,
+    failure: Exception | None,
+    extensions: dict[str, Any] | None = None,
+    errors: list[GraphQLError] | None = None,
+) -> ExecutionResult:
+    """What graphql-core answers when the root field's resolver raises `failure` (or a
+    non-null field below it, `errors`): the root field null if it may be (else `data`),
+    and the error at its path (formatted, like every error, by `app.graphql.errors`)."""
+    if errors is None:
+        path = [plan.response_key]
+        errors = [GraphQLError("", nodes=plan.field, path=path, original_error=failure)]
+    data = {plan.response_key: None} if plan.nullable else None
+    return ExecutionResult(data=data, errors=errors, extensions=extensions)
 
 
 def _filters(value: Any) -> books_schemas.BookFilterInput | None:

@@ -1,9 +1,10 @@
-"""The catalog fast path answers exactly what the regular path answers.
+"""The fast path (plain `books`, `book` and `cart` queries) answers exactly what the
+regular path answers.
 
 Every request is sent to the suite's app (fast path on) and to a twin with the fast path
 off, on the same connection and data; the two bodies must be the same bytes. The fast path
-must also really be taken where it claims to be, and stay within the catalog's statement
-budget.
+must also really be taken where it claims to be, never fail over to the regular path
+(`conftest.fast_path_never_fails`), and take the statements the regular path takes.
 """
 
 from __future__ import annotations
@@ -14,16 +15,20 @@ from typing import Any
 
 import httpx
 import jwt
+import orjson
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from graphql import GraphQLField, get_named_type, is_leaf_type
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
+from app.books import service as books_service
 from app.core.config import Settings
 from app.db.session import Database
 from app.main import create_app
 from tests.books.factory import Catalog
+from tests.proxy import proxied_client
 from tests.support import (
     GraphQL,
     StatementCounter,
@@ -310,10 +315,13 @@ async def test_anything_else_takes_the_regular_path(
 
 
 @pytest.mark.parametrize("name", ERRORS)
-async def test_errors_are_answered_by_the_regular_path(name: str, twins: Any, shelf: None) -> None:
+async def test_errors_match_the_regular_paths(name: str, twins: Any, shelf: None) -> None:
+    """Those of the root field's resolver are the fast path's own answer; the others (the
+    variables') the regular path's."""
     query, variables = ERRORS[name]
-    response = await both(twins, {"query": query, "variables": variables})
-    assert response.json()["errors"][0]["extensions"]["code"]
+    for headers in ({}, {"X-Query-Cost": "1"}):
+        response = await both(twins, {"query": query, "variables": variables}, headers)
+        assert response.json()["errors"][0]["extensions"]["code"]
 
 
 async def test_viewer_dependent_fields_take_the_regular_path(
@@ -347,7 +355,7 @@ async def test_signed_in_plain_pages_match_with_the_viewers_rights(
     assert shown["books"]["totalCount"] == 5
     plain = "{ books { totalCount edges { node { title price } } } }"
     assert data((await both(twins, {"query": plain}, bearer(customer_token))).json())
-    assert fast_path_calls[0] is None  # the customer's refusal is the regular path's
+    assert fast_path_calls[0] is not None  # the customer's refusal: the resolver's error
     assert fast_path_calls[1] is not None
     assert fast_path_calls[2] is not None
 
@@ -573,10 +581,13 @@ DETAILS = {
             "edges { cursor node { id title price availability } } }",
         )
     } }} }}""",
+    "the authors' books without arguments": """query($id: ID!) { book(id: $id) { title
+      authors { name books { edges { node { title } } } } } }""",
     "without the authors' books": "query($id: ID!) { book(id: $id) { title authors { name } } }",
     "only the book": "query($id: ID!) { book(id: $id) { title price } }",
 }
-# Planned, but what the book's read ahead doesn't cover: answered by the regular path.
+# What the root field's fetch doesn't read ahead: not planned (a plan would read, then give
+# way to the regular path, which reads again).
 DETAIL_GIVES_WAY = {
     "its genres": "query($id: ID!) { book(id: $id) { title genres { name } } }",
     "another order": """query($id: ID!) { book(id: $id) { authors {
@@ -586,6 +597,10 @@ DETAIL_GIVES_WAY = {
       b: books(first: 2) { edges { node { title } } } } } }""",
     "a page too large": """query($id: ID!) { book(id: $id) { authors {
       books(first: 5000) { edges { node { title } } } } } }""",
+    "the page's authors' books": """{ books(first: 3) { edges { node { title
+      authors { name books(first: 2) { edges { node { title } } } } } } } }""",
+    "the page's authors' books without arguments": """{ books(first: 3) { edges { node {
+      title authors { name books { edges { node { title } } } } } } } }""",
 }
 
 
@@ -619,21 +634,151 @@ async def test_a_books_page_takes_the_fast_path_and_matches(
 
 @pytest.mark.parametrize("name", DETAIL_GIVES_WAY)
 async def test_a_books_page_the_read_ahead_doesnt_cover_gives_way(
-    name: str, twins: Any, shelf: None, gql: GraphQL, fast_path_calls: list[Any]
+    name: str,
+    app: FastAPI,
+    twins: Any,
+    shelf: None,
+    gql: GraphQL,
+    statements: StatementCounter,
+    fast_path_calls: list[Any],
 ) -> None:
     book = (await book_ids(gql))["Good Omens"]
     fast_path_calls.clear()
-    await both(twins, {"query": DETAIL_GIVES_WAY[name], "variables": {"id": book}})
+    payload = {"query": DETAIL_GIVES_WAY[name], "variables": {"id": book}}
+    await both(twins, payload)
     assert fast_path_calls == [None]
+    assert not planned(app, DETAIL_GIVES_WAY[name])
+    fast, regular = await statement_counts(twins, statements, payload)
+    assert fast == regular, statements.statements
+
+
+async def test_a_page_size_in_a_variable_is_checked_when_it_comes(
+    app: FastAPI, twins: Any, shelf: None, gql: GraphQL, fast_path_calls: list[Any]
+) -> None:
+    """Planned: the variable's page is read ahead if it may be; else the regular path
+    reports it."""
+    query = """query($id: ID!, $n: Int) { book(id: $id) { authors {
+      books(first: $n) { edges { node { title } } } } } }"""
+    assert planned(app, query)
+    book = (await book_ids(gql))["Good Omens"]
+    for n, answered in ((2, True), (5000, False)):
+        fast_path_calls.clear()
+        await both(twins, {"query": query, "variables": {"id": book, "n": n}})
+        assert (fast_path_calls[0] is not None) is answered
+
+
+async def test_a_carts_books_authors_are_not_planned(
+    app: FastAPI,
+    twins: Any,
+    catalog: Catalog,
+    gql: GraphQL,
+    customer_token: str,
+    statements: StatementCounter,
+) -> None:
+    """The cart's read has no authors: not planned, not read twice."""
+    author = await catalog.author("A. Writer")
+    book = await catalog.book("Dune", authors=[author], stock=20)
+    data(await add_to_cart(gql, customer_token, book["id"], 2))
+    query = "{ cart { items { quantity book { title authors { name } } } } }"
+    await both(twins, {"query": query}, bearer(customer_token))
+    assert not planned(app, query)
+    fast, regular = await statement_counts(
+        twins, statements, {"query": query}, bearer(customer_token)
+    )
+    assert fast == regular, statements.statements
 
 
 async def test_a_missing_archived_or_malformed_book_gets_the_regular_paths_error(
-    twins: Any, shelf: None, gql: GraphQL, catalog: Catalog, fast_path_calls: list[Any]
+    twins: Any,
+    shelf: None,
+    gql: GraphQL,
+    catalog: Catalog,
+    statements: StatementCounter,
+    fast_path_calls: list[Any],
 ) -> None:
+    """Answered by the fast path, in the statements the regular path takes (the book's
+    read, none for a malformed id), not read again by the regular path."""
     books = await book_ids(gql)
     await catalog.archive(books["Mort"])
-    for book in (books["Mort"], "Qm9vazo5OTk5OTk=", "not an id", books["Good Omens"][:-2]):
+    for book, reads in (
+        (books["Mort"], 1),
+        ("Qm9vazo5OTk5OTk=", 1),
+        ("not an id", 0),
+        (books["Good Omens"][:-2], 0),
+    ):
         fast_path_calls.clear()
-        response = await both(twins, {"query": DETAIL, "variables": {"id": book}})
+        payload = {"query": DETAIL, "variables": {"id": book}}
+        response = await both(twins, payload)
         assert response.json()["errors"][0]["extensions"]["code"]
-        assert fast_path_calls == [None]
+        assert fast_path_calls[0] is not None
+        assert await statement_counts(twins, statements, payload) == [reads, reads], book
+
+
+async def statement_counts(
+    twins: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    statements: StatementCounter,
+    payload: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> list[int]:
+    """The statements the request takes on the fast app and on its regular twin."""
+    counts = []
+    for client in twins:
+        statements.statements.clear()
+        await client.post("/graphql", json=payload, headers=headers)
+        counts.append(statements.count)
+    return counts
+
+
+# -- the database down ------------------------------------------------------------------------
+
+DOWN = {
+    "a book": ('{ book(id: "Qm9vazox") { title } }', False),
+    "a book and its authors": ('{ book(id: "Qm9vazox") { title authors { name } } }', False),
+    "a page of books": ("{ books(first: 1) { edges { node { title } } } }", False),
+    "a signed-in user's cart": ("{ cart { items { quantity book { title } } } }", True),
+}
+
+
+@pytest.mark.parametrize("name", DOWN)
+async def test_the_database_down_is_answered_as_the_regular_path_does(
+    name: str, settings: Settings, database: Database
+) -> None:
+    """A nullable root field is null beside the error; a non-null one nulls `data`.
+    (`database`: what the apps write through the proxy is truncated after.)"""
+    query, signed_in = DOWN[name]
+    bodies = []
+    for fast in (True, False):
+        # Without the response cache: both executions answer.
+        changed = settings.model_copy(update={"catalog_fast_path": fast, "response_cache": False})
+        async with proxied_client(changed) as (client, proxy):
+            headers = bearer((await register(GraphQL(client)))["accessToken"]) if signed_in else {}
+            await proxy.stop()
+            response = await client.post("/graphql", json={"query": query}, headers=headers)
+            assert response.status_code == 200
+            bodies.append(response.content)
+    assert bodies[0] == bodies[1]
+    assert code(orjson.loads(bodies[0])) == "SERVICE_UNAVAILABLE"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ books(first: 2) { totalCount edges { node { title } } } }",
+        "{ books(first: 2) { edges { node { title } } a: totalCount b: totalCount } }",
+    ],
+)
+async def test_a_count_timing_out_is_reported_at_the_count(
+    query: str, twins: Any, shelf: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page was read, its count times out: the error is the count's, as graphql-core
+    reports it (its non-null field nulls the page)."""
+
+    async def times_out(*args: object, **kwargs: object) -> int:
+        raise sa_exc.TimeoutError("statement timeout")
+
+    monkeypatch.setattr(books_service, "count_books", times_out)
+    for headers in ({}, {"X-Query-Cost": "1"}):
+        response = await both(twins, {"query": query}, headers)
+        (error,) = response.json()["errors"]
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert len(error["path"]) == 2
