@@ -375,28 +375,6 @@ async def get_lines(
     return {line.item_id: line for line in lines}
 
 
-async def find_cart(
-    session: AsyncSession,
-    settings: Settings,
-    *,
-    owner: CartOwner,
-    stock: Stock,
-    notices: Sequence[CartWarning] = (),
-    guest_token: str | None = None,
-) -> CartView | None:
-    """`get_cart` without a write: None for an account whose cart is not open yet (so a
-    read needs no commit)."""
-    found = await CartRepository(session).with_lines(
-        stock, user_id=owner.user_id, cart_id=owner.guest_cart_id
-    )
-    if found is None:
-        if owner.user_id is not None:
-            return None
-        raise token_invalid()
-    head, lines = found
-    return await _view(session, settings, owner, head, lines, stock, notices, guest_token)
-
-
 # Opens a session for a read, or for a unit of work (commits when the block succeeds).
 Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -438,30 +416,17 @@ async def read_cart(
     and a unit of work: one from `writing` only when an account's cart opens on first use
     (so a read needs no commit)."""
     async with reading() as session:
-        view = await find_cart(
-            session, settings, owner=owner, stock=stock, notices=notices, guest_token=guest_token
+        found = await CartRepository(session).with_lines(
+            stock, user_id=owner.user_id, cart_id=owner.guest_cart_id
         )
-    if view is not None:
-        return view
-    async with writing() as session:
-        return await open_cart(
-            session, settings, owner=owner, stock=stock, notices=notices, guest_token=guest_token
-        )
-
-
-async def open_cart(
-    session: AsyncSession,
-    settings: Settings,
-    *,
-    owner: CartOwner,
-    stock: Stock,
-    notices: Sequence[CartWarning] = (),
-    guest_token: str | None = None,
-) -> CartView:
-    """The account's cart on first use (`find_cart` found none), opened empty: commit it."""
-    assert owner.user_id is not None
-    head = await CartRepository(session).open_user(owner.user_id)
-    return await _view(session, settings, owner, head, [], stock, notices, guest_token)
+        if found is not None:
+            head, lines = found
+            return await _view(session, settings, owner, head, lines, stock, notices, guest_token)
+    if owner.user_id is None:
+        raise token_invalid()
+    async with writing() as session:  # first use: the account gets its cart, opened empty
+        head = await CartRepository(session).open_user(owner.user_id)
+        return await _view(session, settings, owner, head, [], stock, notices, guest_token)
 
 
 async def _view(
