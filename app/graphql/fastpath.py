@@ -336,6 +336,8 @@ async def _cart(context: Context, call: Call) -> Any:
 async def _book(context: Context, call: Call) -> Any:
     book_id = decode_id(call.arguments["id"], "Book", field="id")
     related = detail_related(call.schema, call.node, call.variables.coerced)
+    if "authors.books" in call.wanted and (related is None or related.author_books is None):
+        _give_way()  # before reading: the variables ask for what isn't read ahead
     book, pages = await book_detail(context, book_id, related)
     if pages is not None:
         selection = author_books_selection(call.node)
@@ -441,11 +443,17 @@ class FastPath:
         cost = operation_cost(self.schema, operation.node, operation.fragments, variables.coerced)
         if cost > self.cost_limit:
             return None
-        if await context.token_refused():
-            return None  # each field answers a refused token its own way
         extensions = None
         if wants_cost or self.report_cost_always:
             extensions = {"cost": {"requested": cost, "limit": self.cost_limit}}
+        try:
+            refused = await context.token_refused()
+        except Exception as failure:
+            if not is_database_unavailable(failure):
+                raise
+            return _root_error(plan, failure, extensions)
+        if refused:
+            return None  # each field answers a refused token its own way
         arguments = get_argument_values(plan.graphql_field, plan.field, variables)
         call = Call(self.schema, plan.field, arguments, variables, plan.wanted)
         try:
@@ -454,6 +462,10 @@ class FastPath:
             # The root field's own error (no such book, a page too large, a bad cursor): the
             # regular path would only read it again to report it the same way.
             return _root_error(plan, refusal, extensions)
+        except Exception as failure:
+            if not is_database_unavailable(failure):
+                raise
+            return _root_error(plan, failure, extensions)
         if value is None:
             _null(plan.nullable)
             page = None

@@ -653,18 +653,26 @@ async def test_a_books_page_the_read_ahead_doesnt_cover_gives_way(
 
 
 async def test_a_page_size_in_a_variable_is_checked_when_it_comes(
-    app: FastAPI, twins: Any, shelf: None, gql: GraphQL, fast_path_calls: list[Any]
+    app: FastAPI,
+    twins: Any,
+    shelf: None,
+    gql: GraphQL,
+    statements: StatementCounter,
+    fast_path_calls: list[Any],
 ) -> None:
     """Planned: the variable's page is read ahead if it may be; else the regular path
-    reports it."""
+    reports it, and the fast path read nothing first."""
     query = """query($id: ID!, $n: Int) { book(id: $id) { authors {
       books(first: $n) { edges { node { title } } } } } }"""
     assert planned(app, query)
     book = (await book_ids(gql))["Good Omens"]
     for n, answered in ((2, True), (5000, False)):
         fast_path_calls.clear()
-        await both(twins, {"query": query, "variables": {"id": book, "n": n}})
+        payload = {"query": query, "variables": {"id": book, "n": n}}
+        await both(twins, payload)
         assert (fast_path_calls[0] is not None) is answered
+        fast, regular = await statement_counts(twins, statements, payload)
+        assert fast == regular, statements.statements
 
 
 async def test_a_carts_books_authors_are_not_planned(
@@ -739,11 +747,13 @@ DOWN = {
 }
 
 
+@pytest.mark.parametrize("cost", [False, True], ids=["", "with its cost"])
 @pytest.mark.parametrize("name", DOWN)
 async def test_the_database_down_is_answered_as_the_regular_path_does(
-    name: str, settings: Settings, database: Database
+    name: str, cost: bool, settings: Settings, database: Database
 ) -> None:
-    """A nullable root field is null beside the error; a non-null one nulls `data`.
+    """A nullable root field is null beside the error; a non-null one nulls `data`; the
+    cost is reported all the same when asked for.
     (`database`: what the apps write through the proxy is truncated after.)"""
     query, signed_in = DOWN[name]
     bodies = []
@@ -752,12 +762,15 @@ async def test_the_database_down_is_answered_as_the_regular_path_does(
         changed = settings.model_copy(update={"catalog_fast_path": fast, "response_cache": False})
         async with proxied_client(changed) as (client, proxy):
             headers = bearer((await register(GraphQL(client)))["accessToken"]) if signed_in else {}
+            if cost:
+                headers["X-Query-Cost"] = "1"
             await proxy.stop()
             response = await client.post("/graphql", json={"query": query}, headers=headers)
             assert response.status_code == 200
             bodies.append(response.content)
     assert bodies[0] == bodies[1]
     assert code(orjson.loads(bodies[0])) == "SERVICE_UNAVAILABLE"
+    assert ("cost" in orjson.loads(bodies[0]).get("extensions", {})) is cost
 
 
 @pytest.mark.parametrize(
